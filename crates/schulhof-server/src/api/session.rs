@@ -1,0 +1,117 @@
+//! Login, logout and `whoami`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use ruma::api::client::session::{get_login_types, login, logout, logout_all};
+use ruma::api::client::account::whoami;
+use ruma::api::client::uiaa::UserIdentifier;
+use ruma::UserId;
+use serde_json::json;
+
+use super::{Json, JsonResult};
+use crate::auth::{new_access_token, new_device_id, token_hash, verify_password};
+use crate::router::Routes;
+use crate::ruma_wrapper::Ruma;
+use crate::state::AppState;
+use crate::{Error, Result};
+
+pub(super) fn routes(routes: Routes) -> Routes {
+    routes
+        .add::<get_login_types::v3::Request, _, _>(login_types)
+        .add::<login::v3::Request, _, _>(login)
+        .add::<logout::v3::Request, _, _>(logout)
+        .add::<logout_all::v3::Request, _, _>(logout_all)
+        .add::<whoami::v3::Request, _, _>(whoami)
+}
+
+async fn login_types(_: Ruma<get_login_types::v3::Request>) -> JsonResult {
+    Ok(Json(json!({ "flows": [{ "type": "m.login.password" }] })))
+}
+
+fn wrong_login() -> Error {
+    Error::forbidden(
+        "Benutzername oder Passwort ist falsch.",
+        "Wrong username or password.",
+    )
+}
+
+/// Resolves what the client typed as username into a local user ID.
+pub(crate) fn resolve_user(state: &AppState, typed: &str) -> Result<ruma::OwnedUserId> {
+    let typed = typed.trim().to_lowercase();
+    let id = if typed.starts_with('@') { typed } else { format!("@{typed}:{}", state.server_name) };
+    UserId::parse(id).ok().filter(|u| u.server_name() == state.server_name).ok_or_else(wrong_login)
+}
+
+async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>) -> JsonResult {
+    let ip = req.client_ip.map(|a| a.ip().to_string()).unwrap_or_default();
+    state.rate_limiter.check_login(&ip)?;
+    let login::v3::LoginInfo::Password(password) = &req.body.login_info else {
+        return Err(Error::Unrecognized(http::StatusCode::BAD_REQUEST)).or(Err(Error::bad_json(
+            "Nur die Anmeldung mit Passwort ist möglich.",
+            "Only password login is supported.",
+        )));
+    };
+    let typed = match &password.identifier {
+        Some(UserIdentifier::Matrix(id)) => id.user.clone(),
+        _ => {
+            return Err(Error::bad_json(
+                "Bitte mit dem Benutzernamen anmelden.",
+                "Please log in with your user name.",
+            ))
+        }
+    };
+    let user_id = resolve_user(&state, &typed)?;
+    state.rate_limiter.check_login(user_id.as_str())?;
+    let user = state.db.user(user_id.as_str()).await?.ok_or_else(wrong_login)?;
+    let hash = user.password_hash.as_deref().unwrap_or_default();
+    let password_ok = {
+        let (password, hash) = (password.password.clone(), hash.to_owned());
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+    };
+    if !password_ok {
+        return Err(wrong_login());
+    }
+    if user.deactivated {
+        return Err(Error::UserDeactivated);
+    }
+    let device_id = req.body.device_id.as_ref().map(|d| d.to_string()).unwrap_or_else(new_device_id);
+    let token = new_access_token();
+    state
+        .db
+        .create_device_with_token(
+            user_id.as_str(),
+            &device_id,
+            req.body.initial_device_display_name.as_deref(),
+            &token_hash(&token),
+            AppState::now_ms(),
+        )
+        .await?;
+    Ok(Json(json!({
+        "user_id": user_id,
+        "access_token": token,
+        "device_id": device_id,
+        "home_server": state.server_name,
+        "well_known": { "m.homeserver": { "base_url": state.config.public_baseurl } },
+    })))
+}
+
+async fn logout(State(state): State<Arc<AppState>>, req: Ruma<logout::v3::Request>) -> JsonResult {
+    let session = req.session();
+    crate::service::devices::delete_devices(&state, &session.user_id, &[session.device_id.to_string()]).await?;
+    Ok(Json(json!({})))
+}
+
+async fn logout_all(State(state): State<Arc<AppState>>, req: Ruma<logout_all::v3::Request>) -> JsonResult {
+    let user_id = req.user_id();
+    let devices: Vec<String> = state.db.devices(user_id.as_str()).await?.into_iter().map(|d| d.device_id).collect();
+    crate::service::devices::delete_devices(&state, user_id, &devices).await?;
+    Ok(Json(json!({})))
+}
+
+async fn whoami(req: Ruma<whoami::v3::Request>) -> JsonResult {
+    let s = req.session();
+    Ok(Json(json!({ "user_id": s.user_id, "device_id": s.device_id, "is_guest": false })))
+}

@@ -1,0 +1,234 @@
+//! Server configuration, read from a TOML file.
+//!
+//! Unknown keys are errors (a typo must not silently fall back to a default) and every error
+//! names the file and the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The Matrix server name: the part after the colon in user IDs.
+    pub server_name: String,
+    /// Address and port to listen on, e.g. `127.0.0.1:8008`.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (embedded default) or `postgres://...`.
+    pub database_url: String,
+    /// Directory for uploaded files.
+    pub media_path: PathBuf,
+    /// The URL clients reach the server at (used in `.well-known`).
+    pub public_baseurl: String,
+    /// Name of the school, shown in texts.
+    #[serde(default = "default_school_name")]
+    pub school_name: String,
+    /// Language of user-facing texts.
+    #[serde(default)]
+    pub language: Language,
+    /// End-to-end encryption settings.
+    #[serde(default)]
+    pub encryption: EncryptionConfig,
+    /// Size limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Rate limits.
+    #[serde(default)]
+    pub rate_limits: RateLimitConfig,
+}
+
+/// Language of user-facing error texts.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// German (default).
+    #[default]
+    De,
+    /// English.
+    En,
+}
+
+/// Whether rooms may be end-to-end encrypted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// When false, `m.room.encryption` events are refused and clients are told not to encrypt.
+    #[serde(default = "yes")]
+    pub allow: bool,
+}
+
+impl Default for EncryptionConfig {
+    fn default() -> Self {
+        Self { allow: true }
+    }
+}
+
+/// Size limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest accepted upload in bytes.
+    #[serde(default = "default_max_upload")]
+    pub max_upload_bytes: u64,
+    /// Largest accepted JSON request body in bytes.
+    #[serde(default = "default_max_request")]
+    pub max_request_bytes: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { max_upload_bytes: default_max_upload(), max_request_bytes: default_max_request() }
+    }
+}
+
+/// Token-bucket rate limits per user and per client address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Master switch.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Sustained requests per second for one user (rate-limited endpoints only).
+    #[serde(default = "default_per_second")]
+    pub per_second: f64,
+    /// Burst size for one user.
+    #[serde(default = "default_burst")]
+    pub burst: f64,
+    /// Sustained login attempts per second for one address or account.
+    #[serde(default = "default_login_per_second")]
+    pub login_per_second: f64,
+    /// Burst of login attempts.
+    #[serde(default = "default_login_burst")]
+    pub login_burst: f64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_second: default_per_second(),
+            burst: default_burst(),
+            login_per_second: default_login_per_second(),
+            login_burst: default_login_burst(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_school_name() -> String {
+    "Schule".to_owned()
+}
+fn default_max_upload() -> u64 {
+    50 * 1024 * 1024
+}
+fn default_max_request() -> u64 {
+    1024 * 1024
+}
+fn default_per_second() -> f64 {
+    10.0
+}
+fn default_burst() -> f64 {
+    50.0
+}
+fn default_login_per_second() -> f64 {
+    0.2
+}
+fn default_login_burst() -> f64 {
+    5.0
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or a key is missing, unknown or of the wrong type.
+    #[error("invalid config file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key and line.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
+    }
+
+    /// Parses configuration text; the error names the offending key.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        ruma::ServerName::parse(&config.server_name)
+            .map_err(|e| format!("key `server_name`: {:?} is not a valid server name ({e})", config.server_name))?;
+        url::Url::parse(&config.public_baseurl)
+            .map_err(|e| format!("key `public_baseurl`: {:?} is not a URL ({e})", config.public_baseurl))?;
+        if !(config.database_url.starts_with("sqlite://")
+            || config.database_url.starts_with("postgres://")
+            || config.database_url.starts_with("postgresql://"))
+        {
+            return Err(format!(
+                "key `database_url`: {:?} must start with sqlite:// or postgres://",
+                config.database_url
+            ));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+server_name = "schule.test"
+listen = "127.0.0.1:8008"
+database_url = "sqlite://data/schulhof.db"
+media_path = "data/media"
+public_baseurl = "http://127.0.0.1:8008/"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.server_name, "schule.test");
+        assert!(c.encryption.allow);
+        assert!(c.rate_limits.enabled);
+        assert_eq!(c.language, Language::De);
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let text = MINIMAL.replace("media_path = \"data/media\"\n", "");
+        let err = Config::parse(&text).unwrap_err();
+        assert!(err.contains("media_path"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let text = format!("{MINIMAL}\nlisten_port = 3\n");
+        let err = Config::parse(&text).unwrap_err();
+        assert!(err.contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn bad_database_url_is_named() {
+        let text = MINIMAL.replace("sqlite://data/schulhof.db", "mysql://x");
+        let err = Config::parse(&text).unwrap_err();
+        assert!(err.contains("database_url"), "{err}");
+    }
+}

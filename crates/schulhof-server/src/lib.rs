@@ -1,0 +1,23 @@
+//! Schulhof's Matrix homeserver: HTTP routes, services and the error mapping.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod router;
+pub mod ruma_wrapper;
+pub mod service;
+pub mod state;
+
+pub use error::{Error, Result};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use state::AppState;
+
+/// Serves the Client-Server API on `listener` until the future is dropped or fails.
+pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = router::build(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+}

@@ -1,0 +1,111 @@
+//! The axum router: every Client-Server API route, CORS, and the JSON 404/405 fallbacks.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use http::{HeaderValue, Method, StatusCode};
+use ruma::api::path_builder::{SinglePath, VersionHistory};
+use ruma::api::IncomingRequest;
+
+use crate::api;
+use crate::error::render_errors;
+use crate::state::AppState;
+use crate::Error;
+
+/// The paths an endpoint is served at.
+pub trait RoutePaths {
+    /// Every path (stable and unstable) in axum's `{param}` syntax.
+    fn paths(&self) -> Vec<&'static str>;
+}
+
+impl RoutePaths for VersionHistory {
+    fn paths(&self) -> Vec<&'static str> {
+        self.unstable_paths().map(|(_, p)| p).chain(self.stable_paths().map(|(_, p)| p)).collect()
+    }
+}
+
+impl RoutePaths for SinglePath {
+    fn paths(&self) -> Vec<&'static str> {
+        vec![self.path()]
+    }
+}
+
+/// Adds routes to a router, one typed ruma endpoint at a time.
+pub struct Routes(Router<Arc<AppState>>);
+
+impl Routes {
+    /// Serves the endpoint `Req` with `handler` at all of its paths.
+    pub fn add<Req, H, T>(self, handler: H) -> Self
+    where
+        Req: IncomingRequest,
+        Req::PathBuilder: RoutePaths,
+        H: Handler<T, Arc<AppState>>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(Req::METHOD).expect("ruma endpoints use standard methods");
+        let mut router = self.0;
+        for path in Req::PATH_BUILDER.paths() {
+            router = router.route(path, on(filter, handler.clone()));
+        }
+        Self(router)
+    }
+
+    /// Adds a plain axum route (for endpoints ruma does not model).
+    pub fn raw(self, path: &str, method: MethodFilter, handler: impl Handler<(), Arc<AppState>> + Clone) -> Self {
+        Self(self.0.route(path, on(method, handler)))
+    }
+
+    /// Adds a plain axum route whose handler takes extractors.
+    pub fn raw_with<H, T>(self, path: &str, method: MethodFilter, handler: H) -> Self
+    where
+        H: Handler<T, Arc<AppState>>,
+        T: 'static,
+    {
+        Self(self.0.route(path, on(method, handler)))
+    }
+}
+
+/// Builds the whole application.
+pub fn build(state: Arc<AppState>) -> Router {
+    let routes = api::routes(Routes(Router::new()));
+    routes
+        .0
+        .fallback(unrecognized)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), render_errors))
+        .layer(middleware::from_fn(cors))
+        .with_state(state)
+}
+
+async fn unrecognized() -> Error {
+    Error::Unrecognized(StatusCode::NOT_FOUND)
+}
+
+async fn method_not_allowed() -> Error {
+    Error::Unrecognized(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// Adds the CORS headers the spec requires to every response and answers preflights.
+async fn cors(request: Request, next: Next) -> Response {
+    let mut response = if request.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert("access-control-allow-methods", HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE, OPTIONS"));
+    headers.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("X-Requested-With, Content-Type, Authorization"),
+    );
+    response
+}
+
+/// Handler state shorthand.
+pub type AppStateArg = State<Arc<AppState>>;

@@ -1,0 +1,190 @@
+//! The `Ruma<T>` extractor: turns an HTTP request into a typed ruma request plus the session of
+//! the user asking, and `RumaResponse<T>` turns a typed ruma response back into HTTP.
+//!
+//! Handlers never parse tokens: the extractor authenticates according to the endpoint's
+//! authentication scheme and applies the per-user rate limit to rate-limited endpoints.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use ruma::api::auth_scheme::{AccessToken, AccessTokenOptional, AppserviceToken, AppserviceTokenOptional, NoAccessToken, NoAuthentication};
+use ruma::api::{IncomingRequest, OutgoingResponse, OutgoingResponseExt};
+use ruma::{OwnedDeviceId, OwnedUserId};
+
+use crate::auth::token_hash;
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// The authenticated user and device behind a request.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who is asking.
+    pub user_id: OwnedUserId,
+    /// With which device.
+    pub device_id: OwnedDeviceId,
+}
+
+/// A typed request with the session of the user who sent it.
+pub struct Ruma<T> {
+    /// The parsed request.
+    pub body: T,
+    /// The session; always present for endpoints that require an access token.
+    session: Option<Session>,
+    /// The raw JSON body, for endpoints that need fields ruma does not model.
+    pub json_body: Option<serde_json::Value>,
+    /// The client's address.
+    pub client_ip: Option<SocketAddr>,
+}
+
+impl<T> Ruma<T> {
+    /// The session of an authenticated request.
+    ///
+    /// Panics only on a programming error: calling it for an endpoint without required auth.
+    pub fn session(&self) -> &Session {
+        self.session.as_ref().expect("endpoint requires authentication")
+    }
+
+    /// The session, if the client sent a valid token.
+    pub fn optional_session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The authenticated user's ID.
+    pub fn user_id(&self) -> &OwnedUserId {
+        &self.session().user_id
+    }
+}
+
+/// How an endpoint's ruma authentication scheme translates to our token check.
+pub trait AuthRequirement {
+    /// `Some(true)`: token required; `Some(false)`: token optional; `None`: no token used.
+    const TOKEN: Option<bool>;
+}
+
+impl AuthRequirement for AccessToken {
+    const TOKEN: Option<bool> = Some(true);
+}
+impl AuthRequirement for AccessTokenOptional {
+    const TOKEN: Option<bool> = Some(false);
+}
+impl AuthRequirement for AppserviceToken {
+    const TOKEN: Option<bool> = Some(true);
+}
+impl AuthRequirement for AppserviceTokenOptional {
+    const TOKEN: Option<bool> = Some(false);
+}
+impl AuthRequirement for NoAuthentication {
+    const TOKEN: Option<bool> = None;
+}
+impl AuthRequirement for NoAccessToken {
+    const TOKEN: Option<bool> = None;
+}
+
+/// Extracts the access token from the `Authorization` header or the deprecated query parameter.
+fn access_token(parts: &http::request::Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(http::header::AUTHORIZATION) {
+        return value.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned);
+    }
+    parts.uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+/// Looks up the session for an access token.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
+    let row = state.db.token(&token_hash(token)).await?.ok_or(Error::UnknownToken)?;
+    Ok(Session {
+        user_id: row.user_id.try_into().map_err(|_| Error::UnknownToken)?,
+        device_id: row.device_id.into(),
+    })
+}
+
+impl<T> FromRequest<Arc<AppState>> for Ruma<T>
+where
+    T: IncomingRequest + Send,
+    T::Authentication: AuthRequirement,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self> {
+        let (mut parts, body) = request.into_parts();
+        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let path_params = RawPathParams::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| Error::Unrecognized(http::StatusCode::NOT_FOUND))?;
+        let path_args: Vec<String> = path_params.iter().map(|(_, v)| v.to_owned()).collect();
+
+        let session = match (T::Authentication::TOKEN, access_token(&parts)) {
+            (Some(true), None) => return Err(Error::MissingToken),
+            (Some(_), Some(token)) => Some(authenticate(state, &token).await?),
+            _ => None,
+        };
+        if T::RATE_LIMITED {
+            let key = match (&session, client_ip) {
+                (Some(s), _) => s.user_id.to_string(),
+                (None, Some(ip)) => ip.ip().to_string(),
+                (None, None) => String::new(),
+            };
+            state.rate_limiter.check_request(&key)?;
+        }
+
+        let limit = state.config.limits.max_request_bytes as usize;
+        let bytes = read_body(body, limit).await?;
+        let json_body = if bytes.is_empty() { None } else { serde_json::from_slice(&bytes).ok() };
+        if !bytes.is_empty() && json_body.is_none() && parts.headers.get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json")) {
+            return Err(Error::NotJson);
+        }
+        // Clients may POST without a body where every field is optional.
+        let bytes = if bytes.is_empty() && parts.method != http::Method::GET { Bytes::from_static(b"{}") } else { bytes };
+        let http_request = http::Request::from_parts(parts, bytes.as_ref());
+        let args: Vec<&str> = path_args.iter().map(String::as_str).collect();
+        let body = T::try_from_http_request_inner(http_request, &args).map_err(deserialization_error)?;
+        Ok(Ruma { body, session, json_body, client_ip })
+    }
+}
+
+/// Reads a request body up to `limit` bytes; larger bodies are refused with 413.
+pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes> {
+    let limited = http_body_util::Limited::new(body, limit);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(Error::TooLarge),
+        Err(err) => Err(Error::bad_json(format!("Anfrage nicht lesbar: {err}"), format!("Unreadable request: {err}"))),
+    }
+}
+
+fn deserialization_error(err: ruma::api::error::DeserializationError) -> Error {
+    use ruma::api::error::DeserializationError as D;
+    let detail = err.to_string();
+    match err {
+        D::Json(_) => Error::bad_json(
+            format!("Die Anfrage ist fehlerhaft: {detail}"),
+            format!("Malformed request: {detail}"),
+        ),
+        _ => Error::InvalidParam(crate::text!("Ungültige Angabe: {}", "Invalid parameter: {}", detail)),
+    }
+}
+
+/// A typed ruma response, serialized on the way out.
+pub struct RumaResponse<T>(pub T);
+
+impl<T> From<T> for RumaResponse<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+impl<T: OutgoingResponse> IntoResponse for RumaResponse<T> {
+    fn into_response(self) -> Response {
+        match self.0.try_into_http_response::<Vec<u8>>() {
+            Ok(response) => response.map(axum::body::Body::from).into_response(),
+            Err(err) => Error::Internal(format!("serializing response: {err}")).into_response(),
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Account creation and password changes.
+
+use ruma::{OwnedUserId, UserId};
+use schulhof_store::{StoreError, UserRow};
+
+use crate::auth::hash_password;
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// Creates a local account with an Argon2id password hash.
+pub async fn create_user(
+    state: &AppState,
+    localpart: &str,
+    password: &str,
+    display_name: Option<&str>,
+    admin: bool,
+) -> Result<OwnedUserId> {
+    let user_id = UserId::parse_with_server_name(localpart.to_lowercase(), &state.server_name).map_err(|e| {
+        Error::InUse(
+            "M_INVALID_USERNAME",
+            crate::text!("Ungültiger Benutzername: {}", "Invalid user name: {}", e),
+        )
+    })?;
+    let row = UserRow {
+        user_id: user_id.to_string(),
+        password_hash: Some(hash_password(password)),
+        displayname: display_name.map(str::to_owned),
+        avatar_url: None,
+        is_admin: admin,
+        deactivated: false,
+    };
+    state.db.create_user(&row, AppState::now_ms()).await.map_err(|e| match e {
+        StoreError::Conflict => Error::InUse(
+            "M_USER_IN_USE",
+            crate::text!("Den Benutzer {} gibt es schon.", "User {} already exists.", user_id),
+        ),
+        other => other.into(),
+    })?;
+    Ok(user_id)
+}

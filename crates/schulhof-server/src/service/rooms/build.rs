@@ -1,0 +1,167 @@
+//! Building a new event on a room snapshot: auth events, event ID, authorization rules, and
+//! applying redactions.
+
+use ruma::canonical_json::{redact, to_canonical_value, CanonicalJsonValue, RedactedBecause};
+use ruma::events::{StateEventType, TimelineEventType};
+use ruma::state_res::{auth_types_for_event, check_state_dependent_auth_rules};
+use ruma::{EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, UInt, UserId};
+use schulhof_store::{Db, Tx};
+use serde_json::value::{to_raw_value, RawValue};
+use serde_json::{Map, Value};
+
+use super::RoomSnapshot;
+use crate::service::pdu::Pdu;
+use crate::{Error, Result};
+
+/// What a client (or the server on its behalf) wants to send.
+#[derive(Debug, Clone)]
+pub struct EventTemplate {
+    /// Event type.
+    pub kind: String,
+    /// Content.
+    pub content: Value,
+    /// State key for state events.
+    pub state_key: Option<String>,
+    /// For redactions: the event being redacted.
+    pub redacts: Option<OwnedEventId>,
+}
+
+impl EventTemplate {
+    /// A state event.
+    pub fn state(kind: &str, state_key: &str, content: Value) -> Self {
+        Self { kind: kind.to_owned(), content, state_key: Some(state_key.to_owned()), redacts: None }
+    }
+
+    /// A message-like event.
+    pub fn message(kind: &str, content: Value) -> Self {
+        Self { kind: kind.to_owned(), content, state_key: None, redacts: None }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// Builds an event from `template` on top of `room` and checks it against the authorization
+/// rules of the room's version. Refusals are 403 `M_FORBIDDEN`.
+pub fn build_and_authorize(
+    room: &RoomSnapshot,
+    sender: &UserId,
+    template: EventTemplate,
+    now: i64,
+    encryption_allowed: bool,
+) -> Result<Pdu> {
+    let kind = TimelineEventType::from(template.kind.as_str());
+    if kind == TimelineEventType::RoomEncryption && !encryption_allowed {
+        return Err(Error::forbidden(
+            "Verschlüsselte Räume sind auf diesem Server abgeschaltet.",
+            "Encrypted rooms are disabled on this server.",
+        ));
+    }
+    let mut content = template.content;
+    let mut redacts = None;
+    if let Some(target) = template.redacts {
+        if room.rules.redaction.content_field_redacts {
+            content["redacts"] = Value::String(target.to_string());
+        } else {
+            redacts = Some(target);
+        }
+    }
+    let content: Box<RawValue> = to_raw_value(&content).map_err(internal)?;
+
+    let auth_types = auth_types_for_event(&kind, sender, template.state_key.as_deref(), &content, &room.rules.authorization)
+        .map_err(|e| Error::bad_json(format!("Ungültiger Ereignisinhalt: {e}"), format!("Invalid event content: {e}")))?;
+    let auth_events = auth_types
+        .iter()
+        .filter_map(|(t, k)| room.state.get(&(t.clone(), k.clone())).map(|p| p.event_id.clone()))
+        .collect();
+
+    let mut unsigned = Map::new();
+    if let Some(key) = &template.state_key {
+        if let Some(prev) = room.state.get(&(StateEventType::from(template.kind.as_str()), key.clone())) {
+            unsigned.insert("prev_content".into(), prev.content_value());
+            unsigned.insert("prev_sender".into(), Value::String(prev.sender.to_string()));
+            unsigned.insert("replaces_state".into(), Value::String(prev.event_id.to_string()));
+        }
+    }
+
+    let mut pdu = Pdu {
+        event_id: EventId::parse("$pending").map_err(internal)?,
+        room_id: room.room_id.clone(),
+        sender: sender.to_owned(),
+        origin_server_ts: MilliSecondsSinceUnixEpoch(UInt::try_from(now as u64).unwrap_or_default()),
+        kind,
+        content,
+        state_key: template.state_key,
+        prev_events: room.last_event.iter().cloned().collect(),
+        auth_events,
+        depth: UInt::try_from(room.depth + 1).map_err(internal)?,
+        redacts,
+        unsigned: Map::new(),
+    };
+    pdu.event_id = event_id(&pdu, room)?;
+
+    if pdu.kind != TimelineEventType::RoomCreate {
+        check_state_dependent_auth_rules(&room.rules.authorization, &pdu, |t: &StateEventType, k: &str| {
+            room.state.get(&(t.clone(), k.to_owned())).map(|p| p.as_ref())
+        })
+        .map_err(|reason| {
+            tracing::debug!(%reason, "event refused by the authorization rules");
+            Error::forbidden(
+                format!("Das ist in diesem Raum nicht erlaubt ({reason})."),
+                format!("This is not allowed in this room ({reason})."),
+            )
+        })?;
+    }
+    pdu.unsigned = unsigned;
+    Ok(pdu)
+}
+
+/// The event ID: `$` and the unpadded URL-safe base64 of the event's reference hash.
+fn event_id(pdu: &Pdu, room: &RoomSnapshot) -> Result<OwnedEventId> {
+    let value = to_canonical_value(pdu).map_err(internal)?;
+    let CanonicalJsonValue::Object(mut object) = value else {
+        return Err(internal("event is not an object"));
+    };
+    object.remove("event_id");
+    object.remove("unsigned");
+    let hash = ruma::signatures::reference_hash(&object, &room.rules).map_err(internal)?;
+    EventId::parse(format!("${hash}")).map_err(internal)
+}
+
+/// Redacts `target` in storage (and in the snapshot if it is current state) because of
+/// `redaction`. Only the sender of the target or someone with the `redact` power may redact.
+pub async fn apply_redaction(db: &Db, tx: &mut Tx, room: &mut RoomSnapshot, target: &EventId, redaction: &Pdu) -> Result<()> {
+    let Some(row) = db.event(target.as_str()).await? else {
+        return Ok(());
+    };
+    if row.room_id != room.room_id.as_str() {
+        return Ok(());
+    }
+    if row.sender != redaction.sender.as_str() && !room.power_levels().user_can_redact_event_of_other(&redaction.sender) {
+        return Err(Error::forbidden(
+            "Du darfst nur deine eigenen Nachrichten löschen.",
+            "You may only redact your own events.",
+        ));
+    }
+    let stored: Value = serde_json::from_str(&row.json).map_err(internal)?;
+    let CanonicalJsonValue::Object(object) = to_canonical_value(&stored).map_err(internal)? else {
+        return Err(internal("stored event is not an object"));
+    };
+    let CanonicalJsonValue::Object(because) = to_canonical_value(redaction).map_err(internal)? else {
+        return Err(internal("redaction is not an object"));
+    };
+    let mut redacted = redact(object, &room.rules.redaction, Some(RedactedBecause::from_json(because))).map_err(internal)?;
+    // Keep what the client format needs that redaction algorithms drop.
+    redacted.insert("event_id".into(), CanonicalJsonValue::String(row.event_id.clone()));
+    let json = serde_json::to_string(&redacted).map_err(internal)?;
+    Db::replace_event_json(tx, &row.event_id, &json).await?;
+    if let Some(key) = &row.state_key {
+        let current = room.get(&row.event_type, key).is_some_and(|p| p.event_id.as_str() == row.event_id);
+        if current {
+            let pdu = super::Rooms::parse(&json)?;
+            room.state.insert((row.event_type.as_str().into(), key.clone()), std::sync::Arc::new(pdu));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! Rooms: the cached current state of each room and the creation of new events.
+//!
+//! Each room is one linear chain of events. All writes go through the stream's single writer,
+//! so while it holds the lock the cached snapshot is the room's true current state: a new event
+//! is built on it, authorised against it with the Matrix authorization rules, stored, and the
+//! snapshot replaced.
+
+mod build;
+mod snapshot;
+pub mod visibility;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use ruma::{OwnedEventId, OwnedRoomId, RoomId, RoomVersionId, UserId};
+use schulhof_store::{Db, NewEvent};
+
+pub use build::EventTemplate;
+pub use snapshot::RoomSnapshot;
+
+use crate::service::pdu::Pdu;
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// Room state cache plus the index of where each room last changed.
+pub struct Rooms {
+    snapshots: RwLock<HashMap<OwnedRoomId, Arc<RoomSnapshot>>>,
+    /// Room ID → newest stream position of an event or receipt in it.
+    activity: RwLock<HashMap<String, i64>>,
+}
+
+/// A stored event with its stream position, as returned by [`Rooms::send`].
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// The event ID.
+    pub event_id: OwnedEventId,
+    /// Its stream position.
+    pub stream_pos: i64,
+}
+
+impl Rooms {
+    /// Loads the activity index of every room.
+    pub async fn load(db: &Db) -> Result<Rooms> {
+        let mut activity: HashMap<String, i64> = db.room_positions().await?.into_iter().collect();
+        for (room, pos) in db.room_receipt_positions().await? {
+            let entry = activity.entry(room).or_insert(pos);
+            *entry = (*entry).max(pos);
+        }
+        Ok(Rooms { snapshots: RwLock::default(), activity: RwLock::new(activity) })
+    }
+
+    /// The newest stream position at which anything happened in `room_id` (0 if never).
+    pub fn last_activity(&self, room_id: &str) -> i64 {
+        self.activity.read().expect("activity lock").get(room_id).copied().unwrap_or(0)
+    }
+
+    /// Records activity in a room at `pos`.
+    pub fn mark_activity(&self, room_id: &str, pos: i64) {
+        self.activity.write().expect("activity lock").insert(room_id.to_owned(), pos);
+    }
+
+    /// The current state of a room, or `None` if it does not exist.
+    pub async fn snapshot(&self, db: &Db, room_id: &RoomId) -> Result<Option<Arc<RoomSnapshot>>> {
+        if let Some(s) = self.snapshots.read().expect("snapshot lock").get(room_id) {
+            return Ok(Some(s.clone()));
+        }
+        let Some(snapshot) = RoomSnapshot::load(db, room_id).await? else {
+            return Ok(None);
+        };
+        let snapshot = Arc::new(snapshot);
+        self.snapshots.write().expect("snapshot lock").insert(room_id.to_owned(), snapshot.clone());
+        Ok(Some(snapshot))
+    }
+
+    /// Like [`Rooms::snapshot`] but a missing room is a 404.
+    pub async fn existing(&self, db: &Db, room_id: &RoomId) -> Result<Arc<RoomSnapshot>> {
+        self.snapshot(db, room_id)
+            .await?
+            .ok_or_else(|| Error::not_found("Diesen Raum gibt es nicht.", "Unknown room."))
+    }
+
+    fn replace_snapshot(&self, snapshot: RoomSnapshot) {
+        self.snapshots.write().expect("snapshot lock").insert(snapshot.room_id.clone(), Arc::new(snapshot));
+    }
+
+    /// Sends one event into a room on behalf of `sender`.
+    pub async fn send(
+        state: &AppState,
+        room_id: &RoomId,
+        sender: &UserId,
+        template: EventTemplate,
+        txn: Option<(&str, &str)>,
+    ) -> Result<Sent> {
+        let mut sent = Self::send_batch(state, room_id, None, sender, vec![template], txn).await?;
+        Ok(sent.pop().expect("one event sent"))
+    }
+
+    /// Creates a new room: the `m.room.create` event from `create_content` followed by
+    /// `templates`, all in one transaction: either the whole room exists afterwards or nothing.
+    pub async fn create(
+        state: &AppState,
+        sender: &UserId,
+        version: RoomVersionId,
+        create_content: serde_json::Value,
+        templates: Vec<EventTemplate>,
+    ) -> Result<OwnedRoomId> {
+        let room_id = RoomId::new_v1(&state.server_name);
+        let mut all = vec![EventTemplate::state("m.room.create", "", create_content)];
+        all.extend(templates);
+        Self::send_batch(state, &room_id, Some(version), sender, all, None).await?;
+        Ok(room_id)
+    }
+
+    async fn send_batch(
+        state: &AppState,
+        room_id: &RoomId,
+        new_room: Option<RoomVersionId>,
+        sender: &UserId,
+        templates: Vec<EventTemplate>,
+        txn: Option<(&str, &str)>,
+    ) -> Result<Vec<Sent>> {
+        let rooms = &state.rooms;
+        let mut guard = state.stream.lock().await;
+        let mut working = match &new_room {
+            Some(version) => RoomSnapshot::empty(room_id.to_owned(), version.clone())?,
+            None => rooms.existing(&state.db, room_id).await?.as_ref().clone(),
+        };
+        let now = AppState::now_ms();
+        let mut pdus = Vec::with_capacity(templates.len());
+        for template in templates {
+            let pdu = build::build_and_authorize(&working, sender, template, now, state.config.encryption.allow)?;
+            working.apply(&pdu);
+            pdus.push(pdu);
+        }
+
+        let mut tx = state.db.begin().await?;
+        if let Some(version) = &new_room {
+            Db::insert_room(&mut tx, room_id.as_str(), version.as_str(), sender.as_str(), now).await?;
+        }
+        let mut sent = Vec::with_capacity(pdus.len());
+        for (i, pdu) in pdus.iter().enumerate() {
+            let pos = guard.next_pos();
+            let json = serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
+            let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
+            let event = NewEvent {
+                stream_pos: pos,
+                event_id: pdu.event_id.as_str(),
+                room_id: room_id.as_str(),
+                sender: sender.as_str(),
+                event_type: &pdu.kind.to_string(),
+                state_key: pdu.state_key.as_deref(),
+                membership: membership.as_deref(),
+                origin_server_ts: now,
+                json: &json,
+                txn: if i == 0 { txn } else { None },
+            };
+            Db::insert_event(&mut tx, &event).await.map_err(|e| match e {
+                schulhof_store::StoreError::Conflict => Error::bad_json(
+                    "Diese Transaktions-ID wurde schon verwendet.",
+                    "This transaction ID was already used.",
+                ),
+                other => other.into(),
+            })?;
+            if let Some(target) = pdu.redacted_event() {
+                build::apply_redaction(&state.db, &mut tx, &mut working, &target, pdu).await?;
+            }
+            crate::service::push::record_notifications(state, &mut tx, &working, pdu, pos).await?;
+            sent.push(Sent { event_id: pdu.event_id.clone(), stream_pos: pos });
+        }
+        tx.commit().await?;
+        let pos = guard.committed();
+
+        let mut affected: Vec<String> = working.joined_and_invited().map(|u| u.to_string()).collect();
+        for pdu in &pdus {
+            // A user who just left or was kicked, banned or invited must hear of it too.
+            if let Some(target) = pdu.state_key.as_deref().filter(|_| pdu.kind == ruma::events::TimelineEventType::RoomMember) {
+                affected.push(target.to_owned());
+            }
+        }
+        rooms.replace_snapshot(working);
+        rooms.mark_activity(room_id.as_str(), pos);
+        state.notifier.notify(affected.iter().map(String::as_str), pos);
+        Ok(sent)
+    }
+
+    /// Parses a stored event.
+    pub fn parse(json: &str) -> Result<Pdu> {
+        Pdu::from_json(json).map_err(|e| Error::Internal(format!("stored event unreadable: {e}")))
+    }
+}

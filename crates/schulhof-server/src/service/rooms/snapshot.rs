@@ -1,0 +1,133 @@
+//! The in-memory current state of one room.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ruma::events::room::member::MembershipState;
+use ruma::events::room::power_levels::{RoomPowerLevels, RoomPowerLevelsEventContent, RoomPowerLevelsSource};
+use ruma::events::{StateEventType, TimelineEventType};
+use ruma::room_version_rules::RoomVersionRules;
+use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId};
+use schulhof_store::Db;
+use serde_json::Value;
+
+use crate::service::pdu::Pdu;
+use crate::{Error, Result};
+
+/// A room's current state and the tip of its event chain.
+#[derive(Debug, Clone)]
+pub struct RoomSnapshot {
+    /// Room ID.
+    pub room_id: OwnedRoomId,
+    /// Room version.
+    pub version: RoomVersionId,
+    /// The rules of that version.
+    pub rules: RoomVersionRules,
+    /// Current state by `(type, state_key)`.
+    pub state: HashMap<(StateEventType, String), Arc<Pdu>>,
+    /// The newest event.
+    pub last_event: Option<OwnedEventId>,
+    /// Depth of the newest event.
+    pub depth: u64,
+}
+
+/// The membership a member event sets.
+pub fn membership_of(pdu: &Pdu) -> Option<MembershipState> {
+    if pdu.kind != TimelineEventType::RoomMember {
+        return None;
+    }
+    let content: Value = pdu.content_value();
+    content.get("membership").and_then(Value::as_str).map(MembershipState::from)
+}
+
+impl RoomSnapshot {
+    /// A room with no events yet.
+    pub fn empty(room_id: OwnedRoomId, version: RoomVersionId) -> Result<Self> {
+        let rules = version.rules().ok_or(Error::UnsupportedRoomVersion)?;
+        Ok(Self { room_id, version, rules, state: HashMap::new(), last_event: None, depth: 0 })
+    }
+
+    /// Loads a room's current state from the database.
+    pub async fn load(db: &Db, room_id: &RoomId) -> Result<Option<Self>> {
+        let Some(version) = db.room_version(room_id.as_str()).await? else {
+            return Ok(None);
+        };
+        let version = RoomVersionId::try_from(version.as_str()).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut snapshot = Self::empty(room_id.to_owned(), version)?;
+        for row in db.current_state(room_id.as_str()).await? {
+            let pdu = super::Rooms::parse(&row.json)?;
+            snapshot.insert_state(pdu);
+        }
+        if let Some(last) = db.last_room_event(room_id.as_str()).await? {
+            let pdu = super::Rooms::parse(&last.json)?;
+            snapshot.depth = pdu.depth.into();
+            snapshot.last_event = Some(pdu.event_id);
+        }
+        Ok(Some(snapshot))
+    }
+
+    fn insert_state(&mut self, pdu: Pdu) {
+        if let Some(key) = pdu.state_key.clone() {
+            self.state.insert((pdu.kind.to_string().into(), key), Arc::new(pdu));
+        }
+    }
+
+    /// Moves the snapshot past a newly accepted event.
+    pub fn apply(&mut self, pdu: &Pdu) {
+        self.depth = pdu.depth.into();
+        self.last_event = Some(pdu.event_id.clone());
+        self.insert_state(pdu.clone());
+    }
+
+    /// One piece of state.
+    pub fn get(&self, kind: &str, state_key: &str) -> Option<&Arc<Pdu>> {
+        self.state.get(&(kind.into(), state_key.to_owned()))
+    }
+
+    /// Content of one piece of state.
+    pub fn content(&self, kind: &str, state_key: &str) -> Option<Value> {
+        self.get(kind, state_key).map(|p| p.content_value())
+    }
+
+    /// A user's current membership.
+    pub fn membership(&self, user_id: &UserId) -> Option<MembershipState> {
+        self.get("m.room.member", user_id.as_str()).and_then(|p| membership_of(p))
+    }
+
+    /// Whether the user is joined.
+    pub fn is_joined(&self, user_id: &UserId) -> bool {
+        self.membership(user_id) == Some(MembershipState::Join)
+    }
+
+    /// Users whose membership is `join`.
+    pub fn joined(&self) -> impl Iterator<Item = OwnedUserId> + '_ {
+        self.members_with(|m| m == MembershipState::Join)
+    }
+
+    /// Users who are joined or invited (they all see new events or invites in `/sync`).
+    pub fn joined_and_invited(&self) -> impl Iterator<Item = OwnedUserId> + '_ {
+        self.members_with(|m| matches!(m, MembershipState::Join | MembershipState::Invite))
+    }
+
+    fn members_with(&self, want: impl Fn(MembershipState) -> bool + 'static) -> impl Iterator<Item = OwnedUserId> + '_ {
+        self.state.iter().filter_map(move |((kind, key), pdu)| {
+            (*kind == StateEventType::RoomMember && membership_of(pdu).is_some_and(&want))
+                .then(|| UserId::parse(key.as_str()).ok())
+                .flatten()
+        })
+    }
+
+    /// The room's power levels, with the spec's defaults where unset.
+    pub fn power_levels(&self) -> RoomPowerLevels {
+        let content: Option<RoomPowerLevelsEventContent> = self
+            .get("m.room.power_levels", "")
+            .and_then(|p| serde_json::from_str(p.content.get()).ok());
+        let creators: Vec<OwnedUserId> = self.get("m.room.create", "").map(|p| p.sender.clone()).into_iter().collect();
+        RoomPowerLevels::new(RoomPowerLevelsSource::from(content), &self.rules.authorization, creators)
+    }
+
+    /// A string field of a state event's content, e.g. `join_rule` of `m.room.join_rules`.
+    pub fn state_str(&self, kind: &str, field: &str) -> Option<String> {
+        self.content(kind, "").and_then(|c| c.get(field).and_then(Value::as_str).map(str::to_owned))
+    }
+}

@@ -1,0 +1,67 @@
+//! The shared state every request handler gets.
+
+use std::sync::Arc;
+
+use ruma::OwnedServerName;
+use schulhof_store::Db;
+
+use crate::config::Config;
+use crate::service::{
+    notifier::Notifier, push::PushRules, rate_limit::RateLimiter, rooms::Rooms, stream::Stream, typing::Typing, uiaa::UiaaSessions,
+};
+
+/// Everything the server needs while running; shared as `Arc<AppState>`.
+pub struct AppState {
+    /// The configuration it was started with.
+    pub config: Config,
+    /// The server name as a Matrix identifier.
+    pub server_name: OwnedServerName,
+    /// The database.
+    pub db: Db,
+    /// The single writer that assigns stream positions.
+    pub stream: Stream,
+    /// Wakes waiting `/sync` requests.
+    pub notifier: Notifier,
+    /// Room state cache and event creation.
+    pub rooms: Rooms,
+    /// Cached push rulesets.
+    pub push_rules: PushRules,
+    /// Who is typing where.
+    pub typing: Typing,
+    /// Request rate limits.
+    pub rate_limiter: RateLimiter,
+    /// Open user-interactive authentication sessions.
+    pub uiaa: UiaaSessions,
+}
+
+impl AppState {
+    /// Opens the database and builds the state for a server with this configuration.
+    pub async fn new(config: Config) -> crate::Result<Arc<AppState>> {
+        let server_name = OwnedServerName::try_from(config.server_name.as_str())
+            .map_err(|e| crate::Error::Internal(format!("server_name: {e}")))?;
+        let db = Db::connect(&config.database_url).await?;
+        let stream = Stream::new(db.max_stream_pos().await?);
+        let rooms = Rooms::load(&db).await?;
+        let rate_limiter = RateLimiter::new(config.rate_limits.clone());
+        Ok(Arc::new(AppState {
+            server_name,
+            db,
+            stream,
+            notifier: Notifier::default(),
+            rooms,
+            push_rules: PushRules::default(),
+            typing: Typing::default(),
+            rate_limiter,
+            uiaa: UiaaSessions::default(),
+            config,
+        }))
+    }
+
+    /// Milliseconds since the Unix epoch, now.
+    pub fn now_ms() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}

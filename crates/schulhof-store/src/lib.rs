@@ -1,0 +1,24 @@
+//! Storage for Schulhof: one [`Db`] handle over either an embedded SQLite file or PostgreSQL.
+//!
+//! Every query is written once with `$N` placeholders that both engines understand; the
+//! [`with_db!`] and [`with_tx!`] macros expand it for the engine in use. Time is stored as i64
+//! milliseconds and JSON as text, so both engines hold exactly the same data.
+
+mod accounts;
+mod db;
+mod e2ee;
+mod error;
+mod events;
+mod misc;
+mod user_data;
+
+pub use accounts::{DeviceRow, TokenRow, UserRow};
+pub use db::{Db, Tx};
+pub use e2ee::ToDeviceRow;
+pub use error::StoreError;
+pub use events::{EventRow, MembershipRow, NewEvent, StateRow};
+pub use misc::MediaRow;
+pub use user_data::{AccountDataRow, ReceiptRow};
+
+/// Result type of every store call.
+pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,0 +1,163 @@
+-- Schulhof schema for SQLite. Kept in step with postgres.sql: same tables, columns and indexes.
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY,
+    password_hash TEXT,
+    displayname TEXT,
+    avatar_url TEXT,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    deactivated INTEGER NOT NULL DEFAULT 0,
+    created_ts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    display_name TEXT,
+    created_ts INTEGER NOT NULL,
+    last_seen_ts INTEGER,
+    last_seen_ip TEXT,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_tokens_device ON access_tokens (user_id, device_id);
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id TEXT PRIMARY KEY,
+    room_version TEXT NOT NULL,
+    creator TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    stream_pos INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    room_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    state_key TEXT,
+    origin_server_ts INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    txn_device TEXT,
+    txn_id TEXT
+);
+CREATE INDEX IF NOT EXISTS events_room ON events (room_id, stream_pos);
+CREATE INDEX IF NOT EXISTS events_state ON events (room_id, event_type, state_key, stream_pos) WHERE state_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_member ON events (state_key, stream_pos) WHERE event_type = 'm.room.member';
+CREATE TABLE IF NOT EXISTS current_state (
+    room_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    state_key TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    membership TEXT,
+    PRIMARY KEY (room_id, event_type, state_key)
+);
+CREATE INDEX IF NOT EXISTS current_state_members ON current_state (state_key, membership) WHERE event_type = 'm.room.member';
+CREATE TABLE IF NOT EXISTS txn_ids (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    txn_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    created_ts INTEGER NOT NULL,
+    PRIMARY KEY (user_id, device_id, txn_id)
+);
+CREATE TABLE IF NOT EXISTS room_aliases (
+    alias TEXT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    creator TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS account_data (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    data_type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    PRIMARY KEY (user_id, room_id, data_type)
+);
+CREATE INDEX IF NOT EXISTS account_data_pos ON account_data (user_id, stream_pos);
+CREATE TABLE IF NOT EXISTS receipts (
+    room_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    event_pos INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id, receipt_type, thread_id)
+);
+CREATE INDEX IF NOT EXISTS receipts_pos ON receipts (room_id, stream_pos);
+CREATE TABLE IF NOT EXISTS filters (
+    user_id TEXT NOT NULL,
+    filter_id INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, filter_id)
+);
+CREATE TABLE IF NOT EXISTS push_actions (
+    user_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    highlight INTEGER NOT NULL,
+    PRIMARY KEY (user_id, room_id, stream_pos)
+);
+CREATE TABLE IF NOT EXISTS device_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS one_time_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, key_id)
+);
+CREATE TABLE IF NOT EXISTS fallback_keys (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, device_id, algorithm)
+);
+CREATE TABLE IF NOT EXISTS cross_signing_keys (
+    user_id TEXT NOT NULL,
+    key_type TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (user_id, key_type)
+);
+CREATE TABLE IF NOT EXISTS device_list_changes (
+    stream_pos INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (stream_pos, user_id)
+);
+CREATE TABLE IF NOT EXISTS to_device (
+    user_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id, stream_pos)
+);
+CREATE TABLE IF NOT EXISTS media (
+    media_id TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    filename TEXT,
+    size INTEGER NOT NULL,
+    uploader TEXT NOT NULL,
+    created_ts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS presence (
+    user_id TEXT PRIMARY KEY,
+    presence TEXT NOT NULL,
+    status_msg TEXT,
+    last_active_ts INTEGER NOT NULL,
+    stream_pos INTEGER NOT NULL
+);

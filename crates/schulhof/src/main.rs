@@ -1,0 +1,126 @@
+//! `schulhof`: the school messenger server and its admin commands.
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use schulhof_server::config::Config;
+use schulhof_server::state::AppState;
+
+/// Schulhof: a Matrix homeserver for schools.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, default_value = "config/schulhof.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the homeserver.
+    Serve,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Create ./data with a demo configuration and demo accounts, print the logins and serve.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (until the school import exists: for admins and tests).
+    Add {
+        /// Local part of the user ID, e.g. `anna.schmidt`.
+        localpart: String,
+        /// Initial password.
+        #[arg(long)]
+        password: String,
+        /// Display name, e.g. "Anna Schmidt".
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Make the account a server admin.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Demo => demo::run().await,
+        Command::Serve => {
+            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            serve(config).await
+        }
+        Command::User { command: UserCommand::Add { localpart, password, display_name, admin } } => {
+            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            let state = AppState::new(config).await.map_err(|e| e.to_string())?;
+            let user_id = schulhof_server::service::accounts::create_user(
+                &state,
+                &localpart,
+                &password,
+                display_name.as_deref(),
+                admin,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("created {user_id}");
+            Ok(())
+        }
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let listen = config.listen;
+    std::fs::create_dir_all(&config.media_path)
+        .map_err(|e| format!("media_path {}: {e}", config.media_path.display()))?;
+    let state = AppState::new(config).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listen {listen}: {e}"))?;
+    tracing::info!("listening on {}", listener.local_addr().map_err(|e| e.to_string())?);
+    tokio::select! {
+        result = schulhof_server::serve(state.clone(), listener) => result.map_err(|e| e.to_string())?,
+        _ = shutdown_signal() => tracing::info!("shutting down"),
+    }
+    state.db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("schulhof: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
