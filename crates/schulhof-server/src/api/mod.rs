@@ -1,8 +1,24 @@
 //! HTTP handlers, one module per area of the Client-Server API. Handlers are thin: they turn the
 //! typed request into service calls and the result into a response.
 
+mod account_data;
+mod devices;
+mod directory;
 mod discovery;
+mod ephemeral;
+mod events;
+mod filters;
+mod keys;
+mod media;
+mod membership;
+mod misc;
+mod presence;
+mod profile;
+mod push_rules;
+mod rooms;
 mod session;
+mod sync;
+mod user_directory;
 
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -27,6 +43,24 @@ pub type JsonResult = crate::Result<Json>;
 
 /// Registers every route.
 pub fn routes(routes: Routes) -> Routes {
-    let routes = discovery::routes(routes);
-    session::routes(routes)
+    let mut routes = routes;
+    routes = account_data::routes(routes);
+    routes = devices::routes(routes);
+    routes = directory::routes(routes);
+    routes = discovery::routes(routes);
+    routes = ephemeral::routes(routes);
+    routes = events::routes(routes);
+    routes = filters::routes(routes);
+    routes = keys::routes(routes);
+    routes = media::routes(routes);
+    routes = membership::routes(routes);
+    routes = misc::routes(routes);
+    routes = presence::routes(routes);
+    routes = profile::routes(routes);
+    routes = push_rules::routes(routes);
+    routes = rooms::routes(routes);
+    routes = session::routes(routes);
+    routes = sync::routes(routes);
+    routes = user_directory::routes(routes);
+    routes
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod devices;
 pub mod keys;
+pub mod media;
 pub mod notifier;
 pub mod pdu;
 pub mod push;

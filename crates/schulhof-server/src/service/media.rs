@@ -1,0 +1,1 @@
+//! Uploaded files: storage on disk and thumbnails.
