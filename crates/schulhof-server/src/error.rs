@@ -105,6 +105,9 @@ pub enum Error {
     /// 400 `M_UNKNOWN`: a request that cannot be carried out.
     #[error("bad request: {}", .0.en)]
     BadRequest(Text),
+    /// 405 `M_BAD_JSON`: data that only the server may change (e.g. `m.fully_read`).
+    #[error("server-controlled: {}", .0.en)]
+    ServerControlled(Text),
     /// 500 `M_UNKNOWN`: a fault on our side.
     #[error("internal error: {0}")]
     Internal(String),
@@ -210,6 +213,7 @@ impl Error {
                 )
             }
             Error::BadRequest(t) => (StatusCode::BAD_REQUEST, "M_UNKNOWN", t.clone(), none),
+            Error::ServerControlled(t) => (StatusCode::METHOD_NOT_ALLOWED, "M_BAD_JSON", t.clone(), none),
             Error::Internal(_) | Error::Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "M_UNKNOWN",

@@ -188,3 +188,16 @@ impl<T: OutgoingResponse> IntoResponse for RumaResponse<T> {
         }
     }
 }
+
+/// Extractor for plain axum handlers (routes ruma does not model): the session of a request
+/// that must carry a valid access token.
+pub struct Authenticated(pub Session);
+
+impl FromRequestParts<Arc<AppState>> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, state: &Arc<AppState>) -> Result<Self> {
+        let token = access_token(parts).ok_or(Error::MissingToken)?;
+        Ok(Authenticated(authenticate(state, &token).await?))
+    }
+}

@@ -14,7 +14,7 @@ mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};
 pub use db::{Db, Tx};
-pub use e2ee::ToDeviceRow;
+pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::StoreError;
 pub use events::{EventRow, MembershipRow, NewEvent, StateRow};
 pub use misc::MediaRow;

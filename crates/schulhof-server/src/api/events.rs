@@ -1,7 +1,203 @@
-//! TODO(owner): module being written.
+//! Sending and reading room events: send, state, redact, messages, context, event, members.
 
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::MethodFilter;
+use ruma::api::client::context::get_context;
+use ruma::api::client::membership::{get_member_events, joined_members};
+use ruma::api::client::message::{get_message_events, send_message_event};
+use ruma::api::client::redact::redact_event;
+use ruma::api::client::room::get_room_event;
+use ruma::api::client::state::{get_state_event_for_key, get_state_events, send_state_event};
+use ruma::api::Direction;
+use ruma::{OwnedRoomId, RoomId, UserId};
+use serde_json::{json, Value};
+
+use super::{Json, JsonResult};
 use crate::router::Routes;
+use crate::ruma_wrapper::{read_body, Authenticated, Ruma, Session};
+use crate::service::rooms::{EventTemplate, Rooms};
+use crate::service::timeline::{self, format_events, parse_token, Page};
+use crate::state::AppState;
+use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
+    let mut routes = routes
+        .add::<send_message_event::v3::Request, _, _>(send)
+        .add::<send_state_event::v3::Request, _, _>(put_state)
+        .add::<get_state_event_for_key::v3::Request, _, _>(get_state)
+        .add::<get_state_events::v3::Request, _, _>(all_state)
+        .add::<redact_event::v3::Request, _, _>(redact)
+        .add::<get_message_events::v3::Request, _, _>(messages)
+        .add::<get_context::v3::Request, _, _>(context)
+        .add::<get_room_event::v3::Request, _, _>(event)
+        .add::<get_member_events::v3::Request, _, _>(members)
+        .add::<joined_members::v3::Request, _, _>(joined);
+    // State with an empty state key may be addressed without the trailing key segment.
+    for version in ["r0", "v3"] {
+        for suffix in ["", "/"] {
+            let path = format!("/_matrix/client/{version}/rooms/{{room_id}}/state/{{event_type}}{suffix}");
+            routes = routes
+                .raw_with(&path, MethodFilter::PUT, put_state_empty_key)
+                .raw_with(&path, MethodFilter::GET, get_state_empty_key);
+        }
+    }
     routes
+}
+
+async fn send(State(state): State<Arc<AppState>>, req: Ruma<send_message_event::v3::Request>) -> JsonResult {
+    let s = req.session();
+    let b = &req.body;
+    let txn_id = b.txn_id.as_str();
+    if let Some(event_id) = state.db.txn_event(s.user_id.as_str(), s.device_id.as_str(), txn_id).await? {
+        return Ok(Json(json!({ "event_id": event_id })));
+    }
+    let content: Value = serde_json::from_str(b.body.json().get())
+        .map_err(|_| Error::bad_json("Der Inhalt muss ein JSON-Objekt sein.", "Content must be a JSON object."))?;
+    if !content.is_object() {
+        return Err(Error::bad_json("Der Inhalt muss ein JSON-Objekt sein.", "Content must be a JSON object."));
+    }
+    let template = EventTemplate::message(&b.event_type.to_string(), content);
+    let sent = Rooms::send(&state, &b.room_id, &s.user_id, template, Some((s.device_id.as_str(), txn_id))).await?;
+    Ok(Json(json!({ "event_id": sent.event_id })))
+}
+
+async fn send_state(state: &AppState, s: &Session, room_id: &RoomId, kind: &str, key: &str, content: Value) -> JsonResult {
+    if !content.is_object() {
+        return Err(Error::bad_json("Der Inhalt muss ein JSON-Objekt sein.", "Content must be a JSON object."));
+    }
+    let sent = Rooms::send(state, room_id, &s.user_id, EventTemplate::state(kind, key, content), None).await?;
+    Ok(Json(json!({ "event_id": sent.event_id })))
+}
+
+async fn put_state(State(state): State<Arc<AppState>>, req: Ruma<send_state_event::v3::Request>) -> JsonResult {
+    let b = &req.body;
+    let content: Value = serde_json::from_str(b.body.json().get()).unwrap_or(Value::Null);
+    send_state(&state, req.session(), &b.room_id, &b.event_type.to_string(), &b.state_key, content).await
+}
+
+async fn put_state_empty_key(
+    State(state): State<Arc<AppState>>,
+    Authenticated(session): Authenticated,
+    Path((room_id, kind)): Path<(OwnedRoomId, String)>,
+    body: axum::body::Body,
+) -> JsonResult {
+    let bytes = read_body(body, state.config.limits.max_request_bytes as usize).await?;
+    let content: Value = serde_json::from_slice(&bytes).map_err(|_| Error::NotJson)?;
+    send_state(&state, &session, &room_id, &kind, "", content).await
+}
+
+async fn state_content(state: &AppState, user_id: &UserId, room_id: &RoomId, kind: &str, key: &str) -> JsonResult {
+    let events = timeline::visible_state(state, user_id, room_id, None).await?;
+    let event = events
+        .into_iter()
+        .find(|e| e.event_type == kind && e.state_key.as_deref() == Some(key))
+        .ok_or_else(|| Error::not_found("Diesen Zustand gibt es in diesem Raum nicht.", "No such state in this room."))?;
+    let pdu: Value = serde_json::from_str(&event.json).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Json(pdu.get("content").cloned().unwrap_or_else(|| json!({}))))
+}
+
+async fn get_state(State(state): State<Arc<AppState>>, req: Ruma<get_state_event_for_key::v3::Request>) -> JsonResult {
+    let b = &req.body;
+    state_content(&state, req.user_id(), &b.room_id, &b.event_type.to_string(), &b.state_key).await
+}
+
+async fn get_state_empty_key(
+    State(state): State<Arc<AppState>>,
+    Authenticated(session): Authenticated,
+    Path((room_id, kind)): Path<(OwnedRoomId, String)>,
+) -> JsonResult {
+    state_content(&state, &session.user_id, &room_id, &kind, "").await
+}
+
+async fn all_state(State(state): State<Arc<AppState>>, req: Ruma<get_state_events::v3::Request>) -> JsonResult {
+    let s = req.session();
+    let events = timeline::visible_state(&state, &s.user_id, &req.body.room_id, None).await?;
+    Ok(Json(Value::Array(format_events(&events, &s.user_id, s.device_id.as_str()))))
+}
+
+async fn redact(State(state): State<Arc<AppState>>, req: Ruma<redact_event::v3::Request>) -> JsonResult {
+    let s = req.session();
+    let b = &req.body;
+    let txn_id = format!("redact:{}", b.txn_id);
+    if let Some(event_id) = state.db.txn_event(s.user_id.as_str(), s.device_id.as_str(), &txn_id).await? {
+        return Ok(Json(json!({ "event_id": event_id })));
+    }
+    let mut content = json!({});
+    if let Some(reason) = &b.reason {
+        content["reason"] = json!(reason);
+    }
+    let template = EventTemplate {
+        kind: "m.room.redaction".into(),
+        content,
+        state_key: None,
+        redacts: Some(b.event_id.clone()),
+    };
+    let sent = Rooms::send(&state, &b.room_id, &s.user_id, template, Some((s.device_id.as_str(), &txn_id))).await?;
+    Ok(Json(json!({ "event_id": sent.event_id })))
+}
+
+fn optional_token(token: Option<&str>) -> Result<Option<i64>> {
+    token.filter(|t| !t.is_empty()).map(parse_token).transpose()
+}
+
+async fn messages(State(state): State<Arc<AppState>>, req: Ruma<get_message_events::v3::Request>) -> JsonResult {
+    let s = req.session();
+    let b = &req.body;
+    let page = Page {
+        from: optional_token(b.from.as_deref())?,
+        to: optional_token(b.to.as_deref())?,
+        backward: b.dir == Direction::Backward,
+        limit: u64::from(b.limit) as usize,
+        filter: &b.filter,
+    };
+    Ok(Json(timeline::messages(&state, &s.user_id, s.device_id.as_str(), &b.room_id, page).await?))
+}
+
+async fn context(State(state): State<Arc<AppState>>, req: Ruma<get_context::v3::Request>) -> JsonResult {
+    let s = req.session();
+    let b = &req.body;
+    let limit = (u64::from(b.limit) as usize).min(100);
+    let body = timeline::context(&state, &s.user_id, s.device_id.as_str(), &b.room_id, b.event_id.as_str(), limit, &b.filter).await?;
+    Ok(Json(body))
+}
+
+async fn event(State(state): State<Arc<AppState>>, req: Ruma<get_room_event::v3::Request>) -> JsonResult {
+    let s = req.session();
+    let b = &req.body;
+    Ok(Json(timeline::event(&state, &s.user_id, s.device_id.as_str(), &b.room_id, b.event_id.as_str()).await?))
+}
+
+async fn members(State(state): State<Arc<AppState>>, req: Ruma<get_member_events::v3::Request>) -> JsonResult {
+    let s = req.session();
+    let b = &req.body;
+    let at = optional_token(b.at.as_deref())?;
+    let events = timeline::visible_state(&state, &s.user_id, &b.room_id, at).await?;
+    let wanted = |e: &schulhof_store::EventRow| {
+        let membership = serde_json::from_str::<Value>(&e.json)
+            .ok()
+            .and_then(|v| v.get("content")?.get("membership")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        b.membership.as_ref().is_none_or(|m| m.as_str() == membership)
+            && b.not_membership.as_ref().is_none_or(|m| m.as_str() != membership)
+    };
+    let members: Vec<_> = events.into_iter().filter(|e| e.event_type == "m.room.member" && wanted(e)).collect();
+    Ok(Json(json!({ "chunk": format_events(&members, &s.user_id, s.device_id.as_str()) })))
+}
+
+async fn joined(State(state): State<Arc<AppState>>, req: Ruma<joined_members::v3::Request>) -> JsonResult {
+    let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
+    if !room.is_joined(req.user_id()) {
+        return Err(Error::forbidden("Du bist nicht Mitglied dieses Raums.", "You are not a member of this room."));
+    }
+    let mut joined = serde_json::Map::new();
+    for user in room.joined() {
+        let content = room.content("m.room.member", user.as_str()).unwrap_or_default();
+        joined.insert(
+            user.to_string(),
+            json!({ "display_name": content.get("displayname"), "avatar_url": content.get("avatar_url") }),
+        );
+    }
+    Ok(Json(json!({ "joined": joined })))
 }

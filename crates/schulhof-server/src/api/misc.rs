@@ -1,7 +1,87 @@
-//! TODO(owner): module being written.
+//! Account endpoints the school manages itself (registration, deactivation, 3PIDs), password
+//! changes, and features Schulhof does not offer but clients ask for (TURN, bridges,
+//! notification history).
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use ruma::api::client::account::{change_password, deactivate, get_3pids, get_username_availability, register};
+use ruma::api::client::push::get_notifications;
+use ruma::api::client::thirdparty::get_protocols;
+use ruma::api::client::voip::get_turn_server_info;
+use serde_json::json;
+
+use super::{Json, JsonResult};
+use crate::auth::hash_password;
 use crate::router::Routes;
+use crate::ruma_wrapper::Ruma;
+use crate::service::devices::delete_devices;
+use crate::service::uiaa::require_password;
+use crate::state::AppState;
+use crate::Error;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
+        .add::<register::v3::Request, _, _>(registration_disabled)
+        .add::<get_username_availability::v3::Request, _, _>(registration_disabled)
+        .add::<deactivate::v3::Request, _, _>(deactivation_disabled)
+        .add::<change_password::v3::Request, _, _>(change_password)
+        .add::<get_3pids::v3::Request, _, _>(threepids)
+        .add::<get_turn_server_info::v3::Request, _, _>(turn_server)
+        .add::<get_protocols::v3::Request, _, _>(protocols)
+        .add::<get_notifications::v3::Request, _, _>(notifications)
+}
+
+/// Accounts are created by the school; answered without looking at the request at all.
+async fn registration_disabled() -> Error {
+    Error::forbidden(
+        "Konten werden von der Schule angelegt; eine Selbstregistrierung ist nicht möglich.",
+        "Accounts are created by the school; self-registration is not possible.",
+    )
+}
+
+async fn deactivation_disabled() -> Error {
+    Error::forbidden("Konten verwaltet die Schule.", "Accounts are managed by the school.")
+}
+
+async fn change_password(State(state): State<Arc<AppState>>, req: Ruma<change_password::v3::Request>) -> JsonResult {
+    // The endpoint allows anonymous password resets via e-mail, which Schulhof does not offer.
+    let session = req.optional_session().ok_or(Error::MissingToken)?;
+    let user_id = session.user_id.as_str();
+    require_password(&state, user_id, req.json_body.as_ref()).await?;
+    let new_password = req.body.new_password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&new_password))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    state.db.set_password_hash(user_id, &hash).await?;
+    if req.body.logout_devices {
+        let others: Vec<String> = state
+            .db
+            .devices(user_id)
+            .await?
+            .into_iter()
+            .map(|d| d.device_id)
+            .filter(|d| *d != session.device_id.as_str())
+            .collect();
+        delete_devices(&state, &session.user_id, &others).await?;
+    }
+    Ok(Json(json!({})))
+}
+
+async fn threepids(_: Ruma<get_3pids::v3::Request>) -> JsonResult {
+    Ok(Json(json!({ "threepids": [] })))
+}
+
+/// No TURN server is configured; like Synapse, answer with an empty object.
+async fn turn_server(_: Ruma<get_turn_server_info::v3::Request>) -> JsonResult {
+    Ok(Json(json!({})))
+}
+
+async fn protocols(_: Ruma<get_protocols::v3::Request>) -> JsonResult {
+    Ok(Json(json!({})))
+}
+
+/// Schulhof keeps no notification history (there are no push gateways either).
+async fn notifications(_: Ruma<get_notifications::v3::Request>) -> JsonResult {
+    Ok(Json(json!({ "notifications": [] })))
 }

@@ -1,7 +1,206 @@
-//! TODO(owner): module being written.
+//! Profiles: `GET /profile/{userId}` and the `displayname` / `avatar_url` fields.
+//!
+//! A change is stored with the account and then sent as a new `m.room.member` event into every
+//! room the user has joined, so the other members see the new name or picture.
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use ruma::api::client::profile::{get_avatar_url, get_display_name, get_profile, set_avatar_url, set_display_name};
+use ruma::{RoomId, UserId};
+use schulhof_store::UserRow;
+use serde_json::{json, Map, Value};
+
+use super::account_data::require_self;
+use super::{Json, JsonResult};
 use crate::router::Routes;
+use crate::ruma_wrapper::Ruma;
+use crate::service::rooms::{EventTemplate, Rooms};
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// Longest display name accepted, in characters (as Synapse).
+const MAX_DISPLAYNAME_CHARS: usize = 256;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
+        .add::<get_profile::v3::Request, _, _>(get_full)
+        .add::<get_display_name::v3::Request, _, _>(get_displayname)
+        .add::<set_display_name::v3::Request, _, _>(set_displayname)
+        .add::<get_avatar_url::v3::Request, _, _>(get_avatar)
+        .add::<set_avatar_url::v3::Request, _, _>(set_avatar)
+}
+
+/// The profile fields a user can change.
+#[derive(Clone, Copy)]
+enum Field {
+    DisplayName,
+    AvatarUrl,
+}
+
+impl Field {
+    /// The field's key in profiles and member events.
+    fn key(self) -> &'static str {
+        match self {
+            Field::DisplayName => "displayname",
+            Field::AvatarUrl => "avatar_url",
+        }
+    }
+
+    fn value(self, user: &UserRow) -> Option<&str> {
+        match self {
+            Field::DisplayName => user.displayname.as_deref(),
+            Field::AvatarUrl => user.avatar_url.as_deref(),
+        }
+    }
+}
+
+async fn user(state: &AppState, user_id: &UserId) -> Result<UserRow> {
+    state
+        .db
+        .user(user_id.as_str())
+        .await?
+        .ok_or_else(|| Error::not_found("Diesen Benutzer gibt es nicht.", "Unknown user."))
+}
+
+/// The profile of a user as JSON: only the fields that are set.
+fn profile_json(user: &UserRow, fields: &[Field]) -> Map<String, Value> {
+    fields
+        .iter()
+        .filter_map(|f| Some((f.key().to_owned(), Value::String(f.value(user)?.to_owned()))))
+        .collect()
+}
+
+async fn get_full(State(state): State<Arc<AppState>>, req: Ruma<get_profile::v3::Request>) -> JsonResult {
+    let user = user(&state, &req.body.user_id).await?;
+    Ok(Json(Value::Object(profile_json(&user, &[Field::DisplayName, Field::AvatarUrl]))))
+}
+
+/// One field of a profile; 404 if it is not set.
+async fn get_field(state: &AppState, user_id: &UserId, field: Field) -> JsonResult {
+    let profile = profile_json(&user(state, user_id).await?, &[field]);
+    if profile.is_empty() {
+        return Err(Error::not_found("Dieses Profilfeld ist nicht gesetzt.", "This profile field is not set."));
+    }
+    Ok(Json(Value::Object(profile)))
+}
+
+async fn get_displayname(State(state): State<Arc<AppState>>, req: Ruma<get_display_name::v3::Request>) -> JsonResult {
+    get_field(&state, &req.body.user_id, Field::DisplayName).await
+}
+
+async fn get_avatar(State(state): State<Arc<AppState>>, req: Ruma<get_avatar_url::v3::Request>) -> JsonResult {
+    get_field(&state, &req.body.user_id, Field::AvatarUrl).await
+}
+
+/// Requires the field's key in the request body (`null` removes the field).
+fn require_key(body: Option<&Value>, field: Field) -> Result<()> {
+    if body.and_then(|b| b.get(field.key())).is_some() {
+        return Ok(());
+    }
+    Err(Error::MissingParam(crate::text!("{} fehlt.", "{} is missing.", field.key())))
+}
+
+async fn set_displayname(State(state): State<Arc<AppState>>, req: Ruma<set_display_name::v3::Request>) -> JsonResult {
+    require_self(req.user_id(), &req.body.user_id)?;
+    require_key(req.json_body.as_ref(), Field::DisplayName)?;
+    let name = req.body.displayname.as_deref().filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > MAX_DISPLAYNAME_CHARS) {
+        return Err(Error::BadJson(crate::text!(
+            "Der Anzeigename ist zu lang (höchstens {} Zeichen).",
+            "The display name is too long (at most {} characters).",
+            MAX_DISPLAYNAME_CHARS
+        )));
+    }
+    change_profile(&state, req.user_id(), Field::DisplayName, name).await?;
+    Ok(Json(json!({})))
+}
+
+async fn set_avatar(State(state): State<Arc<AppState>>, req: Ruma<set_avatar_url::v3::Request>) -> JsonResult {
+    require_self(req.user_id(), &req.body.user_id)?;
+    require_key(req.json_body.as_ref(), Field::AvatarUrl)?;
+    // Element removes an avatar by sending an empty string.
+    let url = req.body.avatar_url.as_ref().filter(|u| !u.as_str().is_empty());
+    if url.is_some_and(|u| !u.is_valid()) {
+        return Err(Error::invalid_param("avatar_url muss eine mxc://-Adresse sein.", "avatar_url must be an mxc:// URI."));
+    }
+    change_profile(&state, req.user_id(), Field::AvatarUrl, url.map(|u| u.as_str())).await?;
+    Ok(Json(json!({})))
+}
+
+/// Stores a profile field and announces it in every room the user has joined.
+async fn change_profile(state: &AppState, user_id: &UserId, field: Field, value: Option<&str>) -> Result<()> {
+    match field {
+        Field::DisplayName => state.db.set_displayname(user_id.as_str(), value).await?,
+        Field::AvatarUrl => state.db.set_avatar_url(user_id.as_str(), value).await?,
+    }
+    let joined = state.db.memberships(user_id.as_str()).await?.into_iter().filter(|m| m.membership == "join");
+    for membership in joined {
+        // One room refusing the event must not keep the others from being updated.
+        if let Err(err) = update_member_event(state, user_id, &membership.room_id, field, value).await {
+            tracing::warn!(%err, room_id = %membership.room_id, %user_id, "profile change not sent to room");
+        }
+    }
+    Ok(())
+}
+
+/// Member event content with one profile field replaced (or removed for `None`).
+fn with_field(mut content: Value, field: Field, value: Option<&str>) -> Value {
+    if let Some(object) = content.as_object_mut() {
+        match value {
+            Some(v) => object.insert(field.key().to_owned(), json!(v)),
+            None => object.remove(field.key()),
+        };
+    }
+    content
+}
+
+/// Sends a new `m.room.member` event with the changed field, keeping the rest of the content.
+async fn update_member_event(state: &AppState, user_id: &UserId, room_id: &str, field: Field, value: Option<&str>) -> Result<()> {
+    let room_id = RoomId::parse(room_id).map_err(|e| Error::Internal(format!("stored room ID {room_id}: {e}")))?;
+    let room = state.rooms.existing(&state.db, &room_id).await?;
+    let Some(current) = room.content("m.room.member", user_id.as_str()) else {
+        return Ok(());
+    };
+    let content = with_field(current.clone(), field, value);
+    if content == current || current.get("membership").and_then(Value::as_str) != Some("join") {
+        return Ok(());
+    }
+    Rooms::send(state, &room_id, user_id, EventTemplate::state("m.room.member", user_id.as_str(), content), None).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_content_keeps_other_fields() {
+        let current = json!({ "membership": "join", "displayname": "Alt", "avatar_url": "mxc://a/b" });
+        let renamed = with_field(current.clone(), Field::DisplayName, Some("Neu"));
+        assert_eq!(renamed, json!({ "membership": "join", "displayname": "Neu", "avatar_url": "mxc://a/b" }));
+        let no_avatar = with_field(current, Field::AvatarUrl, None);
+        assert_eq!(no_avatar, json!({ "membership": "join", "displayname": "Alt" }));
+    }
+
+    #[test]
+    fn profile_lists_only_set_fields() {
+        let user = UserRow {
+            user_id: "@a:x".into(),
+            password_hash: None,
+            displayname: Some("Anna".into()),
+            avatar_url: None,
+            is_admin: false,
+            deactivated: false,
+        };
+        let profile = profile_json(&user, &[Field::DisplayName, Field::AvatarUrl]);
+        assert_eq!(Value::Object(profile), json!({ "displayname": "Anna" }));
+    }
+
+    #[test]
+    fn the_field_must_be_in_the_body() {
+        assert!(require_key(Some(&json!({ "displayname": null })), Field::DisplayName).is_ok());
+        assert_eq!(require_key(Some(&json!({})), Field::DisplayName).unwrap_err().errcode(), "M_MISSING_PARAM");
+        assert!(require_key(None, Field::AvatarUrl).is_err());
+    }
 }

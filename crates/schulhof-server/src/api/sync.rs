@@ -1,7 +1,39 @@
-//! TODO(owner): module being written.
+//! `GET /sync`.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use ruma::api::client::filter::FilterDefinition;
+use ruma::api::client::sync::sync_events;
+
+use super::{Json, JsonResult};
 use crate::router::Routes;
+use crate::ruma_wrapper::Ruma;
+use crate::service::account_data::load_filter;
+use crate::service::sync::{self, SinceToken, SyncParams};
+use crate::state::AppState;
+
+/// Longest long-poll the server holds open.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes
+    routes.add::<sync_events::v3::Request, _, _>(sync_handler)
+}
+
+async fn sync_handler(State(state): State<Arc<AppState>>, req: Ruma<sync_events::v3::Request>) -> JsonResult {
+    let session = req.session();
+    let b = &req.body;
+    let filter = match &b.filter {
+        Some(sync_events::v3::Filter::FilterDefinition(f)) => f.clone(),
+        Some(sync_events::v3::Filter::FilterId(id)) => load_filter(&state, &session.user_id, id).await?,
+        Some(_) | None => FilterDefinition::default(),
+    };
+    let params = SyncParams {
+        since: b.since.as_deref().map(SinceToken::parse).transpose()?,
+        full_state: b.full_state,
+        timeout: b.timeout.unwrap_or_default().min(MAX_TIMEOUT),
+        filter,
+    };
+    Ok(Json(sync::sync(&state, session, params).await?))
 }

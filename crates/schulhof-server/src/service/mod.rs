@@ -1,14 +1,19 @@
 //! The service layer: everything between HTTP handlers and the store.
 
+pub mod account_data;
 pub mod accounts;
 pub mod devices;
+pub mod filter;
 pub mod keys;
 pub mod media;
+pub mod membership;
 pub mod notifier;
 pub mod pdu;
 pub mod push;
 pub mod rate_limit;
 pub mod rooms;
 pub mod stream;
+pub mod sync;
+pub mod timeline;
 pub mod typing;
 pub mod uiaa;

@@ -132,6 +132,14 @@ CREATE TABLE IF NOT EXISTS cross_signing_keys (
     json TEXT NOT NULL,
     PRIMARY KEY (user_id, key_type)
 );
+CREATE TABLE IF NOT EXISTS key_signatures (
+    target_user_id TEXT NOT NULL,
+    target_key_id TEXT NOT NULL,
+    signer_user_id TEXT NOT NULL,
+    signer_key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (target_user_id, target_key_id, signer_user_id, signer_key_id)
+);
 CREATE TABLE IF NOT EXISTS device_list_changes (
     stream_pos BIGINT NOT NULL,
     user_id TEXT NOT NULL,

@@ -6,6 +6,7 @@
 //! snapshot replaced.
 
 mod build;
+pub mod create;
 mod snapshot;
 pub mod visibility;
 

@@ -1,0 +1,113 @@
+//! Per-user account data (global and per room) and stored `/sync` filters.
+//!
+//! Account data changes go through the single writer, so `/sync` sees them at a stream position
+//! and the user's waiting requests wake up.
+
+use ruma::api::client::filter::FilterDefinition;
+use ruma::{RoomId, UserId};
+use schulhof_store::Db;
+use serde_json::Value;
+
+use crate::service::push::PUSH_RULES_TYPE;
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// Stores account data of `user_id` (global when `room_id` is `None`) and wakes the user's
+/// `/sync` requests; returns the stream position of the change.
+pub async fn set_account_data(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: Option<&RoomId>,
+    data_type: &str,
+    content: &Value,
+) -> Result<i64> {
+    let json = content.to_string();
+    let mut guard = state.stream.lock().await;
+    let pos = guard.next_pos();
+    let mut tx = state.db.begin().await?;
+    Db::put_account_data(&mut tx, user_id.as_str(), room_key(room_id), data_type, &json, pos).await?;
+    tx.commit().await?;
+    if room_id.is_none() && data_type == PUSH_RULES_TYPE {
+        // Still under the write lock: the next event is evaluated with the new rules.
+        state.push_rules.invalidate(user_id);
+    }
+    let pos = guard.committed();
+    state.notifier.notify([user_id.as_str()], pos);
+    Ok(pos)
+}
+
+/// The content of one account data entry, if set.
+pub async fn account_data(state: &AppState, user_id: &UserId, room_id: Option<&RoomId>, data_type: &str) -> Result<Option<Value>> {
+    let stored = state.db.account_data(user_id.as_str(), room_key(room_id), data_type).await?;
+    stored
+        .map(|json| serde_json::from_str(&json).map_err(|e| Error::Internal(format!("stored account data unreadable: {e}"))))
+        .transpose()
+}
+
+/// The store's key for global (`""`) or per-room account data.
+fn room_key(room_id: Option<&RoomId>) -> &str {
+    room_id.map_or("", RoomId::as_str)
+}
+
+fn unknown_filter() -> Error {
+    Error::not_found("Diesen Filter gibt es nicht.", "Unknown filter.")
+}
+
+/// A stored filter of `user_id` exactly as it was uploaded; unknown IDs are a 404.
+pub async fn stored_filter(state: &AppState, user_id: &UserId, filter_id: &str) -> Result<Value> {
+    let id = filter_id.parse::<i64>().map_err(|_| unknown_filter())?;
+    let json = state.db.filter(user_id.as_str(), id).await?.ok_or_else(unknown_filter)?;
+    serde_json::from_str(&json).map_err(|e| Error::Internal(format!("stored filter unreadable: {e}")))
+}
+
+/// Checks that JSON is a valid filter definition (`M_BAD_JSON` otherwise).
+pub fn parse_filter(json: Value) -> Result<FilterDefinition> {
+    serde_json::from_value(json).map_err(|e| {
+        Error::BadJson(crate::text!("Ungültiger Filter: {}", "Invalid filter: {}", e))
+    })
+}
+
+/// The filter of a `filter` query parameter given inline as JSON (it starts with `{`);
+/// `None` if the parameter is a filter ID.
+fn inline_filter(param: &str) -> Option<Result<FilterDefinition>> {
+    param.trim_start().starts_with('{').then(|| {
+        let json = serde_json::from_str(param).map_err(|e| {
+            Error::BadJson(crate::text!("Ungültiger Filter: {}", "Invalid filter: {}", e))
+        })?;
+        parse_filter(json)
+    })
+}
+
+/// Resolves the `filter` query parameter of `/sync`: a filter ID of `user_id` or inline JSON.
+pub async fn load_filter(state: &AppState, user_id: &UserId, filter_param: &str) -> Result<FilterDefinition> {
+    match inline_filter(filter_param) {
+        Some(filter) => filter,
+        None => parse_filter(stored_filter(state, user_id, filter_param).await?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_filters_are_parsed() {
+        let filter = inline_filter(r#"{"room":{"timeline":{"limit":5}}}"#).expect("inline").expect("valid");
+        assert_eq!(filter.room.timeline.limit, Some(5u32.into()));
+        assert!(inline_filter(" {}").expect("inline").is_ok());
+    }
+
+    #[test]
+    fn filter_ids_are_not_inline() {
+        assert!(inline_filter("0").is_none());
+        assert!(inline_filter("12").is_none());
+    }
+
+    #[test]
+    fn broken_inline_filters_are_bad_json() {
+        for bad in ["{", r#"{"room":{"timeline":{"limit":"many"}}}"#] {
+            let err = inline_filter(bad).expect("inline").unwrap_err();
+            assert_eq!(err.errcode(), "M_BAD_JSON");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `createRoom`: turning a request into the room's first events.
+
+use ruma::api::client::room::create_room::v3::{Request, RoomPreset};
+use ruma::api::client::room::Visibility;
+use ruma::{OwnedRoomId, RoomAliasId, RoomVersionId, UserId};
+use serde_json::{json, Map, Value};
+
+use super::{EventTemplate, Rooms};
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// Room versions this server creates rooms in.
+pub const SUPPORTED_VERSIONS: [&str; 2] = ["10", "11"];
+/// The version used when the client does not ask for one.
+pub const DEFAULT_VERSION: RoomVersionId = RoomVersionId::V10;
+
+/// The spec's default power levels for a new room, creator at 100.
+fn default_power_levels(creator: &UserId, trusted_invitees: &[&UserId]) -> Value {
+    let mut users = Map::new();
+    users.insert(creator.to_string(), json!(100));
+    for invitee in trusted_invitees {
+        users.insert(invitee.to_string(), json!(100));
+    }
+    json!({
+        "users": users,
+        "users_default": 0,
+        "events": {
+            "m.room.name": 50,
+            "m.room.power_levels": 100,
+            "m.room.history_visibility": 100,
+            "m.room.canonical_alias": 50,
+            "m.room.avatar": 50,
+            "m.room.tombstone": 100,
+            "m.room.server_acl": 100,
+            "m.room.encryption": 100
+        },
+        "events_default": 0,
+        "state_default": 50,
+        "ban": 50,
+        "kick": 50,
+        "redact": 50,
+        "invite": 0,
+        "historical": 100
+    })
+}
+
+/// Merges `override_` into `base`, replacing top-level keys and merging `users`/`events` maps.
+fn merge_power_levels(base: &mut Value, override_: &Value) {
+    let (Some(base), Some(over)) = (base.as_object_mut(), override_.as_object()) else {
+        return;
+    };
+    for (key, value) in over {
+        match (base.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(new)) if key == "users" || key == "events" => {
+                existing.extend(new.clone());
+            }
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// A member event's content for a user joining with their profile.
+pub async fn member_content(state: &AppState, user_id: &UserId, membership: &str) -> Result<Value> {
+    let mut content = json!({ "membership": membership });
+    if let Some(user) = state.db.user(user_id.as_str()).await? {
+        if let Some(name) = user.displayname {
+            content["displayname"] = json!(name);
+        }
+        if let Some(url) = user.avatar_url {
+            content["avatar_url"] = json!(url);
+        }
+    }
+    Ok(content)
+}
+
+/// Creates a room as `creator` from a `createRoom` request (`raw` is the request's JSON body).
+pub async fn create_room(state: &AppState, creator: &UserId, req: &Request, raw: &Value) -> Result<OwnedRoomId> {
+    let version = match &req.room_version {
+        Some(v) if SUPPORTED_VERSIONS.contains(&v.as_str()) => v.clone(),
+        Some(_) => return Err(Error::UnsupportedRoomVersion),
+        None => DEFAULT_VERSION,
+    };
+    let alias = match &req.room_alias_name {
+        Some(name) => {
+            let alias = RoomAliasId::parse(format!("#{name}:{}", state.server_name)).map_err(|_| {
+                Error::invalid_param("Ungültiger Raumalias.", "Invalid room alias.")
+            })?;
+            if state.db.alias(alias.as_str()).await?.is_some() {
+                return Err(Error::InUse(
+                    "M_ROOM_IN_USE",
+                    crate::text!("Der Raumalias ist schon vergeben.", "The room alias is already taken."),
+                ));
+            }
+            Some(alias)
+        }
+        None => None,
+    };
+    for invitee in &req.invite {
+        if invitee.server_name() != state.server_name || state.db.user(invitee.as_str()).await?.is_none() {
+            return Err(Error::not_found(
+                format!("Den Benutzer {invitee} gibt es nicht."),
+                format!("Unknown user {invitee}."),
+            ));
+        }
+    }
+
+    let mut create_content = raw.get("creation_content").cloned().unwrap_or_else(|| json!({}));
+    if !create_content.is_object() {
+        return Err(Error::bad_json("creation_content muss ein Objekt sein.", "creation_content must be an object."));
+    }
+    create_content["room_version"] = json!(version.as_str());
+    if version == RoomVersionId::V10 {
+        create_content["creator"] = json!(creator);
+    }
+
+    let preset = req.preset.clone().unwrap_or(match req.visibility {
+        Visibility::Public => RoomPreset::PublicChat,
+        _ => RoomPreset::PrivateChat,
+    });
+    let trusted: Vec<&UserId> = match preset {
+        RoomPreset::TrustedPrivateChat => req.invite.iter().map(|u| u.as_ref()).collect(),
+        _ => vec![],
+    };
+    let mut power_levels = default_power_levels(creator, &trusted);
+    if let Some(over) = raw.get("power_level_content_override") {
+        merge_power_levels(&mut power_levels, over);
+    }
+    let (join_rule, guest_access) = match preset {
+        RoomPreset::PublicChat => ("public", "forbidden"),
+        _ => ("invite", "can_join"),
+    };
+
+    let mut events = vec![
+        EventTemplate::state("m.room.member", creator.as_str(), member_content(state, creator, "join").await?),
+        EventTemplate::state("m.room.power_levels", "", power_levels),
+    ];
+    if let Some(alias) = &alias {
+        events.push(EventTemplate::state("m.room.canonical_alias", "", json!({ "alias": alias })));
+    }
+    events.push(EventTemplate::state("m.room.join_rules", "", json!({ "join_rule": join_rule })));
+    events.push(EventTemplate::state("m.room.history_visibility", "", json!({ "history_visibility": "shared" })));
+    events.push(EventTemplate::state("m.room.guest_access", "", json!({ "guest_access": guest_access })));
+    for initial in raw.get("initial_state").and_then(Value::as_array).into_iter().flatten() {
+        let kind = initial.get("type").and_then(Value::as_str).unwrap_or_default();
+        let key = initial.get("state_key").and_then(Value::as_str).unwrap_or_default();
+        let content = initial.get("content").cloned().unwrap_or_else(|| json!({}));
+        events.push(EventTemplate::state(kind, key, content));
+    }
+    if let Some(name) = &req.name {
+        events.push(EventTemplate::state("m.room.name", "", json!({ "name": name })));
+    }
+    if let Some(topic) = &req.topic {
+        events.push(EventTemplate::state("m.room.topic", "", json!({ "topic": topic })));
+    }
+    for invitee in &req.invite {
+        let mut content = member_content(state, invitee, "invite").await?;
+        if req.is_direct {
+            content["is_direct"] = json!(true);
+        }
+        events.push(EventTemplate::state("m.room.member", invitee.as_str(), content));
+    }
+
+    let room_id = Rooms::create(state, creator, version, create_content, events).await?;
+    if let Some(alias) = alias {
+        state.db.create_alias(alias.as_str(), room_id.as_str(), creator.as_str()).await?;
+    }
+    if req.visibility == Visibility::Public {
+        state.db.set_room_published(room_id.as_str(), true).await?;
+    }
+    Ok(room_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_merges_users_and_replaces_scalars() {
+        let creator = UserId::parse("@a:x").unwrap();
+        let mut pl = default_power_levels(&creator, &[]);
+        merge_power_levels(&mut pl, &json!({ "users": { "@b:x": 50 }, "invite": 50 }));
+        assert_eq!(pl["users"]["@a:x"], 100);
+        assert_eq!(pl["users"]["@b:x"], 50);
+        assert_eq!(pl["invite"], 50);
+        assert_eq!(pl["events"]["m.room.power_levels"], 100);
+    }
+
+    #[test]
+    fn trusted_invitees_get_creator_power() {
+        let creator = UserId::parse("@a:x").unwrap();
+        let b = UserId::parse("@b:x").unwrap();
+        let pl = default_power_levels(&creator, &[&b]);
+        assert_eq!(pl["users"]["@b:x"], 100);
+    }
+}

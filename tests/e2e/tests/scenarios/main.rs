@@ -1,0 +1,11 @@
+//! End-to-end scenarios: what a user of a Matrix client sees when talking to Schulhof.
+//!
+//! Each scenario runs once per database backend (`<scenario>::sqlite`, `<scenario>::postgres`)
+//! on its own freshly started server; see the crate README for how to run them.
+
+mod bad_input;
+mod chat;
+mod durability;
+mod encryption;
+mod media;
+mod session;
