@@ -83,7 +83,11 @@ impl Db {
     /// The stored device keys JSON of one device.
     pub async fn device_keys(&self, user_id: &str, device_id: &str) -> Result<Option<String>> {
         let sql = "SELECT json FROM device_keys WHERE user_id = $1 AND device_id = $2";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql).bind(user_id).bind(device_id).fetch_optional(c).await)?)
+        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
+            .bind(user_id)
+            .bind(device_id)
+            .fetch_optional(c)
+            .await)?)
     }
 
     /// Stores (or replaces) a device's identity keys. Replaced keys lose the signatures other
@@ -92,9 +96,20 @@ impl Db {
         let mut tx = self.begin().await?;
         let sql = "INSERT INTO device_keys (user_id, device_id, json) VALUES ($1, $2, $3)
                    ON CONFLICT (user_id, device_id) DO UPDATE SET json = $3";
-        with_tx!(&mut tx, |c| sqlx::query(sql).bind(user_id).bind(device_id).bind(json).execute(c).await.map(|r| r.rows_affected()))?;
+        with_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(user_id)
+            .bind(device_id)
+            .bind(json)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         let sql = "DELETE FROM key_signatures WHERE target_user_id = $1 AND target_key_id = $2";
-        with_tx!(&mut tx, |c| sqlx::query(sql).bind(user_id).bind(device_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(user_id)
+            .bind(device_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         tx.commit().await
     }
 
@@ -106,14 +121,25 @@ impl Db {
         let rows = with_db!(self, |c| {
             let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
             rows.iter()
-                .map(|r| Ok(DeviceKeysRow { device_id: r.try_get(0)?, json: r.try_get(1)?, display_name: r.try_get(2)? }))
+                .map(|r| {
+                    Ok(DeviceKeysRow {
+                        device_id: r.try_get(0)?,
+                        json: r.try_get(1)?,
+                        display_name: r.try_get(2)?,
+                    })
+                })
                 .collect::<sqlx::Result<Vec<_>>>()
         })?;
         Ok(rows)
     }
 
     /// Adds one-time keys of a device; key IDs it already has are kept as they are.
-    pub async fn add_one_time_keys(&self, user_id: &str, device_id: &str, keys: &[OneTimeKeyRow]) -> Result<()> {
+    pub async fn add_one_time_keys(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        keys: &[OneTimeKeyRow],
+    ) -> Result<()> {
         let sql = "INSERT INTO one_time_keys (user_id, device_id, key_id, algorithm, json) VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (user_id, device_id, key_id) DO NOTHING";
         let mut tx = self.begin().await?;
@@ -133,7 +159,12 @@ impl Db {
 
     /// Replaces a device's fallback key for each key's algorithm. A new key starts unused; the
     /// same key uploaded again keeps its state.
-    pub async fn put_fallback_keys(&self, user_id: &str, device_id: &str, keys: &[OneTimeKeyRow]) -> Result<()> {
+    pub async fn put_fallback_keys(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        keys: &[OneTimeKeyRow],
+    ) -> Result<()> {
         let sql = "INSERT INTO fallback_keys (user_id, device_id, algorithm, key_id, json, used) VALUES ($1, $2, $3, $4, $5, 0)
                    ON CONFLICT (user_id, device_id, algorithm) DO UPDATE SET key_id = $4, json = $5,
                    used = CASE WHEN fallback_keys.key_id = $4 AND fallback_keys.json = $5 THEN fallback_keys.used ELSE 0 END";
@@ -153,20 +184,38 @@ impl Db {
     }
 
     /// How many unclaimed one-time keys a device has, per algorithm.
-    pub async fn one_time_key_counts(&self, user_id: &str, device_id: &str) -> Result<Vec<(String, i64)>> {
+    pub async fn one_time_key_counts(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<Vec<(String, i64)>> {
         let sql = "SELECT algorithm, COUNT(*) FROM one_time_keys WHERE user_id = $1 AND device_id = $2 GROUP BY algorithm";
         let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).bind(device_id).fetch_all(c).await?;
-            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<sqlx::Result<Vec<_>>>()
+            let rows = sqlx::query(sql)
+                .bind(user_id)
+                .bind(device_id)
+                .fetch_all(c)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<sqlx::Result<Vec<_>>>()
         })?;
         Ok(rows)
     }
 
     /// Algorithms for which a device has a fallback key nobody has claimed yet.
-    pub async fn unused_fallback_key_algorithms(&self, user_id: &str, device_id: &str) -> Result<Vec<String>> {
+    pub async fn unused_fallback_key_algorithms(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<Vec<String>> {
         let sql = "SELECT algorithm FROM fallback_keys WHERE user_id = $1 AND device_id = $2 AND used = 0 ORDER BY algorithm";
         let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).bind(device_id).fetch_all(c).await?;
+            let rows = sqlx::query(sql)
+                .bind(user_id)
+                .bind(device_id)
+                .fetch_all(c)
+                .await?;
             strings(&rows)
         })?;
         Ok(rows)
@@ -175,7 +224,12 @@ impl Db {
     /// Claims a key of `algorithm` for a device: removes and returns one of its one-time keys,
     /// or, when none is left, returns its fallback key and marks it used. Two claims racing for
     /// the last one-time key on PostgreSQL may leave the loser with the fallback key.
-    pub async fn claim_key(&self, user_id: &str, device_id: &str, algorithm: &str) -> Result<Option<(String, String)>> {
+    pub async fn claim_key(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        algorithm: &str,
+    ) -> Result<Option<(String, String)>> {
         let one_time = "DELETE FROM one_time_keys WHERE user_id = $1 AND device_id = $2 AND key_id = (
                           SELECT key_id FROM one_time_keys WHERE user_id = $1 AND device_id = $2 AND algorithm = $3
                           ORDER BY key_id LIMIT 1)
@@ -184,8 +238,14 @@ impl Db {
                         RETURNING key_id, json";
         for sql in [one_time, fallback] {
             let key = with_db!(self, |c| {
-                let row = sqlx::query(sql).bind(user_id).bind(device_id).bind(algorithm).fetch_optional(c).await?;
-                row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()
+                let row = sqlx::query(sql)
+                    .bind(user_id)
+                    .bind(device_id)
+                    .bind(algorithm)
+                    .fetch_optional(c)
+                    .await?;
+                row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .transpose()
             })?;
             if key.is_some() {
                 return Ok(key);
@@ -197,21 +257,34 @@ impl Db {
     /// A user's cross-signing keys: `(key_type, json)` with key types `master`,
     /// `self_signing` and `user_signing`.
     pub async fn cross_signing_keys(&self, user_id: &str) -> Result<Vec<(String, String)>> {
-        let sql = "SELECT key_type, json FROM cross_signing_keys WHERE user_id = $1 ORDER BY key_type";
+        let sql =
+            "SELECT key_type, json FROM cross_signing_keys WHERE user_id = $1 ORDER BY key_type";
         let rows = with_db!(self, |c| {
             let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
-            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<sqlx::Result<Vec<_>>>()
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<sqlx::Result<Vec<_>>>()
         })?;
         Ok(rows)
     }
 
     /// Stores (or replaces) cross-signing keys `(key_type, json)` of a user in one transaction.
-    pub async fn put_cross_signing_keys(&self, user_id: &str, keys: &[(&str, String)]) -> Result<()> {
+    pub async fn put_cross_signing_keys(
+        &self,
+        user_id: &str,
+        keys: &[(&str, String)],
+    ) -> Result<()> {
         let sql = "INSERT INTO cross_signing_keys (user_id, key_type, json) VALUES ($1, $2, $3)
                    ON CONFLICT (user_id, key_type) DO UPDATE SET json = $3";
         let mut tx = self.begin().await?;
         for (key_type, json) in keys {
-            with_tx!(&mut tx, |c| sqlx::query(sql).bind(user_id).bind(*key_type).bind(json).execute(c).await.map(|r| r.rows_affected()))?;
+            with_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(user_id)
+                .bind(*key_type)
+                .bind(json)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         tx.commit().await
     }
@@ -238,11 +311,20 @@ impl Db {
 
     /// Signatures over keys of `target_user_id` that `viewer` may see: those the target made
     /// and those the viewer made.
-    pub async fn key_signatures(&self, target_user_id: &str, viewer: &str) -> Result<Vec<KeySignatureRow>> {
-        let sql = "SELECT target_key_id, signer_user_id, signer_key_id, signature FROM key_signatures
+    pub async fn key_signatures(
+        &self,
+        target_user_id: &str,
+        viewer: &str,
+    ) -> Result<Vec<KeySignatureRow>> {
+        let sql =
+            "SELECT target_key_id, signer_user_id, signer_key_id, signature FROM key_signatures
                    WHERE target_user_id = $1 AND signer_user_id IN ($1, $2)";
         let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(target_user_id).bind(viewer).fetch_all(c).await?;
+            let rows = sqlx::query(sql)
+                .bind(target_user_id)
+                .bind(viewer)
+                .fetch_all(c)
+                .await?;
             rows.iter()
                 .map(|r| {
                     Ok(KeySignatureRow {
@@ -261,13 +343,20 @@ impl Db {
     /// Records, inside the writer's transaction, that a user's device list changed at `pos`.
     pub async fn insert_device_list_change(tx: &mut Tx, user_id: &str, pos: i64) -> Result<()> {
         let sql = "INSERT INTO device_list_changes (stream_pos, user_id) VALUES ($1, $2)";
-        with_tx!(tx, |c| sqlx::query(sql).bind(pos).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_tx!(tx, |c| sqlx::query(sql)
+            .bind(pos)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Users who share a room with `user_id` where both are joined (including the user).
     pub async fn users_sharing_room(&self, user_id: &str) -> Result<Vec<String>> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT DISTINCT state_key FROM ({SHARED_ROOM_USERS}) AS shared"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT state_key FROM ({SHARED_ROOM_USERS}) AS shared"
+        ));
         let rows = with_db!(self, |c| {
             let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
             strings(&rows)
@@ -278,7 +367,12 @@ impl Db {
     /// Users `user_id` shares a joined room with (or the user themself) whose device list
     /// changed in `(after, until]`, plus those who newly share a room with them: the current
     /// join of either side happened in `(after, until]`.
-    pub async fn device_list_changes_since(&self, user_id: &str, after: i64, until: i64) -> Result<Vec<String>> {
+    pub async fn device_list_changes_since(
+        &self,
+        user_id: &str,
+        after: i64,
+        until: i64,
+    ) -> Result<Vec<String>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT user_id FROM device_list_changes
                WHERE stream_pos > $2 AND stream_pos <= $3 AND (user_id = $1 OR user_id IN ({SHARED_ROOM_USERS}))
@@ -289,7 +383,12 @@ impl Db {
                AND ((m2.stream_pos > $2 AND m2.stream_pos <= $3) OR (m1.stream_pos > $2 AND m1.stream_pos <= $3))"
         ));
         let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).bind(after).bind(until).fetch_all(c).await?;
+            let rows = sqlx::query(sql)
+                .bind(user_id)
+                .bind(after)
+                .bind(until)
+                .fetch_all(c)
+                .await?;
             strings(&rows)
         })?;
         Ok(rows)
@@ -298,14 +397,24 @@ impl Db {
     /// Users who may have stopped sharing a room with `user_id` in `(after, until]`: members
     /// who left or were banned from one of the user's rooms, and the members of rooms the user
     /// left. The caller removes those who still share another room.
-    pub async fn room_partings_since(&self, user_id: &str, after: i64, until: i64) -> Result<Vec<String>> {
+    pub async fn room_partings_since(
+        &self,
+        user_id: &str,
+        after: i64,
+        until: i64,
+    ) -> Result<Vec<String>> {
         let sql = "SELECT DISTINCT m2.state_key FROM current_state m1
                    JOIN current_state m2 ON m2.room_id = m1.room_id AND m2.event_type = 'm.room.member'
                    WHERE m1.event_type = 'm.room.member' AND m1.state_key = $1 AND (
                      (m1.membership = 'join' AND m2.membership IN ('leave', 'ban') AND m2.stream_pos > $2 AND m2.stream_pos <= $3)
                      OR (m1.membership IN ('leave', 'ban') AND m1.stream_pos > $2 AND m1.stream_pos <= $3 AND m2.membership = 'join'))";
         let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).bind(after).bind(until).fetch_all(c).await?;
+            let rows = sqlx::query(sql)
+                .bind(user_id)
+                .bind(after)
+                .bind(until)
+                .fetch_all(c)
+                .await?;
             strings(&rows)
         })?;
         Ok(rows)
@@ -313,17 +422,36 @@ impl Db {
 
     /// Remembers a to-device transaction of a device inside the writer's transaction; returns
     /// false if the device already used this transaction ID.
-    pub async fn remember_to_device_txn(tx: &mut Tx, user_id: &str, device_id: &str, txn_id: &str, now: i64) -> Result<bool> {
+    pub async fn remember_to_device_txn(
+        tx: &mut Tx,
+        user_id: &str,
+        device_id: &str,
+        txn_id: &str,
+        now: i64,
+    ) -> Result<bool> {
         let sql = "INSERT INTO txn_ids (user_id, device_id, txn_id, event_id, created_ts) VALUES ($1, $2, $3, '', $4)
                    ON CONFLICT (user_id, device_id, txn_id) DO NOTHING";
         let txn_id = format!("sendToDevice/{txn_id}");
-        let done = with_tx!(tx, |c| sqlx::query(sql).bind(user_id).bind(device_id).bind(&txn_id).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        let done = with_tx!(tx, |c| sqlx::query(sql)
+            .bind(user_id)
+            .bind(device_id)
+            .bind(&txn_id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 
     /// Stores to-device messages of one type from `sender`, all at stream position `pos`,
     /// inside the writer's transaction. At most one message per device.
-    pub async fn insert_to_device(tx: &mut Tx, sender: &str, event_type: &str, messages: &[NewToDevice<'_>], pos: i64) -> Result<()> {
+    pub async fn insert_to_device(
+        tx: &mut Tx,
+        sender: &str,
+        event_type: &str,
+        messages: &[NewToDevice<'_>],
+        pos: i64,
+    ) -> Result<()> {
         let sql = "INSERT INTO to_device (user_id, device_id, stream_pos, sender, event_type, content) VALUES ($1, $2, $3, $4, $5, $6)";
         for m in messages {
             with_tx!(&mut *tx, |c| sqlx::query(sql)
@@ -341,11 +469,21 @@ impl Db {
     }
 
     /// Messages waiting for a device with `stream_pos <= until`, oldest first.
-    pub async fn to_device_until(&self, user_id: &str, device_id: &str, until: i64) -> Result<Vec<ToDeviceRow>> {
+    pub async fn to_device_until(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        until: i64,
+    ) -> Result<Vec<ToDeviceRow>> {
         let sql = "SELECT stream_pos, sender, event_type, content FROM to_device
                    WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3 ORDER BY stream_pos";
         let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).bind(device_id).bind(until).fetch_all(c).await?;
+            let rows = sqlx::query(sql)
+                .bind(user_id)
+                .bind(device_id)
+                .bind(until)
+                .fetch_all(c)
+                .await?;
             rows.iter()
                 .map(|r| {
                     Ok(ToDeviceRow {
@@ -362,8 +500,15 @@ impl Db {
 
     /// Deletes the messages of a device with `stream_pos <= upto` (the device has them).
     pub async fn delete_to_device(&self, user_id: &str, device_id: &str, upto: i64) -> Result<()> {
-        let sql = "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3";
-        with_db!(self, |c| sqlx::query(sql).bind(user_id).bind(device_id).bind(upto).execute(c).await.map(|r| r.rows_affected()))?;
+        let sql =
+            "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3";
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(user_id)
+            .bind(device_id)
+            .bind(upto)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

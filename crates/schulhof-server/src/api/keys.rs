@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use ruma::api::client::backup::{get_backup_info, get_backup_keys, get_latest_backup_info};
-use ruma::api::client::keys::{claim_keys, get_key_changes, get_keys, upload_keys, upload_signatures, upload_signing_keys};
+use ruma::api::client::keys::{
+    claim_keys, get_key_changes, get_keys, upload_keys, upload_signatures, upload_signing_keys,
+};
 use ruma::api::client::to_device::send_event_to_device;
 use ruma::api::IncomingRequest;
 use serde_json::{json, Value};
@@ -27,9 +29,11 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .add::<upload_signing_keys::v3::Request, _, _>(upload_signing)
         .add::<upload_signatures::v3::Request, _, _>(upload_signatures)
         .add::<send_event_to_device::v3::Request, _, _>(send_to_device)
-        .add::<get_latest_backup_info::v3::Request, _, _>(no_backup::<get_latest_backup_info::v3::Request>)
-        .add::<get_backup_info::v3::Request, _, _>(no_backup::<get_latest_backup_info::v3::Request>)
-        .add::<get_backup_keys::v3::Request, _, _>(no_backup::<get_latest_backup_info::v3::Request>)
+        .add::<get_latest_backup_info::v3::Request, _, _>(
+            no_backup::<get_latest_backup_info::v3::Request>,
+        )
+        .add::<get_backup_info::v3::Request, _, _>(no_backup::<get_backup_info::v3::Request>)
+        .add::<get_backup_keys::v3::Request, _, _>(no_backup::<get_backup_keys::v3::Request>)
 }
 
 /// The JSON body of a request (ruma has already checked its shape).
@@ -38,7 +42,10 @@ fn body<T>(req: &Ruma<T>) -> &Value {
     req.json_body.as_ref().unwrap_or(&EMPTY)
 }
 
-async fn upload(State(state): State<Arc<AppState>>, req: Ruma<upload_keys::v3::Request>) -> JsonResult {
+async fn upload(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<upload_keys::v3::Request>,
+) -> JsonResult {
     let counts = keys::upload_keys(&state, req.session(), body(&req)).await?;
     Ok(Json(json!({ "one_time_key_counts": counts })))
 }
@@ -48,18 +55,31 @@ async fn query(State(state): State<Arc<AppState>>, req: Ruma<get_keys::v3::Reque
         .body
         .device_keys
         .iter()
-        .map(|(user, devices)| (user.to_string(), devices.iter().map(|d| d.to_string()).collect()))
+        .map(|(user, devices)| {
+            (
+                user.to_string(),
+                devices.iter().map(|d| d.to_string()).collect(),
+            )
+        })
         .collect();
-    Ok(Json(keys::query_keys(&state, req.user_id(), &wanted).await?))
+    Ok(Json(
+        keys::query_keys(&state, req.user_id(), &wanted).await?,
+    ))
 }
 
-async fn claim(State(state): State<Arc<AppState>>, req: Ruma<claim_keys::v3::Request>) -> JsonResult {
+async fn claim(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<claim_keys::v3::Request>,
+) -> JsonResult {
     let wanted: BTreeMap<String, BTreeMap<String, String>> = req
         .body
         .one_time_keys
         .iter()
         .map(|(user, devices)| {
-            let devices = devices.iter().map(|(device, algorithm)| (device.to_string(), algorithm.to_string())).collect();
+            let devices = devices
+                .iter()
+                .map(|(device, algorithm)| (device.to_string(), algorithm.to_string()))
+                .collect();
             (user.to_string(), devices)
         })
         .collect();
@@ -69,31 +89,57 @@ async fn claim(State(state): State<Arc<AppState>>, req: Ruma<claim_keys::v3::Req
 /// A sync token's stream position, or 400 `M_INVALID_PARAM`.
 fn stream_pos(token: &str) -> Result<i64> {
     keys::parse_stream_pos(token).ok_or_else(|| {
-        Error::invalid_param(format!("Ungültiges Sync-Token: {token}"), format!("Invalid sync token: {token}"))
+        Error::invalid_param(
+            format!("Ungültiges Sync-Token: {token}"),
+            format!("Invalid sync token: {token}"),
+        )
     })
 }
 
-async fn changes(State(state): State<Arc<AppState>>, req: Ruma<get_key_changes::v3::Request>) -> JsonResult {
+async fn changes(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_key_changes::v3::Request>,
+) -> JsonResult {
     let from = stream_pos(&req.body.from)?;
     let to = stream_pos(&req.body.to)?.min(state.stream.current());
     let (changed, left) = keys::device_lists_for_sync(&state, req.user_id(), from, to).await?;
     Ok(Json(json!({ "changed": changed, "left": left })))
 }
 
-async fn upload_signing(State(state): State<Arc<AppState>>, req: Ruma<upload_signing_keys::v3::Request>) -> JsonResult {
+async fn upload_signing(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<upload_signing_keys::v3::Request>,
+) -> JsonResult {
     keys::upload_signing_keys(&state, req.user_id(), body(&req)).await?;
     Ok(Json(json!({})))
 }
 
-async fn upload_signatures(State(state): State<Arc<AppState>>, req: Ruma<upload_signatures::v3::Request>) -> JsonResult {
+async fn upload_signatures(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<upload_signatures::v3::Request>,
+) -> JsonResult {
     let failures = keys::upload_signatures(&state, req.user_id(), body(&req)).await?;
     Ok(Json(json!({ "failures": failures })))
 }
 
-async fn send_to_device(State(state): State<Arc<AppState>>, req: Ruma<send_event_to_device::v3::Request>) -> JsonResult {
-    let messages = body(&req).get("messages").and_then(Value::as_object).cloned().unwrap_or_default();
+async fn send_to_device(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<send_event_to_device::v3::Request>,
+) -> JsonResult {
+    let messages = body(&req)
+        .get("messages")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let event_type = req.body.event_type.to_string();
-    keys::send_to_device(&state, req.session(), &event_type, req.body.txn_id.as_str(), &messages).await?;
+    keys::send_to_device(
+        &state,
+        req.session(),
+        &event_type,
+        req.body.txn_id.as_str(),
+        &messages,
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
@@ -104,5 +150,8 @@ where
     T: IncomingRequest + Send,
     T::Authentication: AuthRequirement,
 {
-    Err(Error::not_found("Keine Schlüsselsicherung vorhanden.", "No key backup found."))
+    Err(Error::not_found(
+        "Keine Schlüsselsicherung vorhanden.",
+        "No key backup found.",
+    ))
 }

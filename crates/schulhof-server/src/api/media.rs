@@ -45,19 +45,29 @@ const CHUNK_SIZE: usize = 256 * 1024;
 pub(super) fn routes(routes: Routes) -> Routes {
     let mut routes = routes
         .add::<v1::get_content::v1::Request, _, _>(download::<v1::get_content::v1::Request>)
-        .add::<v1::get_content_as_filename::v1::Request, _, _>(download::<v1::get_content_as_filename::v1::Request>)
+        .add::<v1::get_content_as_filename::v1::Request, _, _>(
+            download::<v1::get_content_as_filename::v1::Request>,
+        )
         .add::<legacy::get_content::v3::Request, _, _>(download::<legacy::get_content::v3::Request>)
         .add::<legacy::get_content_as_filename::v3::Request, _, _>(
             download::<legacy::get_content_as_filename::v3::Request>,
         )
-        .add::<v1::get_content_thumbnail::v1::Request, _, _>(thumbnail::<v1::get_content_thumbnail::v1::Request>)
+        .add::<v1::get_content_thumbnail::v1::Request, _, _>(
+            thumbnail::<v1::get_content_thumbnail::v1::Request>,
+        )
         .add::<legacy::get_content_thumbnail::v3::Request, _, _>(
             thumbnail::<legacy::get_content_thumbnail::v3::Request>,
         )
         .add::<v1::get_media_config::v1::Request, _, _>(config::<v1::get_media_config::v1::Request>)
-        .add::<legacy::get_media_config::v3::Request, _, _>(config::<legacy::get_media_config::v3::Request>)
-        .add::<v1::get_media_preview::v1::Request, _, _>(preview_url::<v1::get_media_preview::v1::Request>)
-        .add::<legacy::get_media_preview::v3::Request, _, _>(preview_url::<legacy::get_media_preview::v3::Request>);
+        .add::<legacy::get_media_config::v3::Request, _, _>(
+            config::<legacy::get_media_config::v3::Request>,
+        )
+        .add::<v1::get_media_preview::v1::Request, _, _>(
+            preview_url::<v1::get_media_preview::v1::Request>,
+        )
+        .add::<legacy::get_media_preview::v3::Request, _, _>(
+            preview_url::<legacy::get_media_preview::v3::Request>,
+        );
     // The upload body is the file itself, not JSON, and may be far larger than a JSON request:
     // it bypasses the `Ruma` extractor and its body limit.
     for path in legacy::create_content::v3::Request::PATH_BUILDER.paths() {
@@ -77,12 +87,25 @@ async fn upload(
     state.rate_limiter.check_request(session.user_id.as_str())?;
     let limit = usize::try_from(state.config.limits.max_upload_bytes).unwrap_or(usize::MAX);
     let bytes = read_body(body, limit).await?;
-    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
     let filename = query.as_deref().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "filename").map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "filename")
+            .map(|(_, v)| v.into_owned())
     });
     let filename = filename.filter(|f| !f.is_empty());
-    let content_uri = media::upload(&state, &session.user_id, content_type, filename.as_deref(), &bytes).await?;
+    let content_uri = media::upload(
+        &state,
+        &session.user_id,
+        content_type,
+        filename.as_deref(),
+        &bytes,
+    )
+    .await?;
     Ok(Json(json!({ "content_uri": content_uri })))
 }
 
@@ -119,12 +142,24 @@ impl DownloadRequest for legacy::get_content_as_filename::v3::Request {
 }
 
 /// `GET .../download/{serverName}/{mediaId}[/{fileName}]`: streams the file.
-async fn download<R: DownloadRequest>(State(state): State<Arc<AppState>>, req: Ruma<R>) -> Result<Response> {
+async fn download<R: DownloadRequest>(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<R>,
+) -> Result<Response> {
     let (server_name, media_id, filename) = req.body.into_parts();
     let stored = media::open(&state, &server_name, &media_id).await?;
-    let disposition = media::content_disposition(&stored.meta.content_type, filename.or(stored.meta.filename));
-    let body = FileBody { file: stored.file, remaining: stored.len, buf: vec![0; CHUNK_SIZE].into_boxed_slice() };
-    Ok(media_response(&stored.meta.content_type, &disposition, Body::new(body)))
+    let disposition =
+        media::content_disposition(&stored.meta.content_type, filename.or(stored.meta.filename));
+    let body = FileBody {
+        file: stored.file,
+        remaining: stored.len,
+        buf: vec![0; CHUNK_SIZE].into_boxed_slice(),
+    };
+    Ok(media_response(
+        &stored.meta.content_type,
+        &disposition,
+        Body::new(body),
+    ))
 }
 
 /// A thumbnail request of either API version.
@@ -135,21 +170,36 @@ trait ThumbnailRequest: IncomingRequest<Authentication: AuthRequirement> + Send 
 
 impl ThumbnailRequest for v1::get_content_thumbnail::v1::Request {
     fn into_parts(self) -> (OwnedServerName, String, UInt, UInt, Option<Method>) {
-        (self.server_name, self.media_id, self.width, self.height, self.method)
+        (
+            self.server_name,
+            self.media_id,
+            self.width,
+            self.height,
+            self.method,
+        )
     }
 }
 
 #[allow(deprecated)]
 impl ThumbnailRequest for legacy::get_content_thumbnail::v3::Request {
     fn into_parts(self) -> (OwnedServerName, String, UInt, UInt, Option<Method>) {
-        (self.server_name, self.media_id, self.width, self.height, self.method)
+        (
+            self.server_name,
+            self.media_id,
+            self.width,
+            self.height,
+            self.method,
+        )
     }
 }
 
 /// `GET .../thumbnail/{serverName}/{mediaId}?width&height&method`: a scaled-down image.
 ///
 /// `animated` is ignored: thumbnails are never animated, which the spec allows for any value.
-async fn thumbnail<R: ThumbnailRequest>(State(state): State<Arc<AppState>>, req: Ruma<R>) -> Result<Response> {
+async fn thumbnail<R: ThumbnailRequest>(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<R>,
+) -> Result<Response> {
     let (server_name, media_id, width, height, method) = req.body.into_parts();
     let requested = (dimension(width)?, dimension(height)?);
     let method = match method {
@@ -163,19 +213,31 @@ async fn thumbnail<R: ThumbnailRequest>(State(state): State<Arc<AppState>>, req:
         }
     };
     let thumbnail = media::thumbnail(&state, &server_name, &media_id, requested, method).await?;
-    let name = if thumbnail.content_type == "image/png" { "thumbnail.png" } else { "thumbnail.jpg" };
-    let disposition = ContentDisposition::new(ContentDispositionType::Inline).with_filename(Some(name.to_owned()));
-    Ok(media_response(thumbnail.content_type, &disposition, Body::from(thumbnail.bytes)))
+    let name = if thumbnail.content_type == "image/png" {
+        "thumbnail.png"
+    } else {
+        "thumbnail.jpg"
+    };
+    let disposition = ContentDisposition::new(ContentDispositionType::Inline)
+        .with_filename(Some(name.to_owned()));
+    Ok(media_response(
+        thumbnail.content_type,
+        &disposition,
+        Body::from(thumbnail.bytes),
+    ))
 }
 
 /// A requested thumbnail side: a positive pixel count.
 fn dimension(value: UInt) -> Result<u32> {
-    u32::try_from(u64::from(value)).ok().filter(|v| *v > 0).ok_or_else(|| {
-        Error::invalid_param(
-            "Breite und Höhe müssen positive ganze Zahlen sein.",
-            "Width and height must be positive integers.",
-        )
-    })
+    u32::try_from(u64::from(value))
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| {
+            Error::invalid_param(
+                "Breite und Höhe müssen positive ganze Zahlen sein.",
+                "Width and height must be positive integers.",
+            )
+        })
 }
 
 /// `GET .../media/config`: the upload limit.
@@ -183,7 +245,9 @@ async fn config<R>(State(state): State<Arc<AppState>>, _: Ruma<R>) -> JsonResult
 where
     R: IncomingRequest<Authentication: AuthRequirement> + Send + 'static,
 {
-    Ok(Json(json!({ "m.upload.size": state.config.limits.max_upload_bytes })))
+    Ok(Json(
+        json!({ "m.upload.size": state.config.limits.max_upload_bytes }),
+    ))
 }
 
 /// `GET .../media/preview_url`: URL previews are switched off.
@@ -196,21 +260,30 @@ async fn preview_url<R>(_: Ruma<R>) -> JsonResult
 where
     R: IncomingRequest<Authentication: AuthRequirement> + Send + 'static,
 {
-    Err(Error::not_found("Linkvorschauen sind abgeschaltet.", "URL previews are disabled."))
+    Err(Error::not_found(
+        "Linkvorschauen sind abgeschaltet.",
+        "URL previews are disabled.",
+    ))
 }
 
 /// A response carrying user content, with the headers that keep browsers from running it.
 fn media_response(content_type: &str, disposition: &ContentDisposition, body: Body) -> Response {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    let content_type =
-        HeaderValue::from_str(content_type).unwrap_or_else(|_| HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
-    let disposition =
-        HeaderValue::from_str(&disposition.to_string()).unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let content_type = HeaderValue::from_str(content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static(DEFAULT_CONTENT_TYPE));
+    let disposition = HeaderValue::from_str(&disposition.to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     headers.insert(CONTENT_TYPE, content_type);
     headers.insert(CONTENT_DISPOSITION, disposition);
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_POLICY));
-    headers.insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_POLICY),
+    );
+    headers.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("cross-origin"),
+    );
     response
 }
 
@@ -225,17 +298,29 @@ impl http_body::Body for FileBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Frame<Bytes>>>> {
-        let FileBody { file, remaining, buf } = &mut *self;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Frame<Bytes>>>> {
+        let FileBody {
+            file,
+            remaining,
+            buf,
+        } = &mut *self;
         if *remaining == 0 {
             return Poll::Ready(None);
         }
-        let want = buf.len().min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
         let mut read = ReadBuf::new(&mut buf[..want]);
         ready!(Pin::new(file).poll_read(cx, &mut read))?;
         let chunk = read.filled();
         if chunk.is_empty() {
-            return Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "media file shrank"))));
+            return Poll::Ready(Some(Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "media file shrank",
+            ))));
         }
         *remaining -= chunk.len() as u64;
         Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(chunk)))))

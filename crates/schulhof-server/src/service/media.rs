@@ -76,26 +76,39 @@ pub struct Geometry {
 /// `scale` fits the image inside the box keeping its aspect ratio; `crop` fills the box and cuts
 /// off the overhang. Images are never enlarged: when the original is too small to fill the box,
 /// `crop` keeps the largest centered part with the requested aspect ratio. Sizes must be non-zero.
-pub fn thumbnail_geometry(original: (u32, u32), requested: (u32, u32), method: ThumbnailMethod) -> Geometry {
+pub fn thumbnail_geometry(
+    original: (u32, u32),
+    requested: (u32, u32),
+    method: ThumbnailMethod,
+) -> Geometry {
     let (ow, oh) = (f64::from(original.0), f64::from(original.1));
     let (rw, rh) = (f64::from(requested.0), f64::from(requested.1));
     match method {
         ThumbnailMethod::Scale => {
             let resized = scaled(original, (rw / ow).min(rh / oh).min(1.0));
-            Geometry { resized, cropped: resized }
+            Geometry {
+                resized,
+                cropped: resized,
+            }
         }
         ThumbnailMethod::Crop => {
             let factor = (rw / ow).max(rh / oh);
             if factor < 1.0 {
                 let resized = scaled(original, factor);
-                Geometry { resized, cropped: (requested.0.min(resized.0), requested.1.min(resized.1)) }
+                Geometry {
+                    resized,
+                    cropped: (requested.0.min(resized.0), requested.1.min(resized.1)),
+                }
             } else {
                 let cropped = if ow * rh > oh * rw {
                     (rounded(oh * rw / rh, original.0), original.1)
                 } else {
                     (original.0, rounded(ow * rh / rw, original.1))
                 };
-                Geometry { resized: original, cropped }
+                Geometry {
+                    resized: original,
+                    cropped,
+                }
             }
         }
     }
@@ -103,7 +116,10 @@ pub fn thumbnail_geometry(original: (u32, u32), requested: (u32, u32), method: T
 
 /// `size` multiplied by `factor`, each side at least 1.
 fn scaled(size: (u32, u32), factor: f64) -> (u32, u32) {
-    (rounded(f64::from(size.0) * factor, size.0), rounded(f64::from(size.1) * factor, size.1))
+    (
+        rounded(f64::from(size.0) * factor, size.0),
+        rounded(f64::from(size.1) * factor, size.1),
+    )
 }
 
 /// `value` rounded to a pixel count between 1 and `max`.
@@ -114,7 +130,12 @@ fn rounded(value: f64, max: u32) -> u32 {
 /// The `Content-Disposition` for serving a file: `inline` only for the content types the spec
 /// lists as safe to display, `attachment` for everything else.
 pub fn content_disposition(content_type: &str, filename: Option<String>) -> ContentDisposition {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let kind = if is_safe_inline_content_type(&essence) {
         ContentDispositionType::Inline
     } else {
@@ -167,7 +188,11 @@ pub async fn upload(
 }
 
 /// Opens an uploaded file; unknown media and media of other servers are 404.
-pub async fn open(state: &AppState, server_name: &ServerName, media_id: &str) -> Result<StoredFile> {
+pub async fn open(
+    state: &AppState,
+    server_name: &ServerName,
+    media_id: &str,
+) -> Result<StoredFile> {
     let meta = metadata(state, server_name, media_id).await?;
     let file = tokio::fs::File::open(file_path(&state.config.media_path, media_id))
         .await
@@ -188,14 +213,23 @@ pub async fn thumbnail(
     let cache = thumbnail_path(&state.config.media_path, media_id, requested, method);
     if let Ok(bytes) = tokio::fs::read(&cache).await {
         if let Some(content_type) = thumbnail_content_type(&bytes) {
-            return Ok(Thumbnail { bytes, content_type });
+            return Ok(Thumbnail {
+                bytes,
+                content_type,
+            });
         }
     }
-    let original = tokio::fs::read(file_path(&state.config.media_path, media_id)).await.map_err(file_error)?;
-    let _slot = THUMBNAIL_SLOTS.acquire().await.map_err(|e| Error::Internal(format!("thumbnail slots: {e}")))?;
-    let thumbnail = tokio::task::spawn_blocking(move || render_thumbnail(&original, requested, method))
+    let original = tokio::fs::read(file_path(&state.config.media_path, media_id))
         .await
-        .map_err(|e| Error::Internal(format!("thumbnail task: {e}")))??;
+        .map_err(file_error)?;
+    let _slot = THUMBNAIL_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(format!("thumbnail slots: {e}")))?;
+    let thumbnail =
+        tokio::task::spawn_blocking(move || render_thumbnail(&original, requested, method))
+            .await
+            .map_err(|e| Error::Internal(format!("thumbnail task: {e}")))??;
     if let Err(err) = write_atomically(&cache, &thumbnail.bytes).await {
         tracing::warn!(%err, path = %cache.display(), "cannot cache thumbnail");
     }
@@ -204,9 +238,17 @@ pub async fn thumbnail(
 
 /// Decodes an image (PNG, JPEG or WebP), applies its EXIF orientation and renders a thumbnail:
 /// PNG for images with transparency and WebP sources, JPEG otherwise.
-pub fn render_thumbnail(bytes: &[u8], requested: (u32, u32), method: ThumbnailMethod) -> Result<Thumbnail> {
-    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| not_thumbnailable())?;
-    let format = reader.format().filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP));
+pub fn render_thumbnail(
+    bytes: &[u8],
+    requested: (u32, u32),
+    method: ThumbnailMethod,
+) -> Result<Thumbnail> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| not_thumbnailable())?;
+    let format = reader
+        .format()
+        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP));
     let format = format.ok_or_else(not_thumbnailable)?;
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
@@ -224,7 +266,10 @@ pub fn render_thumbnail(bytes: &[u8], requested: (u32, u32), method: ThumbnailMe
     }
     let geometry = thumbnail_geometry((image.width(), image.height()), requested, method);
     let image = cut(image, geometry);
-    encode(&image, format == ImageFormat::WebP || image.color().has_alpha())
+    encode(
+        &image,
+        format == ImageFormat::WebP || image.color().has_alpha(),
+    )
 }
 
 /// Resizes and crops an image according to `geometry`.
@@ -247,15 +292,24 @@ fn cut(image: DynamicImage, geometry: Geometry) -> DynamicImage {
 fn encode(image: &DynamicImage, as_png: bool) -> Result<Thumbnail> {
     let mut bytes = Vec::new();
     let written = if as_png && image.color().has_alpha() {
-        image.to_rgba8().write_with_encoder(PngEncoder::new(&mut bytes))
+        image
+            .to_rgba8()
+            .write_with_encoder(PngEncoder::new(&mut bytes))
     } else if as_png {
-        image.to_rgb8().write_with_encoder(PngEncoder::new(&mut bytes))
+        image
+            .to_rgb8()
+            .write_with_encoder(PngEncoder::new(&mut bytes))
     } else {
-        image.to_rgb8().write_with_encoder(JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY))
+        image
+            .to_rgb8()
+            .write_with_encoder(JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY))
     };
     written.map_err(|e| Error::Internal(format!("encoding thumbnail: {e}")))?;
     let content_type = if as_png { "image/png" } else { "image/jpeg" };
-    Ok(Thumbnail { bytes, content_type })
+    Ok(Thumbnail {
+        bytes,
+        content_type,
+    })
 }
 
 /// The MIME type of a cached thumbnail, recognised by its first bytes.
@@ -287,7 +341,12 @@ fn file_path(root: &Path, media_id: &str) -> PathBuf {
 }
 
 /// Where a thumbnail is cached.
-fn thumbnail_path(root: &Path, media_id: &str, (width, height): (u32, u32), method: ThumbnailMethod) -> PathBuf {
+fn thumbnail_path(
+    root: &Path,
+    media_id: &str,
+    (width, height): (u32, u32),
+    method: ThumbnailMethod,
+) -> PathBuf {
     let name = format!("{media_id}-{width}x{height}-{}", method.as_str());
     root.join("thumbnails").join(&media_id[..2]).join(name)
 }
@@ -295,8 +354,13 @@ fn thumbnail_path(root: &Path, media_id: &str, (width, height): (u32, u32), meth
 /// Writes `bytes` to `path` through a synced temporary file in the same directory, so the final
 /// name only ever holds complete content.
 async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().ok_or_else(|| Error::Internal(format!("no directory in {}", path.display())))?;
-    let temp = dir.join(format!(".{}.tmp", Alphanumeric.sample_string(&mut rand::thread_rng(), 12)));
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::Internal(format!("no directory in {}", path.display())))?;
+    let temp = dir.join(format!(
+        ".{}.tmp",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 12)
+    ));
     let written = async {
         tokio::fs::create_dir_all(dir).await?;
         let mut file = tokio::fs::File::create(&temp).await?;
@@ -309,7 +373,10 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     .await;
     if let Err(err) = written {
         let _ = tokio::fs::remove_file(&temp).await;
-        return Err(Error::Internal(format!("writing {}: {err}", path.display())));
+        return Err(Error::Internal(format!(
+            "writing {}: {err}",
+            path.display()
+        )));
     }
     Ok(())
 }
@@ -406,7 +473,10 @@ mod tests {
         let d = content_disposition("text/html", Some("seite.html".into()));
         assert_eq!(d.to_string(), "attachment; filename=seite.html");
         let d = content_disposition("application/pdf", Some("Übung 1.pdf".into()));
-        assert_eq!(d.to_string(), "attachment; filename*=utf-8''%C3%9Cbung%201.pdf");
+        assert_eq!(
+            d.to_string(),
+            "attachment; filename*=utf-8''%C3%9Cbung%201.pdf"
+        );
     }
 
     #[test]
@@ -424,13 +494,22 @@ mod tests {
     }
 
     fn gradient(width: u32, height: u32) -> DynamicImage {
-        DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| Rgb([x as u8, y as u8, 128])))
+        DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
+            Rgb([x as u8, y as u8, 128])
+        }))
     }
 
-    fn rendered(bytes: &[u8], requested: (u32, u32), method: ThumbnailMethod) -> (&'static str, (u32, u32)) {
+    fn rendered(
+        bytes: &[u8],
+        requested: (u32, u32),
+        method: ThumbnailMethod,
+    ) -> (&'static str, (u32, u32)) {
         let thumb = render_thumbnail(bytes, requested, method).unwrap();
         let image = image::load_from_memory(&thumb.bytes).unwrap();
-        assert_eq!(thumbnail_content_type(&thumb.bytes), Some(thumb.content_type));
+        assert_eq!(
+            thumbnail_content_type(&thumb.bytes),
+            Some(thumb.content_type)
+        );
         (thumb.content_type, (image.width(), image.height()))
     }
 
@@ -440,13 +519,17 @@ mod tests {
             let bytes = encoded(gradient(400, 200), format);
             assert_eq!(rendered(&bytes, (96, 96), Scale), ("image/jpeg", (96, 48)));
             assert_eq!(rendered(&bytes, (96, 96), Crop), ("image/jpeg", (96, 96)));
-            assert_eq!(rendered(&bytes, (800, 600), Scale), ("image/jpeg", (400, 200)));
+            assert_eq!(
+                rendered(&bytes, (800, 600), Scale),
+                ("image/jpeg", (400, 200))
+            );
         }
     }
 
     #[test]
     fn transparent_images_stay_png() {
-        let image = DynamicImage::ImageRgba8(RgbaImage::from_pixel(64, 64, image::Rgba([0, 0, 0, 0])));
+        let image =
+            DynamicImage::ImageRgba8(RgbaImage::from_pixel(64, 64, image::Rgba([0, 0, 0, 0])));
         let bytes = encoded(image, ImageFormat::Png);
         assert_eq!(rendered(&bytes, (32, 32), Crop), ("image/png", (32, 32)));
     }
@@ -459,7 +542,9 @@ mod tests {
 
     #[test]
     fn non_images_cannot_be_thumbnailed() {
-        let err = render_thumbnail(b"%PDF-1.7 not an image", (32, 32), Scale).err().unwrap();
+        let err = render_thumbnail(b"%PDF-1.7 not an image", (32, 32), Scale)
+            .err()
+            .unwrap();
         assert_eq!(err.errcode(), "M_UNKNOWN");
         assert!(matches!(err, Error::BadRequest(_)));
     }
@@ -468,6 +553,9 @@ mod tests {
     fn huge_images_are_refused_before_decoding() {
         let image = DynamicImage::ImageLuma8(image::GrayImage::new(8000, 6000));
         let bytes = encoded(image, ImageFormat::Png);
-        assert!(matches!(render_thumbnail(&bytes, (32, 32), Scale), Err(Error::TooLarge)));
+        assert!(matches!(
+            render_thumbnail(&bytes, (32, 32), Scale),
+            Err(Error::TooLarge)
+        ));
     }
 }

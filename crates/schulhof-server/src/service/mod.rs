@@ -3,6 +3,7 @@
 pub mod account_data;
 pub mod accounts;
 pub mod devices;
+pub mod directory;
 pub mod filter;
 pub mod keys;
 pub mod media;
@@ -11,6 +12,7 @@ pub mod notifier;
 pub mod pdu;
 pub mod push;
 pub mod rate_limit;
+pub mod receipts;
 pub mod rooms;
 pub mod stream;
 pub mod sync;

@@ -1,0 +1,55 @@
+//! Read receipts and the fully-read marker.
+
+use ruma::{EventId, RoomId, UserId};
+use schulhof_store::Db;
+use serde_json::json;
+
+use crate::service::account_data::set_account_data;
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// Stores a receipt of `user_id` for `event_id` (`m.read` or `m.read.private`; `thread_id`
+/// empty when unthreaded) and wakes the room's members.
+pub async fn set_receipt(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+    receipt_type: &str,
+    thread_id: &str,
+    event_id: &EventId,
+) -> Result<()> {
+    let room = state.rooms.existing(&state.db, room_id).await?;
+    if !room.is_joined(user_id) {
+        return Err(Error::forbidden("Du bist nicht Mitglied dieses Raums.", "You are not a member of this room."));
+    }
+    let event = state
+        .db
+        .event(event_id.as_str())
+        .await?
+        .filter(|e| e.room_id == room_id.as_str())
+        .ok_or_else(|| Error::not_found("Dieses Ereignis gibt es nicht.", "Event not found."))?;
+    let mut guard = state.stream.lock().await;
+    let pos = guard.next_pos();
+    let mut tx = state.db.begin().await?;
+    let now = AppState::now_ms();
+    let moved = Db::put_receipt(&mut tx, room_id.as_str(), user_id.as_str(), receipt_type, thread_id, event_id.as_str(), event.stream_pos, now, pos).await?;
+    tx.commit().await?;
+    if !moved {
+        return Ok(());
+    }
+    let pos = guard.committed();
+    state.rooms.mark_activity(room_id.as_str(), pos);
+    let members: Vec<String> = if receipt_type == "m.read.private" {
+        vec![user_id.to_string()]
+    } else {
+        room.joined().map(|u| u.to_string()).collect()
+    };
+    state.notifier.notify(members.iter().map(String::as_str), pos);
+    Ok(())
+}
+
+/// Moves the user's fully-read marker (room account data `m.fully_read`).
+pub async fn set_fully_read(state: &AppState, user_id: &UserId, room_id: &RoomId, event_id: &EventId) -> Result<()> {
+    set_account_data(state, user_id, Some(room_id), "m.fully_read", &json!({ "event_id": event_id })).await?;
+    Ok(())
+}
