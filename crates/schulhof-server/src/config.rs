@@ -232,3 +232,14 @@ public_baseurl = "http://127.0.0.1:8008/"
         assert!(err.contains("database_url"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::Config;
+
+    #[test]
+    fn shipped_example_config_is_valid() {
+        let text = include_str!("../../../config/schulhof.example.toml");
+        Config::parse(text).expect("config/schulhof.example.toml must stay valid");
+    }
+}
