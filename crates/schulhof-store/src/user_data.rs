@@ -164,7 +164,7 @@ impl Db {
     /// `(notification_count, highlight_count)` of a user in a room: notifying events after the
     /// user's newest read receipt.
     pub async fn notification_counts(&self, user_id: &str, room_id: &str) -> Result<(i64, i64)> {
-        let sql = "SELECT COUNT(*), COALESCE(SUM(highlight), 0) FROM push_actions
+        let sql = "SELECT COUNT(*), CAST(COALESCE(SUM(highlight), 0) AS BIGINT) FROM push_actions
                    WHERE user_id = $1 AND room_id = $2 AND stream_pos > COALESCE(
                      (SELECT MAX(event_pos) FROM receipts WHERE room_id = $2 AND user_id = $1
                       AND receipt_type IN ('m.read', 'm.read.private')), 0)";

@@ -53,7 +53,7 @@ enum UserCommand {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,ruma_state_res=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
 }
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use ruma::api::client::config::{get_global_account_data, get_room_account_data, set_global_account_data, set_room_account_data};
+use ruma::api::client::config::{
+    get_global_account_data, get_room_account_data, set_global_account_data, set_room_account_data,
+};
 use ruma::serde::Raw;
 use ruma::{RoomId, UserId};
 use serde_json::{json, Value};
@@ -41,7 +43,10 @@ pub(super) fn require_self(requester: &UserId, target: &UserId) -> Result<()> {
 }
 
 fn not_set() -> Error {
-    Error::not_found("Diese Kontodaten sind nicht gesetzt.", "No account data of this type has been set.")
+    Error::not_found(
+        "Diese Kontodaten sind nicht gesetzt.",
+        "No account data of this type has been set.",
+    )
 }
 
 /// The JSON object a client wants to store.
@@ -49,7 +54,12 @@ fn content<T>(data: &Raw<T>) -> Result<Value> {
     serde_json::from_str::<Value>(data.json().get())
         .ok()
         .filter(Value::is_object)
-        .ok_or_else(|| Error::bad_json("Kontodaten müssen ein JSON-Objekt sein.", "Account data must be a JSON object."))
+        .ok_or_else(|| {
+            Error::bad_json(
+                "Kontodaten müssen ein JSON-Objekt sein.",
+                "Account data must be a JSON object.",
+            )
+        })
 }
 
 /// Refuses types that the server maintains itself.
@@ -64,7 +74,10 @@ fn require_client_writable(data_type: &str, server_controlled: &str) -> Result<(
     )))
 }
 
-async fn get_global(State(state): State<Arc<AppState>>, req: Ruma<get_global_account_data::v3::Request>) -> JsonResult {
+async fn get_global(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_global_account_data::v3::Request>,
+) -> JsonResult {
     let user_id = &req.body.user_id;
     require_self(req.user_id(), user_id)?;
     let data_type = req.body.event_type.to_string();
@@ -73,10 +86,16 @@ async fn get_global(State(state): State<Arc<AppState>>, req: Ruma<get_global_acc
         let ruleset = state.push_rules.ruleset(&state.db, user_id).await?;
         return Ok(Json(json!({ "global": ruleset_json(&ruleset) })));
     }
-    account_data(&state, user_id, None, &data_type).await?.map(Json).ok_or_else(not_set)
+    account_data(&state, user_id, None, &data_type)
+        .await?
+        .map(Json)
+        .ok_or_else(not_set)
 }
 
-async fn set_global(State(state): State<Arc<AppState>>, req: Ruma<set_global_account_data::v3::Request>) -> JsonResult {
+async fn set_global(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_global_account_data::v3::Request>,
+) -> JsonResult {
     let user_id = &req.body.user_id;
     require_self(req.user_id(), user_id)?;
     let data_type = req.body.event_type.to_string();
@@ -85,22 +104,40 @@ async fn set_global(State(state): State<Arc<AppState>>, req: Ruma<set_global_acc
     Ok(Json(json!({})))
 }
 
-async fn get_room(State(state): State<Arc<AppState>>, req: Ruma<get_room_account_data::v3::Request>) -> JsonResult {
+async fn get_room(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_room_account_data::v3::Request>,
+) -> JsonResult {
     let user_id = &req.body.user_id;
     require_self(req.user_id(), user_id)?;
     let room_id: &RoomId = &req.body.room_id;
-    account_data(&state, user_id, Some(room_id), &req.body.event_type.to_string())
-        .await?
-        .map(Json)
-        .ok_or_else(not_set)
+    account_data(
+        &state,
+        user_id,
+        Some(room_id),
+        &req.body.event_type.to_string(),
+    )
+    .await?
+    .map(Json)
+    .ok_or_else(not_set)
 }
 
-async fn set_room(State(state): State<Arc<AppState>>, req: Ruma<set_room_account_data::v3::Request>) -> JsonResult {
+async fn set_room(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_room_account_data::v3::Request>,
+) -> JsonResult {
     let user_id = &req.body.user_id;
     require_self(req.user_id(), user_id)?;
     let data_type = req.body.event_type.to_string();
     require_client_writable(&data_type, FULLY_READ_TYPE)?;
-    set_account_data(&state, user_id, Some(&req.body.room_id), &data_type, &content(&req.body.data)?).await?;
+    set_account_data(
+        &state,
+        user_id,
+        Some(&req.body.room_id),
+        &data_type,
+        &content(&req.body.data)?,
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 

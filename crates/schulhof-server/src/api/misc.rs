@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use ruma::api::client::account::{change_password, deactivate, get_3pids, get_username_availability, register};
+use ruma::api::client::account::{
+    change_password, deactivate, get_3pids, get_username_availability, register,
+};
 use ruma::api::client::push::get_notifications;
 use ruma::api::client::thirdparty::get_protocols;
 use ruma::api::client::voip::get_turn_server_info;
@@ -41,10 +43,16 @@ async fn registration_disabled() -> Error {
 }
 
 async fn deactivation_disabled() -> Error {
-    Error::forbidden("Konten verwaltet die Schule.", "Accounts are managed by the school.")
+    Error::forbidden(
+        "Konten verwaltet die Schule.",
+        "Accounts are managed by the school.",
+    )
 }
 
-async fn change_password(State(state): State<Arc<AppState>>, req: Ruma<change_password::v3::Request>) -> JsonResult {
+async fn change_password(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<change_password::v3::Request>,
+) -> JsonResult {
     // The endpoint allows anonymous password resets via e-mail, which Schulhof does not offer.
     let session = req.optional_session().ok_or(Error::MissingToken)?;
     let user_id = session.user_id.as_str();

@@ -18,6 +18,7 @@ mod push_rules;
 mod rooms;
 mod session;
 mod sync;
+mod tags;
 mod user_directory;
 
 use axum::response::{IntoResponse, Response};
@@ -61,6 +62,7 @@ pub fn routes(routes: Routes) -> Routes {
     routes = rooms::routes(routes);
     routes = session::routes(routes);
     routes = sync::routes(routes);
+    routes = tags::routes(routes);
     routes = user_directory::routes(routes);
     routes
 }

@@ -19,12 +19,17 @@ use crate::{Error, Result};
 const CURRENTLY_ACTIVE_MS: i64 = 5 * 60 * 1000;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.add::<get_presence::v3::Request, _, _>(get).add::<set_presence::v3::Request, _, _>(set)
+    routes
+        .add::<get_presence::v3::Request, _, _>(get)
+        .add::<set_presence::v3::Request, _, _>(set)
 }
 
 /// Accepts only the presence states of the spec.
 fn check_state(presence: &PresenceState) -> Result<()> {
-    if matches!(presence, PresenceState::Online | PresenceState::Offline | PresenceState::Unavailable) {
+    if matches!(
+        presence,
+        PresenceState::Online | PresenceState::Offline | PresenceState::Unavailable
+    ) {
         return Ok(());
     }
     Err(Error::InvalidParam(crate::text!(
@@ -34,7 +39,10 @@ fn check_state(presence: &PresenceState) -> Result<()> {
     )))
 }
 
-async fn set(State(state): State<Arc<AppState>>, req: Ruma<set_presence::v3::Request>) -> JsonResult {
+async fn set(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_presence::v3::Request>,
+) -> JsonResult {
     let user_id = req.user_id();
     require_self(user_id, &req.body.user_id)?;
     check_state(&req.body.presence)?;
@@ -42,7 +50,15 @@ async fn set(State(state): State<Arc<AppState>>, req: Ruma<set_presence::v3::Req
     let pos = guard.next_pos();
     let mut tx = state.db.begin().await?;
     let status_msg = req.body.status_msg.as_deref();
-    Db::put_presence(&mut tx, user_id.as_str(), req.body.presence.as_str(), status_msg, AppState::now_ms(), pos).await?;
+    Db::put_presence(
+        &mut tx,
+        user_id.as_str(),
+        req.body.presence.as_str(),
+        status_msg,
+        AppState::now_ms(),
+        pos,
+    )
+    .await?;
     tx.commit().await?;
     let pos = guard.committed();
     // `/sync` delivers no presence of others yet; once it does, room members need waking here.
@@ -56,22 +72,34 @@ fn presence_json(presence: &str, status_msg: Option<&str>, last_active_ts: i64, 
     let mut body = Map::new();
     body.insert("presence".into(), json!(presence));
     body.insert("last_active_ago".into(), json!(ago));
-    body.insert("currently_active".into(), json!(presence == "online" && ago < CURRENTLY_ACTIVE_MS));
+    body.insert(
+        "currently_active".into(),
+        json!(presence == "online" && ago < CURRENTLY_ACTIVE_MS),
+    );
     if let Some(msg) = status_msg {
         body.insert("status_msg".into(), json!(msg));
     }
     Value::Object(body)
 }
 
-async fn get(State(state): State<Arc<AppState>>, req: Ruma<get_presence::v3::Request>) -> JsonResult {
+async fn get(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_presence::v3::Request>,
+) -> JsonResult {
     let user_id = req.body.user_id.as_str();
     if state.db.user(user_id).await?.is_none() {
-        return Err(Error::not_found("Diesen Benutzer gibt es nicht.", "Unknown user."));
+        return Err(Error::not_found(
+            "Diesen Benutzer gibt es nicht.",
+            "Unknown user.",
+        ));
     }
     Ok(Json(match state.db.presence(user_id).await? {
-        Some((presence, status_msg, last_active_ts, _)) => {
-            presence_json(&presence, status_msg.as_deref(), last_active_ts, AppState::now_ms())
-        }
+        Some((presence, status_msg, last_active_ts, _)) => presence_json(
+            &presence,
+            status_msg.as_deref(),
+            last_active_ts,
+            AppState::now_ms(),
+        ),
         None => json!({ "presence": "offline" }),
     }))
 }
@@ -95,6 +123,11 @@ mod tests {
     #[test]
     fn only_spec_states_are_accepted() {
         assert!(check_state(&PresenceState::Unavailable).is_ok());
-        assert_eq!(check_state(&PresenceState::from("busy")).unwrap_err().errcode(), "M_INVALID_PARAM");
+        assert_eq!(
+            check_state(&PresenceState::from("busy"))
+                .unwrap_err()
+                .errcode(),
+            "M_INVALID_PARAM"
+        );
     }
 }

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use ruma::api::client::profile::{get_avatar_url, get_display_name, get_profile, set_avatar_url, set_display_name};
+use ruma::api::client::profile::{
+    get_avatar_url, get_display_name, get_profile, set_avatar_url, set_display_name,
+};
 use ruma::{RoomId, UserId};
 use schulhof_store::UserRow;
 use serde_json::{json, Map, Value};
@@ -71,25 +73,40 @@ fn profile_json(user: &UserRow, fields: &[Field]) -> Map<String, Value> {
         .collect()
 }
 
-async fn get_full(State(state): State<Arc<AppState>>, req: Ruma<get_profile::v3::Request>) -> JsonResult {
+async fn get_full(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_profile::v3::Request>,
+) -> JsonResult {
     let user = user(&state, &req.body.user_id).await?;
-    Ok(Json(Value::Object(profile_json(&user, &[Field::DisplayName, Field::AvatarUrl]))))
+    Ok(Json(Value::Object(profile_json(
+        &user,
+        &[Field::DisplayName, Field::AvatarUrl],
+    ))))
 }
 
 /// One field of a profile; 404 if it is not set.
 async fn get_field(state: &AppState, user_id: &UserId, field: Field) -> JsonResult {
     let profile = profile_json(&user(state, user_id).await?, &[field]);
     if profile.is_empty() {
-        return Err(Error::not_found("Dieses Profilfeld ist nicht gesetzt.", "This profile field is not set."));
+        return Err(Error::not_found(
+            "Dieses Profilfeld ist nicht gesetzt.",
+            "This profile field is not set.",
+        ));
     }
     Ok(Json(Value::Object(profile)))
 }
 
-async fn get_displayname(State(state): State<Arc<AppState>>, req: Ruma<get_display_name::v3::Request>) -> JsonResult {
+async fn get_displayname(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_display_name::v3::Request>,
+) -> JsonResult {
     get_field(&state, &req.body.user_id, Field::DisplayName).await
 }
 
-async fn get_avatar(State(state): State<Arc<AppState>>, req: Ruma<get_avatar_url::v3::Request>) -> JsonResult {
+async fn get_avatar(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_avatar_url::v3::Request>,
+) -> JsonResult {
     get_field(&state, &req.body.user_id, Field::AvatarUrl).await
 }
 
@@ -98,10 +115,17 @@ fn require_key(body: Option<&Value>, field: Field) -> Result<()> {
     if body.and_then(|b| b.get(field.key())).is_some() {
         return Ok(());
     }
-    Err(Error::MissingParam(crate::text!("{} fehlt.", "{} is missing.", field.key())))
+    Err(Error::MissingParam(crate::text!(
+        "{} fehlt.",
+        "{} is missing.",
+        field.key()
+    )))
 }
 
-async fn set_displayname(State(state): State<Arc<AppState>>, req: Ruma<set_display_name::v3::Request>) -> JsonResult {
+async fn set_displayname(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_display_name::v3::Request>,
+) -> JsonResult {
     require_self(req.user_id(), &req.body.user_id)?;
     require_key(req.json_body.as_ref(), Field::DisplayName)?;
     let name = req.body.displayname.as_deref().filter(|n| !n.is_empty());
@@ -116,28 +140,56 @@ async fn set_displayname(State(state): State<Arc<AppState>>, req: Ruma<set_displ
     Ok(Json(json!({})))
 }
 
-async fn set_avatar(State(state): State<Arc<AppState>>, req: Ruma<set_avatar_url::v3::Request>) -> JsonResult {
+async fn set_avatar(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_avatar_url::v3::Request>,
+) -> JsonResult {
     require_self(req.user_id(), &req.body.user_id)?;
     require_key(req.json_body.as_ref(), Field::AvatarUrl)?;
     // Element removes an avatar by sending an empty string.
-    let url = req.body.avatar_url.as_ref().filter(|u| !u.as_str().is_empty());
+    let url = req
+        .body
+        .avatar_url
+        .as_ref()
+        .filter(|u| !u.as_str().is_empty());
     if url.is_some_and(|u| !u.is_valid()) {
-        return Err(Error::invalid_param("avatar_url muss eine mxc://-Adresse sein.", "avatar_url must be an mxc:// URI."));
+        return Err(Error::invalid_param(
+            "avatar_url muss eine mxc://-Adresse sein.",
+            "avatar_url must be an mxc:// URI.",
+        ));
     }
-    change_profile(&state, req.user_id(), Field::AvatarUrl, url.map(|u| u.as_str())).await?;
+    change_profile(
+        &state,
+        req.user_id(),
+        Field::AvatarUrl,
+        url.map(|u| u.as_str()),
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
 /// Stores a profile field and announces it in every room the user has joined.
-async fn change_profile(state: &AppState, user_id: &UserId, field: Field, value: Option<&str>) -> Result<()> {
+async fn change_profile(
+    state: &AppState,
+    user_id: &UserId,
+    field: Field,
+    value: Option<&str>,
+) -> Result<()> {
     match field {
         Field::DisplayName => state.db.set_displayname(user_id.as_str(), value).await?,
         Field::AvatarUrl => state.db.set_avatar_url(user_id.as_str(), value).await?,
     }
-    let joined = state.db.memberships(user_id.as_str()).await?.into_iter().filter(|m| m.membership == "join");
+    let joined = state
+        .db
+        .memberships(user_id.as_str())
+        .await?
+        .into_iter()
+        .filter(|m| m.membership == "join");
     for membership in joined {
         // One room refusing the event must not keep the others from being updated.
-        if let Err(err) = update_member_event(state, user_id, &membership.room_id, field, value).await {
+        if let Err(err) =
+            update_member_event(state, user_id, &membership.room_id, field, value).await
+        {
             tracing::warn!(%err, room_id = %membership.room_id, %user_id, "profile change not sent to room");
         }
     }
@@ -156,8 +208,15 @@ fn with_field(mut content: Value, field: Field, value: Option<&str>) -> Value {
 }
 
 /// Sends a new `m.room.member` event with the changed field, keeping the rest of the content.
-async fn update_member_event(state: &AppState, user_id: &UserId, room_id: &str, field: Field, value: Option<&str>) -> Result<()> {
-    let room_id = RoomId::parse(room_id).map_err(|e| Error::Internal(format!("stored room ID {room_id}: {e}")))?;
+async fn update_member_event(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &str,
+    field: Field,
+    value: Option<&str>,
+) -> Result<()> {
+    let room_id = RoomId::parse(room_id)
+        .map_err(|e| Error::Internal(format!("stored room ID {room_id}: {e}")))?;
     let room = state.rooms.existing(&state.db, &room_id).await?;
     let Some(current) = room.content("m.room.member", user_id.as_str()) else {
         return Ok(());
@@ -166,7 +225,14 @@ async fn update_member_event(state: &AppState, user_id: &UserId, room_id: &str, 
     if content == current || current.get("membership").and_then(Value::as_str) != Some("join") {
         return Ok(());
     }
-    Rooms::send(state, &room_id, user_id, EventTemplate::state("m.room.member", user_id.as_str(), content), None).await?;
+    Rooms::send(
+        state,
+        &room_id,
+        user_id,
+        EventTemplate::state("m.room.member", user_id.as_str(), content),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -176,11 +242,18 @@ mod tests {
 
     #[test]
     fn member_content_keeps_other_fields() {
-        let current = json!({ "membership": "join", "displayname": "Alt", "avatar_url": "mxc://a/b" });
+        let current =
+            json!({ "membership": "join", "displayname": "Alt", "avatar_url": "mxc://a/b" });
         let renamed = with_field(current.clone(), Field::DisplayName, Some("Neu"));
-        assert_eq!(renamed, json!({ "membership": "join", "displayname": "Neu", "avatar_url": "mxc://a/b" }));
+        assert_eq!(
+            renamed,
+            json!({ "membership": "join", "displayname": "Neu", "avatar_url": "mxc://a/b" })
+        );
         let no_avatar = with_field(current, Field::AvatarUrl, None);
-        assert_eq!(no_avatar, json!({ "membership": "join", "displayname": "Alt" }));
+        assert_eq!(
+            no_avatar,
+            json!({ "membership": "join", "displayname": "Alt" })
+        );
     }
 
     #[test]
@@ -200,7 +273,12 @@ mod tests {
     #[test]
     fn the_field_must_be_in_the_body() {
         assert!(require_key(Some(&json!({ "displayname": null })), Field::DisplayName).is_ok());
-        assert_eq!(require_key(Some(&json!({})), Field::DisplayName).unwrap_err().errcode(), "M_MISSING_PARAM");
+        assert_eq!(
+            require_key(Some(&json!({})), Field::DisplayName)
+                .unwrap_err()
+                .errcode(),
+            "M_MISSING_PARAM"
+        );
         assert!(require_key(None, Field::AvatarUrl).is_err());
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::MethodFilter;
 use ruma::api::client::push::{
-    delete_pushrule, get_pushrule, get_pushrule_actions, get_pushrule_enabled, get_pushrules_all, get_pushrules_global_scope,
-    set_pushrule, set_pushrule_actions, set_pushrule_enabled, PushRule,
+    delete_pushrule, get_pushrule, get_pushrule_actions, get_pushrule_enabled, get_pushrules_all,
+    get_pushrules_global_scope, set_pushrule, set_pushrule_actions, set_pushrule_enabled, PushRule,
 };
 use ruma::push::{AnyPushRuleRef, InsertPushRuleError, RemovePushRuleError, RuleKind, Ruleset};
 use ruma::UserId;
@@ -43,8 +43,16 @@ pub(super) fn routes(routes: Routes) -> Routes {
     // ruma only knows the paths with a trailing slash; clients also ask without one.
     for version in ["r0", "v3"] {
         routes = routes
-            .raw_with(&format!("/_matrix/client/{version}/pushrules"), MethodFilter::GET, get_all)
-            .raw_with(&format!("/_matrix/client/{version}/pushrules/global"), MethodFilter::GET, get_global);
+            .raw_with(
+                &format!("/_matrix/client/{version}/pushrules"),
+                MethodFilter::GET,
+                get_all,
+            )
+            .raw_with(
+                &format!("/_matrix/client/{version}/pushrules/global"),
+                MethodFilter::GET,
+                get_global,
+            );
     }
     routes
 }
@@ -83,11 +91,27 @@ fn find<'a>(ruleset: &'a Ruleset, kind: &RuleKind, rule_id: &str) -> Result<AnyP
 }
 
 /// Applies `change` to the user's ruleset and stores the result.
-async fn edit(state: &AppState, user_id: &UserId, change: impl FnOnce(&mut Ruleset) -> Result<()>) -> JsonResult {
+async fn edit(
+    state: &AppState,
+    user_id: &UserId,
+    change: impl FnOnce(&mut Ruleset) -> Result<()>,
+) -> JsonResult {
     let _edit = EDITS.lock().await;
-    let mut ruleset = state.push_rules.ruleset(&state.db, user_id).await?.as_ref().clone();
+    let mut ruleset = state
+        .push_rules
+        .ruleset(&state.db, user_id)
+        .await?
+        .as_ref()
+        .clone();
     change(&mut ruleset)?;
-    set_account_data(state, user_id, None, PUSH_RULES_TYPE, &json!({ "global": ruleset_json(&ruleset) })).await?;
+    set_account_data(
+        state,
+        user_id,
+        None,
+        PUSH_RULES_TYPE,
+        &json!({ "global": ruleset_json(&ruleset) }),
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
@@ -106,75 +130,120 @@ fn insert_error(err: InsertPushRuleError) -> Error {
             "Die Regel aus before/after gibt es nicht.",
             "The before/after rule was not found.",
         ),
-        _ => ("before muss vor after liegen.", "before must have a lower priority than after."),
+        _ => (
+            "before muss vor after liegen.",
+            "before must have a lower priority than after.",
+        ),
     };
     Error::BadRequest(crate::error::Text::new(de, en))
 }
 
-async fn get_all(State(state): State<Arc<AppState>>, req: Ruma<get_pushrules_all::v3::Request>) -> JsonResult {
+async fn get_all(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_pushrules_all::v3::Request>,
+) -> JsonResult {
     let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
     Ok(Json(json!({ "global": ruleset_json(&ruleset) })))
 }
 
-async fn get_global(State(state): State<Arc<AppState>>, req: Ruma<get_pushrules_global_scope::v3::Request>) -> JsonResult {
+async fn get_global(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_pushrules_global_scope::v3::Request>,
+) -> JsonResult {
     let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
     Ok(Json(ruleset_json(&ruleset)))
 }
 
-async fn get_rule(State(state): State<Arc<AppState>>, req: Ruma<get_pushrule::v3::Request>) -> JsonResult {
+async fn get_rule(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_pushrule::v3::Request>,
+) -> JsonResult {
     let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
     let rule = PushRule::from(find(&ruleset, &req.body.kind, &req.body.rule_id)?.to_owned());
-    Ok(Json(serde_json::to_value(rule).map_err(|e| Error::Internal(e.to_string()))?))
+    Ok(Json(
+        serde_json::to_value(rule).map_err(|e| Error::Internal(e.to_string()))?,
+    ))
 }
 
-async fn set_rule(State(state): State<Arc<AppState>>, req: Ruma<set_pushrule::v3::Request>) -> JsonResult {
+async fn set_rule(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_pushrule::v3::Request>,
+) -> JsonResult {
     let user_id = req.user_id().clone();
-    let set_pushrule::v3::Request { rule, before, after, .. } = req.body;
+    let set_pushrule::v3::Request {
+        rule,
+        before,
+        after,
+        ..
+    } = req.body;
     edit(&state, &user_id, |ruleset| {
-        ruleset.insert(rule, after.as_deref(), before.as_deref()).map_err(insert_error)
+        ruleset
+            .insert(rule, after.as_deref(), before.as_deref())
+            .map_err(insert_error)
     })
     .await
 }
 
-async fn delete_rule(State(state): State<Arc<AppState>>, req: Ruma<delete_pushrule::v3::Request>) -> JsonResult {
+async fn delete_rule(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<delete_pushrule::v3::Request>,
+) -> JsonResult {
     check_kind(&req.body.kind)?;
     edit(&state, req.user_id(), |ruleset| {
-        ruleset.remove(req.body.kind.clone(), &req.body.rule_id).map_err(|err| match err {
-            RemovePushRuleError::ServerDefault => Error::BadRequest(crate::text!(
-                "Server-Regeln können nicht gelöscht werden.",
-                "Server-default rules cannot be deleted."
-            )),
-            _ => unknown_rule(),
-        })
+        ruleset
+            .remove(req.body.kind.clone(), &req.body.rule_id)
+            .map_err(|err| match err {
+                RemovePushRuleError::ServerDefault => Error::BadRequest(crate::text!(
+                    "Server-Regeln können nicht gelöscht werden.",
+                    "Server-default rules cannot be deleted."
+                )),
+                _ => unknown_rule(),
+            })
     })
     .await
 }
 
-async fn get_enabled(State(state): State<Arc<AppState>>, req: Ruma<get_pushrule_enabled::v3::Request>) -> JsonResult {
+async fn get_enabled(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_pushrule_enabled::v3::Request>,
+) -> JsonResult {
     let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
     let rule = find(&ruleset, &req.body.kind, &req.body.rule_id)?;
     Ok(Json(json!({ "enabled": rule.enabled() })))
 }
 
-async fn set_enabled(State(state): State<Arc<AppState>>, req: Ruma<set_pushrule_enabled::v3::Request>) -> JsonResult {
+async fn set_enabled(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_pushrule_enabled::v3::Request>,
+) -> JsonResult {
     check_kind(&req.body.kind)?;
     edit(&state, req.user_id(), |ruleset| {
-        ruleset.set_enabled(req.body.kind.clone(), &req.body.rule_id, req.body.enabled).map_err(|_| unknown_rule())
+        ruleset
+            .set_enabled(req.body.kind.clone(), &req.body.rule_id, req.body.enabled)
+            .map_err(|_| unknown_rule())
     })
     .await
 }
 
-async fn get_actions(State(state): State<Arc<AppState>>, req: Ruma<get_pushrule_actions::v3::Request>) -> JsonResult {
+async fn get_actions(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_pushrule_actions::v3::Request>,
+) -> JsonResult {
     let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
     let rule = find(&ruleset, &req.body.kind, &req.body.rule_id)?;
     Ok(Json(json!({ "actions": rule.actions() })))
 }
 
-async fn set_actions(State(state): State<Arc<AppState>>, req: Ruma<set_pushrule_actions::v3::Request>) -> JsonResult {
+async fn set_actions(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_pushrule_actions::v3::Request>,
+) -> JsonResult {
     check_kind(&req.body.kind)?;
     let actions = req.body.actions.clone();
     edit(&state, req.user_id(), |ruleset| {
-        ruleset.set_actions(req.body.kind.clone(), &req.body.rule_id, actions).map_err(|_| unknown_rule())
+        ruleset
+            .set_actions(req.body.kind.clone(), &req.body.rule_id, actions)
+            .map_err(|_| unknown_rule())
     })
     .await
 }
@@ -190,13 +259,20 @@ mod tests {
             assert_eq!(value[kind], json!([]));
         }
         let defaults = ruleset_json(&Ruleset::server_default(ruma::user_id!("@a:schule.test")));
-        assert!(defaults["override"].as_array().is_some_and(|r| !r.is_empty()));
+        assert!(defaults["override"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()));
         assert_eq!(defaults["sender"], json!([]));
     }
 
     #[test]
     fn unknown_kinds_are_invalid() {
         assert!(check_kind(&RuleKind::Override).is_ok());
-        assert_eq!(check_kind(&RuleKind::from("nonsense")).unwrap_err().errcode(), "M_INVALID_PARAM");
+        assert_eq!(
+            check_kind(&RuleKind::from("nonsense"))
+                .unwrap_err()
+                .errcode(),
+            "M_INVALID_PARAM"
+        );
     }
 }

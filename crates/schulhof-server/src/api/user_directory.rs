@@ -33,12 +33,18 @@ async fn searchable_users(state: &AppState) -> Result<Vec<UserRow>> {
 /// The lowercase words of a search term; a full user ID (`@name:server`) counts as its localpart.
 fn search_words(term: &str) -> Vec<String> {
     let term = term.trim().to_lowercase();
-    let term = term.strip_prefix('@').map_or(term.as_str(), |id| id.split(':').next().unwrap_or_default());
+    let term = term
+        .strip_prefix('@')
+        .map_or(term.as_str(), |id| id.split(':').next().unwrap_or_default());
     term.split_whitespace().map(str::to_owned).collect()
 }
 
 fn localpart(user_id: &str) -> &str {
-    user_id.trim_start_matches('@').split(':').next().unwrap_or_default()
+    user_id
+        .trim_start_matches('@')
+        .split(':')
+        .next()
+        .unwrap_or_default()
 }
 
 /// How well a user matches: `Some(0)` if every word starts a word of the localpart or display
@@ -47,20 +53,37 @@ fn rank(words: &[String], user: &UserRow) -> Option<u8> {
     if words.is_empty() {
         return None;
     }
-    let haystack = format!("{} {}", localpart(&user.user_id), user.displayname.as_deref().unwrap_or_default()).to_lowercase();
+    let haystack = format!(
+        "{} {}",
+        localpart(&user.user_id),
+        user.displayname.as_deref().unwrap_or_default()
+    )
+    .to_lowercase();
     if !words.iter().all(|w| haystack.contains(w.as_str())) {
         return None;
     }
-    let tokens: Vec<&str> = haystack.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).collect();
-    let all_prefixes = words.iter().all(|w| tokens.iter().any(|t| t.starts_with(w.as_str())));
+    let tokens: Vec<&str> = haystack
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let all_prefixes = words
+        .iter()
+        .all(|w| tokens.iter().any(|t| t.starts_with(w.as_str())));
     Some(if all_prefixes { 0 } else { 1 })
 }
 
 /// The matching users, best first: better rank, then with a display name, then alphabetically.
 fn matching<'a>(words: &[String], users: &'a [UserRow]) -> Vec<&'a UserRow> {
-    let mut found: Vec<(u8, &UserRow)> = users.iter().filter_map(|u| Some((rank(words, u)?, u))).collect();
+    let mut found: Vec<(u8, &UserRow)> = users
+        .iter()
+        .filter_map(|u| Some((rank(words, u)?, u)))
+        .collect();
     found.sort_by_cached_key(|(rank, u)| {
-        let name = u.displayname.clone().unwrap_or_else(|| localpart(&u.user_id).to_owned()).to_lowercase();
+        let name = u
+            .displayname
+            .clone()
+            .unwrap_or_else(|| localpart(&u.user_id).to_owned())
+            .to_lowercase();
         (*rank, u.displayname.is_none(), name, u.user_id.clone())
     });
     found.into_iter().map(|(_, u)| u).collect()
@@ -78,12 +101,19 @@ fn result_json(user: &UserRow) -> Value {
     Value::Object(entry)
 }
 
-async fn search(State(state): State<Arc<AppState>>, req: Ruma<search_users::v3::Request>) -> JsonResult {
-    let limit = usize::try_from(u64::from(req.body.limit)).unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+async fn search(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<search_users::v3::Request>,
+) -> JsonResult {
+    let limit = usize::try_from(u64::from(req.body.limit))
+        .unwrap_or(MAX_LIMIT)
+        .min(MAX_LIMIT);
     let users = searchable_users(&state).await?;
     let found = matching(&search_words(&req.body.search_term), &users);
     let results: Vec<Value> = found.iter().take(limit).map(|u| result_json(u)).collect();
-    Ok(Json(json!({ "results": results, "limited": found.len() > limit })))
+    Ok(Json(
+        json!({ "results": results, "limited": found.len() > limit }),
+    ))
 }
 
 #[cfg(test)]
@@ -102,12 +132,18 @@ mod tests {
     }
 
     fn ids(term: &str, users: &[UserRow]) -> Vec<String> {
-        matching(&search_words(term), users).into_iter().map(|u| u.user_id.clone()).collect()
+        matching(&search_words(term), users)
+            .into_iter()
+            .map(|u| u.user_id.clone())
+            .collect()
     }
 
     #[test]
     fn matches_localpart_and_display_name_case_insensitively() {
-        let users = [user("@anna.schmidt:s", Some("Anna Schmidt")), user("@ben.mueller:s", Some("Ben Müller"))];
+        let users = [
+            user("@anna.schmidt:s", Some("Anna Schmidt")),
+            user("@ben.mueller:s", Some("Ben Müller")),
+        ];
         assert_eq!(ids("ANNA", &users), ["@anna.schmidt:s"]);
         assert_eq!(ids("müll", &users), ["@ben.mueller:s"]);
         assert_eq!(ids("mueller", &users), ["@ben.mueller:s"]);
@@ -116,21 +152,33 @@ mod tests {
 
     #[test]
     fn every_word_must_match() {
-        let users = [user("@anna.schmidt:s", Some("Anna Schmidt")), user("@anna.berg:s", Some("Anna Berg"))];
+        let users = [
+            user("@anna.schmidt:s", Some("Anna Schmidt")),
+            user("@anna.berg:s", Some("Anna Berg")),
+        ];
         assert_eq!(ids("anna sch", &users), ["@anna.schmidt:s"]);
         assert_eq!(ids("anna", &users).len(), 2);
     }
 
     #[test]
     fn user_ids_search_by_localpart_not_server() {
-        let users = [user("@anna.schmidt:schule.de", None), user("@ben:schule.de", None)];
-        assert_eq!(ids("@anna.schmidt:schule.de", &users), ["@anna.schmidt:schule.de"]);
+        let users = [
+            user("@anna.schmidt:schule.de", None),
+            user("@ben:schule.de", None),
+        ];
+        assert_eq!(
+            ids("@anna.schmidt:schule.de", &users),
+            ["@anna.schmidt:schule.de"]
+        );
         assert!(ids("schule", &users).is_empty());
     }
 
     #[test]
     fn word_starts_rank_before_inner_matches() {
-        let users = [user("@xmax:s", Some("Xmax")), user("@max:s", Some("Max Meier"))];
+        let users = [
+            user("@xmax:s", Some("Xmax")),
+            user("@max:s", Some("Max Meier")),
+        ];
         assert_eq!(ids("max", &users), ["@max:s", "@xmax:s"]);
     }
 

@@ -25,7 +25,15 @@ pub async fn set_account_data(
     let mut guard = state.stream.lock().await;
     let pos = guard.next_pos();
     let mut tx = state.db.begin().await?;
-    Db::put_account_data(&mut tx, user_id.as_str(), room_key(room_id), data_type, &json, pos).await?;
+    Db::put_account_data(
+        &mut tx,
+        user_id.as_str(),
+        room_key(room_id),
+        data_type,
+        &json,
+        pos,
+    )
+    .await?;
     tx.commit().await?;
     if room_id.is_none() && data_type == PUSH_RULES_TYPE {
         // Still under the write lock: the next event is evaluated with the new rules.
@@ -37,10 +45,21 @@ pub async fn set_account_data(
 }
 
 /// The content of one account data entry, if set.
-pub async fn account_data(state: &AppState, user_id: &UserId, room_id: Option<&RoomId>, data_type: &str) -> Result<Option<Value>> {
-    let stored = state.db.account_data(user_id.as_str(), room_key(room_id), data_type).await?;
+pub async fn account_data(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: Option<&RoomId>,
+    data_type: &str,
+) -> Result<Option<Value>> {
+    let stored = state
+        .db
+        .account_data(user_id.as_str(), room_key(room_id), data_type)
+        .await?;
     stored
-        .map(|json| serde_json::from_str(&json).map_err(|e| Error::Internal(format!("stored account data unreadable: {e}"))))
+        .map(|json| {
+            serde_json::from_str(&json)
+                .map_err(|e| Error::Internal(format!("stored account data unreadable: {e}")))
+        })
         .transpose()
 }
 
@@ -56,14 +75,23 @@ fn unknown_filter() -> Error {
 /// A stored filter of `user_id` exactly as it was uploaded; unknown IDs are a 404.
 pub async fn stored_filter(state: &AppState, user_id: &UserId, filter_id: &str) -> Result<Value> {
     let id = filter_id.parse::<i64>().map_err(|_| unknown_filter())?;
-    let json = state.db.filter(user_id.as_str(), id).await?.ok_or_else(unknown_filter)?;
-    serde_json::from_str(&json).map_err(|e| Error::Internal(format!("stored filter unreadable: {e}")))
+    let json = state
+        .db
+        .filter(user_id.as_str(), id)
+        .await?
+        .ok_or_else(unknown_filter)?;
+    serde_json::from_str(&json)
+        .map_err(|e| Error::Internal(format!("stored filter unreadable: {e}")))
 }
 
 /// Checks that JSON is a valid filter definition (`M_BAD_JSON` otherwise).
 pub fn parse_filter(json: Value) -> Result<FilterDefinition> {
     serde_json::from_value(json).map_err(|e| {
-        Error::BadJson(crate::text!("Ungültiger Filter: {}", "Invalid filter: {}", e))
+        Error::BadJson(crate::text!(
+            "Ungültiger Filter: {}",
+            "Invalid filter: {}",
+            e
+        ))
     })
 }
 
@@ -72,14 +100,22 @@ pub fn parse_filter(json: Value) -> Result<FilterDefinition> {
 fn inline_filter(param: &str) -> Option<Result<FilterDefinition>> {
     param.trim_start().starts_with('{').then(|| {
         let json = serde_json::from_str(param).map_err(|e| {
-            Error::BadJson(crate::text!("Ungültiger Filter: {}", "Invalid filter: {}", e))
+            Error::BadJson(crate::text!(
+                "Ungültiger Filter: {}",
+                "Invalid filter: {}",
+                e
+            ))
         })?;
         parse_filter(json)
     })
 }
 
 /// Resolves the `filter` query parameter of `/sync`: a filter ID of `user_id` or inline JSON.
-pub async fn load_filter(state: &AppState, user_id: &UserId, filter_param: &str) -> Result<FilterDefinition> {
+pub async fn load_filter(
+    state: &AppState,
+    user_id: &UserId,
+    filter_param: &str,
+) -> Result<FilterDefinition> {
     match inline_filter(filter_param) {
         Some(filter) => filter,
         None => parse_filter(stored_filter(state, user_id, filter_param).await?),
@@ -92,7 +128,9 @@ mod tests {
 
     #[test]
     fn inline_filters_are_parsed() {
-        let filter = inline_filter(r#"{"room":{"timeline":{"limit":5}}}"#).expect("inline").expect("valid");
+        let filter = inline_filter(r#"{"room":{"timeline":{"limit":5}}}"#)
+            .expect("inline")
+            .expect("valid");
         assert_eq!(filter.room.timeline.limit, Some(5u32.into()));
         assert!(inline_filter(" {}").expect("inline").is_ok());
     }

@@ -4,7 +4,7 @@ use anyhow::{ensure, Context, Result};
 use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::receipt::create_receipt::v3::ReceiptType;
 use matrix_sdk::ruma::events::receipt::ReceiptThread;
-use matrix_sdk::ruma::uint;
+use matrix_sdk::ruma::UInt;
 use matrix_sdk::RoomState;
 use schulhof_e2e::{
     backend_tests, direct_invite, left, membership, read_receipt, say, shared_room, text_bodies,
@@ -86,10 +86,7 @@ async fn history_pagination(server: &TestServer) -> Result<()> {
     let mut tokens = Vec::new();
     let mut from = None;
     loop {
-        let options = MessagesOptions {
-            limit: uint!(20),
-            ..MessagesOptions::backward().from(from.as_deref())
-        };
+        let options = page_of(PAGE, MessagesOptions::backward().from(from.as_deref()));
         let page = room.messages(options).await?;
         pages.push(text_bodies(&page.chunk));
         tokens.push(page.end.clone());
@@ -118,16 +115,19 @@ async fn history_pagination(server: &TestServer) -> Result<()> {
     let token = tokens[0]
         .as_deref()
         .context("first backward page has no end token")?;
-    let options = MessagesOptions {
-        limit: uint!(20),
-        ..MessagesOptions::forward().from(token)
-    };
+    let options = page_of(PAGE, MessagesOptions::forward().from(token));
     let forward = text_bodies(&room.messages(options).await?.chunk);
     ensure!(
         forward == expected[COUNT - PAGE..],
         "forward pagination from the first page's end token returned {forward:?}"
     );
     Ok(())
+}
+
+/// `options` asking for at most `limit` events.
+fn page_of(limit: usize, mut options: MessagesOptions) -> MessagesOptions {
+    options.limit = UInt::try_from(limit).expect("small page size");
+    options
 }
 
 /// A new display name shows up in the other user's member list.

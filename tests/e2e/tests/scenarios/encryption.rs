@@ -22,8 +22,9 @@ async fn encrypted_dm(server: &TestServer) -> Result<()> {
     ensure_device_keys_published(&anna, &ben).await?;
     let room_id = shared_room(&anna, &ben).await?;
 
+    let annas_room = anna.room(&room_id)?;
     let (enabled, seen) = tokio::join!(
-        anna.room(&room_id)?.enable_encryption(),
+        annas_room.enable_encryption(),
         anna.wait_for(
             "m.room.encryption",
             state_event(&room_id, "m.room.encryption")
