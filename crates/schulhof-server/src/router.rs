@@ -40,7 +40,7 @@ pub struct Routes(Router<Arc<AppState>>);
 
 impl Routes {
     /// Serves the endpoint `Req` with `handler` at all of its paths.
-    pub fn add<Req, H, T>(self, handler: H) -> Self
+    pub fn endpoint<Req, H, T>(self, handler: H) -> Self
     where
         Req: IncomingRequest,
         Req::PathBuilder: RoutePaths,
@@ -56,11 +56,6 @@ impl Routes {
     }
 
     /// Adds a plain axum route (for endpoints ruma does not model).
-    pub fn raw(self, path: &str, method: MethodFilter, handler: impl Handler<(), Arc<AppState>> + Clone) -> Self {
-        Self(self.0.route(path, on(method, handler)))
-    }
-
-    /// Adds a plain axum route whose handler takes extractors.
     pub fn raw_with<H, T>(self, path: &str, method: MethodFilter, handler: H) -> Self
     where
         H: Handler<T, Arc<AppState>>,

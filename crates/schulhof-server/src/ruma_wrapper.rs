@@ -98,11 +98,17 @@ fn access_token(parts: &http::request::Parts) -> Option<String> {
 
 /// Looks up the session for an access token.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
-    let row = state.db.token(&token_hash(token)).await?.ok_or(Error::UnknownToken)?;
-    Ok(Session {
+    let hash = token_hash(token);
+    if let Some(session) = state.tokens.get(&hash) {
+        return Ok(session);
+    }
+    let row = state.db.token(&hash).await?.ok_or(Error::UnknownToken)?;
+    let session = Session {
         user_id: row.user_id.try_into().map_err(|_| Error::UnknownToken)?,
         device_id: row.device_id.into(),
-    })
+    };
+    state.tokens.insert(hash, session.clone());
+    Ok(session)
 }
 
 impl<T> FromRequest<Arc<AppState>> for Ruma<T>

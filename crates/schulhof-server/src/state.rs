@@ -7,7 +7,7 @@ use schulhof_store::Db;
 
 use crate::config::Config;
 use crate::service::{
-    notifier::Notifier, push::PushRules, rate_limit::RateLimiter, rooms::Rooms, stream::Stream, typing::Typing, uiaa::UiaaSessions,
+    notifier::Notifier, push::PushRules, rate_limit::RateLimiter, rooms::Rooms, stream::Stream, token_cache::TokenCache, typing::Typing, uiaa::UiaaSessions,
 };
 
 /// Everything the server needs while running; shared as `Arc<AppState>`.
@@ -26,6 +26,8 @@ pub struct AppState {
     pub rooms: Rooms,
     /// Cached push rulesets.
     pub push_rules: PushRules,
+    /// Cached access-token lookups.
+    pub tokens: TokenCache,
     /// Who is typing where.
     pub typing: Typing,
     /// Request rate limits.
@@ -50,6 +52,7 @@ impl AppState {
             notifier: Notifier::default(),
             rooms,
             push_rules: PushRules::default(),
+            tokens: TokenCache::default(),
             typing: Typing::default(),
             rate_limiter,
             uiaa: UiaaSessions::default(),

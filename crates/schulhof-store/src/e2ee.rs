@@ -90,9 +90,15 @@ impl Db {
             .await)?)
     }
 
-    /// Stores (or replaces) a device's identity keys. Replaced keys lose the signatures other
-    /// keys made over the old ones.
-    pub async fn put_device_keys(&self, user_id: &str, device_id: &str, json: &str) -> Result<()> {
+    /// Stores (or replaces) a device's identity keys; with `forget_signatures` the signatures
+    /// other keys made over the old keys are dropped (the keys themselves changed).
+    pub async fn put_device_keys(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        json: &str,
+        forget_signatures: bool,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let sql = "INSERT INTO device_keys (user_id, device_id, json) VALUES ($1, $2, $3)
                    ON CONFLICT (user_id, device_id) DO UPDATE SET json = $3";
@@ -103,13 +109,15 @@ impl Db {
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
-        let sql = "DELETE FROM key_signatures WHERE target_user_id = $1 AND target_key_id = $2";
-        with_tx!(&mut tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(device_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        if forget_signatures {
+            let sql = "DELETE FROM key_signatures WHERE target_user_id = $1 AND target_key_id = $2";
+            with_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(user_id)
+                .bind(device_id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
         tx.commit().await
     }
 

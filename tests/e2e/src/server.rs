@@ -55,15 +55,21 @@ pub struct TestServer {
 
 impl TestServer {
     /// Writes a configuration for `backend`, starts the server and waits until it answers.
+    ///
+    /// The proxy is the server's `public_baseurl`, as a reverse proxy would be: matrix-sdk
+    /// switches to the `well_known` base URL of the login response.
     pub async fn start(backend: Backend) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("schulhof-e2e-").tempdir()?;
         let port = free_port()?;
+        let proxy =
+            ValidatingProxy::start(&format!("http://127.0.0.1:{port}"), validator()?).await?;
         let database = Database::create(backend, dir.path())?;
         let config = dir.path().join("schulhof.toml");
-        fs::write(&config, config_toml(port, &database.url, dir.path()))?;
+        fs::write(
+            &config,
+            config_toml(port, &proxy.url(), &database.url, dir.path()),
+        )?;
         let child = spawn_server(&config, dir.path())?;
-        let upstream = format!("http://127.0.0.1:{port}");
-        let proxy = ValidatingProxy::start(&upstream, validator()?).await?;
         let server = Self {
             dir,
             config,
@@ -251,13 +257,13 @@ fn psql(url: &str, sql: &str) -> Result<()> {
     Ok(())
 }
 
-fn config_toml(port: u16, database_url: &str, dir: &Path) -> String {
+fn config_toml(port: u16, public_url: &str, database_url: &str, dir: &Path) -> String {
     format!(
         r#"server_name = "{SERVER_NAME}"
 listen = "127.0.0.1:{port}"
 database_url = "{database_url}"
 media_path = "{media}"
-public_baseurl = "http://127.0.0.1:{port}/"
+public_baseurl = "{public_url}/"
 
 [rate_limits]
 enabled = false

@@ -180,6 +180,11 @@ impl TestUser {
             .send()
             .await
             .with_context(|| format!("login of {localpart}"))?;
+        let homeserver = client.homeserver();
+        ensure!(
+            homeserver.as_str().trim_end_matches('/') == server.url(),
+            "after login matrix-sdk uses {homeserver} (the login's well_known), not the validating proxy"
+        );
         Ok(Self {
             client,
             user_id: response.user_id,

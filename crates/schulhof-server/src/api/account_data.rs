@@ -25,10 +25,10 @@ const FULLY_READ_TYPE: &str = "m.fully_read";
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<get_global_account_data::v3::Request, _, _>(get_global)
-        .add::<set_global_account_data::v3::Request, _, _>(set_global)
-        .add::<get_room_account_data::v3::Request, _, _>(get_room)
-        .add::<set_room_account_data::v3::Request, _, _>(set_room)
+        .endpoint::<get_global_account_data::v3::Request, _, _>(get_global)
+        .endpoint::<set_global_account_data::v3::Request, _, _>(set_global)
+        .endpoint::<get_room_account_data::v3::Request, _, _>(get_room)
+        .endpoint::<set_room_account_data::v3::Request, _, _>(set_room)
 }
 
 /// Per-user data (account data, filters, presence, profile changes) is only for its owner.

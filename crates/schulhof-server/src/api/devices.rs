@@ -18,11 +18,11 @@ use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<get_devices::v3::Request, _, _>(list)
-        .add::<get_device::v3::Request, _, _>(show)
-        .add::<update_device::v3::Request, _, _>(rename)
-        .add::<delete_device::v3::Request, _, _>(delete)
-        .add::<delete_devices::v3::Request, _, _>(delete_many)
+        .endpoint::<get_devices::v3::Request, _, _>(list)
+        .endpoint::<get_device::v3::Request, _, _>(show)
+        .endpoint::<update_device::v3::Request, _, _>(rename)
+        .endpoint::<delete_device::v3::Request, _, _>(delete)
+        .endpoint::<delete_devices::v3::Request, _, _>(delete_many)
 }
 
 /// A device as the spec's `Device` object (absent fields are left out).

@@ -17,14 +17,14 @@ use crate::Error;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<create_alias::v3::Request, _, _>(put_alias)
-        .add::<get_alias::v3::Request, _, _>(get_alias_handler)
-        .add::<delete_alias::v3::Request, _, _>(delete_alias_handler)
-        .add::<aliases::v3::Request, _, _>(room_aliases)
-        .add::<get_room_visibility::v3::Request, _, _>(get_visibility)
-        .add::<set_room_visibility::v3::Request, _, _>(set_visibility)
-        .add::<get_public_rooms::v3::Request, _, _>(public_rooms)
-        .add::<get_public_rooms_filtered::v3::Request, _, _>(public_rooms_filtered)
+        .endpoint::<create_alias::v3::Request, _, _>(put_alias)
+        .endpoint::<get_alias::v3::Request, _, _>(get_alias_handler)
+        .endpoint::<delete_alias::v3::Request, _, _>(delete_alias_handler)
+        .endpoint::<aliases::v3::Request, _, _>(room_aliases)
+        .endpoint::<get_room_visibility::v3::Request, _, _>(get_visibility)
+        .endpoint::<set_room_visibility::v3::Request, _, _>(set_visibility)
+        .endpoint::<get_public_rooms::v3::Request, _, _>(public_rooms)
+        .endpoint::<get_public_rooms_filtered::v3::Request, _, _>(public_rooms_filtered)
 }
 
 async fn put_alias(State(state): State<Arc<AppState>>, req: Ruma<create_alias::v3::Request>) -> JsonResult {

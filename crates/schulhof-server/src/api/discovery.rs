@@ -14,8 +14,8 @@ use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<get_supported_versions::Request, _, _>(versions)
-        .add::<get_capabilities::v3::Request, _, _>(capabilities)
+        .endpoint::<get_supported_versions::Request, _, _>(versions)
+        .endpoint::<get_capabilities::v3::Request, _, _>(capabilities)
         .raw_with("/.well-known/matrix/client", MethodFilter::GET, well_known)
 }
 

@@ -19,9 +19,9 @@ use crate::Error;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<create_typing_event::v3::Request, _, _>(typing)
-        .add::<create_receipt::v3::Request, _, _>(receipt)
-        .add::<set_read_marker::v3::Request, _, _>(read_markers)
+        .endpoint::<create_typing_event::v3::Request, _, _>(typing)
+        .endpoint::<create_receipt::v3::Request, _, _>(receipt)
+        .endpoint::<set_read_marker::v3::Request, _, _>(read_markers)
 }
 
 async fn typing(State(state): State<Arc<AppState>>, req: Ruma<create_typing_event::v3::Request>) -> JsonResult {

@@ -24,16 +24,16 @@ use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     let mut routes = routes
-        .add::<send_message_event::v3::Request, _, _>(send)
-        .add::<send_state_event::v3::Request, _, _>(put_state)
-        .add::<get_state_event_for_key::v3::Request, _, _>(get_state)
-        .add::<get_state_events::v3::Request, _, _>(all_state)
-        .add::<redact_event::v3::Request, _, _>(redact)
-        .add::<get_message_events::v3::Request, _, _>(messages)
-        .add::<get_context::v3::Request, _, _>(context)
-        .add::<get_room_event::v3::Request, _, _>(event)
-        .add::<get_member_events::v3::Request, _, _>(members)
-        .add::<joined_members::v3::Request, _, _>(joined);
+        .endpoint::<send_message_event::v3::Request, _, _>(send)
+        .endpoint::<send_state_event::v3::Request, _, _>(put_state)
+        .endpoint::<get_state_event_for_key::v3::Request, _, _>(get_state)
+        .endpoint::<get_state_events::v3::Request, _, _>(all_state)
+        .endpoint::<redact_event::v3::Request, _, _>(redact)
+        .endpoint::<get_message_events::v3::Request, _, _>(messages)
+        .endpoint::<get_context::v3::Request, _, _>(context)
+        .endpoint::<get_room_event::v3::Request, _, _>(event)
+        .endpoint::<get_member_events::v3::Request, _, _>(members)
+        .endpoint::<joined_members::v3::Request, _, _>(joined);
     // State with an empty state key may be addressed without the trailing key segment.
     for version in ["r0", "v3"] {
         for suffix in ["", "/"] {

@@ -16,8 +16,8 @@ use crate::Error;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<create_filter::v3::Request, _, _>(create)
-        .add::<get_filter::v3::Request, _, _>(get)
+        .endpoint::<create_filter::v3::Request, _, _>(create)
+        .endpoint::<get_filter::v3::Request, _, _>(get)
 }
 
 async fn create(

@@ -22,18 +22,18 @@ use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<upload_keys::v3::Request, _, _>(upload)
-        .add::<get_keys::v3::Request, _, _>(query)
-        .add::<claim_keys::v3::Request, _, _>(claim)
-        .add::<get_key_changes::v3::Request, _, _>(changes)
-        .add::<upload_signing_keys::v3::Request, _, _>(upload_signing)
-        .add::<upload_signatures::v3::Request, _, _>(upload_signatures)
-        .add::<send_event_to_device::v3::Request, _, _>(send_to_device)
-        .add::<get_latest_backup_info::v3::Request, _, _>(
+        .endpoint::<upload_keys::v3::Request, _, _>(upload)
+        .endpoint::<get_keys::v3::Request, _, _>(query)
+        .endpoint::<claim_keys::v3::Request, _, _>(claim)
+        .endpoint::<get_key_changes::v3::Request, _, _>(changes)
+        .endpoint::<upload_signing_keys::v3::Request, _, _>(upload_signing)
+        .endpoint::<upload_signatures::v3::Request, _, _>(upload_signatures)
+        .endpoint::<send_event_to_device::v3::Request, _, _>(send_to_device)
+        .endpoint::<get_latest_backup_info::v3::Request, _, _>(
             no_backup::<get_latest_backup_info::v3::Request>,
         )
-        .add::<get_backup_info::v3::Request, _, _>(no_backup::<get_backup_info::v3::Request>)
-        .add::<get_backup_keys::v3::Request, _, _>(no_backup::<get_backup_keys::v3::Request>)
+        .endpoint::<get_backup_info::v3::Request, _, _>(no_backup::<get_backup_info::v3::Request>)
+        .endpoint::<get_backup_keys::v3::Request, _, _>(no_backup::<get_backup_keys::v3::Request>)
 }
 
 /// The JSON body of a request (ruma has already checked its shape).

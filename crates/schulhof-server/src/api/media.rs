@@ -44,28 +44,28 @@ const CHUNK_SIZE: usize = 256 * 1024;
 #[allow(deprecated)]
 pub(super) fn routes(routes: Routes) -> Routes {
     let mut routes = routes
-        .add::<v1::get_content::v1::Request, _, _>(download::<v1::get_content::v1::Request>)
-        .add::<v1::get_content_as_filename::v1::Request, _, _>(
+        .endpoint::<v1::get_content::v1::Request, _, _>(download::<v1::get_content::v1::Request>)
+        .endpoint::<v1::get_content_as_filename::v1::Request, _, _>(
             download::<v1::get_content_as_filename::v1::Request>,
         )
-        .add::<legacy::get_content::v3::Request, _, _>(download::<legacy::get_content::v3::Request>)
-        .add::<legacy::get_content_as_filename::v3::Request, _, _>(
+        .endpoint::<legacy::get_content::v3::Request, _, _>(download::<legacy::get_content::v3::Request>)
+        .endpoint::<legacy::get_content_as_filename::v3::Request, _, _>(
             download::<legacy::get_content_as_filename::v3::Request>,
         )
-        .add::<v1::get_content_thumbnail::v1::Request, _, _>(
+        .endpoint::<v1::get_content_thumbnail::v1::Request, _, _>(
             thumbnail::<v1::get_content_thumbnail::v1::Request>,
         )
-        .add::<legacy::get_content_thumbnail::v3::Request, _, _>(
+        .endpoint::<legacy::get_content_thumbnail::v3::Request, _, _>(
             thumbnail::<legacy::get_content_thumbnail::v3::Request>,
         )
-        .add::<v1::get_media_config::v1::Request, _, _>(config::<v1::get_media_config::v1::Request>)
-        .add::<legacy::get_media_config::v3::Request, _, _>(
+        .endpoint::<v1::get_media_config::v1::Request, _, _>(config::<v1::get_media_config::v1::Request>)
+        .endpoint::<legacy::get_media_config::v3::Request, _, _>(
             config::<legacy::get_media_config::v3::Request>,
         )
-        .add::<v1::get_media_preview::v1::Request, _, _>(
+        .endpoint::<v1::get_media_preview::v1::Request, _, _>(
             preview_url::<v1::get_media_preview::v1::Request>,
         )
-        .add::<legacy::get_media_preview::v3::Request, _, _>(
+        .endpoint::<legacy::get_media_preview::v3::Request, _, _>(
             preview_url::<legacy::get_media_preview::v3::Request>,
         );
     // The upload body is the file itself, not JSON, and may be far larger than a JSON request:

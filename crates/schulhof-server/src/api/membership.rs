@@ -20,16 +20,16 @@ use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<create_room::v3::Request, _, _>(create)
-        .add::<join_room_by_id::v3::Request, _, _>(join_by_id)
-        .add::<join_room_by_id_or_alias::v3::Request, _, _>(join_by_id_or_alias)
-        .add::<invite_user::v3::Request, _, _>(invite)
-        .add::<leave_room::v3::Request, _, _>(leave)
-        .add::<forget_room::v3::Request, _, _>(forget)
-        .add::<kick_user::v3::Request, _, _>(kick)
-        .add::<ban_user::v3::Request, _, _>(ban)
-        .add::<unban_user::v3::Request, _, _>(unban)
-        .add::<joined_rooms::v3::Request, _, _>(joined)
+        .endpoint::<create_room::v3::Request, _, _>(create)
+        .endpoint::<join_room_by_id::v3::Request, _, _>(join_by_id)
+        .endpoint::<join_room_by_id_or_alias::v3::Request, _, _>(join_by_id_or_alias)
+        .endpoint::<invite_user::v3::Request, _, _>(invite)
+        .endpoint::<leave_room::v3::Request, _, _>(leave)
+        .endpoint::<forget_room::v3::Request, _, _>(forget)
+        .endpoint::<kick_user::v3::Request, _, _>(kick)
+        .endpoint::<ban_user::v3::Request, _, _>(ban)
+        .endpoint::<unban_user::v3::Request, _, _>(unban)
+        .endpoint::<joined_rooms::v3::Request, _, _>(joined)
 }
 
 async fn create(State(state): State<Arc<AppState>>, req: Ruma<create_room::v3::Request>) -> JsonResult {

@@ -24,14 +24,14 @@ use crate::Error;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<register::v3::Request, _, _>(registration_disabled)
-        .add::<get_username_availability::v3::Request, _, _>(registration_disabled)
-        .add::<deactivate::v3::Request, _, _>(deactivation_disabled)
-        .add::<change_password::v3::Request, _, _>(change_password)
-        .add::<get_3pids::v3::Request, _, _>(threepids)
-        .add::<get_turn_server_info::v3::Request, _, _>(turn_server)
-        .add::<get_protocols::v3::Request, _, _>(protocols)
-        .add::<get_notifications::v3::Request, _, _>(notifications)
+        .endpoint::<register::v3::Request, _, _>(registration_disabled)
+        .endpoint::<get_username_availability::v3::Request, _, _>(registration_disabled)
+        .endpoint::<deactivate::v3::Request, _, _>(deactivation_disabled)
+        .endpoint::<change_password::v3::Request, _, _>(change_password)
+        .endpoint::<get_3pids::v3::Request, _, _>(threepids)
+        .endpoint::<get_turn_server_info::v3::Request, _, _>(turn_server)
+        .endpoint::<get_protocols::v3::Request, _, _>(protocols)
+        .endpoint::<get_notifications::v3::Request, _, _>(notifications)
 }
 
 /// Accounts are created by the school; answered without looking at the request at all.

@@ -20,8 +20,8 @@ const CURRENTLY_ACTIVE_MS: i64 = 5 * 60 * 1000;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<get_presence::v3::Request, _, _>(get)
-        .add::<set_presence::v3::Request, _, _>(set)
+        .endpoint::<get_presence::v3::Request, _, _>(get)
+        .endpoint::<set_presence::v3::Request, _, _>(set)
 }
 
 /// Accepts only the presence states of the spec.

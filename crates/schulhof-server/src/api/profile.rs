@@ -26,11 +26,11 @@ const MAX_DISPLAYNAME_CHARS: usize = 256;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<get_profile::v3::Request, _, _>(get_full)
-        .add::<get_display_name::v3::Request, _, _>(get_displayname)
-        .add::<set_display_name::v3::Request, _, _>(set_displayname)
-        .add::<get_avatar_url::v3::Request, _, _>(get_avatar)
-        .add::<set_avatar_url::v3::Request, _, _>(set_avatar)
+        .endpoint::<get_profile::v3::Request, _, _>(get_full)
+        .endpoint::<get_display_name::v3::Request, _, _>(get_displayname)
+        .endpoint::<set_display_name::v3::Request, _, _>(set_displayname)
+        .endpoint::<get_avatar_url::v3::Request, _, _>(get_avatar)
+        .endpoint::<set_avatar_url::v3::Request, _, _>(set_avatar)
 }
 
 /// The profile fields a user can change.

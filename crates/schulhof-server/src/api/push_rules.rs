@@ -31,15 +31,15 @@ const KINDS: [&str; 5] = ["override", "content", "room", "sender", "underride"];
 
 pub(super) fn routes(routes: Routes) -> Routes {
     let mut routes = routes
-        .add::<get_pushrules_all::v3::Request, _, _>(get_all)
-        .add::<get_pushrules_global_scope::v3::Request, _, _>(get_global)
-        .add::<get_pushrule::v3::Request, _, _>(get_rule)
-        .add::<set_pushrule::v3::Request, _, _>(set_rule)
-        .add::<delete_pushrule::v3::Request, _, _>(delete_rule)
-        .add::<get_pushrule_enabled::v3::Request, _, _>(get_enabled)
-        .add::<set_pushrule_enabled::v3::Request, _, _>(set_enabled)
-        .add::<get_pushrule_actions::v3::Request, _, _>(get_actions)
-        .add::<set_pushrule_actions::v3::Request, _, _>(set_actions);
+        .endpoint::<get_pushrules_all::v3::Request, _, _>(get_all)
+        .endpoint::<get_pushrules_global_scope::v3::Request, _, _>(get_global)
+        .endpoint::<get_pushrule::v3::Request, _, _>(get_rule)
+        .endpoint::<set_pushrule::v3::Request, _, _>(set_rule)
+        .endpoint::<delete_pushrule::v3::Request, _, _>(delete_rule)
+        .endpoint::<get_pushrule_enabled::v3::Request, _, _>(get_enabled)
+        .endpoint::<set_pushrule_enabled::v3::Request, _, _>(set_enabled)
+        .endpoint::<get_pushrule_actions::v3::Request, _, _>(get_actions)
+        .endpoint::<set_pushrule_actions::v3::Request, _, _>(set_actions);
     // ruma only knows the paths with a trailing slash; clients also ask without one.
     for version in ["r0", "v3"] {
         routes = routes

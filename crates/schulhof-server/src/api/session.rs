@@ -18,11 +18,11 @@ use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<get_login_types::v3::Request, _, _>(login_types)
-        .add::<login::v3::Request, _, _>(login)
-        .add::<logout::v3::Request, _, _>(logout)
-        .add::<logout_all::v3::Request, _, _>(logout_all)
-        .add::<whoami::v3::Request, _, _>(whoami)
+        .endpoint::<get_login_types::v3::Request, _, _>(login_types)
+        .endpoint::<login::v3::Request, _, _>(login)
+        .endpoint::<logout::v3::Request, _, _>(logout)
+        .endpoint::<logout_all::v3::Request, _, _>(logout_all)
+        .endpoint::<whoami::v3::Request, _, _>(whoami)
 }
 
 async fn login_types(_: Ruma<get_login_types::v3::Request>) -> JsonResult {
@@ -79,6 +79,8 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
     }
     let device_id = req.body.device_id.as_ref().map(|d| d.to_string()).unwrap_or_else(new_device_id);
     let token = new_access_token();
+    // Logging in again with a known device ID replaces that device's old token.
+    state.tokens.forget(user_id.as_str(), Some(&device_id));
     state
         .db
         .create_device_with_token(

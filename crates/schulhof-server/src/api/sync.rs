@@ -18,7 +18,7 @@ use crate::state::AppState;
 const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.add::<sync_events::v3::Request, _, _>(sync_handler)
+    routes.endpoint::<sync_events::v3::Request, _, _>(sync_handler)
 }
 
 async fn sync_handler(State(state): State<Arc<AppState>>, req: Ruma<sync_events::v3::Request>) -> JsonResult {

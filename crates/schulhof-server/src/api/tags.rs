@@ -19,10 +19,10 @@ const TAG_TYPE: &str = "m.tag";
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .add::<get_tags::v3::Request, _, _>(get)
-        .add::<create_tag::v3::Request, _, _>(put)
-        .add::<delete_tag::v3::Request, _, _>(delete)
-        .add::<get_pushers::v3::Request, _, _>(pushers)
+        .endpoint::<get_tags::v3::Request, _, _>(get)
+        .endpoint::<create_tag::v3::Request, _, _>(put)
+        .endpoint::<delete_tag::v3::Request, _, _>(delete)
+        .endpoint::<get_pushers::v3::Request, _, _>(pushers)
 }
 
 fn only_own(asker: &UserId, owner: &UserId) -> Result<()> {

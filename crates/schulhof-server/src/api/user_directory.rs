@@ -21,7 +21,7 @@ use crate::Result;
 const MAX_LIMIT: usize = 100;
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.add::<search_users::v3::Request, _, _>(search)
+    routes.endpoint::<search_users::v3::Request, _, _>(search)
 }
 
 /// The accounts a search looks through. This is where the school's policy (who may find whom)

@@ -12,5 +12,8 @@ pub async fn delete_devices(state: &AppState, user_id: &UserId, device_ids: &[St
         return Ok(());
     }
     state.db.delete_devices(user_id.as_str(), device_ids).await?;
+    for device_id in device_ids {
+        state.tokens.forget(user_id.as_str(), Some(device_id));
+    }
     crate::service::keys::device_list_changed(state, user_id).await
 }

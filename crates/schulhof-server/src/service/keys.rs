@@ -204,11 +204,17 @@ pub async fn upload_keys(
                 "The device keys do not belong to this device.",
             ));
         }
-        let stored = state.db.device_keys(user_id, device_id).await?;
-        if stored.as_deref().map(parse_stored).as_ref() != Some(keys) {
+        let stored = state
+            .db
+            .device_keys(user_id, device_id)
+            .await?
+            .map(|json| parse_stored(&json));
+        if stored.as_ref() != Some(keys) {
+            // New identity keys (also on a re-used device ID) invalidate old signatures.
+            let new_identity = stored.is_none_or(|s| s.get("keys") != keys.get("keys"));
             state
                 .db
-                .put_device_keys(user_id, device_id, &to_json(keys))
+                .put_device_keys(user_id, device_id, &to_json(keys), new_identity)
                 .await?;
             device_list_changed(state, &session.user_id).await?;
         }

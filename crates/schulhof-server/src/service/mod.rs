@@ -17,5 +17,6 @@ pub mod rooms;
 pub mod stream;
 pub mod sync;
 pub mod timeline;
+pub mod token_cache;
 pub mod typing;
 pub mod uiaa;

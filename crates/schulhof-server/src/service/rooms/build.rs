@@ -160,7 +160,7 @@ pub async fn apply_redaction(db: &Db, tx: &mut Tx, room: &mut RoomSnapshot, targ
         let current = room.get(&row.event_type, key).is_some_and(|p| p.event_id.as_str() == row.event_id);
         if current {
             let pdu = super::Rooms::parse(&json)?;
-            room.state.insert((row.event_type.as_str().into(), key.clone()), std::sync::Arc::new(pdu));
+            room.set_state(&row.event_type, key.clone(), pdu);
         }
     }
     Ok(())

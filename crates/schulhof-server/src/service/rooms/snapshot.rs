@@ -23,8 +23,9 @@ pub struct RoomSnapshot {
     pub version: RoomVersionId,
     /// The rules of that version.
     pub rules: RoomVersionRules,
-    /// Current state by `(type, state_key)`.
-    pub state: HashMap<(StateEventType, String), Arc<Pdu>>,
+    /// Current state by `(type, state_key)`; shared between snapshots until a state event
+    /// changes it (copy on write), so message events do not copy the state.
+    pub state: Arc<HashMap<(StateEventType, String), Arc<Pdu>>>,
     /// The newest event.
     pub last_event: Option<OwnedEventId>,
     /// Depth of the newest event.
@@ -44,7 +45,7 @@ impl RoomSnapshot {
     /// A room with no events yet.
     pub fn empty(room_id: OwnedRoomId, version: RoomVersionId) -> Result<Self> {
         let rules = version.rules().ok_or(Error::UnsupportedRoomVersion)?;
-        Ok(Self { room_id, version, rules, state: HashMap::new(), last_event: None, depth: 0 })
+        Ok(Self { room_id, version, rules, state: Arc::default(), last_event: None, depth: 0 })
     }
 
     /// Loads a room's current state from the database.
@@ -68,8 +69,13 @@ impl RoomSnapshot {
 
     fn insert_state(&mut self, pdu: Pdu) {
         if let Some(key) = pdu.state_key.clone() {
-            self.state.insert((pdu.kind.to_string().into(), key), Arc::new(pdu));
+            self.set_state(pdu.kind.to_string().as_str(), key, pdu);
         }
+    }
+
+    /// Replaces one piece of state.
+    pub fn set_state(&mut self, kind: &str, state_key: String, pdu: Pdu) {
+        Arc::make_mut(&mut self.state).insert((kind.into(), state_key), Arc::new(pdu));
     }
 
     /// Moves the snapshot past a newly accepted event.
