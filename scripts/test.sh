@@ -22,3 +22,6 @@ echo "== OpenAPI validator tests"
 echo "== end-to-end tests (SQLite and PostgreSQL)"
 export SCHULHOF_BIN="$target/debug/schulhof"
 (cd tests/e2e && CARGO_TARGET_DIR="${target}-e2e" cargo test -- --test-threads=2)
+
+echo "== browser test: Element's client stack (matrix-js-sdk + Rust crypto) in headless Chromium"
+tests/browser/run.sh

@@ -1,6 +1,8 @@
 //! Password hashing (Argon2id) and access tokens (random, stored as SHA-256 hashes).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::distributions::{Alphanumeric, DistString};
 use sha2::{Digest, Sha256};
@@ -17,18 +19,27 @@ pub fn hash_password(password: &str) -> String {
 /// Checks a password against a stored PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
 /// A new random access token (256 bits of entropy) to hand to the client.
 pub fn new_access_token() -> String {
-    format!("sht_{}", Alphanumeric.sample_string(&mut rand::thread_rng(), 43))
+    format!(
+        "sht_{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
+    )
 }
 
 /// A new random device ID.
 pub fn new_device_id() -> String {
-    Alphanumeric.sample_string(&mut rand::thread_rng(), 10).to_uppercase()
+    Alphanumeric
+        .sample_string(&mut rand::thread_rng(), 10)
+        .to_uppercase()
 }
 
 /// The form in which a token is stored: tokens are high-entropy, so a plain SHA-256 suffices.

@@ -37,6 +37,37 @@ pub struct Config {
     /// Rate limits.
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
+    /// Accounts: secret key file, start codes.
+    #[serde(default)]
+    pub accounts: AccountsConfig,
+}
+
+/// Account settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// File with the server's 32-byte secret key (created on first start).
+    #[serde(default = "default_secret_key_file")]
+    pub secret_key_file: PathBuf,
+    /// How many days a start code stays valid.
+    #[serde(default = "default_start_code_days")]
+    pub start_code_days: i64,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            secret_key_file: default_secret_key_file(),
+            start_code_days: default_start_code_days(),
+        }
+    }
+}
+
+fn default_secret_key_file() -> PathBuf {
+    PathBuf::from("data/schulhof.key")
+}
+fn default_start_code_days() -> i64 {
+    14
 }
 
 /// Language of user-facing error texts.
@@ -79,7 +110,10 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { max_upload_bytes: default_max_upload(), max_request_bytes: default_max_request() }
+        Self {
+            max_upload_bytes: default_max_upload(),
+            max_request_bytes: default_max_request(),
+        }
     }
 }
 
@@ -165,18 +199,31 @@ pub enum ConfigError {
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Self::parse(&text).map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
     }
 
     /// Parses configuration text; the error names the offending key.
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
-        ruma::ServerName::parse(&config.server_name)
-            .map_err(|e| format!("key `server_name`: {:?} is not a valid server name ({e})", config.server_name))?;
-        url::Url::parse(&config.public_baseurl)
-            .map_err(|e| format!("key `public_baseurl`: {:?} is not a URL ({e})", config.public_baseurl))?;
+        ruma::ServerName::parse(&config.server_name).map_err(|e| {
+            format!(
+                "key `server_name`: {:?} is not a valid server name ({e})",
+                config.server_name
+            )
+        })?;
+        url::Url::parse(&config.public_baseurl).map_err(|e| {
+            format!(
+                "key `public_baseurl`: {:?} is not a URL ({e})",
+                config.public_baseurl
+            )
+        })?;
         if !(config.database_url.starts_with("sqlite://")
             || config.database_url.starts_with("postgres://")
             || config.database_url.starts_with("postgresql://"))

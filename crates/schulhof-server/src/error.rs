@@ -28,7 +28,10 @@ pub struct Text {
 impl Text {
     /// A text in German and English.
     pub fn new(de: impl Into<Cow<'static, str>>, en: impl Into<Cow<'static, str>>) -> Self {
-        Self { de: de.into(), en: en.into() }
+        Self {
+            de: de.into(),
+            en: en.into(),
+        }
     }
 
     /// The text in the given language.
@@ -156,7 +159,10 @@ impl Error {
             Error::NotJson => (
                 StatusCode::BAD_REQUEST,
                 "M_NOT_JSON",
-                text!("Die Anfrage enthält kein gültiges JSON.", "The request body is not valid JSON."),
+                text!(
+                    "Die Anfrage enthält kein gültiges JSON.",
+                    "The request body is not valid JSON."
+                ),
                 none,
             ),
             Error::MissingParam(t) => (StatusCode::BAD_REQUEST, "M_MISSING_PARAM", t.clone(), none),
@@ -199,21 +205,36 @@ impl Error {
             Error::UserDeactivated => (
                 StatusCode::FORBIDDEN,
                 "M_USER_DEACTIVATED",
-                text!("Dieses Konto ist deaktiviert.", "This account has been deactivated."),
+                text!(
+                    "Dieses Konto ist deaktiviert.",
+                    "This account has been deactivated."
+                ),
                 none,
             ),
             Error::Uiaa(body) => {
                 let extra = body.as_object().cloned().unwrap_or_default();
-                let errcode = if extra.contains_key("errcode") { "M_FORBIDDEN" } else { "" };
+                let errcode = if extra.contains_key("errcode") {
+                    "M_FORBIDDEN"
+                } else {
+                    ""
+                };
                 (
                     StatusCode::UNAUTHORIZED,
                     errcode,
-                    text!("Bitte bestätige mit deinem Passwort.", "Please confirm with your password."),
+                    text!(
+                        "Bitte bestätige mit deinem Passwort.",
+                        "Please confirm with your password."
+                    ),
                     extra,
                 )
             }
             Error::BadRequest(t) => (StatusCode::BAD_REQUEST, "M_UNKNOWN", t.clone(), none),
-            Error::ServerControlled(t) => (StatusCode::METHOD_NOT_ALLOWED, "M_BAD_JSON", t.clone(), none),
+            Error::ServerControlled(t) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "M_BAD_JSON",
+                t.clone(),
+                none,
+            ),
             Error::Internal(_) | Error::Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "M_UNKNOWN",
@@ -234,7 +255,10 @@ impl Error {
     }
 
     /// Shorthand for a 400 `M_INVALID_PARAM`.
-    pub fn invalid_param(de: impl Into<Cow<'static, str>>, en: impl Into<Cow<'static, str>>) -> Self {
+    pub fn invalid_param(
+        de: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Error::InvalidParam(Text::new(de, en))
     }
 
@@ -259,24 +283,41 @@ impl IntoResponse for Error {
         }
         let (status, errcode, text, extra) = self.parts();
         let mut response = status.into_response();
-        response.extensions_mut().insert(PendingError { errcode, text, extra });
+        response.extensions_mut().insert(PendingError {
+            errcode,
+            text,
+            extra,
+        });
         response
     }
 }
 
 /// Middleware that writes the JSON body of every error response in the configured language.
-pub async fn render_errors(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+pub async fn render_errors(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     if let Some(pending) = response.extensions_mut().remove::<PendingError>() {
         let mut body = pending.extra;
         if !pending.errcode.is_empty() {
             body.insert("errcode".into(), Value::String(pending.errcode.into()));
-            body.insert("error".into(), Value::String(pending.text.get(state.config.language).to_owned()));
+            body.insert(
+                "error".into(),
+                Value::String(pending.text.get(state.config.language).to_owned()),
+            );
         }
         let (mut parts, _) = response.into_parts();
-        parts.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        parts.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
         parts.headers.remove(http::header::CONTENT_LENGTH);
-        response = Response::from_parts(parts, axum::body::Body::from(Value::Object(body).to_string()));
+        response = Response::from_parts(
+            parts,
+            axum::body::Body::from(Value::Object(body).to_string()),
+        );
     }
     response
 }

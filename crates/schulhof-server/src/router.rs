@@ -25,7 +25,10 @@ pub trait RoutePaths {
 
 impl RoutePaths for VersionHistory {
     fn paths(&self) -> Vec<&'static str> {
-        self.unstable_paths().map(|(_, p)| p).chain(self.stable_paths().map(|(_, p)| p)).collect()
+        self.unstable_paths()
+            .map(|(_, p)| p)
+            .chain(self.stable_paths().map(|(_, p)| p))
+            .collect()
     }
 }
 
@@ -47,7 +50,8 @@ impl Routes {
         H: Handler<T, Arc<AppState>>,
         T: 'static,
     {
-        let filter = MethodFilter::try_from(Req::METHOD).expect("ruma endpoints use standard methods");
+        let filter =
+            MethodFilter::try_from(Req::METHOD).expect("ruma endpoints use standard methods");
         let mut router = self.0;
         for path in Req::PATH_BUILDER.paths() {
             router = router.route(path, on(filter, handler.clone()));
@@ -94,7 +98,10 @@ async fn cors(request: Request, next: Next) -> Response {
     };
     let headers = response.headers_mut();
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert("access-control-allow-methods", HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE, OPTIONS"));
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE, OPTIONS"),
+    );
     headers.insert(
         "access-control-allow-headers",
         HeaderValue::from_static("X-Requested-With, Content-Type, Authorization"),

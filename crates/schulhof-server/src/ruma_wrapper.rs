@@ -11,7 +11,10 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, R
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use ruma::api::auth_scheme::{AccessToken, AccessTokenOptional, AppserviceToken, AppserviceTokenOptional, NoAccessToken, NoAuthentication};
+use ruma::api::auth_scheme::{
+    AccessToken, AccessTokenOptional, AppserviceToken, AppserviceTokenOptional, NoAccessToken,
+    NoAuthentication,
+};
 use ruma::api::{IncomingRequest, OutgoingResponse, OutgoingResponseExt};
 use ruma::{OwnedDeviceId, OwnedUserId};
 
@@ -45,7 +48,9 @@ impl<T> Ruma<T> {
     ///
     /// Panics only on a programming error: calling it for an endpoint without required auth.
     pub fn session(&self) -> &Session {
-        self.session.as_ref().expect("endpoint requires authentication")
+        self.session
+            .as_ref()
+            .expect("endpoint requires authentication")
     }
 
     /// The session, if the client sent a valid token.
@@ -87,7 +92,11 @@ impl AuthRequirement for NoAccessToken {
 /// Extracts the access token from the `Authorization` header or the deprecated query parameter.
 fn access_token(parts: &http::request::Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(http::header::AUTHORIZATION) {
-        return value.to_str().ok()?.strip_prefix("Bearer ").map(str::to_owned);
+        return value
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")
+            .map(str::to_owned);
     }
     parts.uri.query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
@@ -120,7 +129,10 @@ where
 
     async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self> {
         let (mut parts, body) = request.into_parts();
-        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
         let path_params = RawPathParams::from_request_parts(&mut parts, state)
             .await
             .map_err(|_| Error::Unrecognized(http::StatusCode::NOT_FOUND))?;
@@ -142,16 +154,36 @@ where
 
         let limit = state.config.limits.max_request_bytes as usize;
         let bytes = read_body(body, limit).await?;
-        let json_body = if bytes.is_empty() { None } else { serde_json::from_slice(&bytes).ok() };
-        if !bytes.is_empty() && json_body.is_none() && parts.headers.get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json")) {
+        let json_body = if bytes.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&bytes).ok()
+        };
+        if !bytes.is_empty()
+            && json_body.is_none()
+            && parts
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+        {
             return Err(Error::NotJson);
         }
         // Clients may POST without a body where every field is optional.
-        let bytes = if bytes.is_empty() && parts.method != http::Method::GET { Bytes::from_static(b"{}") } else { bytes };
+        let bytes = if bytes.is_empty() && parts.method != http::Method::GET {
+            Bytes::from_static(b"{}")
+        } else {
+            bytes
+        };
         let http_request = http::Request::from_parts(parts, bytes.as_ref());
         let args: Vec<&str> = path_args.iter().map(String::as_str).collect();
-        let body = T::try_from_http_request_inner(http_request, &args).map_err(deserialization_error)?;
-        Ok(Ruma { body, session, json_body, client_ip })
+        let body =
+            T::try_from_http_request_inner(http_request, &args).map_err(deserialization_error)?;
+        Ok(Ruma {
+            body,
+            session,
+            json_body,
+            client_ip,
+        })
     }
 }
 
@@ -160,8 +192,17 @@ pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes> {
     let limited = http_body_util::Limited::new(body, limit);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(Error::TooLarge),
-        Err(err) => Err(Error::bad_json(format!("Anfrage nicht lesbar: {err}"), format!("Unreadable request: {err}"))),
+        Err(err)
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(Error::TooLarge)
+        }
+        Err(err) => Err(Error::bad_json(
+            format!("Anfrage nicht lesbar: {err}"),
+            format!("Unreadable request: {err}"),
+        )),
     }
 }
 
@@ -173,7 +214,11 @@ fn deserialization_error(err: ruma::api::error::DeserializationError) -> Error {
             format!("Die Anfrage ist fehlerhaft: {detail}"),
             format!("Malformed request: {detail}"),
         ),
-        _ => Error::InvalidParam(crate::text!("Ungültige Angabe: {}", "Invalid parameter: {}", detail)),
+        _ => Error::InvalidParam(crate::text!(
+            "Ungültige Angabe: {}",
+            "Invalid parameter: {}",
+            detail
+        )),
     }
 }
 
@@ -202,7 +247,10 @@ pub struct Authenticated(pub Session);
 impl FromRequestParts<Arc<AppState>> for Authenticated {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut http::request::Parts, state: &Arc<AppState>) -> Result<Self> {
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self> {
         let token = access_token(parts).ok_or(Error::MissingToken)?;
         Ok(Authenticated(authenticate(state, &token).await?))
     }

@@ -7,7 +7,9 @@ use schulhof_store::Db;
 
 use crate::config::Config;
 use crate::service::{
-    notifier::Notifier, push::PushRules, rate_limit::RateLimiter, rooms::Rooms, stream::Stream, token_cache::TokenCache, typing::Typing, uiaa::UiaaSessions,
+    notifier::Notifier, push::PushRules, rate_limit::RateLimiter, rooms::Rooms,
+    secret_key::SecretKey, stream::Stream, token_cache::TokenCache, typing::Typing,
+    uiaa::UiaaSessions,
 };
 
 /// Everything the server needs while running; shared as `Arc<AppState>`.
@@ -26,6 +28,8 @@ pub struct AppState {
     pub rooms: Rooms,
     /// Cached push rulesets.
     pub push_rules: PushRules,
+    /// The server's secret key (start code MACs).
+    pub secret_key: SecretKey,
     /// Cached access-token lookups.
     pub tokens: TokenCache,
     /// Who is typing where.
@@ -45,6 +49,7 @@ impl AppState {
         let stream = Stream::new(db.max_stream_pos().await?);
         let rooms = Rooms::load(&db).await?;
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
+        let secret_key = SecretKey::load_or_create(&config.accounts.secret_key_file)?;
         Ok(Arc::new(AppState {
             server_name,
             db,
@@ -52,6 +57,7 @@ impl AppState {
             notifier: Notifier::default(),
             rooms,
             push_rules: PushRules::default(),
+            secret_key,
             tokens: TokenCache::default(),
             typing: Typing::default(),
             rate_limiter,

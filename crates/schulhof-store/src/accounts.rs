@@ -75,14 +75,17 @@ impl Db {
             .bind(i64::from(user.deactivated))
             .bind(now)
             .execute(c)
-            .await.map(|r| r.rows_affected()))
+            .await
+            .map(|r| r.rows_affected()))
         .map_err(StoreError::from_write)?;
         Ok(())
     }
 
     /// Looks up one user.
     pub async fn user(&self, user_id: &str) -> Result<Option<UserRow>> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"));
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"
+        ));
         let row = with_db!(self, |c| {
             let row = sqlx::query(sql).bind(user_id).fetch_optional(c).await?;
             row.as_ref().map(user_from_row).transpose()
@@ -97,7 +100,9 @@ impl Db {
         ));
         let rows = with_db!(self, |c| {
             let rows = sqlx::query(sql).fetch_all(c).await?;
-            rows.iter().map(user_from_row).collect::<sqlx::Result<Vec<_>>>()
+            rows.iter()
+                .map(user_from_row)
+                .collect::<sqlx::Result<Vec<_>>>()
         })?;
         Ok(rows)
     }
@@ -105,21 +110,36 @@ impl Db {
     /// Replaces a user's password hash.
     pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<()> {
         let sql = "UPDATE users SET password_hash = $1 WHERE user_id = $2";
-        with_db!(self, |c| sqlx::query(sql).bind(hash).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(hash)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Sets a user's display name (`None` removes it).
     pub async fn set_displayname(&self, user_id: &str, name: Option<&str>) -> Result<()> {
         let sql = "UPDATE users SET displayname = $1 WHERE user_id = $2";
-        with_db!(self, |c| sqlx::query(sql).bind(name).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(name)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Sets a user's avatar URL (`None` removes it).
     pub async fn set_avatar_url(&self, user_id: &str, url: Option<&str>) -> Result<()> {
         let sql = "UPDATE users SET avatar_url = $1 WHERE user_id = $2";
-        with_db!(self, |c| sqlx::query(sql).bind(url).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(url)
+            .bind(user_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -172,7 +192,10 @@ impl Db {
         let row = with_db!(self, |c| {
             let row = sqlx::query(sql).bind(token_hash).fetch_optional(c).await?;
             row.map(|r| -> sqlx::Result<TokenRow> {
-                Ok(TokenRow { user_id: r.try_get(0)?, device_id: r.try_get(1)? })
+                Ok(TokenRow {
+                    user_id: r.try_get(0)?,
+                    device_id: r.try_get(1)?,
+                })
             })
             .transpose()
         })?;
@@ -200,16 +223,40 @@ impl Db {
     }
 
     /// Sets a device's display name; returns false if the device does not exist.
-    pub async fn set_device_display_name(&self, user_id: &str, device_id: &str, name: Option<&str>) -> Result<bool> {
+    pub async fn set_device_display_name(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        name: Option<&str>,
+    ) -> Result<bool> {
         let sql = "UPDATE devices SET display_name = $1 WHERE user_id = $2 AND device_id = $3";
-        let done = with_db!(self, |c| sqlx::query(sql).bind(name).bind(user_id).bind(device_id).execute(c).await.map(|r| r.rows_affected()))?;
+        let done = with_db!(self, |c| sqlx::query(sql)
+            .bind(name)
+            .bind(user_id)
+            .bind(device_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 
     /// Records when and from where a device was last used.
-    pub async fn touch_device(&self, user_id: &str, device_id: &str, ip: &str, now: i64) -> Result<()> {
+    pub async fn touch_device(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        ip: &str,
+        now: i64,
+    ) -> Result<()> {
         let sql = "UPDATE devices SET last_seen_ts = $1, last_seen_ip = $2 WHERE user_id = $3 AND device_id = $4";
-        with_db!(self, |c| sqlx::query(sql).bind(now).bind(ip).bind(user_id).bind(device_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(now)
+            .bind(ip)
+            .bind(user_id)
+            .bind(device_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -226,16 +273,30 @@ impl Db {
                 "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2",
                 "DELETE FROM txn_ids WHERE user_id = $1 AND device_id = $2",
             ] {
-                with_tx!(&mut tx, |c| sqlx::query(sql).bind(user_id).bind(device_id).execute(c).await.map(|r| r.rows_affected()))?;
+                with_tx!(&mut tx, |c| sqlx::query(sql)
+                    .bind(user_id)
+                    .bind(device_id)
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
             }
         }
         tx.commit().await
     }
 
     /// Deletes every access token of a user except the one of `keep_device` (if given).
-    pub async fn delete_tokens_except(&self, user_id: &str, keep_device: Option<&str>) -> Result<()> {
+    pub async fn delete_tokens_except(
+        &self,
+        user_id: &str,
+        keep_device: Option<&str>,
+    ) -> Result<()> {
         let sql = "DELETE FROM access_tokens WHERE user_id = $1 AND device_id <> $2";
-        with_db!(self, |c| sqlx::query(sql).bind(user_id).bind(keep_device.unwrap_or("")).execute(c).await.map(|r| r.rows_affected()))?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(user_id)
+            .bind(keep_device.unwrap_or(""))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::{Result, StoreError};
@@ -74,7 +76,10 @@ impl Db {
                 .await?;
             Db::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
             Db::Postgres(pool)
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
@@ -92,7 +97,10 @@ impl Db {
         let mut tx = self.begin().await?;
         for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             let statement = sqlx::AssertSqlSafe(statement.to_owned());
-            with_tx!(&mut tx, |c| sqlx::query(statement).execute(c).await.map(|r| r.rows_affected()))?;
+            with_tx!(&mut tx, |c| sqlx::query(statement)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         tx.commit().await
     }

@@ -79,7 +79,8 @@ pub struct StateRow {
     pub event_id: String,
 }
 
-const EVENT_COLUMNS: &str = "stream_pos, event_id, room_id, sender, event_type, state_key, json, txn_device, txn_id";
+const EVENT_COLUMNS: &str =
+    "stream_pos, event_id, room_id, sender, event_type, state_key, json, txn_device, txn_id";
 
 macro_rules! event_from_row {
     ($r:expr) => {
@@ -111,10 +112,23 @@ macro_rules! fetch_events {
 
 impl Db {
     /// Records a new room.
-    pub async fn insert_room(tx: &mut Tx, room_id: &str, version: &str, creator: &str, now: i64) -> Result<()> {
+    pub async fn insert_room(
+        tx: &mut Tx,
+        room_id: &str,
+        version: &str,
+        creator: &str,
+        now: i64,
+    ) -> Result<()> {
         let sql = "INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES ($1, $2, $3, $4)";
-        with_tx!(tx, |c| sqlx::query(sql).bind(room_id).bind(version).bind(creator).bind(now).execute(c).await.map(|r| r.rows_affected()))
-            .map_err(StoreError::from_write)?;
+        with_tx!(tx, |c| sqlx::query(sql)
+            .bind(room_id)
+            .bind(version)
+            .bind(creator)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StoreError::from_write)?;
         Ok(())
     }
 
@@ -135,7 +149,8 @@ impl Db {
             .bind(ev.txn.map(|t| t.0))
             .bind(ev.txn.map(|t| t.1))
             .execute(c)
-            .await.map(|r| r.rows_affected()))
+            .await
+            .map(|r| r.rows_affected()))
         .map_err(StoreError::from_write)?;
         if let Some(state_key) = ev.state_key {
             let sql = "INSERT INTO current_state (room_id, event_type, state_key, event_id, stream_pos, membership)
@@ -150,7 +165,8 @@ impl Db {
                 .bind(ev.stream_pos)
                 .bind(ev.membership)
                 .execute(c)
-                .await.map(|r| r.rows_affected()))?;
+                .await
+                .map(|r| r.rows_affected()))?;
         }
         if let Some((device, txn_id)) = ev.txn {
             let sql = "INSERT INTO txn_ids (user_id, device_id, txn_id, event_id, created_ts) VALUES ($1, $2, $3, $4, $5)";
@@ -161,7 +177,8 @@ impl Db {
                 .bind(ev.event_id)
                 .bind(ev.origin_server_ts)
                 .execute(c)
-                .await.map(|r| r.rows_affected()))
+                .await
+                .map(|r| r.rows_affected()))
             .map_err(StoreError::from_write)?;
         }
         Ok(())
@@ -170,25 +187,51 @@ impl Db {
     /// Replaces the stored JSON of an event (used when it is redacted).
     pub async fn replace_event_json(tx: &mut Tx, event_id: &str, json: &str) -> Result<()> {
         let sql = "UPDATE events SET json = $1 WHERE event_id = $2";
-        with_tx!(tx, |c| sqlx::query(sql).bind(json).bind(event_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_tx!(tx, |c| sqlx::query(sql)
+            .bind(json)
+            .bind(event_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// The event a client's transaction ID produced, if any.
-    pub async fn txn_event(&self, user_id: &str, device_id: &str, txn_id: &str) -> Result<Option<String>> {
-        let sql = "SELECT event_id FROM txn_ids WHERE user_id = $1 AND device_id = $2 AND txn_id = $3";
-        let id = with_db!(self, |c| sqlx::query_scalar(sql).bind(user_id).bind(device_id).bind(txn_id).fetch_optional(c).await)?;
+    pub async fn txn_event(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        txn_id: &str,
+    ) -> Result<Option<String>> {
+        let sql =
+            "SELECT event_id FROM txn_ids WHERE user_id = $1 AND device_id = $2 AND txn_id = $3";
+        let id = with_db!(self, |c| sqlx::query_scalar(sql)
+            .bind(user_id)
+            .bind(device_id)
+            .bind(txn_id)
+            .fetch_optional(c)
+            .await)?;
         Ok(id)
     }
 
     /// Looks up one event by ID.
     pub async fn event(&self, event_id: &str) -> Result<Option<EventRow>> {
-        let rows = fetch_events!(self, format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = $1"), event_id)?;
+        let rows = fetch_events!(
+            self,
+            format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = $1"),
+            event_id
+        )?;
         Ok(rows.into_iter().next())
     }
 
     /// Events of a room with `after < stream_pos <= until`, newest first, at most `limit`.
-    pub async fn room_events_backward(&self, room_id: &str, after: i64, until: i64, limit: i64) -> Result<Vec<EventRow>> {
+    pub async fn room_events_backward(
+        &self,
+        room_id: &str,
+        after: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>> {
         Ok(fetch_events!(
             self,
             format!(
@@ -203,7 +246,13 @@ impl Db {
     }
 
     /// Events of a room with `from <= stream_pos < until`, oldest first, at most `limit`.
-    pub async fn room_events_forward(&self, room_id: &str, from: i64, until: i64, limit: i64) -> Result<Vec<EventRow>> {
+    pub async fn room_events_forward(
+        &self,
+        room_id: &str,
+        from: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>> {
         Ok(fetch_events!(
             self,
             format!(
@@ -234,7 +283,12 @@ impl Db {
     }
 
     /// State events of a room with `after < stream_pos <= until`, oldest first.
-    pub async fn state_changes(&self, room_id: &str, after: i64, until: i64) -> Result<Vec<EventRow>> {
+    pub async fn state_changes(
+        &self,
+        room_id: &str,
+        after: i64,
+        until: i64,
+    ) -> Result<Vec<EventRow>> {
         Ok(fetch_events!(
             self,
             format!(
@@ -262,7 +316,10 @@ impl Db {
     /// A room's version, or `None` if the room does not exist.
     pub async fn room_version(&self, room_id: &str) -> Result<Option<String>> {
         let sql = "SELECT room_version FROM rooms WHERE room_id = $1";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql).bind(room_id).fetch_optional(c).await)?)
+        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
+            .bind(room_id)
+            .fetch_optional(c)
+            .await)?)
     }
 
     /// The newest event of a room: `(stream_pos, event_id, depth source JSON)`.
@@ -280,7 +337,9 @@ impl Db {
         let sql = "SELECT room_id, MAX(stream_pos) FROM events GROUP BY room_id";
         let rows = with_db!(self, |c| {
             let rows = sqlx::query(sql).fetch_all(c).await?;
-            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<sqlx::Result<Vec<_>>>()
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<sqlx::Result<Vec<_>>>()
         })?;
         Ok(rows)
     }
@@ -306,7 +365,12 @@ impl Db {
     }
 
     /// A user's member events in one room with `stream_pos <= until`, oldest first.
-    pub async fn membership_history(&self, room_id: &str, user_id: &str, until: i64) -> Result<Vec<EventRow>> {
+    pub async fn membership_history(
+        &self,
+        room_id: &str,
+        user_id: &str,
+        until: i64,
+    ) -> Result<Vec<EventRow>> {
         Ok(fetch_events!(
             self,
             format!(
@@ -320,7 +384,12 @@ impl Db {
     }
 
     /// History of one kind of state (e.g. history visibility) in a room up to `until`, oldest first.
-    pub async fn state_history(&self, room_id: &str, event_type: &str, until: i64) -> Result<Vec<EventRow>> {
+    pub async fn state_history(
+        &self,
+        room_id: &str,
+        event_type: &str,
+        until: i64,
+    ) -> Result<Vec<EventRow>> {
         Ok(fetch_events!(
             self,
             format!(
@@ -336,8 +405,14 @@ impl Db {
     /// Creates a room alias; [`StoreError::Conflict`] if it is taken.
     pub async fn create_alias(&self, alias: &str, room_id: &str, creator: &str) -> Result<()> {
         let sql = "INSERT INTO room_aliases (alias, room_id, creator) VALUES ($1, $2, $3)";
-        with_db!(self, |c| sqlx::query(sql).bind(alias).bind(room_id).bind(creator).execute(c).await.map(|r| r.rows_affected()))
-            .map_err(StoreError::from_write)?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(alias)
+            .bind(room_id)
+            .bind(creator)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StoreError::from_write)?;
         Ok(())
     }
 
@@ -346,7 +421,8 @@ impl Db {
         let sql = "SELECT room_id, creator FROM room_aliases WHERE alias = $1";
         let row = with_db!(self, |c| {
             let row = sqlx::query(sql).bind(alias).fetch_optional(c).await?;
-            row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()
+            row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()
         })?;
         Ok(row)
     }
@@ -354,33 +430,50 @@ impl Db {
     /// Removes an alias.
     pub async fn delete_alias(&self, alias: &str) -> Result<()> {
         let sql = "DELETE FROM room_aliases WHERE alias = $1";
-        with_db!(self, |c| sqlx::query(sql).bind(alias).execute(c).await.map(|r| r.rows_affected()))?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(alias)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// All aliases of a room.
     pub async fn room_aliases(&self, room_id: &str) -> Result<Vec<String>> {
         let sql = "SELECT alias FROM room_aliases WHERE room_id = $1 ORDER BY alias";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql).bind(room_id).fetch_all(c).await)?)
+        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
+            .bind(room_id)
+            .fetch_all(c)
+            .await)?)
     }
 
     /// Publishes or unpublishes a room in the room directory.
     pub async fn set_room_published(&self, room_id: &str, published: bool) -> Result<()> {
         let sql = "UPDATE rooms SET published = $1 WHERE room_id = $2";
-        with_db!(self, |c| sqlx::query(sql).bind(i64::from(published)).bind(room_id).execute(c).await.map(|r| r.rows_affected()))?;
+        with_db!(self, |c| sqlx::query(sql)
+            .bind(i64::from(published))
+            .bind(room_id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Whether a room is published in the room directory.
     pub async fn room_published(&self, room_id: &str) -> Result<bool> {
         let sql = "SELECT published FROM rooms WHERE room_id = $1";
-        let v: Option<i64> = with_db!(self, |c| sqlx::query_scalar(sql).bind(room_id).fetch_optional(c).await)?;
+        let v: Option<i64> = with_db!(self, |c| sqlx::query_scalar(sql)
+            .bind(room_id)
+            .fetch_optional(c)
+            .await)?;
         Ok(v.unwrap_or(0) != 0)
     }
 
     /// IDs of all rooms published in the room directory.
     pub async fn published_rooms(&self) -> Result<Vec<String>> {
         let sql = "SELECT room_id FROM rooms WHERE published = 1 ORDER BY room_id";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql).fetch_all(c).await)?)
+        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
+            .fetch_all(c)
+            .await)?)
     }
 }

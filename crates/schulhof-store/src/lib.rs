@@ -10,6 +10,7 @@ mod e2ee;
 mod error;
 mod events;
 mod misc;
+mod start_codes;
 mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};

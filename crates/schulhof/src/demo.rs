@@ -31,22 +31,36 @@ pub async fn run() -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("data: {e}"))?;
     let config_path = dir.join("schulhof.toml");
     if !config_path.exists() {
-        std::fs::write(&config_path, DEMO_CONFIG).map_err(|e| format!("{}: {e}", config_path.display()))?;
+        std::fs::write(&config_path, DEMO_CONFIG)
+            .map_err(|e| format!("{}: {e}", config_path.display()))?;
     }
     let config = Config::load(&config_path).map_err(|e| e.to_string())?;
-    let state = AppState::new(config.clone()).await.map_err(|e| e.to_string())?;
+    let state = AppState::new(config.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     println!("Schulhof-Demo: {}", config.public_baseurl);
     println!("Anmeldungen (Benutzername / Passwort):");
     for (localpart, name, password) in DEMO_USERS {
         let admin = *localpart == "admin";
-        match schulhof_server::service::accounts::create_user(&state, localpart, password, Some(name), admin).await {
+        match schulhof_server::service::accounts::create_user(
+            &state,
+            localpart,
+            password,
+            Some(name),
+            admin,
+        )
+        .await
+        {
             Ok(_) | Err(schulhof_server::Error::InUse(..)) => {}
             Err(e) => return Err(e.to_string()),
         }
         println!("  {localpart:<14} {password:<18} ({name})");
     }
     println!();
-    println!("Element: https://app.element.io → \"Anmelden\" → Homeserver bearbeiten → {}", config.public_baseurl);
+    println!(
+        "Element: https://app.element.io → \"Anmelden\" → Homeserver bearbeiten → {}",
+        config.public_baseurl
+    );
     println!("(oder eine lokale Element-Web-Instanz mit default_server_config auf diese Adresse)");
     state.db.close().await;
     crate::serve(config).await

@@ -52,9 +52,13 @@ enum UserCommand {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,ruma_state_res=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,ruma_state_res=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -64,7 +68,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
             serve(config).await
         }
-        Command::User { command: UserCommand::Add { localpart, password, display_name, admin } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    localpart,
+                    password,
+                    display_name,
+                    admin,
+                },
+        } => {
             let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
             let state = AppState::new(config).await.map_err(|e| e.to_string())?;
             let user_id = schulhof_server::service::accounts::create_user(
@@ -88,8 +100,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
     std::fs::create_dir_all(&config.media_path)
         .map_err(|e| format!("media_path {}: {e}", config.media_path.display()))?;
     let state = AppState::new(config).await.map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("listen {listen}: {e}"))?;
-    tracing::info!("listening on {}", listener.local_addr().map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("listen {listen}: {e}"))?;
+    tracing::info!(
+        "listening on {}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
     tokio::select! {
         result = schulhof_server::serve(state.clone(), listener) => result.map_err(|e| e.to_string())?,
         _ = shutdown_signal() => tracing::info!("shutting down"),
@@ -102,7 +119,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -115,7 +133,10 @@ async fn shutdown_signal() {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use ruma::api::client::alias::{create_alias, delete_alias, get_alias};
-use ruma::api::client::directory::{get_public_rooms, get_public_rooms_filtered, get_room_visibility, set_room_visibility};
+use ruma::api::client::directory::{
+    get_public_rooms, get_public_rooms_filtered, get_room_visibility, set_room_visibility,
+};
 use ruma::api::client::room::{aliases, Visibility};
 use serde_json::json;
 
@@ -27,55 +29,101 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<get_public_rooms_filtered::v3::Request, _, _>(public_rooms_filtered)
 }
 
-async fn put_alias(State(state): State<Arc<AppState>>, req: Ruma<create_alias::v3::Request>) -> JsonResult {
-    directory::create_alias(&state, req.user_id(), &req.body.room_alias, &req.body.room_id).await?;
+async fn put_alias(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<create_alias::v3::Request>,
+) -> JsonResult {
+    directory::create_alias(
+        &state,
+        req.user_id(),
+        &req.body.room_alias,
+        &req.body.room_id,
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
-async fn get_alias_handler(State(state): State<Arc<AppState>>, req: Ruma<get_alias::v3::Request>) -> JsonResult {
+async fn get_alias_handler(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_alias::v3::Request>,
+) -> JsonResult {
     let (room_id, _) = state
         .db
         .alias(req.body.room_alias.as_str())
         .await?
-        .ok_or_else(|| Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias."))?;
-    Ok(Json(json!({ "room_id": room_id, "servers": [state.server_name] })))
+        .ok_or_else(|| {
+            Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.")
+        })?;
+    Ok(Json(
+        json!({ "room_id": room_id, "servers": [state.server_name] }),
+    ))
 }
 
-async fn delete_alias_handler(State(state): State<Arc<AppState>>, req: Ruma<delete_alias::v3::Request>) -> JsonResult {
+async fn delete_alias_handler(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<delete_alias::v3::Request>,
+) -> JsonResult {
     directory::delete_alias(&state, req.user_id(), &req.body.room_alias).await?;
     Ok(Json(json!({})))
 }
 
-async fn room_aliases(State(state): State<Arc<AppState>>, req: Ruma<aliases::v3::Request>) -> JsonResult {
+async fn room_aliases(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<aliases::v3::Request>,
+) -> JsonResult {
     let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
     if !room.is_joined(req.user_id()) {
-        return Err(Error::forbidden("Du bist nicht Mitglied dieses Raums.", "You are not a member of this room."));
+        return Err(Error::forbidden(
+            "Du bist nicht Mitglied dieses Raums.",
+            "You are not a member of this room.",
+        ));
     }
-    Ok(Json(json!({ "aliases": state.db.room_aliases(req.body.room_id.as_str()).await? })))
+    Ok(Json(
+        json!({ "aliases": state.db.room_aliases(req.body.room_id.as_str()).await? }),
+    ))
 }
 
-async fn get_visibility(State(state): State<Arc<AppState>>, req: Ruma<get_room_visibility::v3::Request>) -> JsonResult {
+async fn get_visibility(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_room_visibility::v3::Request>,
+) -> JsonResult {
     state.rooms.existing(&state.db, &req.body.room_id).await?;
     let published = state.db.room_published(req.body.room_id.as_str()).await?;
-    Ok(Json(json!({ "visibility": if published { "public" } else { "private" } })))
+    Ok(Json(
+        json!({ "visibility": if published { "public" } else { "private" } }),
+    ))
 }
 
-async fn set_visibility(State(state): State<Arc<AppState>>, req: Ruma<set_room_visibility::v3::Request>) -> JsonResult {
+async fn set_visibility(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_room_visibility::v3::Request>,
+) -> JsonResult {
     let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
-    if !room.power_levels().user_can_send_state(req.user_id(), "m.room.canonical_alias".into()) {
+    if !room
+        .power_levels()
+        .user_can_send_state(req.user_id(), "m.room.canonical_alias".into())
+    {
         return Err(Error::forbidden(
             "Du darfst diesen Raum nicht im Verzeichnis veröffentlichen.",
             "You may not publish this room in the directory.",
         ));
     }
     let public = req.body.visibility == Visibility::Public;
-    state.db.set_room_published(req.body.room_id.as_str(), public).await?;
+    state
+        .db
+        .set_room_published(req.body.room_id.as_str(), public)
+        .await?;
     Ok(Json(json!({})))
 }
 
-async fn public_rooms(State(state): State<Arc<AppState>>, req: Ruma<get_public_rooms::v3::Request>) -> JsonResult {
+async fn public_rooms(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_public_rooms::v3::Request>,
+) -> JsonResult {
     let limit = req.body.limit.map(|l| u64::from(l) as usize);
-    Ok(Json(directory::public_rooms(&state, None, limit, req.body.since.as_deref()).await?))
+    Ok(Json(
+        directory::public_rooms(&state, None, limit, req.body.since.as_deref()).await?,
+    ))
 }
 
 async fn public_rooms_filtered(
@@ -84,5 +132,13 @@ async fn public_rooms_filtered(
 ) -> JsonResult {
     let b = &req.body;
     let limit = b.limit.map(|l| u64::from(l) as usize);
-    Ok(Json(directory::public_rooms(&state, b.filter.generic_search_term.as_deref(), limit, b.since.as_deref()).await?))
+    Ok(Json(
+        directory::public_rooms(
+            &state,
+            b.filter.generic_search_term.as_deref(),
+            limit,
+            b.since.as_deref(),
+        )
+        .await?,
+    ))
 }

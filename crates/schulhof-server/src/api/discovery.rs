@@ -40,7 +40,10 @@ async fn well_known(State(state): State<Arc<AppState>>) -> Json {
     Json(body)
 }
 
-async fn capabilities(State(_state): State<Arc<AppState>>, _: Ruma<get_capabilities::v3::Request>) -> JsonResult {
+async fn capabilities(
+    State(_state): State<Arc<AppState>>,
+    _: Ruma<get_capabilities::v3::Request>,
+) -> JsonResult {
     Ok(Json(json!({
         "capabilities": {
             "m.change_password": { "enabled": true },

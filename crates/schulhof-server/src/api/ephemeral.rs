@@ -24,7 +24,10 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<set_read_marker::v3::Request, _, _>(read_markers)
 }
 
-async fn typing(State(state): State<Arc<AppState>>, req: Ruma<create_typing_event::v3::Request>) -> JsonResult {
+async fn typing(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<create_typing_event::v3::Request>,
+) -> JsonResult {
     let b = &req.body;
     if &b.user_id != req.user_id() {
         return Err(Error::forbidden(
@@ -34,15 +37,23 @@ async fn typing(State(state): State<Arc<AppState>>, req: Ruma<create_typing_even
     }
     let room = state.rooms.existing(&state.db, &b.room_id).await?;
     if !room.is_joined(&b.user_id) {
-        return Err(Error::forbidden("Du bist nicht Mitglied dieses Raums.", "You are not a member of this room."));
+        return Err(Error::forbidden(
+            "Du bist nicht Mitglied dieses Raums.",
+            "You are not a member of this room.",
+        ));
     }
     let timeout = match &b.state {
         Typing::Yes(info) => Some(info.timeout.max(Duration::from_millis(1))),
         _ => None,
     };
-    if state.typing.set(b.room_id.as_str(), b.user_id.as_str(), timeout) {
+    if state
+        .typing
+        .set(b.room_id.as_str(), b.user_id.as_str(), timeout)
+    {
         let members: Vec<String> = room.joined().map(|u| u.to_string()).collect();
-        state.notifier.notify(members.iter().map(String::as_str), state.stream.current());
+        state
+            .notifier
+            .notify(members.iter().map(String::as_str), state.stream.current());
     }
     Ok(Json(json!({})))
 }
@@ -51,17 +62,33 @@ fn thread_id(thread: &ReceiptThread) -> &str {
     thread.as_str().unwrap_or_default()
 }
 
-async fn receipt(State(state): State<Arc<AppState>>, req: Ruma<create_receipt::v3::Request>) -> JsonResult {
+async fn receipt(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<create_receipt::v3::Request>,
+) -> JsonResult {
     let b = &req.body;
     let me = req.user_id();
     match &b.receipt_type {
         ReceiptType::FullyRead => set_fully_read(&state, me, &b.room_id, &b.event_id).await?,
-        other => set_receipt(&state, me, &b.room_id, other.as_str(), thread_id(&b.thread), &b.event_id).await?,
+        other => {
+            set_receipt(
+                &state,
+                me,
+                &b.room_id,
+                other.as_str(),
+                thread_id(&b.thread),
+                &b.event_id,
+            )
+            .await?
+        }
     }
     Ok(Json(json!({})))
 }
 
-async fn read_markers(State(state): State<Arc<AppState>>, req: Ruma<set_read_marker::v3::Request>) -> JsonResult {
+async fn read_markers(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<set_read_marker::v3::Request>,
+) -> JsonResult {
     let b = &req.body;
     let me = req.user_id();
     if let Some(event_id) = &b.fully_read {

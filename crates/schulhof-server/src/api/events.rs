@@ -37,7 +37,8 @@ pub(super) fn routes(routes: Routes) -> Routes {
     // State with an empty state key may be addressed without the trailing key segment.
     for version in ["r0", "v3"] {
         for suffix in ["", "/"] {
-            let path = format!("/_matrix/client/{version}/rooms/{{room_id}}/state/{{event_type}}{suffix}");
+            let path =
+                format!("/_matrix/client/{version}/rooms/{{room_id}}/state/{{event_type}}{suffix}");
             routes = routes
                 .raw_with(&path, MethodFilter::PUT, put_state_empty_key)
                 .raw_with(&path, MethodFilter::GET, get_state_empty_key);
@@ -46,35 +47,84 @@ pub(super) fn routes(routes: Routes) -> Routes {
     routes
 }
 
-async fn send(State(state): State<Arc<AppState>>, req: Ruma<send_message_event::v3::Request>) -> JsonResult {
+async fn send(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<send_message_event::v3::Request>,
+) -> JsonResult {
     let s = req.session();
     let b = &req.body;
     let txn_id = b.txn_id.as_str();
-    if let Some(event_id) = state.db.txn_event(s.user_id.as_str(), s.device_id.as_str(), txn_id).await? {
+    if let Some(event_id) = state
+        .db
+        .txn_event(s.user_id.as_str(), s.device_id.as_str(), txn_id)
+        .await?
+    {
         return Ok(Json(json!({ "event_id": event_id })));
     }
-    let content: Value = serde_json::from_str(b.body.json().get())
-        .map_err(|_| Error::bad_json("Der Inhalt muss ein JSON-Objekt sein.", "Content must be a JSON object."))?;
+    let content: Value = serde_json::from_str(b.body.json().get()).map_err(|_| {
+        Error::bad_json(
+            "Der Inhalt muss ein JSON-Objekt sein.",
+            "Content must be a JSON object.",
+        )
+    })?;
     if !content.is_object() {
-        return Err(Error::bad_json("Der Inhalt muss ein JSON-Objekt sein.", "Content must be a JSON object."));
+        return Err(Error::bad_json(
+            "Der Inhalt muss ein JSON-Objekt sein.",
+            "Content must be a JSON object.",
+        ));
     }
     let template = EventTemplate::message(&b.event_type.to_string(), content);
-    let sent = Rooms::send(&state, &b.room_id, &s.user_id, template, Some((s.device_id.as_str(), txn_id))).await?;
+    let sent = Rooms::send(
+        &state,
+        &b.room_id,
+        &s.user_id,
+        template,
+        Some((s.device_id.as_str(), txn_id)),
+    )
+    .await?;
     Ok(Json(json!({ "event_id": sent.event_id })))
 }
 
-async fn send_state(state: &AppState, s: &Session, room_id: &RoomId, kind: &str, key: &str, content: Value) -> JsonResult {
+async fn send_state(
+    state: &AppState,
+    s: &Session,
+    room_id: &RoomId,
+    kind: &str,
+    key: &str,
+    content: Value,
+) -> JsonResult {
     if !content.is_object() {
-        return Err(Error::bad_json("Der Inhalt muss ein JSON-Objekt sein.", "Content must be a JSON object."));
+        return Err(Error::bad_json(
+            "Der Inhalt muss ein JSON-Objekt sein.",
+            "Content must be a JSON object.",
+        ));
     }
-    let sent = Rooms::send(state, room_id, &s.user_id, EventTemplate::state(kind, key, content), None).await?;
+    let sent = Rooms::send(
+        state,
+        room_id,
+        &s.user_id,
+        EventTemplate::state(kind, key, content),
+        None,
+    )
+    .await?;
     Ok(Json(json!({ "event_id": sent.event_id })))
 }
 
-async fn put_state(State(state): State<Arc<AppState>>, req: Ruma<send_state_event::v3::Request>) -> JsonResult {
+async fn put_state(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<send_state_event::v3::Request>,
+) -> JsonResult {
     let b = &req.body;
     let content: Value = serde_json::from_str(b.body.json().get()).unwrap_or(Value::Null);
-    send_state(&state, req.session(), &b.room_id, &b.event_type.to_string(), &b.state_key, content).await
+    send_state(
+        &state,
+        req.session(),
+        &b.room_id,
+        &b.event_type.to_string(),
+        &b.state_key,
+        content,
+    )
+    .await
 }
 
 async fn put_state_empty_key(
@@ -88,19 +138,43 @@ async fn put_state_empty_key(
     send_state(&state, &session, &room_id, &kind, "", content).await
 }
 
-async fn state_content(state: &AppState, user_id: &UserId, room_id: &RoomId, kind: &str, key: &str) -> JsonResult {
+async fn state_content(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+    kind: &str,
+    key: &str,
+) -> JsonResult {
     let events = timeline::visible_state(state, user_id, room_id, None).await?;
     let event = events
         .into_iter()
         .find(|e| e.event_type == kind && e.state_key.as_deref() == Some(key))
-        .ok_or_else(|| Error::not_found("Diesen Zustand gibt es in diesem Raum nicht.", "No such state in this room."))?;
-    let pdu: Value = serde_json::from_str(&event.json).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(Json(pdu.get("content").cloned().unwrap_or_else(|| json!({}))))
+        .ok_or_else(|| {
+            Error::not_found(
+                "Diesen Zustand gibt es in diesem Raum nicht.",
+                "No such state in this room.",
+            )
+        })?;
+    let pdu: Value =
+        serde_json::from_str(&event.json).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Json(
+        pdu.get("content").cloned().unwrap_or_else(|| json!({})),
+    ))
 }
 
-async fn get_state(State(state): State<Arc<AppState>>, req: Ruma<get_state_event_for_key::v3::Request>) -> JsonResult {
+async fn get_state(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_state_event_for_key::v3::Request>,
+) -> JsonResult {
     let b = &req.body;
-    state_content(&state, req.user_id(), &b.room_id, &b.event_type.to_string(), &b.state_key).await
+    state_content(
+        &state,
+        req.user_id(),
+        &b.room_id,
+        &b.event_type.to_string(),
+        &b.state_key,
+    )
+    .await
 }
 
 async fn get_state_empty_key(
@@ -111,17 +185,31 @@ async fn get_state_empty_key(
     state_content(&state, &session.user_id, &room_id, &kind, "").await
 }
 
-async fn all_state(State(state): State<Arc<AppState>>, req: Ruma<get_state_events::v3::Request>) -> JsonResult {
+async fn all_state(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_state_events::v3::Request>,
+) -> JsonResult {
     let s = req.session();
     let events = timeline::visible_state(&state, &s.user_id, &req.body.room_id, None).await?;
-    Ok(Json(Value::Array(format_events(&events, &s.user_id, s.device_id.as_str()))))
+    Ok(Json(Value::Array(format_events(
+        &events,
+        &s.user_id,
+        s.device_id.as_str(),
+    ))))
 }
 
-async fn redact(State(state): State<Arc<AppState>>, req: Ruma<redact_event::v3::Request>) -> JsonResult {
+async fn redact(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<redact_event::v3::Request>,
+) -> JsonResult {
     let s = req.session();
     let b = &req.body;
     let txn_id = format!("redact:{}", b.txn_id);
-    if let Some(event_id) = state.db.txn_event(s.user_id.as_str(), s.device_id.as_str(), &txn_id).await? {
+    if let Some(event_id) = state
+        .db
+        .txn_event(s.user_id.as_str(), s.device_id.as_str(), &txn_id)
+        .await?
+    {
         return Ok(Json(json!({ "event_id": event_id })));
     }
     let mut content = json!({});
@@ -134,7 +222,14 @@ async fn redact(State(state): State<Arc<AppState>>, req: Ruma<redact_event::v3::
         state_key: None,
         redacts: Some(b.event_id.clone()),
     };
-    let sent = Rooms::send(&state, &b.room_id, &s.user_id, template, Some((s.device_id.as_str(), &txn_id))).await?;
+    let sent = Rooms::send(
+        &state,
+        &b.room_id,
+        &s.user_id,
+        template,
+        Some((s.device_id.as_str(), &txn_id)),
+    )
+    .await?;
     Ok(Json(json!({ "event_id": sent.event_id })))
 }
 
@@ -142,7 +237,10 @@ fn optional_token(token: Option<&str>) -> Result<Option<i64>> {
     token.filter(|t| !t.is_empty()).map(parse_token).transpose()
 }
 
-async fn messages(State(state): State<Arc<AppState>>, req: Ruma<get_message_events::v3::Request>) -> JsonResult {
+async fn messages(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_message_events::v3::Request>,
+) -> JsonResult {
     let s = req.session();
     let b = &req.body;
     let page = Page {
@@ -152,24 +250,53 @@ async fn messages(State(state): State<Arc<AppState>>, req: Ruma<get_message_even
         limit: u64::from(b.limit) as usize,
         filter: &b.filter,
     };
-    Ok(Json(timeline::messages(&state, &s.user_id, s.device_id.as_str(), &b.room_id, page).await?))
+    Ok(Json(
+        timeline::messages(&state, &s.user_id, s.device_id.as_str(), &b.room_id, page).await?,
+    ))
 }
 
-async fn context(State(state): State<Arc<AppState>>, req: Ruma<get_context::v3::Request>) -> JsonResult {
+async fn context(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_context::v3::Request>,
+) -> JsonResult {
     let s = req.session();
     let b = &req.body;
     let limit = (u64::from(b.limit) as usize).min(100);
-    let body = timeline::context(&state, &s.user_id, s.device_id.as_str(), &b.room_id, b.event_id.as_str(), limit, &b.filter).await?;
+    let body = timeline::context(
+        &state,
+        &s.user_id,
+        s.device_id.as_str(),
+        &b.room_id,
+        b.event_id.as_str(),
+        limit,
+        &b.filter,
+    )
+    .await?;
     Ok(Json(body))
 }
 
-async fn event(State(state): State<Arc<AppState>>, req: Ruma<get_room_event::v3::Request>) -> JsonResult {
+async fn event(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_room_event::v3::Request>,
+) -> JsonResult {
     let s = req.session();
     let b = &req.body;
-    Ok(Json(timeline::event(&state, &s.user_id, s.device_id.as_str(), &b.room_id, b.event_id.as_str()).await?))
+    Ok(Json(
+        timeline::event(
+            &state,
+            &s.user_id,
+            s.device_id.as_str(),
+            &b.room_id,
+            b.event_id.as_str(),
+        )
+        .await?,
+    ))
 }
 
-async fn members(State(state): State<Arc<AppState>>, req: Ruma<get_member_events::v3::Request>) -> JsonResult {
+async fn members(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_member_events::v3::Request>,
+) -> JsonResult {
     let s = req.session();
     let b = &req.body;
     let at = optional_token(b.at.as_deref())?;
@@ -177,23 +304,45 @@ async fn members(State(state): State<Arc<AppState>>, req: Ruma<get_member_events
     let wanted = |e: &schulhof_store::EventRow| {
         let membership = serde_json::from_str::<Value>(&e.json)
             .ok()
-            .and_then(|v| v.get("content")?.get("membership")?.as_str().map(str::to_owned))
+            .and_then(|v| {
+                v.get("content")?
+                    .get("membership")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
             .unwrap_or_default();
-        b.membership.as_ref().is_none_or(|m| m.as_str() == membership)
-            && b.not_membership.as_ref().is_none_or(|m| m.as_str() != membership)
+        b.membership
+            .as_ref()
+            .is_none_or(|m| m.as_str() == membership)
+            && b.not_membership
+                .as_ref()
+                .is_none_or(|m| m.as_str() != membership)
     };
-    let members: Vec<_> = events.into_iter().filter(|e| e.event_type == "m.room.member" && wanted(e)).collect();
-    Ok(Json(json!({ "chunk": format_events(&members, &s.user_id, s.device_id.as_str()) })))
+    let members: Vec<_> = events
+        .into_iter()
+        .filter(|e| e.event_type == "m.room.member" && wanted(e))
+        .collect();
+    Ok(Json(
+        json!({ "chunk": format_events(&members, &s.user_id, s.device_id.as_str()) }),
+    ))
 }
 
-async fn joined(State(state): State<Arc<AppState>>, req: Ruma<joined_members::v3::Request>) -> JsonResult {
+async fn joined(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<joined_members::v3::Request>,
+) -> JsonResult {
     let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
     if !room.is_joined(req.user_id()) {
-        return Err(Error::forbidden("Du bist nicht Mitglied dieses Raums.", "You are not a member of this room."));
+        return Err(Error::forbidden(
+            "Du bist nicht Mitglied dieses Raums.",
+            "You are not a member of this room.",
+        ));
     }
     let mut joined = serde_json::Map::new();
     for user in room.joined() {
-        let content = room.content("m.room.member", user.as_str()).unwrap_or_default();
+        let content = room
+            .content("m.room.member", user.as_str())
+            .unwrap_or_default();
         joined.insert(
             user.to_string(),
             json!({ "display_name": content.get("displayname"), "avatar_url": content.get("avatar_url") }),

@@ -48,7 +48,9 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<v1::get_content_as_filename::v1::Request, _, _>(
             download::<v1::get_content_as_filename::v1::Request>,
         )
-        .endpoint::<legacy::get_content::v3::Request, _, _>(download::<legacy::get_content::v3::Request>)
+        .endpoint::<legacy::get_content::v3::Request, _, _>(
+            download::<legacy::get_content::v3::Request>,
+        )
         .endpoint::<legacy::get_content_as_filename::v3::Request, _, _>(
             download::<legacy::get_content_as_filename::v3::Request>,
         )
@@ -58,7 +60,9 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<legacy::get_content_thumbnail::v3::Request, _, _>(
             thumbnail::<legacy::get_content_thumbnail::v3::Request>,
         )
-        .endpoint::<v1::get_media_config::v1::Request, _, _>(config::<v1::get_media_config::v1::Request>)
+        .endpoint::<v1::get_media_config::v1::Request, _, _>(
+            config::<v1::get_media_config::v1::Request>,
+        )
         .endpoint::<legacy::get_media_config::v3::Request, _, _>(
             config::<legacy::get_media_config::v3::Request>,
         )

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use ruma::api::client::membership::{
-    ban_user, forget_room, invite_user, join_room_by_id, join_room_by_id_or_alias, joined_rooms, kick_user, leave_room,
-    unban_user,
+    ban_user, forget_room, invite_user, join_room_by_id, join_room_by_id_or_alias, joined_rooms,
+    kick_user, leave_room, unban_user,
 };
 use ruma::api::client::room::create_room;
 use serde_json::json;
@@ -32,14 +32,26 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<joined_rooms::v3::Request, _, _>(joined)
 }
 
-async fn create(State(state): State<Arc<AppState>>, req: Ruma<create_room::v3::Request>) -> JsonResult {
+async fn create(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<create_room::v3::Request>,
+) -> JsonResult {
     let raw = req.json_body.clone().unwrap_or_else(|| json!({}));
     let room_id = create_room(&state, req.user_id(), &req.body, &raw).await?;
     Ok(Json(json!({ "room_id": room_id })))
 }
 
-async fn join_by_id(State(state): State<Arc<AppState>>, req: Ruma<join_room_by_id::v3::Request>) -> JsonResult {
-    membership::join(&state, req.user_id(), &req.body.room_id, req.body.reason.as_deref()).await?;
+async fn join_by_id(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<join_room_by_id::v3::Request>,
+) -> JsonResult {
+    membership::join(
+        &state,
+        req.user_id(),
+        &req.body.room_id,
+        req.body.reason.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({ "room_id": req.body.room_id })))
 }
 
@@ -52,26 +64,51 @@ async fn join_by_id_or_alias(
     Ok(Json(json!({ "room_id": room_id })))
 }
 
-async fn invite(State(state): State<Arc<AppState>>, req: Ruma<invite_user::v3::Request>) -> JsonResult {
+async fn invite(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<invite_user::v3::Request>,
+) -> JsonResult {
     let invite_user::v3::InvitationRecipient::UserId(recipient) = &req.body.recipient else {
         return Err(Error::forbidden(
             "Einladungen per E-Mail oder Telefonnummer sind nicht möglich.",
             "Third-party invites are not supported.",
         ));
     };
-    membership::invite(&state, req.user_id(), &req.body.room_id, &recipient.user_id, recipient.reason.as_deref()).await?;
+    membership::invite(
+        &state,
+        req.user_id(),
+        &req.body.room_id,
+        &recipient.user_id,
+        recipient.reason.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
-async fn leave(State(state): State<Arc<AppState>>, req: Ruma<leave_room::v3::Request>) -> JsonResult {
+async fn leave(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<leave_room::v3::Request>,
+) -> JsonResult {
     let me = req.user_id();
-    membership::set_membership(&state, me, &req.body.room_id, me, "leave", req.body.reason.as_deref()).await?;
+    membership::set_membership(
+        &state,
+        me,
+        &req.body.room_id,
+        me,
+        "leave",
+        req.body.reason.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
-async fn forget(State(state): State<Arc<AppState>>, req: Ruma<forget_room::v3::Request>) -> JsonResult {
+async fn forget(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<forget_room::v3::Request>,
+) -> JsonResult {
     let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
-    if matches!(room.membership(req.user_id()), Some(m) if m.as_str() == "join" || m.as_str() == "invite") {
+    if matches!(room.membership(req.user_id()), Some(m) if m.as_str() == "join" || m.as_str() == "invite")
+    {
         return Err(Error::BadRequest(crate::text!(
             "Du musst den Raum zuerst verlassen.",
             "You must leave the room first."
@@ -80,27 +117,64 @@ async fn forget(State(state): State<Arc<AppState>>, req: Ruma<forget_room::v3::R
     Ok(Json(json!({})))
 }
 
-async fn change(state: &AppState, sender: &ruma::UserId, room_id: &ruma::RoomId, target: &ruma::UserId, membership: &str, reason: Option<&str>) -> Result<Json> {
+async fn change(
+    state: &AppState,
+    sender: &ruma::UserId,
+    room_id: &ruma::RoomId,
+    target: &ruma::UserId,
+    membership: &str,
+    reason: Option<&str>,
+) -> Result<Json> {
     membership::set_membership(state, sender, room_id, target, membership, reason).await?;
     Ok(Json(json!({})))
 }
 
 async fn kick(State(state): State<Arc<AppState>>, req: Ruma<kick_user::v3::Request>) -> JsonResult {
     let b = &req.body;
-    change(&state, req.user_id(), &b.room_id, &b.user_id, "leave", b.reason.as_deref()).await
+    change(
+        &state,
+        req.user_id(),
+        &b.room_id,
+        &b.user_id,
+        "leave",
+        b.reason.as_deref(),
+    )
+    .await
 }
 
 async fn ban(State(state): State<Arc<AppState>>, req: Ruma<ban_user::v3::Request>) -> JsonResult {
     let b = &req.body;
-    change(&state, req.user_id(), &b.room_id, &b.user_id, "ban", b.reason.as_deref()).await
+    change(
+        &state,
+        req.user_id(),
+        &b.room_id,
+        &b.user_id,
+        "ban",
+        b.reason.as_deref(),
+    )
+    .await
 }
 
-async fn unban(State(state): State<Arc<AppState>>, req: Ruma<unban_user::v3::Request>) -> JsonResult {
+async fn unban(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<unban_user::v3::Request>,
+) -> JsonResult {
     let b = &req.body;
-    change(&state, req.user_id(), &b.room_id, &b.user_id, "leave", b.reason.as_deref()).await
+    change(
+        &state,
+        req.user_id(),
+        &b.room_id,
+        &b.user_id,
+        "leave",
+        b.reason.as_deref(),
+    )
+    .await
 }
 
-async fn joined(State(state): State<Arc<AppState>>, req: Ruma<joined_rooms::v3::Request>) -> JsonResult {
+async fn joined(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<joined_rooms::v3::Request>,
+) -> JsonResult {
     let rooms: Vec<String> = state
         .db
         .memberships(req.user_id().as_str())

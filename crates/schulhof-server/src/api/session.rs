@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use ruma::api::client::session::{get_login_types, login, logout, logout_all};
 use ruma::api::client::account::whoami;
+use ruma::api::client::session::{get_login_types, login, logout, logout_all};
 use ruma::api::client::uiaa::UserIdentifier;
 use ruma::UserId;
 use serde_json::json;
@@ -39,12 +39,22 @@ fn wrong_login() -> Error {
 /// Resolves what the client typed as username into a local user ID.
 pub(crate) fn resolve_user(state: &AppState, typed: &str) -> Result<ruma::OwnedUserId> {
     let typed = typed.trim().to_lowercase();
-    let id = if typed.starts_with('@') { typed } else { format!("@{typed}:{}", state.server_name) };
-    UserId::parse(id).ok().filter(|u| u.server_name() == state.server_name).ok_or_else(wrong_login)
+    let id = if typed.starts_with('@') {
+        typed
+    } else {
+        format!("@{typed}:{}", state.server_name)
+    };
+    UserId::parse(id)
+        .ok()
+        .filter(|u| u.server_name() == state.server_name)
+        .ok_or_else(wrong_login)
 }
 
 async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>) -> JsonResult {
-    let ip = req.client_ip.map(|a| a.ip().to_string()).unwrap_or_default();
+    let ip = req
+        .client_ip
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     state.rate_limiter.check_login(&ip)?;
     let login::v3::LoginInfo::Password(password) = &req.body.login_info else {
         return Err(Error::Unrecognized(http::StatusCode::BAD_REQUEST)).or(Err(Error::bad_json(
@@ -63,7 +73,11 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
     };
     let user_id = resolve_user(&state, &typed)?;
     state.rate_limiter.check_login(user_id.as_str())?;
-    let user = state.db.user(user_id.as_str()).await?.ok_or_else(wrong_login)?;
+    let user = state
+        .db
+        .user(user_id.as_str())
+        .await?
+        .ok_or_else(wrong_login)?;
     let hash = user.password_hash.as_deref().unwrap_or_default();
     let password_ok = {
         let (password, hash) = (password.password.clone(), hash.to_owned());
@@ -77,7 +91,12 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
     if user.deactivated {
         return Err(Error::UserDeactivated);
     }
-    let device_id = req.body.device_id.as_ref().map(|d| d.to_string()).unwrap_or_else(new_device_id);
+    let device_id = req
+        .body
+        .device_id
+        .as_ref()
+        .map(|d| d.to_string())
+        .unwrap_or_else(new_device_id);
     let token = new_access_token();
     // Logging in again with a known device ID replaces that device's old token.
     state.tokens.forget(user_id.as_str(), Some(&device_id));
@@ -102,18 +121,34 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
 
 async fn logout(State(state): State<Arc<AppState>>, req: Ruma<logout::v3::Request>) -> JsonResult {
     let session = req.session();
-    crate::service::devices::delete_devices(&state, &session.user_id, &[session.device_id.to_string()]).await?;
+    crate::service::devices::delete_devices(
+        &state,
+        &session.user_id,
+        &[session.device_id.to_string()],
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
-async fn logout_all(State(state): State<Arc<AppState>>, req: Ruma<logout_all::v3::Request>) -> JsonResult {
+async fn logout_all(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<logout_all::v3::Request>,
+) -> JsonResult {
     let user_id = req.user_id();
-    let devices: Vec<String> = state.db.devices(user_id.as_str()).await?.into_iter().map(|d| d.device_id).collect();
+    let devices: Vec<String> = state
+        .db
+        .devices(user_id.as_str())
+        .await?
+        .into_iter()
+        .map(|d| d.device_id)
+        .collect();
     crate::service::devices::delete_devices(&state, user_id, &devices).await?;
     Ok(Json(json!({})))
 }
 
 async fn whoami(req: Ruma<whoami::v3::Request>) -> JsonResult {
     let s = req.session();
-    Ok(Json(json!({ "user_id": s.user_id, "device_id": s.device_id, "is_guest": false })))
+    Ok(Json(
+        json!({ "user_id": s.user_id, "device_id": s.device_id, "is_guest": false }),
+    ))
 }

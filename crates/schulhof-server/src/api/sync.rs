@@ -21,12 +21,17 @@ pub(super) fn routes(routes: Routes) -> Routes {
     routes.endpoint::<sync_events::v3::Request, _, _>(sync_handler)
 }
 
-async fn sync_handler(State(state): State<Arc<AppState>>, req: Ruma<sync_events::v3::Request>) -> JsonResult {
+async fn sync_handler(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<sync_events::v3::Request>,
+) -> JsonResult {
     let session = req.session();
     let b = &req.body;
     let filter = match &b.filter {
         Some(sync_events::v3::Filter::FilterDefinition(f)) => f.clone(),
-        Some(sync_events::v3::Filter::FilterId(id)) => load_filter(&state, &session.user_id, id).await?,
+        Some(sync_events::v3::Filter::FilterId(id)) => {
+            load_filter(&state, &session.user_id, id).await?
+        }
         Some(_) | None => FilterDefinition::default(),
     };
     let params = SyncParams {

@@ -35,32 +35,61 @@ fn only_own(asker: &UserId, owner: &UserId) -> Result<()> {
     Ok(())
 }
 
-async fn current_tags(state: &AppState, user_id: &UserId, room_id: &RoomId) -> Result<Map<String, Value>> {
+async fn current_tags(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+) -> Result<Map<String, Value>> {
     let content = account_data(state, user_id, Some(room_id), TAG_TYPE).await?;
-    Ok(content.and_then(|c| c.get("tags").and_then(Value::as_object).cloned()).unwrap_or_default())
+    Ok(content
+        .and_then(|c| c.get("tags").and_then(Value::as_object).cloned())
+        .unwrap_or_default())
 }
 
 async fn get(State(state): State<Arc<AppState>>, req: Ruma<get_tags::v3::Request>) -> JsonResult {
     only_own(req.user_id(), &req.body.user_id)?;
-    Ok(Json(json!({ "tags": current_tags(&state, &req.body.user_id, &req.body.room_id).await? })))
+    Ok(Json(
+        json!({ "tags": current_tags(&state, &req.body.user_id, &req.body.room_id).await? }),
+    ))
 }
 
 async fn put(State(state): State<Arc<AppState>>, req: Ruma<create_tag::v3::Request>) -> JsonResult {
     let b = &req.body;
     only_own(req.user_id(), &b.user_id)?;
     let mut tags = current_tags(&state, &b.user_id, &b.room_id).await?;
-    let info = req.json_body.clone().filter(Value::is_object).unwrap_or_else(|| json!({}));
+    let info = req
+        .json_body
+        .clone()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({}));
     tags.insert(b.tag.clone(), info);
-    set_account_data(&state, &b.user_id, Some(&b.room_id), TAG_TYPE, &json!({ "tags": tags })).await?;
+    set_account_data(
+        &state,
+        &b.user_id,
+        Some(&b.room_id),
+        TAG_TYPE,
+        &json!({ "tags": tags }),
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
-async fn delete(State(state): State<Arc<AppState>>, req: Ruma<delete_tag::v3::Request>) -> JsonResult {
+async fn delete(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<delete_tag::v3::Request>,
+) -> JsonResult {
     let b = &req.body;
     only_own(req.user_id(), &b.user_id)?;
     let mut tags = current_tags(&state, &b.user_id, &b.room_id).await?;
     if tags.remove(&b.tag).is_some() {
-        set_account_data(&state, &b.user_id, Some(&b.room_id), TAG_TYPE, &json!({ "tags": tags })).await?;
+        set_account_data(
+            &state,
+            &b.user_id,
+            Some(&b.room_id),
+            TAG_TYPE,
+            &json!({ "tags": tags }),
+        )
+        .await?;
     }
     Ok(Json(json!({})))
 }

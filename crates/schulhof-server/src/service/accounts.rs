@@ -15,12 +15,13 @@ pub async fn create_user(
     display_name: Option<&str>,
     admin: bool,
 ) -> Result<OwnedUserId> {
-    let user_id = UserId::parse_with_server_name(localpart.to_lowercase(), &state.server_name).map_err(|e| {
-        Error::InUse(
-            "M_INVALID_USERNAME",
-            crate::text!("Ungültiger Benutzername: {}", "Invalid user name: {}", e),
-        )
-    })?;
+    let user_id = UserId::parse_with_server_name(localpart.to_lowercase(), &state.server_name)
+        .map_err(|e| {
+            Error::InUse(
+                "M_INVALID_USERNAME",
+                crate::text!("Ungültiger Benutzername: {}", "Invalid user name: {}", e),
+            )
+        })?;
     let row = UserRow {
         user_id: user_id.to_string(),
         password_hash: Some(hash_password(password)),
@@ -29,12 +30,20 @@ pub async fn create_user(
         is_admin: admin,
         deactivated: false,
     };
-    state.db.create_user(&row, AppState::now_ms()).await.map_err(|e| match e {
-        StoreError::Conflict => Error::InUse(
-            "M_USER_IN_USE",
-            crate::text!("Den Benutzer {} gibt es schon.", "User {} already exists.", user_id),
-        ),
-        other => other.into(),
-    })?;
+    state
+        .db
+        .create_user(&row, AppState::now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => Error::InUse(
+                "M_USER_IN_USE",
+                crate::text!(
+                    "Den Benutzer {} gibt es schon.",
+                    "User {} already exists.",
+                    user_id
+                ),
+            ),
+            other => other.into(),
+        })?;
     Ok(user_id)
 }

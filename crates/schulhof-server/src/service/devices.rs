@@ -7,11 +7,18 @@ use crate::state::AppState;
 use crate::Result;
 
 /// Deletes devices of `user_id` (with their access tokens and keys).
-pub async fn delete_devices(state: &AppState, user_id: &UserId, device_ids: &[String]) -> Result<()> {
+pub async fn delete_devices(
+    state: &AppState,
+    user_id: &UserId,
+    device_ids: &[String],
+) -> Result<()> {
     if device_ids.is_empty() {
         return Ok(());
     }
-    state.db.delete_devices(user_id.as_str(), device_ids).await?;
+    state
+        .db
+        .delete_devices(user_id.as_str(), device_ids)
+        .await?;
     for device_id in device_ids {
         state.tokens.forget(user_id.as_str(), Some(device_id));
     }

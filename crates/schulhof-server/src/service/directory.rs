@@ -9,42 +9,63 @@ use crate::{Error, Result};
 
 fn not_local(state: &AppState, alias: &RoomAliasId) -> Option<Error> {
     (alias.server_name() != state.server_name).then(|| {
-        Error::not_found("Dieser Raumalias gehört nicht zu diesem Server.", "This alias does not belong to this server.")
+        Error::not_found(
+            "Dieser Raumalias gehört nicht zu diesem Server.",
+            "This alias does not belong to this server.",
+        )
     })
 }
 
 /// Creates an alias for a room; the creator must be joined to it.
-pub async fn create_alias(state: &AppState, user_id: &UserId, alias: &RoomAliasId, room_id: &RoomId) -> Result<()> {
+pub async fn create_alias(
+    state: &AppState,
+    user_id: &UserId,
+    alias: &RoomAliasId,
+    room_id: &RoomId,
+) -> Result<()> {
     if let Some(err) = not_local(state, alias) {
         return Err(err);
     }
     let room = state.rooms.existing(&state.db, room_id).await?;
     if !room.is_joined(user_id) {
-        return Err(Error::forbidden("Du bist nicht Mitglied dieses Raums.", "You are not a member of this room."));
+        return Err(Error::forbidden(
+            "Du bist nicht Mitglied dieses Raums.",
+            "You are not a member of this room.",
+        ));
     }
-    state.db.create_alias(alias.as_str(), room_id.as_str(), user_id.as_str()).await.map_err(|e| match e {
-        schulhof_store::StoreError::Conflict => Error::InUse(
-            "M_UNKNOWN",
-            crate::text!("Der Raumalias ist schon vergeben.", "The room alias is already taken."),
-        ),
-        other => other.into(),
-    })
+    state
+        .db
+        .create_alias(alias.as_str(), room_id.as_str(), user_id.as_str())
+        .await
+        .map_err(|e| match e {
+            schulhof_store::StoreError::Conflict => Error::InUse(
+                "M_UNKNOWN",
+                crate::text!(
+                    "Der Raumalias ist schon vergeben.",
+                    "The room alias is already taken."
+                ),
+            ),
+            other => other.into(),
+        })
 }
 
 /// Deletes an alias: allowed for its creator and for room members with the power to change
 /// the canonical alias.
 pub async fn delete_alias(state: &AppState, user_id: &UserId, alias: &RoomAliasId) -> Result<()> {
-    let (room_id, creator) = state
-        .db
-        .alias(alias.as_str())
-        .await?
-        .ok_or_else(|| Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias."))?;
+    let (room_id, creator) = state.db.alias(alias.as_str()).await?.ok_or_else(|| {
+        Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.")
+    })?;
     let room_id = RoomId::parse(room_id).map_err(|e| Error::Internal(e.to_string()))?;
     let room = state.rooms.existing(&state.db, &room_id).await?;
     let may = creator == user_id.as_str()
-        || room.power_levels().user_can_send_state(user_id, "m.room.canonical_alias".into());
+        || room
+            .power_levels()
+            .user_can_send_state(user_id, "m.room.canonical_alias".into());
     if !may {
-        return Err(Error::forbidden("Du darfst diesen Raumalias nicht löschen.", "You may not delete this alias."));
+        return Err(Error::forbidden(
+            "Du darfst diesen Raumalias nicht löschen.",
+            "You may not delete this alias.",
+        ));
     }
     state.db.delete_alias(alias.as_str()).await?;
     Ok(())
@@ -69,24 +90,39 @@ fn chunk(room: &RoomSnapshot) -> Value {
             entry[key] = json!(v);
         }
     }
-    if let Some(t) = room.content("m.room.create", "").and_then(|c| c.get("type").cloned()) {
+    if let Some(t) = room
+        .content("m.room.create", "")
+        .and_then(|c| c.get("type").cloned())
+    {
         entry["room_type"] = t;
     }
     entry
 }
 
 /// The public rooms of this server, optionally filtered by a search term, paginated by offset.
-pub async fn public_rooms(state: &AppState, search: Option<&str>, limit: Option<usize>, since: Option<&str>) -> Result<Value> {
+pub async fn public_rooms(
+    state: &AppState,
+    search: Option<&str>,
+    limit: Option<usize>,
+    since: Option<&str>,
+) -> Result<Value> {
     let term = search.map(str::to_lowercase);
     let mut entries = Vec::new();
     for room_id in state.db.published_rooms().await? {
-        let Ok(room_id) = RoomId::parse(&room_id) else { continue };
-        let Some(room) = state.rooms.snapshot(&state.db, &room_id).await? else { continue };
+        let Ok(room_id) = RoomId::parse(&room_id) else {
+            continue;
+        };
+        let Some(room) = state.rooms.snapshot(&state.db, &room_id).await? else {
+            continue;
+        };
         let entry = chunk(&room);
         let matches = term.as_deref().is_none_or(|t| {
-            ["name", "topic", "canonical_alias"]
-                .iter()
-                .any(|k| entry.get(*k).and_then(Value::as_str).is_some_and(|v| v.to_lowercase().contains(t)))
+            ["name", "topic", "canonical_alias"].iter().any(|k| {
+                entry
+                    .get(*k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.to_lowercase().contains(t))
+            })
         });
         if matches {
             entries.push(entry);
@@ -94,7 +130,10 @@ pub async fn public_rooms(state: &AppState, search: Option<&str>, limit: Option<
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e["num_joined_members"].as_u64().unwrap_or(0)));
     let total = entries.len();
-    let offset: usize = since.and_then(|s| s.strip_prefix('o')).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let offset: usize = since
+        .and_then(|s| s.strip_prefix('o'))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let limit = limit.unwrap_or(total.max(1));
     let page: Vec<Value> = entries.into_iter().skip(offset).take(limit).collect();
     let mut body = json!({ "chunk": page, "total_room_count_estimate": total });

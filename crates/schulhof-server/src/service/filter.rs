@@ -8,14 +8,20 @@ fn type_matches(pattern: &str, kind: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == kind,
         Some((prefix, suffix)) => {
-            kind.len() >= prefix.len() + suffix.len() && kind.starts_with(prefix) && kind.ends_with(suffix)
+            kind.len() >= prefix.len() + suffix.len()
+                && kind.starts_with(prefix)
+                && kind.ends_with(suffix)
         }
     }
 }
 
 /// Whether a stored event passes the filter's type, sender and URL conditions.
 pub fn event_matches(filter: &RoomEventFilter, event: &EventRow) -> bool {
-    if filter.not_types.iter().any(|p| type_matches(p, &event.event_type)) {
+    if filter
+        .not_types
+        .iter()
+        .any(|p| type_matches(p, &event.event_type))
+    {
         return false;
     }
     if let Some(types) = &filter.types {
@@ -23,7 +29,11 @@ pub fn event_matches(filter: &RoomEventFilter, event: &EventRow) -> bool {
             return false;
         }
     }
-    if filter.not_senders.iter().any(|s| s.as_str() == event.sender) {
+    if filter
+        .not_senders
+        .iter()
+        .any(|s| s.as_str() == event.sender)
+    {
         return false;
     }
     if let Some(senders) = &filter.senders {

@@ -16,25 +16,35 @@ pub async fn resolve_room(state: &AppState, id_or_alias: &RoomOrAliasId) -> Resu
     match <&RoomId>::try_from(id_or_alias) {
         Ok(room_id) => Ok(room_id.to_owned()),
         Err(alias) => {
-            let (room_id, _) = state
-                .db
-                .alias(alias.as_str())
-                .await?
-                .ok_or_else(|| Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias."))?;
+            let (room_id, _) = state.db.alias(alias.as_str()).await?.ok_or_else(|| {
+                Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.")
+            })?;
             RoomId::parse(room_id).map_err(|e| Error::Internal(e.to_string()))
         }
     }
 }
 
 /// Joins `user_id` to a room.
-pub async fn join(state: &AppState, user_id: &UserId, room_id: &RoomId, reason: Option<&str>) -> Result<()> {
+pub async fn join(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+    reason: Option<&str>,
+) -> Result<()> {
     let room = state.rooms.existing(&state.db, room_id).await?;
     let mut content = member_content(state, user_id, "join").await?;
     if room.is_joined(user_id) {
         return Ok(());
     }
     add_reason(&mut content, reason);
-    Rooms::send(state, room_id, user_id, EventTemplate::state("m.room.member", user_id.as_str(), content), None).await?;
+    Rooms::send(
+        state,
+        room_id,
+        user_id,
+        EventTemplate::state("m.room.member", user_id.as_str(), content),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -45,9 +55,19 @@ fn add_reason(content: &mut Value, reason: Option<&str>) {
 }
 
 /// Invites `target` into a room on behalf of `sender`.
-pub async fn invite(state: &AppState, sender: &UserId, room_id: &RoomId, target: &UserId, reason: Option<&str>) -> Result<()> {
-    if target.server_name() != state.server_name || state.db.user(target.as_str()).await?.is_none() {
-        return Err(Error::not_found(format!("Den Benutzer {target} gibt es nicht."), format!("Unknown user {target}.")));
+pub async fn invite(
+    state: &AppState,
+    sender: &UserId,
+    room_id: &RoomId,
+    target: &UserId,
+    reason: Option<&str>,
+) -> Result<()> {
+    if target.server_name() != state.server_name || state.db.user(target.as_str()).await?.is_none()
+    {
+        return Err(Error::not_found(
+            format!("Den Benutzer {target} gibt es nicht."),
+            format!("Unknown user {target}."),
+        ));
     }
     let room = state.rooms.existing(&state.db, room_id).await?;
     if room.is_joined(target) {
@@ -58,7 +78,14 @@ pub async fn invite(state: &AppState, sender: &UserId, room_id: &RoomId, target:
     }
     let mut content = member_content(state, target, "invite").await?;
     add_reason(&mut content, reason);
-    Rooms::send(state, room_id, sender, EventTemplate::state("m.room.member", target.as_str(), content), None).await?;
+    Rooms::send(
+        state,
+        room_id,
+        sender,
+        EventTemplate::state("m.room.member", target.as_str(), content),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -73,10 +100,20 @@ pub async fn set_membership(
 ) -> Result<()> {
     let room = state.rooms.existing(&state.db, room_id).await?;
     if sender == target && room.membership(target).is_none() {
-        return Err(Error::forbidden("Du bist nicht in diesem Raum.", "You are not in this room."));
+        return Err(Error::forbidden(
+            "Du bist nicht in diesem Raum.",
+            "You are not in this room.",
+        ));
     }
     let mut content = json!({ "membership": membership });
     add_reason(&mut content, reason);
-    Rooms::send(state, room_id, sender, EventTemplate::state("m.room.member", target.as_str(), content), None).await?;
+    Rooms::send(
+        state,
+        room_id,
+        sender,
+        EventTemplate::state("m.room.member", target.as_str(), content),
+        None,
+    )
+    .await?;
     Ok(())
 }

@@ -14,6 +14,8 @@ pub mod push;
 pub mod rate_limit;
 pub mod receipts;
 pub mod rooms;
+pub mod secret_key;
+pub mod start_codes;
 pub mod stream;
 pub mod sync;
 pub mod timeline;

@@ -18,7 +18,9 @@ impl Notifier {
     /// A receiver that fires at the next change for `user_id`.
     pub fn subscribe(&self, user_id: &str) -> watch::Receiver<i64> {
         let mut users = self.users.lock().expect("notifier lock");
-        let sender = users.entry(user_id.to_owned()).or_insert_with(|| watch::channel(0).0);
+        let sender = users
+            .entry(user_id.to_owned())
+            .or_insert_with(|| watch::channel(0).0);
         let mut receiver = sender.subscribe();
         receiver.mark_unchanged();
         receiver
@@ -60,6 +62,10 @@ mod tests {
         let n = Notifier::default();
         let mut rx = n.subscribe("@a:x");
         n.notify(["@b:x"], 5);
-        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), rx.changed()).await.is_err());
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), rx.changed())
+                .await
+                .is_err()
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! The stored form of a room event (PDU) and its conversion to the client format.
 
 use ruma::events::TimelineEventType;
-use ruma::{EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UInt, UserId};
+use ruma::{
+    EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UInt,
+    UserId,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -56,7 +59,10 @@ impl Pdu {
             return None;
         }
         self.redacts.clone().or_else(|| {
-            self.content_value().get("redacts").and_then(Value::as_str).and_then(|s| EventId::parse(s).ok())
+            self.content_value()
+                .get("redacts")
+                .and_then(Value::as_str)
+                .and_then(|s| EventId::parse(s).ok())
         })
     }
 }
@@ -74,7 +80,15 @@ pub fn client_event(
 ) -> Value {
     let mut pdu: Map<String, Value> = serde_json::from_str(pdu_json).unwrap_or_default();
     let mut out = Map::new();
-    for key in ["content", "event_id", "origin_server_ts", "sender", "state_key", "type", "redacts"] {
+    for key in [
+        "content",
+        "event_id",
+        "origin_server_ts",
+        "sender",
+        "state_key",
+        "type",
+        "redacts",
+    ] {
         if let Some(v) = pdu.remove(key) {
             out.insert(key.to_owned(), v);
         }
@@ -85,7 +99,9 @@ pub fn client_event(
         }
     }
     // Room version 11 keeps `redacts` in the content; clients still read it at the top level too.
-    if out.get("type").and_then(Value::as_str) == Some("m.room.redaction") && !out.contains_key("redacts") {
+    if out.get("type").and_then(Value::as_str) == Some("m.room.redaction")
+        && !out.contains_key("redacts")
+    {
         if let Some(r) = out.get("content").and_then(|c| c.get("redacts")).cloned() {
             out.insert("redacts".into(), r);
         }
@@ -94,10 +110,14 @@ pub fn client_event(
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    let ts = out.get("origin_server_ts").and_then(Value::as_i64).unwrap_or(now);
+    let ts = out
+        .get("origin_server_ts")
+        .and_then(Value::as_i64)
+        .unwrap_or(now);
     unsigned.insert("age".into(), Value::from((now - ts).max(0)));
     if let (Some((user, device)), (Some(txn_device), Some(txn_id))) = (for_device, txn) {
-        if txn_device == device && out.get("sender").and_then(Value::as_str) == Some(user.as_str()) {
+        if txn_device == device && out.get("sender").and_then(Value::as_str) == Some(user.as_str())
+        {
             unsigned.insert("transaction_id".into(), Value::from(txn_id));
         }
     }

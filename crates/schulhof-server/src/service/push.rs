@@ -30,24 +30,38 @@ impl PushRules {
         if let Some(r) = self.cache.read().expect("push cache").get(user_id.as_str()) {
             return Ok(r.clone());
         }
-        let stored = db.account_data(user_id.as_str(), "", PUSH_RULES_TYPE).await?;
+        let stored = db
+            .account_data(user_id.as_str(), "", PUSH_RULES_TYPE)
+            .await?;
         let ruleset = stored
             .and_then(|json| serde_json::from_str::<Value>(&json).ok())
             .and_then(|v| serde_json::from_value::<Ruleset>(v.get("global")?.clone()).ok())
             .unwrap_or_else(|| Ruleset::server_default(user_id));
         let ruleset = Arc::new(ruleset);
-        self.cache.write().expect("push cache").insert(user_id.to_string(), ruleset.clone());
+        self.cache
+            .write()
+            .expect("push cache")
+            .insert(user_id.to_string(), ruleset.clone());
         Ok(ruleset)
     }
 
     /// Forgets a cached ruleset after it changed.
     pub fn invalidate(&self, user_id: &UserId) {
-        self.cache.write().expect("push cache").remove(user_id.as_str());
+        self.cache
+            .write()
+            .expect("push cache")
+            .remove(user_id.as_str());
     }
 }
 
 /// Evaluates every joined member's push rules for a new event and records the notifying ones.
-pub async fn record_notifications(state: &AppState, tx: &mut Tx, room: &RoomSnapshot, pdu: &Pdu, pos: i64) -> Result<()> {
+pub async fn record_notifications(
+    state: &AppState,
+    tx: &mut Tx,
+    room: &RoomSnapshot,
+    pdu: &Pdu,
+    pos: i64,
+) -> Result<()> {
     if pdu.state_key.is_some() && pdu.kind != ruma::events::TimelineEventType::RoomMember {
         return Ok(());
     }
@@ -60,13 +74,28 @@ pub async fn record_notifications(state: &AppState, tx: &mut Tx, room: &RoomSnap
         let ruleset = state.push_rules.ruleset(&state.db, user).await?;
         let display_name = room
             .content("m.room.member", user.as_str())
-            .and_then(|c| c.get("displayname").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|c| {
+                c.get("displayname")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| user.localpart().to_owned());
-        let ctx = PushConditionRoomCtx::new(room.room_id.clone(), member_count, user.clone(), display_name);
+        let ctx = PushConditionRoomCtx::new(
+            room.room_id.clone(),
+            member_count,
+            user.clone(),
+            display_name,
+        );
         let actions = ruleset.get_actions(&raw, &ctx).await;
         if actions.iter().any(|a| matches!(a, Action::Notify)) {
-            let highlight = actions.iter().any(|a| matches!(a, Action::SetTweak(Tweak::Highlight(ruma::push::HighlightTweakValue::Yes))));
-            Db::insert_push_action(tx, user.as_str(), room.room_id.as_str(), pos, highlight).await?;
+            let highlight = actions.iter().any(|a| {
+                matches!(
+                    a,
+                    Action::SetTweak(Tweak::Highlight(ruma::push::HighlightTweakValue::Yes))
+                )
+            });
+            Db::insert_push_action(tx, user.as_str(), room.room_id.as_str(), pos, highlight)
+                .await?;
         }
     }
     Ok(())

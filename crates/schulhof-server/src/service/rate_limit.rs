@@ -19,28 +19,43 @@ struct Bucket {
     updated: Instant,
 }
 
-fn take(buckets: &Mutex<HashMap<String, Bucket>>, key: &str, per_second: f64, burst: f64) -> Result<()> {
+fn take(
+    buckets: &Mutex<HashMap<String, Bucket>>,
+    key: &str,
+    per_second: f64,
+    burst: f64,
+) -> Result<()> {
     let mut buckets = buckets.lock().expect("rate limit lock");
     let now = Instant::now();
     if buckets.len() > 100_000 {
         buckets.retain(|_, b| now.duration_since(b.updated).as_secs_f64() * per_second < burst);
     }
-    let bucket = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: burst, updated: now });
-    bucket.tokens = (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second).min(burst);
+    let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+        tokens: burst,
+        updated: now,
+    });
+    bucket.tokens =
+        (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second).min(burst);
     bucket.updated = now;
     if bucket.tokens >= 1.0 {
         bucket.tokens -= 1.0;
         Ok(())
     } else {
         let wait = (1.0 - bucket.tokens) / per_second;
-        Err(Error::LimitExceeded { retry_after_ms: (wait * 1000.0).ceil() as u64 })
+        Err(Error::LimitExceeded {
+            retry_after_ms: (wait * 1000.0).ceil() as u64,
+        })
     }
 }
 
 impl RateLimiter {
     /// A limiter with these settings.
     pub fn new(config: RateLimitConfig) -> Self {
-        Self { config, requests: Mutex::default(), logins: Mutex::default() }
+        Self {
+            config,
+            requests: Mutex::default(),
+            logins: Mutex::default(),
+        }
     }
 
     /// Counts one rate-limited request of `key` (user ID or address).
@@ -48,7 +63,12 @@ impl RateLimiter {
         if !self.config.enabled {
             return Ok(());
         }
-        take(&self.requests, key, self.config.per_second, self.config.burst)
+        take(
+            &self.requests,
+            key,
+            self.config.per_second,
+            self.config.burst,
+        )
     }
 
     /// Counts one login attempt for `key` (an address or an account).
@@ -56,7 +76,12 @@ impl RateLimiter {
         if !self.config.enabled {
             return Ok(());
         }
-        take(&self.logins, key, self.config.login_per_second, self.config.login_burst)
+        take(
+            &self.logins,
+            key,
+            self.config.login_per_second,
+            self.config.login_burst,
+        )
     }
 }
 
@@ -66,11 +91,17 @@ mod tests {
 
     #[test]
     fn burst_then_limited_with_retry_after() {
-        let limiter = RateLimiter::new(RateLimitConfig { burst: 2.0, per_second: 1.0, ..Default::default() });
+        let limiter = RateLimiter::new(RateLimitConfig {
+            burst: 2.0,
+            per_second: 1.0,
+            ..Default::default()
+        });
         limiter.check_request("a").unwrap();
         limiter.check_request("a").unwrap();
         match limiter.check_request("a") {
-            Err(Error::LimitExceeded { retry_after_ms }) => assert!(retry_after_ms > 0 && retry_after_ms <= 1000),
+            Err(Error::LimitExceeded { retry_after_ms }) => {
+                assert!(retry_after_ms > 0 && retry_after_ms <= 1000)
+            }
             other => panic!("expected limit, got {other:?}"),
         }
         limiter.check_request("b").unwrap();
@@ -78,7 +109,11 @@ mod tests {
 
     #[test]
     fn disabled_never_limits() {
-        let limiter = RateLimiter::new(RateLimitConfig { enabled: false, burst: 1.0, ..Default::default() });
+        let limiter = RateLimiter::new(RateLimitConfig {
+            enabled: false,
+            burst: 1.0,
+            ..Default::default()
+        });
         for _ in 0..10 {
             limiter.check_request("a").unwrap();
         }

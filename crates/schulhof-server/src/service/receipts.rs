@@ -20,7 +20,10 @@ pub async fn set_receipt(
 ) -> Result<()> {
     let room = state.rooms.existing(&state.db, room_id).await?;
     if !room.is_joined(user_id) {
-        return Err(Error::forbidden("Du bist nicht Mitglied dieses Raums.", "You are not a member of this room."));
+        return Err(Error::forbidden(
+            "Du bist nicht Mitglied dieses Raums.",
+            "You are not a member of this room.",
+        ));
     }
     let event = state
         .db
@@ -32,7 +35,18 @@ pub async fn set_receipt(
     let pos = guard.next_pos();
     let mut tx = state.db.begin().await?;
     let now = AppState::now_ms();
-    let moved = Db::put_receipt(&mut tx, room_id.as_str(), user_id.as_str(), receipt_type, thread_id, event_id.as_str(), event.stream_pos, now, pos).await?;
+    let moved = Db::put_receipt(
+        &mut tx,
+        room_id.as_str(),
+        user_id.as_str(),
+        receipt_type,
+        thread_id,
+        event_id.as_str(),
+        event.stream_pos,
+        now,
+        pos,
+    )
+    .await?;
     tx.commit().await?;
     if !moved {
         return Ok(());
@@ -44,12 +58,26 @@ pub async fn set_receipt(
     } else {
         room.joined().map(|u| u.to_string()).collect()
     };
-    state.notifier.notify(members.iter().map(String::as_str), pos);
+    state
+        .notifier
+        .notify(members.iter().map(String::as_str), pos);
     Ok(())
 }
 
 /// Moves the user's fully-read marker (room account data `m.fully_read`).
-pub async fn set_fully_read(state: &AppState, user_id: &UserId, room_id: &RoomId, event_id: &EventId) -> Result<()> {
-    set_account_data(state, user_id, Some(room_id), "m.fully_read", &json!({ "event_id": event_id })).await?;
+pub async fn set_fully_read(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+    event_id: &EventId,
+) -> Result<()> {
+    set_account_data(
+        state,
+        user_id,
+        Some(room_id),
+        "m.fully_read",
+        &json!({ "event_id": event_id }),
+    )
+    .await?;
     Ok(())
 }

@@ -27,7 +27,10 @@ pub struct WriteGuard<'a> {
 impl Stream {
     /// A stream whose newest stored position is `pos`.
     pub fn new(pos: i64) -> Self {
-        Self { last: Mutex::new(pos), current: AtomicI64::new(pos) }
+        Self {
+            last: Mutex::new(pos),
+            current: AtomicI64::new(pos),
+        }
     }
 
     /// The newest committed position.
@@ -39,7 +42,11 @@ impl Stream {
     pub async fn lock(&self) -> WriteGuard<'_> {
         let last = self.last.lock().await;
         let next = *last;
-        WriteGuard { stream: self, last, next }
+        WriteGuard {
+            stream: self,
+            last,
+            next,
+        }
     }
 }
 

@@ -39,7 +39,10 @@ impl SinceToken {
         let invalid = || Error::invalid_param("Ungültiges Sync-Token.", "Invalid sync token.");
         let rest = token.strip_prefix('s').ok_or_else(invalid)?;
         let (pos, typing) = rest.split_once('_').unwrap_or((rest, "0"));
-        Ok(SinceToken { pos: pos.parse().map_err(|_| invalid())?, typing: typing.parse().map_err(|_| invalid())? })
+        Ok(SinceToken {
+            pos: pos.parse().map_err(|_| invalid())?,
+            typing: typing.parse().map_err(|_| invalid())?,
+        })
     }
 
     /// Formats the token.
@@ -65,7 +68,10 @@ pub async fn sync(state: &AppState, session: &Session, params: SyncParams) -> Re
     let mut wake = state.notifier.subscribe(session.user_id.as_str());
     let deadline = Instant::now() + params.timeout;
     loop {
-        let until = SinceToken { pos: state.stream.current(), typing: state.typing.serial() };
+        let until = SinceToken {
+            pos: state.stream.current(),
+            typing: state.typing.serial(),
+        };
         let (body, has_news, joined) = build(state, session, &params, until).await?;
         let now = Instant::now();
         if has_news || params.since.is_none() || params.full_state || now >= deadline {
@@ -82,12 +88,20 @@ pub async fn sync(state: &AppState, session: &Session, params: SyncParams) -> Re
 
 /// Builds the response for `(since, until]`; also says whether it holds anything new and
 /// which rooms the user is joined to.
-async fn build(state: &AppState, session: &Session, params: &SyncParams, until: SinceToken) -> Result<(Value, bool, Vec<String>)> {
+async fn build(
+    state: &AppState,
+    session: &Session,
+    params: &SyncParams,
+    until: SinceToken,
+) -> Result<(Value, bool, Vec<String>)> {
     let user_id = &session.user_id;
     let since = params.since.unwrap_or_default();
     let incremental = params.since.is_some();
     let room_filter = &params.filter.room;
-    let account_data = state.db.account_data_since(user_id.as_str(), since.pos, until.pos).await?;
+    let account_data = state
+        .db
+        .account_data_since(user_id.as_str(), since.pos, until.pos)
+        .await?;
     let mut room_account_data: HashMap<String, Vec<Value>> = HashMap::new();
     let mut global_account_data = Vec::new();
     for row in account_data {
@@ -95,13 +109,19 @@ async fn build(state: &AppState, session: &Session, params: &SyncParams, until: 
         if row.room_id.is_empty() {
             global_account_data.push(event);
         } else {
-            room_account_data.entry(row.room_id).or_default().push(event);
+            room_account_data
+                .entry(row.room_id)
+                .or_default()
+                .push(event);
         }
     }
 
     let memberships = state.db.memberships(user_id.as_str()).await?;
     let wanted = |room_id: &str| {
-        room_filter.rooms.as_ref().is_none_or(|r| r.iter().any(|x| x.as_str() == room_id))
+        room_filter
+            .rooms
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|x| x.as_str() == room_id))
             && !room_filter.not_rooms.iter().any(|x| x.as_str() == room_id)
     };
     let (mut join, mut invite, mut leave) = (Map::new(), Map::new(), Map::new());
@@ -111,7 +131,14 @@ async fn build(state: &AppState, session: &Session, params: &SyncParams, until: 
         match m.membership.as_str() {
             "join" => {
                 joined.push(m.room_id.clone());
-                let ctx = RoomSync { state, session, params, since, until, membership: m };
+                let ctx = RoomSync {
+                    state,
+                    session,
+                    params,
+                    since,
+                    until,
+                    membership: m,
+                };
                 let extra = room_account_data.remove(&m.room_id).unwrap_or_default();
                 if let Some(room) = ctx.joined_room(&room_id, extra).await? {
                     join.insert(m.room_id.clone(), room);
@@ -119,17 +146,37 @@ async fn build(state: &AppState, session: &Session, params: &SyncParams, until: 
             }
             "invite" if !incremental || m.stream_pos > since.pos => {
                 let snapshot = state.rooms.existing(&state.db, &room_id).await?;
-                invite.insert(m.room_id.clone(), json!({ "invite_state": { "events": stripped_state(&snapshot, user_id) } }));
+                invite.insert(
+                    m.room_id.clone(),
+                    json!({ "invite_state": { "events": stripped_state(&snapshot, user_id) } }),
+                );
             }
-            "leave" | "ban" if (incremental && m.stream_pos > since.pos) || (!incremental && room_filter.include_leave) => {
-                let ctx = RoomSync { state, session, params, since, until, membership: m };
+            "leave" | "ban"
+                if (incremental && m.stream_pos > since.pos)
+                    || (!incremental && room_filter.include_leave) =>
+            {
+                let ctx = RoomSync {
+                    state,
+                    session,
+                    params,
+                    since,
+                    until,
+                    membership: m,
+                };
                 leave.insert(m.room_id.clone(), ctx.left_room(&room_id).await?);
             }
             _ => {}
         }
     }
 
-    let to_device = keys::to_device_for_sync(state, user_id, session.device_id.as_str(), since.pos, until.pos).await?;
+    let to_device = keys::to_device_for_sync(
+        state,
+        user_id,
+        session.device_id.as_str(),
+        since.pos,
+        until.pos,
+    )
+    .await?;
     let (changed, left) = if incremental {
         keys::device_lists_for_sync(state, user_id, since.pos, until.pos).await?
     } else {
@@ -157,7 +204,15 @@ async fn build(state: &AppState, session: &Session, params: &SyncParams, until: 
 
 /// Stripped state shown with an invite.
 fn stripped_state(room: &RoomSnapshot, user_id: &UserId) -> Vec<Value> {
-    let kinds = ["m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar", "m.room.canonical_alias", "m.room.encryption", "m.room.topic"];
+    let kinds = [
+        "m.room.create",
+        "m.room.join_rules",
+        "m.room.name",
+        "m.room.avatar",
+        "m.room.canonical_alias",
+        "m.room.encryption",
+        "m.room.topic",
+    ];
     let mut events: Vec<Value> = kinds
         .iter()
         .filter_map(|k| room.get(k, ""))
@@ -213,30 +268,69 @@ impl RoomSync<'_> {
     /// The newest events in `(after, until]`, oldest first, visible and filtered.
     async fn timeline(&self, room_id: &RoomId, after: i64, until: i64) -> Result<Timeline> {
         let filter = self.timeline_filter();
-        let limit = filter.limit.map_or(DEFAULT_TIMELINE_LIMIT, |l| u64::from(l) as usize).clamp(1, 500);
-        let mut rows = self.state.db.room_events_backward(room_id.as_str(), after, until, limit as i64 + 1).await?;
+        let limit = filter
+            .limit
+            .map_or(DEFAULT_TIMELINE_LIMIT, |l| u64::from(l) as usize)
+            .clamp(1, 500);
+        let mut rows = self
+            .state
+            .db
+            .room_events_backward(room_id.as_str(), after, until, limit as i64 + 1)
+            .await?;
         let limited = rows.len() > limit;
         rows.truncate(limit);
         rows.reverse();
         let start = rows.first().map_or(until, |r| r.stream_pos - 1);
         // Joined before every event here and still joined: everything is visible.
-        let always_visible = self.membership.membership == "join" && self.membership.stream_pos <= rows.first().map_or(until, |r| r.stream_pos);
+        let always_visible = self.membership.membership == "join"
+            && self.membership.stream_pos <= rows.first().map_or(until, |r| r.stream_pos);
         if !always_visible {
-            let visibility = Visibility::load(&self.state.db, room_id.as_str(), self.session.user_id.as_str(), until).await?;
-            rows.retain(|r| visibility.can_see(r.stream_pos, &r.event_type, r.state_key.as_deref()));
+            let visibility = Visibility::load(
+                &self.state.db,
+                room_id.as_str(),
+                self.session.user_id.as_str(),
+                until,
+            )
+            .await?;
+            rows.retain(|r| {
+                visibility.can_see(r.stream_pos, &r.event_type, r.state_key.as_deref())
+            });
         }
         rows.retain(|r| event_matches(filter, r));
-        Ok(Timeline { events: rows, limited, start })
+        Ok(Timeline {
+            events: rows,
+            limited,
+            start,
+        })
     }
 
     /// State to send with a timeline: full state at its start, or what changed since `since`.
-    async fn state_for(&self, room_id: &RoomId, timeline: &Timeline, full: bool) -> Result<Vec<EventRow>> {
+    async fn state_for(
+        &self,
+        room_id: &RoomId,
+        timeline: &Timeline,
+        full: bool,
+    ) -> Result<Vec<EventRow>> {
         let rows = if full {
-            self.state.db.state_at(room_id.as_str(), timeline.start).await?
+            self.state
+                .db
+                .state_at(room_id.as_str(), timeline.start)
+                .await?
         } else if timeline.limited {
             let mut latest: BTreeMap<(String, String), EventRow> = BTreeMap::new();
-            for row in self.state.db.state_changes(room_id.as_str(), self.since.pos, timeline.start).await? {
-                latest.insert((row.event_type.clone(), row.state_key.clone().unwrap_or_default()), row);
+            for row in self
+                .state
+                .db
+                .state_changes(room_id.as_str(), self.since.pos, timeline.start)
+                .await?
+            {
+                latest.insert(
+                    (
+                        row.event_type.clone(),
+                        row.state_key.clone().unwrap_or_default(),
+                    ),
+                    row,
+                );
             }
             latest.into_values().collect()
         } else {
@@ -245,28 +339,43 @@ impl RoomSync<'_> {
         if !lazy_load_members(&self.params.filter.room.state) {
             return Ok(rows);
         }
-        let mut needed: BTreeSet<&str> = timeline.events.iter().map(|e| e.sender.as_str()).collect();
+        let mut needed: BTreeSet<&str> =
+            timeline.events.iter().map(|e| e.sender.as_str()).collect();
         needed.insert(self.session.user_id.as_str());
         Ok(rows
             .into_iter()
-            .filter(|e| e.event_type != "m.room.member" || e.state_key.as_deref().is_some_and(|k| needed.contains(k)))
+            .filter(|e| {
+                e.event_type != "m.room.member"
+                    || e.state_key.as_deref().is_some_and(|k| needed.contains(k))
+            })
             .collect())
     }
 
-    async fn joined_room(&self, room_id: &RoomId, account_data: Vec<Value>) -> Result<Option<Value>> {
+    async fn joined_room(
+        &self,
+        room_id: &RoomId,
+        account_data: Vec<Value>,
+    ) -> Result<Option<Value>> {
         let state = self.state;
         let incremental = self.params.since.is_some();
         let newly_joined = self.membership.stream_pos > self.since.pos;
         let full = !incremental || self.params.full_state || newly_joined;
         let activity = state.rooms.last_activity(room_id.as_str()) > self.since.pos;
-        let typing = state.typing.changed_since(room_id.as_str(), self.since.typing);
+        let typing = state
+            .typing
+            .changed_since(room_id.as_str(), self.since.typing);
         if !full && !activity && typing.is_none() && account_data.is_empty() {
             return Ok(None);
         }
         let timeline = if full || activity {
-            self.timeline(room_id, self.since.pos, self.until.pos).await?
+            self.timeline(room_id, self.since.pos, self.until.pos)
+                .await?
         } else {
-            Timeline { events: vec![], limited: false, start: self.until.pos }
+            Timeline {
+                events: vec![],
+                limited: false,
+                start: self.until.pos,
+            }
         };
         let room_state = self.state_for(room_id, &timeline, full).await?;
 
@@ -277,7 +386,10 @@ impl RoomSync<'_> {
         if let Some(receipts) = self.receipts(room_id).await? {
             ephemeral.push(receipts);
         }
-        let (notifications, highlights) = state.db.notification_counts(self.session.user_id.as_str(), room_id.as_str()).await?;
+        let (notifications, highlights) = state
+            .db
+            .notification_counts(self.session.user_id.as_str(), room_id.as_str())
+            .await?;
         let snapshot = state.rooms.existing(&state.db, room_id).await?;
         Ok(Some(json!({
             "timeline": {
@@ -295,10 +407,16 @@ impl RoomSync<'_> {
 
     /// Receipts that changed in `(since, until]`, as one `m.receipt` event.
     async fn receipts(&self, room_id: &RoomId) -> Result<Option<Value>> {
-        if self.state.rooms.last_activity(room_id.as_str()) <= self.since.pos && self.params.since.is_some() {
+        if self.state.rooms.last_activity(room_id.as_str()) <= self.since.pos
+            && self.params.since.is_some()
+        {
             return Ok(None);
         }
-        let rows = self.state.db.receipts_since(room_id.as_str(), self.since.pos, self.until.pos).await?;
+        let rows = self
+            .state
+            .db
+            .receipts_since(room_id.as_str(), self.since.pos, self.until.pos)
+            .await?;
         let mut content: Map<String, Value> = Map::new();
         for r in rows {
             if r.receipt_type == "m.read.private" && r.user_id != self.session.user_id.as_str() {
@@ -319,7 +437,9 @@ impl RoomSync<'_> {
     }
 
     async fn left_room(&self, room_id: &RoomId) -> Result<Value> {
-        let timeline = self.timeline(room_id, self.since.pos, self.membership.stream_pos).await?;
+        let timeline = self
+            .timeline(room_id, self.since.pos, self.membership.stream_pos)
+            .await?;
         let room_state = self.state_for(room_id, &timeline, false).await?;
         Ok(json!({
             "timeline": {
@@ -337,7 +457,11 @@ impl RoomSync<'_> {
 fn summary(room: &RoomSnapshot, user_id: &UserId) -> Value {
     let joined: Vec<String> = room.joined().map(|u| u.to_string()).collect();
     let invited = room.joined_and_invited().count() - joined.len();
-    let mut heroes: Vec<String> = room.joined_and_invited().filter(|u| u != user_id).map(|u| u.to_string()).collect();
+    let mut heroes: Vec<String> = room
+        .joined_and_invited()
+        .filter(|u| u != user_id)
+        .map(|u| u.to_string())
+        .collect();
     heroes.sort();
     heroes.truncate(5);
     json!({
@@ -355,7 +479,10 @@ mod tests {
     fn since_tokens_round_trip() {
         let t = SinceToken { pos: 12, typing: 3 };
         assert_eq!(SinceToken::parse(&t.format()).unwrap(), t);
-        assert_eq!(SinceToken::parse("s5").unwrap(), SinceToken { pos: 5, typing: 0 });
+        assert_eq!(
+            SinceToken::parse("s5").unwrap(),
+            SinceToken { pos: 5, typing: 0 }
+        );
         assert!(SinceToken::parse("t5").is_err());
         assert!(SinceToken::parse("sx_1").is_err());
     }

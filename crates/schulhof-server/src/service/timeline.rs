@@ -22,7 +22,9 @@ pub fn parse_token(token: &str) -> Result<i64> {
         .map(|rest| rest.split('_').next().unwrap_or_default())
         .and_then(|pos| pos.parse::<i64>().ok())
         .filter(|pos| *pos >= 0)
-        .ok_or_else(|| Error::invalid_param("Ungültiges Paginierungstoken.", "Invalid pagination token."))
+        .ok_or_else(|| {
+            Error::invalid_param("Ungültiges Paginierungstoken.", "Invalid pagination token.")
+        })
 }
 
 /// A pagination token for the position between `pos` and `pos + 1`.
@@ -43,8 +45,12 @@ impl Reader {
     pub async fn open(state: &AppState, user_id: &UserId, room_id: &RoomId) -> Result<Reader> {
         let room = state.rooms.existing(&state.db, room_id).await?;
         let now = state.stream.current();
-        let visibility = Visibility::load(&state.db, room_id.as_str(), user_id.as_str(), now).await?;
-        let world_readable = room.state_str("m.room.history_visibility", "history_visibility").as_deref() == Some("world_readable");
+        let visibility =
+            Visibility::load(&state.db, room_id.as_str(), user_id.as_str(), now).await?;
+        let world_readable = room
+            .state_str("m.room.history_visibility", "history_visibility")
+            .as_deref()
+            == Some("world_readable");
         if room.membership(user_id).is_none() && !world_readable {
             return Err(Error::forbidden(
                 "Du bist nicht Mitglied dieses Raums.",
@@ -57,7 +63,12 @@ impl Reader {
 
     /// Whether a stored event is visible.
     pub fn can_see(&self, event: &EventRow) -> bool {
-        event.stream_pos <= self.until && self.visibility.can_see(event.stream_pos, &event.event_type, event.state_key.as_deref())
+        event.stream_pos <= self.until
+            && self.visibility.can_see(
+                event.stream_pos,
+                &event.event_type,
+                event.state_key.as_deref(),
+            )
     }
 }
 
@@ -65,17 +76,33 @@ impl Reader {
 pub fn format_events(rows: &[EventRow], user_id: &UserId, device_id: &str) -> Vec<Value> {
     let now = AppState::now_ms();
     rows.iter()
-        .map(|r| client_event(&r.json, true, Some((user_id, device_id)), (r.txn_device.as_deref(), r.txn_id.as_deref()), now))
+        .map(|r| {
+            client_event(
+                &r.json,
+                true,
+                Some((user_id, device_id)),
+                (r.txn_device.as_deref(), r.txn_id.as_deref()),
+                now,
+            )
+        })
         .collect()
 }
 
 /// Member events (at `pos`) of the senders of `events`, for lazy-loading clients.
-pub async fn members_for(state: &AppState, room_id: &RoomId, events: &[EventRow], pos: i64) -> Result<Vec<EventRow>> {
+pub async fn members_for(
+    state: &AppState,
+    room_id: &RoomId,
+    events: &[EventRow],
+    pos: i64,
+) -> Result<Vec<EventRow>> {
     let senders: BTreeSet<&str> = events.iter().map(|e| e.sender.as_str()).collect();
     let all = state.db.state_at(room_id.as_str(), pos).await?;
     Ok(all
         .into_iter()
-        .filter(|e| e.event_type == "m.room.member" && e.state_key.as_deref().is_some_and(|k| senders.contains(k)))
+        .filter(|e| {
+            e.event_type == "m.room.member"
+                && e.state_key.as_deref().is_some_and(|k| senders.contains(k))
+        })
         .collect())
 }
 
@@ -94,24 +121,45 @@ pub struct Page<'a> {
 }
 
 /// `/messages`: a page of history with `start`, `end` and (for lazy loading) `state`.
-pub async fn messages(state: &AppState, user_id: &UserId, device_id: &str, room_id: &RoomId, page: Page<'_>) -> Result<Value> {
+pub async fn messages(
+    state: &AppState,
+    user_id: &UserId,
+    device_id: &str,
+    room_id: &RoomId,
+    page: Page<'_>,
+) -> Result<Value> {
     let reader = Reader::open(state, user_id, room_id).await?;
     let limit = page.limit.clamp(1, 1000);
     let fetch = (limit + 1) as i64;
     let (from, rows) = if page.backward {
         let from = page.from.unwrap_or(reader.until).min(reader.until);
-        let rows = state.db.room_events_backward(room_id.as_str(), page.to.unwrap_or(0), from, fetch).await?;
+        let rows = state
+            .db
+            .room_events_backward(room_id.as_str(), page.to.unwrap_or(0), from, fetch)
+            .await?;
         (from, rows)
     } else {
         let from = page.from.unwrap_or(0);
         let until = page.to.unwrap_or(reader.until).min(reader.until);
-        let rows = state.db.room_events_forward(room_id.as_str(), from + 1, until + 1, fetch).await?;
+        let rows = state
+            .db
+            .room_events_forward(room_id.as_str(), from + 1, until + 1, fetch)
+            .await?;
         (from, rows)
     };
     let more = rows.len() > limit;
     let rows: Vec<EventRow> = rows.into_iter().take(limit).collect();
-    let end = rows.last().map(|r| if page.backward { r.stream_pos - 1 } else { r.stream_pos });
-    let visible: Vec<EventRow> = rows.into_iter().filter(|r| reader.can_see(r) && event_matches(page.filter, r)).collect();
+    let end = rows.last().map(|r| {
+        if page.backward {
+            r.stream_pos - 1
+        } else {
+            r.stream_pos
+        }
+    });
+    let visible: Vec<EventRow> = rows
+        .into_iter()
+        .filter(|r| reader.can_see(r) && event_matches(page.filter, r))
+        .collect();
 
     let mut body = json!({
         "start": token(from),
@@ -150,12 +198,19 @@ pub async fn context(
         .collect();
     let after: Vec<EventRow> = state
         .db
-        .room_events_forward(room_id.as_str(), event.stream_pos + 1, reader.until + 1, after_n as i64)
+        .room_events_forward(
+            room_id.as_str(),
+            event.stream_pos + 1,
+            reader.until + 1,
+            after_n as i64,
+        )
         .await?
         .into_iter()
         .filter(|r| reader.can_see(r) && event_matches(filter, r))
         .collect();
-    let start = before.last().map_or(event.stream_pos - 1, |r| r.stream_pos - 1);
+    let start = before
+        .last()
+        .map_or(event.stream_pos - 1, |r| r.stream_pos - 1);
     let end = after.last().map_or(event.stream_pos, |r| r.stream_pos);
     let room_state = state.db.state_at(room_id.as_str(), end).await?;
     let room_state: Vec<EventRow> = if lazy_load_members(filter) {
@@ -165,7 +220,10 @@ pub async fn context(
         let senders: BTreeSet<String> = all.iter().map(|e| e.sender.clone()).collect();
         room_state
             .into_iter()
-            .filter(|e| e.event_type != "m.room.member" || e.state_key.as_ref().is_some_and(|k| senders.contains(k)))
+            .filter(|e| {
+                e.event_type != "m.room.member"
+                    || e.state_key.as_ref().is_some_and(|k| senders.contains(k))
+            })
             .collect()
     } else {
         room_state
@@ -180,7 +238,12 @@ pub async fn context(
     }))
 }
 
-async fn visible_event(state: &AppState, reader: &Reader, room_id: &RoomId, event_id: &str) -> Result<EventRow> {
+async fn visible_event(
+    state: &AppState,
+    reader: &Reader,
+    room_id: &RoomId,
+    event_id: &str,
+) -> Result<EventRow> {
     state
         .db
         .event(event_id)
@@ -190,14 +253,25 @@ async fn visible_event(state: &AppState, reader: &Reader, room_id: &RoomId, even
 }
 
 /// `/event/{eventId}`: one visible event.
-pub async fn event(state: &AppState, user_id: &UserId, device_id: &str, room_id: &RoomId, event_id: &str) -> Result<Value> {
+pub async fn event(
+    state: &AppState,
+    user_id: &UserId,
+    device_id: &str,
+    room_id: &RoomId,
+    event_id: &str,
+) -> Result<Value> {
     let reader = Reader::open(state, user_id, room_id).await?;
     let event = visible_event(state, &reader, room_id, event_id).await?;
     Ok(format_events(&[event], user_id, device_id).remove(0))
 }
 
 /// The room state a user may see: current state if joined, otherwise as of their leave.
-pub async fn visible_state(state: &AppState, user_id: &UserId, room_id: &RoomId, at: Option<i64>) -> Result<Vec<EventRow>> {
+pub async fn visible_state(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+    at: Option<i64>,
+) -> Result<Vec<EventRow>> {
     let reader = Reader::open(state, user_id, room_id).await?;
     let pos = at.unwrap_or(reader.until).min(reader.until);
     Ok(state.db.state_at(room_id.as_str(), pos).await?)

@@ -18,7 +18,11 @@ pub struct TokenCache {
 impl TokenCache {
     /// The cached session for a token hash.
     pub fn get(&self, token_hash: &str) -> Option<Session> {
-        self.entries.read().expect("token cache").get(token_hash).cloned()
+        self.entries
+            .read()
+            .expect("token cache")
+            .get(token_hash)
+            .cloned()
     }
 
     /// Remembers a looked-up session.
@@ -32,10 +36,9 @@ impl TokenCache {
 
     /// Forgets every token of `user_id` (of one device, if given).
     pub fn forget(&self, user_id: &str, device_id: Option<&str>) {
-        self.entries
-            .write()
-            .expect("token cache")
-            .retain(|_, s| s.user_id.as_str() != user_id || device_id.is_some_and(|d| s.device_id.as_str() != d));
+        self.entries.write().expect("token cache").retain(|_, s| {
+            s.user_id.as_str() != user_id || device_id.is_some_and(|d| s.device_id.as_str() != d)
+        });
     }
 }
 
@@ -44,7 +47,10 @@ mod tests {
     use super::*;
 
     fn session(user: &str, device: &str) -> Session {
-        Session { user_id: user.try_into().unwrap(), device_id: device.into() }
+        Session {
+            user_id: user.try_into().unwrap(),
+            device_id: device.into(),
+        }
     }
 
     #[test]

@@ -30,7 +30,13 @@ impl Typing {
         let serial = state.serial;
         let room = state.rooms.entry(room_id.to_owned()).or_default();
         let changed = match timeout {
-            Some(t) => room.users.insert(user_id.to_owned(), Instant::now() + t.min(Duration::from_secs(120))).is_none(),
+            Some(t) => room
+                .users
+                .insert(
+                    user_id.to_owned(),
+                    Instant::now() + t.min(Duration::from_secs(120)),
+                )
+                .is_none(),
             None => room.users.remove(user_id).is_some(),
         };
         room.serial = serial;

@@ -51,17 +51,25 @@ pub async fn require_password(state: &AppState, user_id: &str, body: Option<&Val
     let Some(auth) = auth else {
         return Err(challenge(&state.uiaa.open(user_id), false));
     };
-    let session = auth.get("session").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| state.uiaa.open(user_id));
+    let session = auth
+        .get("session")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.uiaa.open(user_id));
     if auth.get("type").and_then(Value::as_str) != Some("m.login.password") {
         return Err(challenge(&session, false));
     }
-    let password = auth.get("password").and_then(Value::as_str).unwrap_or_default();
+    let password = auth
+        .get("password")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let claimed = auth
         .get("identifier")
         .and_then(|i| i.get("user"))
         .or_else(|| auth.get("user"))
         .and_then(Value::as_str);
-    let names_someone_else = claimed.is_some_and(|c| c != user_id && !user_id.starts_with(&format!("@{c}:")));
+    let names_someone_else =
+        claimed.is_some_and(|c| c != user_id && !user_id.starts_with(&format!("@{c}:")));
     state.rate_limiter.check_login(user_id)?;
     let hash = state.db.user(user_id).await?.and_then(|u| u.password_hash);
     if names_someone_else || !hash.is_some_and(|h| verify_password(password, &h)) {

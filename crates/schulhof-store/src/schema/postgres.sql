@@ -169,3 +169,9 @@ CREATE TABLE IF NOT EXISTS presence (
     last_active_ts BIGINT NOT NULL,
     stream_pos BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS start_codes (
+    user_id TEXT PRIMARY KEY,
+    code_mac TEXT NOT NULL,
+    expires_ts BIGINT NOT NULL,
+    created_ts BIGINT NOT NULL
+);

@@ -169,3 +169,9 @@ CREATE TABLE IF NOT EXISTS presence (
     last_active_ts INTEGER NOT NULL,
     stream_pos INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS start_codes (
+    user_id TEXT PRIMARY KEY,
+    code_mac TEXT NOT NULL,
+    expires_ts INTEGER NOT NULL,
+    created_ts INTEGER NOT NULL
+);

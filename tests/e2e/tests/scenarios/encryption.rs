@@ -17,6 +17,8 @@ async fn encrypted_dm(server: &TestServer) -> Result<()> {
             .encryption()
             .wait_for_e2ee_initialization_tasks()
             .await;
+        // matrix-sdk uploads the device keys with the requests it sends around a sync.
+        user.sync().await?;
     }
     ensure_device_keys_published(&ben, &anna).await?;
     ensure_device_keys_published(&anna, &ben).await?;

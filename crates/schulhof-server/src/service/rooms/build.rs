@@ -29,12 +29,22 @@ pub struct EventTemplate {
 impl EventTemplate {
     /// A state event.
     pub fn state(kind: &str, state_key: &str, content: Value) -> Self {
-        Self { kind: kind.to_owned(), content, state_key: Some(state_key.to_owned()), redacts: None }
+        Self {
+            kind: kind.to_owned(),
+            content,
+            state_key: Some(state_key.to_owned()),
+            redacts: None,
+        }
     }
 
     /// A message-like event.
     pub fn message(kind: &str, content: Value) -> Self {
-        Self { kind: kind.to_owned(), content, state_key: None, redacts: None }
+        Self {
+            kind: kind.to_owned(),
+            content,
+            state_key: None,
+            redacts: None,
+        }
     }
 }
 
@@ -69,19 +79,40 @@ pub fn build_and_authorize(
     }
     let content: Box<RawValue> = to_raw_value(&content).map_err(internal)?;
 
-    let auth_types = auth_types_for_event(&kind, sender, template.state_key.as_deref(), &content, &room.rules.authorization)
-        .map_err(|e| Error::bad_json(format!("Ungültiger Ereignisinhalt: {e}"), format!("Invalid event content: {e}")))?;
+    let auth_types = auth_types_for_event(
+        &kind,
+        sender,
+        template.state_key.as_deref(),
+        &content,
+        &room.rules.authorization,
+    )
+    .map_err(|e| {
+        Error::bad_json(
+            format!("Ungültiger Ereignisinhalt: {e}"),
+            format!("Invalid event content: {e}"),
+        )
+    })?;
     let auth_events = auth_types
         .iter()
-        .filter_map(|(t, k)| room.state.get(&(t.clone(), k.clone())).map(|p| p.event_id.clone()))
+        .filter_map(|(t, k)| {
+            room.state
+                .get(&(t.clone(), k.clone()))
+                .map(|p| p.event_id.clone())
+        })
         .collect();
 
     let mut unsigned = Map::new();
     if let Some(key) = &template.state_key {
-        if let Some(prev) = room.state.get(&(StateEventType::from(template.kind.as_str()), key.clone())) {
+        if let Some(prev) = room
+            .state
+            .get(&(StateEventType::from(template.kind.as_str()), key.clone()))
+        {
             unsigned.insert("prev_content".into(), prev.content_value());
             unsigned.insert("prev_sender".into(), Value::String(prev.sender.to_string()));
-            unsigned.insert("replaces_state".into(), Value::String(prev.event_id.to_string()));
+            unsigned.insert(
+                "replaces_state".into(),
+                Value::String(prev.event_id.to_string()),
+            );
         }
     }
 
@@ -89,7 +120,9 @@ pub fn build_and_authorize(
         event_id: EventId::parse("$pending").map_err(internal)?,
         room_id: room.room_id.clone(),
         sender: sender.to_owned(),
-        origin_server_ts: MilliSecondsSinceUnixEpoch(UInt::try_from(now as u64).unwrap_or_default()),
+        origin_server_ts: MilliSecondsSinceUnixEpoch(
+            UInt::try_from(now as u64).unwrap_or_default(),
+        ),
         kind,
         content,
         state_key: template.state_key,
@@ -102,9 +135,15 @@ pub fn build_and_authorize(
     pdu.event_id = event_id(&pdu, room)?;
 
     if pdu.kind != TimelineEventType::RoomCreate {
-        check_state_dependent_auth_rules(&room.rules.authorization, &pdu, |t: &StateEventType, k: &str| {
-            room.state.get(&(t.clone(), k.to_owned())).map(|p| p.as_ref())
-        })
+        check_state_dependent_auth_rules(
+            &room.rules.authorization,
+            &pdu,
+            |t: &StateEventType, k: &str| {
+                room.state
+                    .get(&(t.clone(), k.to_owned()))
+                    .map(|p| p.as_ref())
+            },
+        )
         .map_err(|reason| {
             tracing::debug!(%reason, "event refused by the authorization rules");
             Error::forbidden(
@@ -131,14 +170,24 @@ fn event_id(pdu: &Pdu, room: &RoomSnapshot) -> Result<OwnedEventId> {
 
 /// Redacts `target` in storage (and in the snapshot if it is current state) because of
 /// `redaction`. Only the sender of the target or someone with the `redact` power may redact.
-pub async fn apply_redaction(db: &Db, tx: &mut Tx, room: &mut RoomSnapshot, target: &EventId, redaction: &Pdu) -> Result<()> {
+pub async fn apply_redaction(
+    db: &Db,
+    tx: &mut Tx,
+    room: &mut RoomSnapshot,
+    target: &EventId,
+    redaction: &Pdu,
+) -> Result<()> {
     let Some(row) = db.event(target.as_str()).await? else {
         return Ok(());
     };
     if row.room_id != room.room_id.as_str() {
         return Ok(());
     }
-    if row.sender != redaction.sender.as_str() && !room.power_levels().user_can_redact_event_of_other(&redaction.sender) {
+    if row.sender != redaction.sender.as_str()
+        && !room
+            .power_levels()
+            .user_can_redact_event_of_other(&redaction.sender)
+    {
         return Err(Error::forbidden(
             "Du darfst nur deine eigenen Nachrichten löschen.",
             "You may only redact your own events.",
@@ -148,16 +197,27 @@ pub async fn apply_redaction(db: &Db, tx: &mut Tx, room: &mut RoomSnapshot, targ
     let CanonicalJsonValue::Object(object) = to_canonical_value(&stored).map_err(internal)? else {
         return Err(internal("stored event is not an object"));
     };
-    let CanonicalJsonValue::Object(because) = to_canonical_value(redaction).map_err(internal)? else {
+    let CanonicalJsonValue::Object(because) = to_canonical_value(redaction).map_err(internal)?
+    else {
         return Err(internal("redaction is not an object"));
     };
-    let mut redacted = redact(object, &room.rules.redaction, Some(RedactedBecause::from_json(because))).map_err(internal)?;
+    let mut redacted = redact(
+        object,
+        &room.rules.redaction,
+        Some(RedactedBecause::from_json(because)),
+    )
+    .map_err(internal)?;
     // Keep what the client format needs that redaction algorithms drop.
-    redacted.insert("event_id".into(), CanonicalJsonValue::String(row.event_id.clone()));
+    redacted.insert(
+        "event_id".into(),
+        CanonicalJsonValue::String(row.event_id.clone()),
+    );
     let json = serde_json::to_string(&redacted).map_err(internal)?;
     Db::replace_event_json(tx, &row.event_id, &json).await?;
     if let Some(key) = &row.state_key {
-        let current = room.get(&row.event_type, key).is_some_and(|p| p.event_id.as_str() == row.event_id);
+        let current = room
+            .get(&row.event_type, key)
+            .is_some_and(|p| p.event_id.as_str() == row.event_id);
         if current {
             let pdu = super::Rooms::parse(&json)?;
             room.set_state(&row.event_type, key.clone(), pdu);

@@ -51,7 +51,9 @@ fn merge_power_levels(base: &mut Value, override_: &Value) {
     };
     for (key, value) in over {
         match (base.get_mut(key), value) {
-            (Some(Value::Object(existing)), Value::Object(new)) if key == "users" || key == "events" => {
+            (Some(Value::Object(existing)), Value::Object(new))
+                if key == "users" || key == "events" =>
+            {
                 existing.extend(new.clone());
             }
             _ => {
@@ -76,7 +78,12 @@ pub async fn member_content(state: &AppState, user_id: &UserId, membership: &str
 }
 
 /// Creates a room as `creator` from a `createRoom` request (`raw` is the request's JSON body).
-pub async fn create_room(state: &AppState, creator: &UserId, req: &Request, raw: &Value) -> Result<OwnedRoomId> {
+pub async fn create_room(
+    state: &AppState,
+    creator: &UserId,
+    req: &Request,
+    raw: &Value,
+) -> Result<OwnedRoomId> {
     let version = match &req.room_version {
         Some(v) if SUPPORTED_VERSIONS.contains(&v.as_str()) => v.clone(),
         Some(_) => return Err(Error::UnsupportedRoomVersion),
@@ -84,13 +91,17 @@ pub async fn create_room(state: &AppState, creator: &UserId, req: &Request, raw:
     };
     let alias = match &req.room_alias_name {
         Some(name) => {
-            let alias = RoomAliasId::parse(format!("#{name}:{}", state.server_name)).map_err(|_| {
-                Error::invalid_param("Ungültiger Raumalias.", "Invalid room alias.")
-            })?;
+            let alias =
+                RoomAliasId::parse(format!("#{name}:{}", state.server_name)).map_err(|_| {
+                    Error::invalid_param("Ungültiger Raumalias.", "Invalid room alias.")
+                })?;
             if state.db.alias(alias.as_str()).await?.is_some() {
                 return Err(Error::InUse(
                     "M_ROOM_IN_USE",
-                    crate::text!("Der Raumalias ist schon vergeben.", "The room alias is already taken."),
+                    crate::text!(
+                        "Der Raumalias ist schon vergeben.",
+                        "The room alias is already taken."
+                    ),
                 ));
             }
             Some(alias)
@@ -98,7 +109,9 @@ pub async fn create_room(state: &AppState, creator: &UserId, req: &Request, raw:
         None => None,
     };
     for invitee in &req.invite {
-        if invitee.server_name() != state.server_name || state.db.user(invitee.as_str()).await?.is_none() {
+        if invitee.server_name() != state.server_name
+            || state.db.user(invitee.as_str()).await?.is_none()
+        {
             return Err(Error::not_found(
                 format!("Den Benutzer {invitee} gibt es nicht."),
                 format!("Unknown user {invitee}."),
@@ -106,9 +119,15 @@ pub async fn create_room(state: &AppState, creator: &UserId, req: &Request, raw:
         }
     }
 
-    let mut create_content = raw.get("creation_content").cloned().unwrap_or_else(|| json!({}));
+    let mut create_content = raw
+        .get("creation_content")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     if !create_content.is_object() {
-        return Err(Error::bad_json("creation_content muss ein Objekt sein.", "creation_content must be an object."));
+        return Err(Error::bad_json(
+            "creation_content muss ein Objekt sein.",
+            "creation_content must be an object.",
+        ));
     }
     create_content["room_version"] = json!(version.as_str());
     if version == RoomVersionId::V10 {
@@ -133,38 +152,84 @@ pub async fn create_room(state: &AppState, creator: &UserId, req: &Request, raw:
     };
 
     let mut events = vec![
-        EventTemplate::state("m.room.member", creator.as_str(), member_content(state, creator, "join").await?),
+        EventTemplate::state(
+            "m.room.member",
+            creator.as_str(),
+            member_content(state, creator, "join").await?,
+        ),
         EventTemplate::state("m.room.power_levels", "", power_levels),
     ];
     if let Some(alias) = &alias {
-        events.push(EventTemplate::state("m.room.canonical_alias", "", json!({ "alias": alias })));
+        events.push(EventTemplate::state(
+            "m.room.canonical_alias",
+            "",
+            json!({ "alias": alias }),
+        ));
     }
-    events.push(EventTemplate::state("m.room.join_rules", "", json!({ "join_rule": join_rule })));
-    events.push(EventTemplate::state("m.room.history_visibility", "", json!({ "history_visibility": "shared" })));
-    events.push(EventTemplate::state("m.room.guest_access", "", json!({ "guest_access": guest_access })));
-    for initial in raw.get("initial_state").and_then(Value::as_array).into_iter().flatten() {
-        let kind = initial.get("type").and_then(Value::as_str).unwrap_or_default();
-        let key = initial.get("state_key").and_then(Value::as_str).unwrap_or_default();
+    events.push(EventTemplate::state(
+        "m.room.join_rules",
+        "",
+        json!({ "join_rule": join_rule }),
+    ));
+    events.push(EventTemplate::state(
+        "m.room.history_visibility",
+        "",
+        json!({ "history_visibility": "shared" }),
+    ));
+    events.push(EventTemplate::state(
+        "m.room.guest_access",
+        "",
+        json!({ "guest_access": guest_access }),
+    ));
+    for initial in raw
+        .get("initial_state")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let kind = initial
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let key = initial
+            .get("state_key")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let content = initial.get("content").cloned().unwrap_or_else(|| json!({}));
         events.push(EventTemplate::state(kind, key, content));
     }
     if let Some(name) = &req.name {
-        events.push(EventTemplate::state("m.room.name", "", json!({ "name": name })));
+        events.push(EventTemplate::state(
+            "m.room.name",
+            "",
+            json!({ "name": name }),
+        ));
     }
     if let Some(topic) = &req.topic {
-        events.push(EventTemplate::state("m.room.topic", "", json!({ "topic": topic })));
+        events.push(EventTemplate::state(
+            "m.room.topic",
+            "",
+            json!({ "topic": topic }),
+        ));
     }
     for invitee in &req.invite {
         let mut content = member_content(state, invitee, "invite").await?;
         if req.is_direct {
             content["is_direct"] = json!(true);
         }
-        events.push(EventTemplate::state("m.room.member", invitee.as_str(), content));
+        events.push(EventTemplate::state(
+            "m.room.member",
+            invitee.as_str(),
+            content,
+        ));
     }
 
     let room_id = Rooms::create(state, creator, version, create_content, events).await?;
     if let Some(alias) = alias {
-        state.db.create_alias(alias.as_str(), room_id.as_str(), creator.as_str()).await?;
+        state
+            .db
+            .create_alias(alias.as_str(), room_id.as_str(), creator.as_str())
+            .await?;
     }
     if req.visibility == Visibility::Public {
         state.db.set_room_published(room_id.as_str(), true).await?;

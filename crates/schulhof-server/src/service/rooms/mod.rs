@@ -47,17 +47,28 @@ impl Rooms {
             let entry = activity.entry(room).or_insert(pos);
             *entry = (*entry).max(pos);
         }
-        Ok(Rooms { snapshots: RwLock::default(), activity: RwLock::new(activity) })
+        Ok(Rooms {
+            snapshots: RwLock::default(),
+            activity: RwLock::new(activity),
+        })
     }
 
     /// The newest stream position at which anything happened in `room_id` (0 if never).
     pub fn last_activity(&self, room_id: &str) -> i64 {
-        self.activity.read().expect("activity lock").get(room_id).copied().unwrap_or(0)
+        self.activity
+            .read()
+            .expect("activity lock")
+            .get(room_id)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Records activity in a room at `pos`.
     pub fn mark_activity(&self, room_id: &str, pos: i64) {
-        self.activity.write().expect("activity lock").insert(room_id.to_owned(), pos);
+        self.activity
+            .write()
+            .expect("activity lock")
+            .insert(room_id.to_owned(), pos);
     }
 
     /// The current state of a room, or `None` if it does not exist.
@@ -69,7 +80,10 @@ impl Rooms {
             return Ok(None);
         };
         let snapshot = Arc::new(snapshot);
-        self.snapshots.write().expect("snapshot lock").insert(room_id.to_owned(), snapshot.clone());
+        self.snapshots
+            .write()
+            .expect("snapshot lock")
+            .insert(room_id.to_owned(), snapshot.clone());
         Ok(Some(snapshot))
     }
 
@@ -81,7 +95,10 @@ impl Rooms {
     }
 
     fn replace_snapshot(&self, snapshot: RoomSnapshot) {
-        self.snapshots.write().expect("snapshot lock").insert(snapshot.room_id.clone(), Arc::new(snapshot));
+        self.snapshots
+            .write()
+            .expect("snapshot lock")
+            .insert(snapshot.room_id.clone(), Arc::new(snapshot));
     }
 
     /// Sends one event into a room on behalf of `sender`.
@@ -129,14 +146,27 @@ impl Rooms {
         let now = AppState::now_ms();
         let mut pdus = Vec::with_capacity(templates.len());
         for template in templates {
-            let pdu = build::build_and_authorize(&working, sender, template, now, state.config.encryption.allow)?;
+            let pdu = build::build_and_authorize(
+                &working,
+                sender,
+                template,
+                now,
+                state.config.encryption.allow,
+            )?;
             working.apply(&pdu);
             pdus.push(pdu);
         }
 
         let mut tx = state.db.begin().await?;
         if let Some(version) = &new_room {
-            Db::insert_room(&mut tx, room_id.as_str(), version.as_str(), sender.as_str(), now).await?;
+            Db::insert_room(
+                &mut tx,
+                room_id.as_str(),
+                version.as_str(),
+                sender.as_str(),
+                now,
+            )
+            .await?;
         }
         let mut sent = Vec::with_capacity(pdus.len());
         for (i, pdu) in pdus.iter().enumerate() {
@@ -155,32 +185,46 @@ impl Rooms {
                 json: &json,
                 txn: if i == 0 { txn } else { None },
             };
-            Db::insert_event(&mut tx, &event).await.map_err(|e| match e {
-                schulhof_store::StoreError::Conflict => Error::bad_json(
-                    "Diese Transaktions-ID wurde schon verwendet.",
-                    "This transaction ID was already used.",
-                ),
-                other => other.into(),
-            })?;
+            Db::insert_event(&mut tx, &event)
+                .await
+                .map_err(|e| match e {
+                    schulhof_store::StoreError::Conflict => Error::bad_json(
+                        "Diese Transaktions-ID wurde schon verwendet.",
+                        "This transaction ID was already used.",
+                    ),
+                    other => other.into(),
+                })?;
             if let Some(target) = pdu.redacted_event() {
                 build::apply_redaction(&state.db, &mut tx, &mut working, &target, pdu).await?;
             }
             crate::service::push::record_notifications(state, &mut tx, &working, pdu, pos).await?;
-            sent.push(Sent { event_id: pdu.event_id.clone(), stream_pos: pos });
+            sent.push(Sent {
+                event_id: pdu.event_id.clone(),
+                stream_pos: pos,
+            });
         }
         tx.commit().await?;
         let pos = guard.committed();
 
-        let mut affected: Vec<String> = working.joined_and_invited().map(|u| u.to_string()).collect();
+        let mut affected: Vec<String> = working
+            .joined_and_invited()
+            .map(|u| u.to_string())
+            .collect();
         for pdu in &pdus {
             // A user who just left or was kicked, banned or invited must hear of it too.
-            if let Some(target) = pdu.state_key.as_deref().filter(|_| pdu.kind == ruma::events::TimelineEventType::RoomMember) {
+            if let Some(target) = pdu
+                .state_key
+                .as_deref()
+                .filter(|_| pdu.kind == ruma::events::TimelineEventType::RoomMember)
+            {
                 affected.push(target.to_owned());
             }
         }
         rooms.replace_snapshot(working);
         rooms.mark_activity(room_id.as_str(), pos);
-        state.notifier.notify(affected.iter().map(String::as_str), pos);
+        state
+            .notifier
+            .notify(affected.iter().map(String::as_str), pos);
         Ok(sent)
     }
 

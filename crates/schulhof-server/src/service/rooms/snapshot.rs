@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ruma::events::room::member::MembershipState;
-use ruma::events::room::power_levels::{RoomPowerLevels, RoomPowerLevelsEventContent, RoomPowerLevelsSource};
+use ruma::events::room::power_levels::{
+    RoomPowerLevels, RoomPowerLevelsEventContent, RoomPowerLevelsSource,
+};
 use ruma::events::{StateEventType, TimelineEventType};
 use ruma::room_version_rules::RoomVersionRules;
 use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId};
@@ -38,14 +40,24 @@ pub fn membership_of(pdu: &Pdu) -> Option<MembershipState> {
         return None;
     }
     let content: Value = pdu.content_value();
-    content.get("membership").and_then(Value::as_str).map(MembershipState::from)
+    content
+        .get("membership")
+        .and_then(Value::as_str)
+        .map(MembershipState::from)
 }
 
 impl RoomSnapshot {
     /// A room with no events yet.
     pub fn empty(room_id: OwnedRoomId, version: RoomVersionId) -> Result<Self> {
         let rules = version.rules().ok_or(Error::UnsupportedRoomVersion)?;
-        Ok(Self { room_id, version, rules, state: Arc::default(), last_event: None, depth: 0 })
+        Ok(Self {
+            room_id,
+            version,
+            rules,
+            state: Arc::default(),
+            last_event: None,
+            depth: 0,
+        })
     }
 
     /// Loads a room's current state from the database.
@@ -53,7 +65,8 @@ impl RoomSnapshot {
         let Some(version) = db.room_version(room_id.as_str()).await? else {
             return Ok(None);
         };
-        let version = RoomVersionId::try_from(version.as_str()).map_err(|e| Error::Internal(e.to_string()))?;
+        let version = RoomVersionId::try_from(version.as_str())
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let mut snapshot = Self::empty(room_id.to_owned(), version)?;
         for row in db.current_state(room_id.as_str()).await? {
             let pdu = super::Rooms::parse(&row.json)?;
@@ -97,7 +110,8 @@ impl RoomSnapshot {
 
     /// A user's current membership.
     pub fn membership(&self, user_id: &UserId) -> Option<MembershipState> {
-        self.get("m.room.member", user_id.as_str()).and_then(|p| membership_of(p))
+        self.get("m.room.member", user_id.as_str())
+            .and_then(|p| membership_of(p))
     }
 
     /// Whether the user is joined.
@@ -115,7 +129,10 @@ impl RoomSnapshot {
         self.members_with(|m| matches!(m, MembershipState::Join | MembershipState::Invite))
     }
 
-    fn members_with(&self, want: impl Fn(MembershipState) -> bool + 'static) -> impl Iterator<Item = OwnedUserId> + '_ {
+    fn members_with(
+        &self,
+        want: impl Fn(MembershipState) -> bool + 'static,
+    ) -> impl Iterator<Item = OwnedUserId> + '_ {
         self.state.iter().filter_map(move |((kind, key), pdu)| {
             (*kind == StateEventType::RoomMember && membership_of(pdu).is_some_and(&want))
                 .then(|| UserId::parse(key.as_str()).ok())
@@ -128,12 +145,21 @@ impl RoomSnapshot {
         let content: Option<RoomPowerLevelsEventContent> = self
             .get("m.room.power_levels", "")
             .and_then(|p| serde_json::from_str(p.content.get()).ok());
-        let creators: Vec<OwnedUserId> = self.get("m.room.create", "").map(|p| p.sender.clone()).into_iter().collect();
-        RoomPowerLevels::new(RoomPowerLevelsSource::from(content), &self.rules.authorization, creators)
+        let creators: Vec<OwnedUserId> = self
+            .get("m.room.create", "")
+            .map(|p| p.sender.clone())
+            .into_iter()
+            .collect();
+        RoomPowerLevels::new(
+            RoomPowerLevelsSource::from(content),
+            &self.rules.authorization,
+            creators,
+        )
     }
 
     /// A string field of a state event's content, e.g. `join_rule` of `m.room.join_rules`.
     pub fn state_str(&self, kind: &str, field: &str) -> Option<String> {
-        self.content(kind, "").and_then(|c| c.get(field).and_then(Value::as_str).map(str::to_owned))
+        self.content(kind, "")
+            .and_then(|c| c.get(field).and_then(Value::as_str).map(str::to_owned))
     }
 }

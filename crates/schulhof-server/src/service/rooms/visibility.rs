@@ -20,7 +20,11 @@ pub struct Visibility {
 }
 
 fn value_at(history: &[(i64, String)], pos: i64) -> Option<&str> {
-    history.iter().rev().find(|(p, _)| *p <= pos).map(|(_, v)| v.as_str())
+    history
+        .iter()
+        .rev()
+        .find(|(p, _)| *p <= pos)
+        .map(|(_, v)| v.as_str())
 }
 
 fn field(json: &str, field: &str) -> String {
@@ -45,7 +49,11 @@ impl Visibility {
             .into_iter()
             .map(|r| (r.stream_pos, field(&r.json, "history_visibility")))
             .collect();
-        Ok(Self { user_id: user_id.to_owned(), memberships, visibilities })
+        Ok(Self {
+            user_id: user_id.to_owned(),
+            memberships,
+            visibilities,
+        })
     }
 
     /// Whether the event at `pos` (of type `kind` with `state_key`) is visible to the user.
@@ -59,7 +67,10 @@ impl Visibility {
         match visibility {
             "world_readable" => true,
             _ if membership == "join" => true,
-            "shared" => self.memberships.iter().any(|(p, m)| *p > pos && m == "join"),
+            "shared" => self
+                .memberships
+                .iter()
+                .any(|(p, m)| *p > pos && m == "join"),
             "invited" => membership == "invite",
             _ => false,
         }
@@ -82,8 +93,14 @@ mod tests {
     fn vis(memberships: &[(i64, &str)], visibilities: &[(i64, &str)]) -> Visibility {
         Visibility {
             user_id: "@u:x".into(),
-            memberships: memberships.iter().map(|(p, m)| (*p, m.to_string())).collect(),
-            visibilities: visibilities.iter().map(|(p, m)| (*p, m.to_string())).collect(),
+            memberships: memberships
+                .iter()
+                .map(|(p, m)| (*p, m.to_string()))
+                .collect(),
+            visibilities: visibilities
+                .iter()
+                .map(|(p, m)| (*p, m.to_string()))
+                .collect(),
         }
     }
 

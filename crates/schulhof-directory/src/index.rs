@@ -1,0 +1,133 @@
+//! Constant-time lookups into a directory, for the policy engine.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::model::{Directory, Group, Person};
+
+/// Returned for lookups that find nothing.
+static EMPTY: BTreeSet<String> = BTreeSet::new();
+
+/// An immutable, hashed view of a [`Directory`]: person by localpart, group members,
+/// a person's groups, children and parents, each in O(1).
+///
+/// Covers every person in the directory, **including locked and deactivated ones**:
+/// callers deciding about access must check [`Person::status`].
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryIndex {
+    people: HashMap<String, Person>,
+    localparts: HashMap<String, String>,
+    groups: HashMap<String, Group>,
+    members: HashMap<String, BTreeSet<String>>,
+    children: HashMap<String, BTreeSet<String>>,
+    parents: HashMap<String, BTreeSet<String>>,
+}
+
+impl DirectoryIndex {
+    /// Indexes `directory` (taking it over; see [`Directory::index`] to keep it).
+    pub fn new(directory: Directory) -> DirectoryIndex {
+        let localparts: HashMap<String, String> = directory
+            .people
+            .values()
+            .map(|p| (p.import_id.clone(), p.localpart.clone()))
+            .collect();
+        let mut index = DirectoryIndex {
+            groups: directory.groups.into_iter().collect(),
+            ..DirectoryIndex::default()
+        };
+        for person in directory.people.into_values() {
+            for group in &person.groups {
+                index.add(Link::Member, group, &person.localpart);
+            }
+            for child in person.children.iter().filter_map(|c| localparts.get(c)) {
+                index.add(Link::Child, &person.localpart, child);
+                index.add(Link::Parent, child, &person.localpart);
+            }
+            index.people.insert(person.localpart.clone(), person);
+        }
+        index.localparts = localparts;
+        index
+    }
+
+    /// Adds `value` to the set under `key` in the map for `link`.
+    fn add(&mut self, link: Link, key: &str, value: &str) {
+        let map = match link {
+            Link::Member => &mut self.members,
+            Link::Child => &mut self.children,
+            Link::Parent => &mut self.parents,
+        };
+        map.entry(key.to_owned())
+            .or_default()
+            .insert(value.to_owned());
+    }
+
+    /// The person with this Matrix localpart.
+    pub fn person(&self, localpart: &str) -> Option<&Person> {
+        self.people.get(localpart)
+    }
+
+    /// The localpart of the person with this import ID.
+    pub fn localpart_of(&self, import_id: &str) -> Option<&str> {
+        self.localparts.get(import_id).map(String::as_str)
+    }
+
+    /// The group with this name.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.get(name)
+    }
+
+    /// Localparts of a group's members (empty for unknown groups).
+    pub fn members(&self, group: &str) -> &BTreeSet<String> {
+        self.members.get(group).unwrap_or(&EMPTY)
+    }
+
+    /// Names of the groups a person belongs to (empty for unknown people).
+    pub fn groups_of(&self, localpart: &str) -> &BTreeSet<String> {
+        self.people.get(localpart).map_or(&EMPTY, |p| &p.groups)
+    }
+
+    /// Localparts of a parent's children (empty for non-parents).
+    pub fn children_of(&self, localpart: &str) -> &BTreeSet<String> {
+        self.children.get(localpart).unwrap_or(&EMPTY)
+    }
+
+    /// Localparts of a student's parents (empty if none are known).
+    pub fn parents_of(&self, localpart: &str) -> &BTreeSet<String> {
+        self.parents.get(localpart).unwrap_or(&EMPTY)
+    }
+
+    /// All people, in no particular order.
+    pub fn people(&self) -> impl Iterator<Item = &Person> {
+        self.people.values()
+    }
+
+    /// Number of people.
+    pub fn len(&self) -> usize {
+        self.people.len()
+    }
+
+    /// Whether the directory is empty.
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+}
+
+/// Which relation [`DirectoryIndex::add`] records.
+#[derive(Clone, Copy)]
+enum Link {
+    Member,
+    Child,
+    Parent,
+}
+
+impl Directory {
+    /// A hashed index of this directory (clones the data).
+    pub fn index(&self) -> DirectoryIndex {
+        DirectoryIndex::new(self.clone())
+    }
+}
+
+impl From<Directory> for DirectoryIndex {
+    fn from(directory: Directory) -> DirectoryIndex {
+        DirectoryIndex::new(directory)
+    }
+}
