@@ -687,3 +687,270 @@ pub fn parse_csv(bytes: &[u8]) -> Result<ImportFile, Vec<ImportError>> {
         ignored_columns: header.ignored(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows of a valid file.
+    fn rows(csv: &[u8]) -> Vec<ImportRow> {
+        match parse_csv(csv) {
+            Ok(file) => file.rows,
+            Err(errors) => panic!("{}: {errors:#?}", String::from_utf8_lossy(csv)),
+        }
+    }
+
+    /// (line, field) of each error of an invalid file; asserts each message contains
+    /// the expected snippet.
+    fn errors(csv: &[u8], expected: &[(usize, &str, &str)]) {
+        let errors = parse_csv(csv).expect_err("invalid file");
+        let got: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
+        let want: Vec<(usize, &str)> = expected.iter().map(|&(l, f, _)| (l, f)).collect();
+        assert_eq!(got, want, "{errors:#?}");
+        for (error, (_, _, snippet)) in errors.iter().zip(expected) {
+            assert!(error.message.contains(snippet), "{error} lacks {snippet:?}");
+        }
+    }
+
+    /// Anna Schmidt (teacher) and Ben Schmidt (student) with her as parent... as rows.
+    fn expected() -> Vec<ImportRow> {
+        vec![
+            ImportRow {
+                line: 2,
+                import_id: "L1".into(),
+                first_name: "Anna".into(),
+                last_name: "Schmidt".into(),
+                role: Role::Teacher,
+                groups: vec!["Lehrer".into(), "Fachkonferenz Englisch".into()],
+                children: vec![],
+                consent: true,
+            },
+            ImportRow {
+                line: 3,
+                import_id: "S1".into(),
+                first_name: "Ben".into(),
+                last_name: "Müller; Sohn".into(),
+                role: Role::Student,
+                groups: vec!["Klasse 8.1".into()],
+                children: vec![],
+                consent: false,
+            },
+            ImportRow {
+                line: 4,
+                import_id: "E1".into(),
+                first_name: "Clara".into(),
+                last_name: "Müller".into(),
+                role: Role::Parent,
+                groups: vec![],
+                children: vec!["S1".into()],
+                consent: true,
+            },
+        ]
+    }
+
+    #[test]
+    fn parses_every_dialect() {
+        let semicolon = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung\n\
+            L1;Anna;Schmidt;Lehrkraft;Lehrer, Fachkonferenz Englisch;;ja\n\
+            S1;Ben;\"Müller; Sohn\";Schüler;Klasse 8.1;;\n\
+            E1;Clara;Müller;Sorgeberechtigte;;S1;x\n";
+        let comma = "import_id,first_name,last_name,role,groups,children,consent\n\
+            L1,Anna,Schmidt,teacher,Lehrer|Fachkonferenz Englisch,,yes\n\
+            S1,Ben,Müller; Sohn,student,Klasse 8.1,,no\n\
+            E1,Clara,Müller,parent,,S1,1\n";
+        let quoted = "\"ID\",\"Vorname\",\"Nachname\",\"Rolle\",\"Gruppen\",\"Kinder\",\"Einwilligung\"\r\n\
+            \"L1\",\"Anna\",\"Schmidt\",\"Lehrkraft\",\"Lehrer|Fachkonferenz Englisch|Lehrer\",\"\",\"ja\"\r\n\
+            \"S1\",\"Ben\",\"Müller; Sohn\",\"Schüler\",\"  Klasse   8.1 \",\"\",\"nein\"\r\n\
+            \"E1\",\"Clara\",\"Müller\",\"Sorgeberechtigte(r)\",\"\",\"S1\",\"true\"\r\n";
+        let headers = " import-ID ;VORNAME; Nach_Name ;Rolle;Gruppe;Kind;Einverständnis;E-Mail\n\
+            L1;Anna;Schmidt;Lehrerin;Lehrer|Fachkonferenz Englisch;;Ja;a@b.de\n\n\
+            S1;Ben;Müller\\; Sohn;SuS;Klasse 8.1;;0;\n\
+            E1;Clara;Müller;Elternteil;;S1;wahr;\n";
+        let with_bom = format!("\u{feff}{semicolon}").into_bytes();
+        let crlf = semicolon.replace('\n', "\r\n").into_bytes();
+        for csv in [
+            semicolon.as_bytes(),
+            comma.as_bytes(),
+            quoted.as_bytes(),
+            &with_bom,
+            &crlf,
+        ] {
+            assert_eq!(rows(csv), expected(), "{}", String::from_utf8_lossy(csv));
+        }
+        // Unquoted "Müller\; Sohn" is split, so this file only checks the headers.
+        assert!(parse_csv(headers.as_bytes()).is_err());
+        let headers = headers.replace("Müller\\; Sohn", "\"Müller; Sohn\"");
+        let file = parse_csv(headers.as_bytes()).unwrap();
+        let mut want = expected();
+        want[1].line = 4;
+        want[2].line = 5;
+        assert_eq!(file.rows(), want);
+        assert_eq!(file.ignored_columns(), ["E-Mail"]);
+        assert_eq!(file.delimiter(), ';');
+        assert_eq!(parse_csv(comma.as_bytes()).unwrap().delimiter(), ',');
+    }
+
+    #[test]
+    fn reads_quotes_and_line_breaks() {
+        let csv = "ID;Vorname;Nachname;Rolle\n\
+            1;\"Karl \"\"Kalle\"\"\";\"Groß\nKlein\";Lehrer\n\
+            ;;;\n\
+            2;Eva;\"Ende\"r;Lehrer\r\
+            3;Jo;Ab\"c;Lehrer";
+        let rows = rows(csv.as_bytes());
+        let names: Vec<(usize, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.line, r.first_name.as_str(), r.last_name.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (2, "Karl \"Kalle\"", "Groß\nKlein"),
+                (5, "Eva", "Ender"),
+                (6, "Jo", "Ab\"c")
+            ]
+        );
+    }
+
+    #[test]
+    fn recognises_every_role_spelling() {
+        let cases = [
+            (Role::Teacher, &["Lehrkraft", "Lehrer", "Lehrerin", "teacher", "LEHRKRAFT"][..]),
+            (
+                Role::Student,
+                &["Schüler", "Schülerin", "Schueler", "SuS", "student", "schülerin"],
+            ),
+            (
+                Role::Parent,
+                &[
+                    "Sorgeberechtigte",
+                    "Sorgeberechtigter",
+                    "Sorgeberechtigte(r)",
+                    "Sorgeberechtigte/r",
+                    "Eltern",
+                    "Elternteil",
+                    "parent",
+                ],
+            ),
+            (
+                Role::Admin,
+                &["Admin", "Schulleitung", "Administrator", "admin", " Admin "],
+            ),
+        ];
+        for (role, spellings) in cases {
+            for spelling in spellings {
+                assert_eq!(parse_role(spelling), Some(role), "{spelling}");
+            }
+        }
+        for unknown in ["", "Hausmeister", "Lehrer:in?x"] {
+            assert_eq!(parse_role(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn reads_consent_values() {
+        for (value, consent) in [
+            ("ja", Some(true)),
+            ("JA", Some(true)),
+            ("yes", Some(true)),
+            ("1", Some(true)),
+            ("true", Some(true)),
+            ("x", Some(true)),
+            (" X ", Some(true)),
+            ("nein", Some(false)),
+            ("no", Some(false)),
+            ("0", Some(false)),
+            ("false", Some(false)),
+            ("", Some(false)),
+            ("vielleicht", None),
+        ] {
+            assert_eq!(parse_consent(value), consent, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn splits_lists_by_the_files_delimiter() {
+        assert_eq!(split_list("A, B|A ,, C", ';'), ["A", "B", "C"]);
+        assert_eq!(split_list("Klasse 8.1, Chor|AG", ','), ["Klasse 8.1, Chor", "AG"]);
+        assert!(split_list(" | ", ';').is_empty());
+    }
+
+    #[test]
+    fn reports_header_errors() {
+        errors(
+            b"ID;Vorname;Rolle;Gruppen\n1;A;Lehrer;\n",
+            &[(1, "Nachname", "Pflichtspalte „Nachname“")],
+        );
+        errors(
+            b"Name,Klasse\nA,B\n",
+            &[
+                (1, "ID", "Import-ID"),
+                (1, "Vorname", "first_name"),
+                (1, "Nachname", "last_name"),
+                (1, "Rolle", "role"),
+            ],
+        );
+        errors(
+            b"ID;Vorname;Nachname;Rolle;first_name\n",
+            &[(1, "first_name", "Spalten 2 und 5")],
+        );
+    }
+
+    #[test]
+    fn reports_empty_files() {
+        for csv in [&b""[..], b"\n\r\n", "\u{feff}".as_bytes(), b";;;\n"] {
+            errors(csv, &[(1, "Datei", "leer")]);
+        }
+        errors(
+            b"ID;Vorname;Nachname;Rolle\n\n",
+            &[(1, "Datei", "keine Personen")],
+        );
+    }
+
+    #[test]
+    fn reports_row_errors_all_at_once() {
+        let csv = "Import-ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung\n\
+            S1;Ben;Müller;Schüler;Klasse 8.1;;ja\n\
+            S2;;Müller;Schüler;Klasse 8.1;;ja\n\
+            S3;Eva;Schulz;Hausmeister;;;ja\n\
+            S1;Max;Mayer;Schüler;Klasse 8.2;;ja\n\
+            E1;Clara;Müller;Eltern;;S1,S9,L1;ja\n\
+            L1;Anna;Schmidt;Lehrer;Lehrer;S1;ja\n\
+            L2;Jo;Kurz;Lehrer;Sorgeberechtigte 8.1;;ja\n\
+            L3;Jo;Lang;Lehrer;;;vielleicht\n\
+            L4;Jo;Kurz;Lehrer\n\
+            ;Ohne;ID;Lehrer;;;\n\
+            L5;\"Offen;Lehrer;;;\n";
+        errors(
+            csv.as_bytes(),
+            &[
+                (3, "Vorname", "Das Feld „Vorname“ ist leer."),
+                (4, "Rolle", "Unbekannte Rolle „Hausmeister“"),
+                (5, "Import-ID", "Die ID „S1“ kommt doppelt vor (Zeilen 2 und 5)."),
+                (6, "Kinder", "„S9“ steht nicht in der Datei"),
+                (6, "Kinder", "„L1“ (Anna Schmidt, Zeile 7) ist keine Schülerin"),
+                (7, "Kinder", "Nur Sorgeberechtigte"),
+                (8, "Gruppen", "„Sorgeberechtigte 8.1“ wird automatisch"),
+                (9, "Einwilligung", "„vielleicht“"),
+                (10, "Zeile", "4 Felder, die Kopfzeile 7"),
+                (11, "Import-ID", "Das Feld „ID“ ist leer."),
+                (12, "Datei", "Anführungszeichen"),
+            ],
+        );
+    }
+
+    #[test]
+    fn reports_invalid_utf8_by_line() {
+        let mut csv = b"ID;Vorname;Nachname;Rolle\n1;J".to_vec();
+        csv.extend([0xfc]); // "ü" in Latin-1
+        csv.extend(b"rgen;Gro\xdf;Lehrer\n2;Anna;Schmidt;Lehrer\n3;\xc4nne;X;Lehrer\n");
+        errors(
+            &csv,
+            &[(2, "Datei", "UTF-8"), (4, "Datei", "UTF-8")],
+        );
+        let many: Vec<u8> = (0..15).flat_map(|_| b"\xfc\n".to_vec()).collect();
+        let errors = parse_csv(&many).unwrap_err();
+        assert_eq!(errors.len(), MAX_ENCODING_ERRORS + 1);
+        assert!(errors[MAX_ENCODING_ERRORS].message.contains("5 weitere"));
+    }
+}

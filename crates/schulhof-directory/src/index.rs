@@ -36,28 +36,16 @@ impl DirectoryIndex {
         };
         for person in directory.people.into_values() {
             for group in &person.groups {
-                index.add(Link::Member, group, &person.localpart);
+                link(&mut index.members, group, &person.localpart);
             }
             for child in person.children.iter().filter_map(|c| localparts.get(c)) {
-                index.add(Link::Child, &person.localpart, child);
-                index.add(Link::Parent, child, &person.localpart);
+                link(&mut index.children, &person.localpart, child);
+                link(&mut index.parents, child, &person.localpart);
             }
             index.people.insert(person.localpart.clone(), person);
         }
         index.localparts = localparts;
         index
-    }
-
-    /// Adds `value` to the set under `key` in the map for `link`.
-    fn add(&mut self, link: Link, key: &str, value: &str) {
-        let map = match link {
-            Link::Member => &mut self.members,
-            Link::Child => &mut self.children,
-            Link::Parent => &mut self.parents,
-        };
-        map.entry(key.to_owned())
-            .or_default()
-            .insert(value.to_owned());
     }
 
     /// The person with this Matrix localpart.
@@ -111,12 +99,11 @@ impl DirectoryIndex {
     }
 }
 
-/// Which relation [`DirectoryIndex::add`] records.
-#[derive(Clone, Copy)]
-enum Link {
-    Member,
-    Child,
-    Parent,
+/// Adds `value` to the set under `key`.
+fn link(map: &mut HashMap<String, BTreeSet<String>>, key: &str, value: &str) {
+    map.entry(key.to_owned())
+        .or_default()
+        .insert(value.to_owned());
 }
 
 impl Directory {

@@ -538,3 +538,315 @@ pub fn plan_import_reserving(
         .sort_by(|a, b| a.localpart.cmp(&b.localpart));
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse_csv, Role};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    const SCHOOL: &str = "\
+        L1;Anna;Schmidt;Lehrkraft;Lehrer,Fachkonferenz Englisch;;ja\n\
+        S1;Ben;Schmidt;Schüler;Klasse 8.1;;ja\n\
+        S2;Mia;Schmidt;Schüler;Klasse 9.2,AG Theater;;nein\n\
+        E1;Clara;Schmidt;Sorgeberechtigte;;S1,S2;ja\n\
+        A1;Olaf;Grünewald;Admin;;;ja\n";
+
+    /// The import file with these rows (without header).
+    fn file(rows: &str) -> ImportFile {
+        let csv = format!("ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung\n{rows}");
+        parse_csv(csv.as_bytes()).expect("valid file")
+    }
+
+    /// Plans `rows` (without header) against `current`.
+    fn plan(current: &Directory, rows: &str) -> ImportPlan {
+        plan_import(current, &file(rows), NOW).expect("plannable")
+    }
+
+    /// [`SCHOOL`] without Mia (S2).
+    fn without_mia() -> String {
+        let lines = SCHOOL.lines().filter(|l| !l.starts_with("S2"));
+        lines.map(|l| format!("{l}\n").replace("S1,S2", "S1")).collect()
+    }
+
+    /// The directory after importing `rows` into an empty one.
+    fn school(rows: &str) -> Directory {
+        plan(&Directory::default(), rows).result
+    }
+
+    fn localparts(people: &[Person]) -> Vec<&str> {
+        people.iter().map(|p| p.localpart.as_str()).collect()
+    }
+
+    fn changed(changes: &[PersonChange]) -> Vec<&str> {
+        changes.iter().map(|c| c.after.localpart.as_str()).collect()
+    }
+
+    fn group_changes(plan: &ImportPlan) -> Vec<(char, &str, GroupKind)> {
+        let sign = |c: &GroupChange| match c {
+            GroupChange::Added(_) => '+',
+            GroupChange::Removed(_) => '-',
+        };
+        let changes = plan.group_changes.iter();
+        changes
+            .map(|c| (sign(c), c.group().name.as_str(), c.group().kind))
+            .collect()
+    }
+
+    fn person<'d>(directory: &'d Directory, import_id: &str) -> &'d Person {
+        &directory.people[import_id]
+    }
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn first_import_adds_everyone_with_derived_groups() {
+        let plan = plan(&Directory::default(), SCHOOL);
+        assert_eq!(
+            localparts(&plan.added),
+            ["anna.schmidt", "ben.schmidt", "clara.schmidt", "mia.schmidt", "olaf.gruenewald"]
+        );
+        let parent = person(&plan.result, "E1");
+        assert_eq!(
+            parent.groups,
+            set(&["Sorgeberechtigte 8.1", "Sorgeberechtigte 9.2"])
+        );
+        assert_eq!(parent.children, set(&["S1", "S2"]));
+        assert_eq!(parent.status, PersonStatus::Active);
+        assert!(!person(&plan.result, "S2").consent);
+        use GroupKind::*;
+        assert_eq!(
+            group_changes(&plan),
+            [
+                ('+', "AG Theater", Custom),
+                ('+', "Fachkonferenz Englisch", SubjectConference),
+                ('+', "Klasse 8.1", Class),
+                ('+', "Klasse 9.2", Class),
+                ('+', "Lehrer", Staff),
+                ('+', "Sorgeberechtigte 8.1", Parents),
+                ('+', "Sorgeberechtigte 9.2", Parents),
+            ]
+        );
+        assert_eq!(plan.result.groups.len(), 7);
+        assert_eq!(plan.unchanged, 0);
+    }
+
+    #[test]
+    fn same_file_again_changes_nothing() {
+        let current = school(SCHOOL);
+        let plan = plan(&current, SCHOOL);
+        assert!(plan.is_empty());
+        assert_eq!(plan.unchanged, 5);
+        assert_eq!(plan.result, current);
+        assert_eq!(plan.to_string(), "Keine Änderungen (5 Personen unverändert).\n");
+    }
+
+    #[test]
+    fn clashing_names_get_counters_in_import_id_order() {
+        let plan = plan(
+            &Directory::default(),
+            "S2;Max;Müller;Schüler;;;ja\nS1;Max;Mueller;Schüler;;;ja\nL1;Max;Müller;Lehrer;;;ja\n",
+        );
+        let by_id = |id| person(&plan.result, id).localpart.as_str();
+        assert_eq!(
+            [by_id("L1"), by_id("S1"), by_id("S2")],
+            ["max.mueller", "max.mueller2", "max.mueller3"]
+        );
+    }
+
+    #[test]
+    fn localparts_of_deactivated_and_reserved_people_are_never_reused() {
+        let current = school("S1;Max;Müller;Schüler;;;ja\nS2;Eva;Schulz;Schüler;;;ja\n");
+        let current = plan(&current, "S2;Eva;Schulz;Schüler;;;ja\n").result;
+        assert!(matches!(
+            person(&current, "S1").status,
+            PersonStatus::Deactivated { .. }
+        ));
+        let file = file(
+            "S2;Eva;Schulz;Schüler;;;ja\nS3;Max;Müller;Schüler;;;ja\nS4;Max;Müller;Schüler;;;\n",
+        );
+        let plan = plan_import_reserving(&current, &file, NOW, |l| l == "max.mueller2").unwrap();
+        assert_eq!(localparts(&plan.added), ["max.mueller3", "max.mueller4"]);
+        assert!(plan.deactivated.is_empty(), "S1 was deactivated before");
+        assert_eq!(person(&plan.result, "S1"), person(&current, "S1"));
+    }
+
+    #[test]
+    fn reimport_updates_names_groups_and_derived_parent_groups() {
+        let current = school(SCHOOL);
+        let plan = plan(
+            &current,
+            "L1;Anna;Schmidt-Weber;Lehrkraft;Lehrer,Fachkonferenz Englisch;;ja\n\
+             S1;Ben;Schmidt;Schüler;Klasse 9.1;;ja\n\
+             S2;Mia;Schmidt;Schüler;Klasse 9.2,AG Theater;;ja\n\
+             E1;Clara;Schmidt;Sorgeberechtigte;;S1,S2;ja\n\
+             A1;Olaf;Grünewald;Admin;;;ja\n",
+        );
+        assert_eq!(
+            changed(&plan.changed),
+            ["anna.schmidt", "ben.schmidt", "clara.schmidt", "mia.schmidt"]
+        );
+        let anna = &plan.changed[0];
+        assert_eq!(anna.after.last_name, "Schmidt-Weber");
+        assert_eq!(anna.after.localpart, "anna.schmidt", "localparts never change");
+        let ben = &plan.changed[1];
+        assert_eq!(ben.groups_added().collect::<Vec<_>>(), ["Klasse 9.1"]);
+        assert_eq!(ben.groups_removed().collect::<Vec<_>>(), ["Klasse 8.1"]);
+        let clara = &plan.changed[2];
+        assert_eq!(
+            clara.groups_added().collect::<Vec<_>>(),
+            ["Sorgeberechtigte 9.1"]
+        );
+        assert_eq!(
+            clara.groups_removed().collect::<Vec<_>>(),
+            ["Sorgeberechtigte 8.1"]
+        );
+        assert!(plan.changed[3].after.consent);
+        assert_eq!(plan.unchanged, 1);
+        use GroupKind::*;
+        assert_eq!(
+            group_changes(&plan),
+            [
+                ('+', "Klasse 9.1", Class),
+                ('+', "Sorgeberechtigte 9.1", Parents),
+                ('-', "Klasse 8.1", Class),
+                ('-', "Sorgeberechtigte 8.1", Parents),
+            ]
+        );
+        assert!(!plan.result.groups.contains_key("Klasse 8.1"));
+    }
+
+    #[test]
+    fn missing_people_are_deactivated_and_come_back() {
+        let current = school(SCHOOL);
+        let plan1 = plan(&current, &without_mia());
+        assert_eq!(localparts(&plan1.deactivated), ["mia.schmidt"]);
+        let mia = person(&plan1.result, "S2");
+        assert_eq!(mia.status, PersonStatus::Deactivated { since_ms: NOW });
+        assert!(mia.groups.is_empty(), "left the imported groups");
+        assert_eq!(changed(&plan1.changed), ["clara.schmidt"]);
+        use GroupKind::*;
+        assert_eq!(
+            group_changes(&plan1),
+            [
+                ('-', "AG Theater", Custom),
+                ('-', "Klasse 9.2", Class),
+                ('-', "Sorgeberechtigte 9.2", Parents)
+            ]
+        );
+
+        let plan2 = plan(&plan1.result, SCHOOL);
+        assert_eq!(changed(&plan2.reactivated), ["mia.schmidt"]);
+        assert!(plan2.added.is_empty());
+        assert_eq!(plan2.result, current, "back to the state before");
+    }
+
+    #[test]
+    fn locked_people_stay_locked() {
+        let mut current = school(SCHOOL);
+        for id in ["L1", "A1"] {
+            current.people.get_mut(id).unwrap().status = PersonStatus::Locked;
+        }
+        let rows = SCHOOL
+            .replace("Anna;Schmidt;", "Anna;Schmitt;")
+            .replace("A1;Olaf;Grünewald;Admin;;;ja\n", "");
+        let plan = plan(&current, &rows);
+        let anna = person(&plan.result, "L1");
+        assert_eq!((anna.status, anna.last_name.as_str()), (PersonStatus::Locked, "Schmitt"));
+        assert_eq!(changed(&plan.changed), ["anna.schmidt"]);
+        assert_eq!(localparts(&plan.deactivated), ["olaf.gruenewald"]);
+        assert_eq!(
+            person(&plan.result, "A1").status,
+            PersonStatus::Deactivated { since_ms: NOW }
+        );
+    }
+
+    #[test]
+    fn teacher_created_groups_are_kept() {
+        let mut current = school(SCHOOL);
+        current.groups.insert(
+            "Chor".into(),
+            Group {
+                name: "Chor".into(),
+                kind: GroupKind::Custom,
+                created_by: Some("L1".into()),
+            },
+        );
+        for id in ["L1", "S1", "S2"] {
+            current.people.get_mut(id).unwrap().groups.insert("Chor".into());
+        }
+        let plan = plan(&current, &without_mia().replace("Klasse 8.1", "Klasse 8.2"));
+        assert_eq!(plan.result.groups["Chor"], current.groups["Chor"]);
+        assert!(person(&plan.result, "L1").groups.contains("Chor"));
+        let ben = person(&plan.result, "S1");
+        assert_eq!(ben.groups, set(&["Chor", "Klasse 8.2"]));
+        assert_eq!(person(&plan.result, "S2").groups, set(&["Chor"]));
+        assert!(plan.group_changes.iter().all(|c| c.group().name != "Chor"));
+
+        let file = file("L1;Anna;Schmidt;Lehrer;Chor;;\n");
+        let errors = plan_import(&current, &file, NOW).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].field.as_str()), (2, "Gruppen"));
+        assert!(errors[0].message.contains("„Chor“"));
+    }
+
+    #[test]
+    fn role_change_is_a_change() {
+        let current = school("P1;Jo;Kurz;Schüler;;;ja\n");
+        let plan = plan(&current, "P1;Jo;Kurz;Lehrkraft;;;ja\n");
+        assert_eq!(plan.changed[0].after.role, Role::Teacher);
+        assert!(plan.to_string().contains("Rolle: Schüler/in → Lehrkraft"));
+    }
+
+    #[test]
+    fn broken_file_yields_errors_and_no_plan() {
+        let result = parse_csv(b"ID;Vorname;Nachname;Rolle\n1;Anna;;Lehrer\n")
+            .and_then(|file| plan_import(&Directory::default(), &file, NOW));
+        assert_eq!(result.unwrap_err()[0].field, "Nachname");
+    }
+
+    #[test]
+    fn displays_a_german_dry_run() {
+        let current = school(SCHOOL);
+        let plan = plan(
+            &current,
+            "L1;Anna;Schmidt-Weber;Lehrkraft;Lehrer,Fachkonferenz Englisch;;ja\n\
+             L2;Jürgen;Groß;Lehrkraft;Lehrer,Fachkonferenz Mathematik;;ja\n\
+             S1;Ben;Schmidt;Schüler;Klasse 9.1;;ja\n\
+             E1;Clara;Schmidt;Sorgeberechtigte;;S1;nein\n\
+             A1;Olaf;Grünewald;Admin;;;ja\n",
+        );
+        let expected = "\
+Neu: 1 Person
++ juergen.gross (Jürgen Groß, Lehrkraft; Gruppen: Fachkonferenz Mathematik, Lehrer)
+Geändert: 3 Personen
+~ anna.schmidt (Anna Schmidt-Weber): Name: Anna Schmidt → Anna Schmidt-Weber
+~ ben.schmidt (Ben Schmidt): Gruppen: +Klasse 9.1 −Klasse 8.1
+~ clara.schmidt (Clara Schmidt): Gruppen: +Sorgeberechtigte 9.1 −Sorgeberechtigte 8.1 −Sorgeberechtigte 9.2; Kinder: −mia.schmidt; Einwilligung: ja → nein
+Deaktiviert: 1 Person
+− mia.schmidt (Mia Schmidt, Schüler/in; Gruppen: AG Theater, Klasse 9.2; ohne Einwilligung)
+Gruppen: 3 neu, 5 entfernt
++ Fachkonferenz Mathematik (Fachkonferenz)
++ Klasse 9.1 (Klasse)
++ Sorgeberechtigte 9.1 (Sorgeberechtigte)
+− AG Theater (Gruppe)
+− Klasse 8.1 (Klasse)
+− Klasse 9.2 (Klasse)
+− Sorgeberechtigte 8.1 (Sorgeberechtigte)
+− Sorgeberechtigte 9.2 (Sorgeberechtigte)
+Zusammenfassung: 1 neu, 3 geändert, 0 wieder aktiviert, 1 deaktiviert, 1 unverändert; Gruppen: 3 neu, 5 entfernt.
+";
+        assert_eq!(plan.to_string(), expected);
+
+        let text = self::plan(&plan.result, SCHOOL).to_string();
+        assert!(text.contains(
+            "Wieder aktiviert: 1 Person\n↺ mia.schmidt (Mia Schmidt) ist wieder aktiv: \
+             Gruppen: +AG Theater +Klasse 9.2\n"
+        ), "{text}");
+        assert!(text.contains("Deaktiviert: 1 Person\n− juergen.gross"), "{text}");
+        assert!(text.contains("Kinder: +mia.schmidt"), "{text}");
+    }
+}

@@ -37,6 +37,10 @@ pub struct Config {
     /// Rate limits.
     #[serde(default)]
     pub rate_limits: RateLimitConfig,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` header names the real client
+    /// (used for per-address rate limits).
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Accounts: secret key file, start codes.
     #[serde(default)]
     pub accounts: AccountsConfig,
@@ -136,6 +140,12 @@ pub struct RateLimitConfig {
     /// Burst of login attempts.
     #[serde(default = "default_login_burst")]
     pub login_burst: f64,
+    /// Sustained login attempts per second from one client address.
+    #[serde(default = "default_login_address_per_second")]
+    pub login_address_per_second: f64,
+    /// Burst of login attempts from one client address.
+    #[serde(default = "default_login_address_burst")]
+    pub login_address_burst: f64,
 }
 
 impl Default for RateLimitConfig {
@@ -146,6 +156,8 @@ impl Default for RateLimitConfig {
             burst: default_burst(),
             login_per_second: default_login_per_second(),
             login_burst: default_login_burst(),
+            login_address_per_second: default_login_address_per_second(),
+            login_address_burst: default_login_address_burst(),
         }
     }
 }
@@ -173,6 +185,12 @@ fn default_login_per_second() -> f64 {
 }
 fn default_login_burst() -> f64 {
     5.0
+}
+fn default_login_address_per_second() -> f64 {
+    2.0
+}
+fn default_login_address_burst() -> f64 {
+    50.0
 }
 
 /// Why a configuration could not be loaded.

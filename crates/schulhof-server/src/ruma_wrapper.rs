@@ -4,7 +4,7 @@
 //! Handlers never parse tokens: the extractor authenticates according to the endpoint's
 //! authentication scheme and applies the per-user rate limit to rate-limited endpoints.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
@@ -39,8 +39,8 @@ pub struct Ruma<T> {
     session: Option<Session>,
     /// The raw JSON body, for endpoints that need fields ruma does not model.
     pub json_body: Option<serde_json::Value>,
-    /// The client's address.
-    pub client_ip: Option<SocketAddr>,
+    /// The client's address (from `X-Forwarded-For` when the peer is a trusted proxy).
+    pub client_ip: Option<IpAddr>,
 }
 
 impl<T> Ruma<T> {
@@ -89,6 +89,20 @@ impl AuthRequirement for NoAccessToken {
     const TOKEN: Option<bool> = None;
 }
 
+/// The client's address: the TCP peer, or the last `X-Forwarded-For` entry when the peer is
+/// one of the trusted reverse proxies.
+pub fn client_ip(parts: &http::request::Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    forwarded
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse().ok())
+        .or(Some(peer))
+}
+
 /// Extracts the access token from the `Authorization` header or the deprecated query parameter.
 fn access_token(parts: &http::request::Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(http::header::AUTHORIZATION) {
@@ -129,10 +143,7 @@ where
 
     async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self> {
         let (mut parts, body) = request.into_parts();
-        let client_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
+        let client_ip = client_ip(&parts, &state.config.trusted_proxies);
         let path_params = RawPathParams::from_request_parts(&mut parts, state)
             .await
             .map_err(|_| Error::Unrecognized(http::StatusCode::NOT_FOUND))?;
@@ -146,7 +157,7 @@ where
         if T::RATE_LIMITED {
             let key = match (&session, client_ip) {
                 (Some(s), _) => s.user_id.to_string(),
-                (None, Some(ip)) => ip.ip().to_string(),
+                (None, Some(ip)) => ip.to_string(),
                 (None, None) => String::new(),
             };
             state.rate_limiter.check_request(&key)?;

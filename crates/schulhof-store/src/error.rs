@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The database driver failed.
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// A file or directory for the database could not be created.
+    #[error("cannot create database directory: {0}")]
+    Io(String),
     /// A row would violate a uniqueness rule (the key already exists).
     #[error("already exists")]
     Conflict,

@@ -9,6 +9,7 @@ mod db;
 mod e2ee;
 mod error;
 mod events;
+mod key_backup;
 mod misc;
 mod start_codes;
 mod user_data;
@@ -18,6 +19,7 @@ pub use db::{Db, Tx};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::StoreError;
 pub use events::{EventRow, MembershipRow, NewEvent, StateRow};
+pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;
 pub use user_data::{AccountDataRow, ReceiptRow};
 

@@ -51,16 +51,13 @@ pub(crate) fn resolve_user(state: &AppState, typed: &str) -> Result<ruma::OwnedU
 }
 
 async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>) -> JsonResult {
-    let ip = req
-        .client_ip
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    state.rate_limiter.check_login(&ip)?;
+    let address = req.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
+    state.rate_limiter.check_login_address(&address)?;
     let login::v3::LoginInfo::Password(password) = &req.body.login_info else {
-        return Err(Error::Unrecognized(http::StatusCode::BAD_REQUEST)).or(Err(Error::bad_json(
+        return Err(Error::bad_json(
             "Nur die Anmeldung mit Passwort ist möglich.",
             "Only password login is supported.",
-        )));
+        ));
     };
     let typed = match &password.identifier {
         Some(UserIdentifier::Matrix(id)) => id.user.clone(),

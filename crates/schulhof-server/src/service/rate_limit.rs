@@ -12,6 +12,7 @@ pub struct RateLimiter {
     config: RateLimitConfig,
     requests: Mutex<HashMap<String, Bucket>>,
     logins: Mutex<HashMap<String, Bucket>>,
+    login_addresses: Mutex<HashMap<String, Bucket>>,
 }
 
 struct Bucket {
@@ -55,6 +56,7 @@ impl RateLimiter {
             config,
             requests: Mutex::default(),
             logins: Mutex::default(),
+            login_addresses: Mutex::default(),
         }
     }
 
@@ -71,17 +73,23 @@ impl RateLimiter {
         )
     }
 
-    /// Counts one login attempt for `key` (an address or an account).
-    pub fn check_login(&self, key: &str) -> Result<()> {
+    /// Counts one password or start-code attempt for an account.
+    pub fn check_login(&self, account: &str) -> Result<()> {
         if !self.config.enabled {
             return Ok(());
         }
-        take(
-            &self.logins,
-            key,
-            self.config.login_per_second,
-            self.config.login_burst,
-        )
+        let c = &self.config;
+        take(&self.logins, account, c.login_per_second, c.login_burst)
+    }
+
+    /// Counts one password or start-code attempt from a client address (a school's whole
+    /// network may share one address, so this bucket is larger than an account's).
+    pub fn check_login_address(&self, address: &str) -> Result<()> {
+        if !self.config.enabled {
+            return Ok(());
+        }
+        let c = &self.config;
+        take(&self.login_addresses, address, c.login_address_per_second, c.login_address_burst)
     }
 }
 

@@ -66,7 +66,7 @@ pub async fn redeem(
 ) -> Result<()> {
     state
         .rate_limiter
-        .check_login(&format!("startcode:{client}"))?;
+        .check_login_address(client)?;
     state
         .rate_limiter
         .check_login(&format!("startcode:{user_id}"))?;

@@ -175,3 +175,23 @@ CREATE TABLE IF NOT EXISTS start_codes (
     expires_ts BIGINT NOT NULL,
     created_ts BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS backup_versions (
+    user_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    algorithm TEXT NOT NULL,
+    auth_data TEXT NOT NULL,
+    etag BIGINT NOT NULL DEFAULT 0,
+    deleted BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, version)
+);
+CREATE TABLE IF NOT EXISTS backup_keys (
+    user_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    room_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    first_message_index BIGINT NOT NULL,
+    forwarded_count BIGINT NOT NULL,
+    is_verified BIGINT NOT NULL,
+    session_data TEXT NOT NULL,
+    PRIMARY KEY (user_id, version, room_id, session_id)
+);
