@@ -432,23 +432,29 @@ impl Header {
     }
 }
 
-/// The delimiter whose header fits best (`;` on a tie) and that header.
+/// The delimiter whose header fits best (`;` on a tie) and that header. A delimiter under
+/// which the header cannot be read (unclosed quote) is out of the running.
 fn detect_header(text: &str) -> Result<(char, Header), Vec<ImportError>> {
     let mut best: Option<(char, Header)> = None;
+    let mut first_error = None;
     for delimiter in [';', ','] {
-        let record = match Reader::new(text, delimiter).records().next() {
+        match Reader::new(text, delimiter).records().next() {
             None => return Err(vec![file_error(1, "Die Datei ist leer.")]),
-            Some(record) => record.map_err(|e| vec![e])?,
-        };
-        let header = Header::new(record);
-        if best
-            .as_ref()
-            .is_none_or(|(_, b)| header.fitness() > b.fitness())
-        {
-            best = Some((delimiter, header));
+            Some(Err(error)) => {
+                first_error.get_or_insert(error);
+            }
+            Some(Ok(record)) => {
+                let header = Header::new(record);
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, b)| header.fitness() > b.fitness())
+                {
+                    best = Some((delimiter, header));
+                }
+            }
         }
     }
-    Ok(best.expect("two delimiters were tried"))
+    best.ok_or_else(|| first_error.into_iter().collect())
 }
 
 /// A row as read, before the checks across rows; `role` is `None` if invalid.
@@ -813,12 +819,30 @@ mod tests {
     }
 
     #[test]
+    fn ignores_a_delimiter_that_breaks_the_header() {
+        let file = parse_csv(b"ID;Vorname;Nachname;Rolle;Notiz,\"a\n1;A;B;Lehrer;x\n").unwrap();
+        assert_eq!((file.delimiter(), file.rows().len()), (';', 1));
+        assert_eq!(file.ignored_columns(), ["Notiz,\"a"]);
+        errors(b"\"ID;Vorname\n", &[(1, "Datei", "Anführungszeichen")]);
+    }
+
+    #[test]
     fn recognises_every_role_spelling() {
         let cases = [
-            (Role::Teacher, &["Lehrkraft", "Lehrer", "Lehrerin", "teacher", "LEHRKRAFT"][..]),
+            (
+                Role::Teacher,
+                &["Lehrkraft", "Lehrer", "Lehrerin", "teacher", "LEHRKRAFT"][..],
+            ),
             (
                 Role::Student,
-                &["Schüler", "Schülerin", "Schueler", "SuS", "student", "schülerin"],
+                &[
+                    "Schüler",
+                    "Schülerin",
+                    "Schueler",
+                    "SuS",
+                    "student",
+                    "schülerin",
+                ],
             ),
             (
                 Role::Parent,
@@ -871,7 +895,10 @@ mod tests {
     #[test]
     fn splits_lists_by_the_files_delimiter() {
         assert_eq!(split_list("A, B|A ,, C", ';'), ["A", "B", "C"]);
-        assert_eq!(split_list("Klasse 8.1, Chor|AG", ','), ["Klasse 8.1, Chor", "AG"]);
+        assert_eq!(
+            split_list("Klasse 8.1, Chor|AG", ','),
+            ["Klasse 8.1, Chor", "AG"]
+        );
         assert!(split_list(" | ", ';').is_empty());
     }
 
@@ -926,9 +953,17 @@ mod tests {
             &[
                 (3, "Vorname", "Das Feld „Vorname“ ist leer."),
                 (4, "Rolle", "Unbekannte Rolle „Hausmeister“"),
-                (5, "Import-ID", "Die ID „S1“ kommt doppelt vor (Zeilen 2 und 5)."),
+                (
+                    5,
+                    "Import-ID",
+                    "Die ID „S1“ kommt doppelt vor (Zeilen 2 und 5).",
+                ),
                 (6, "Kinder", "„S9“ steht nicht in der Datei"),
-                (6, "Kinder", "„L1“ (Anna Schmidt, Zeile 7) ist keine Schülerin"),
+                (
+                    6,
+                    "Kinder",
+                    "„L1“ (Anna Schmidt, Zeile 7) ist keine Schülerin",
+                ),
                 (7, "Kinder", "Nur Sorgeberechtigte"),
                 (8, "Gruppen", "„Sorgeberechtigte 8.1“ wird automatisch"),
                 (9, "Einwilligung", "„vielleicht“"),
@@ -944,10 +979,7 @@ mod tests {
         let mut csv = b"ID;Vorname;Nachname;Rolle\n1;J".to_vec();
         csv.extend([0xfc]); // "ü" in Latin-1
         csv.extend(b"rgen;Gro\xdf;Lehrer\n2;Anna;Schmidt;Lehrer\n3;\xc4nne;X;Lehrer\n");
-        errors(
-            &csv,
-            &[(2, "Datei", "UTF-8"), (4, "Datei", "UTF-8")],
-        );
+        errors(&csv, &[(2, "Datei", "UTF-8"), (4, "Datei", "UTF-8")]);
         let many: Vec<u8> = (0..15).flat_map(|_| b"\xfc\n".to_vec()).collect();
         let errors = parse_csv(&many).unwrap_err();
         assert_eq!(errors.len(), MAX_ENCODING_ERRORS + 1);

@@ -118,3 +118,55 @@ impl From<Directory> for DirectoryIndex {
         DirectoryIndex::new(directory)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse_csv, plan_import, GroupKind};
+
+    #[test]
+    fn looks_up_people_groups_and_families() {
+        let csv = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder\n\
+            L1;Anna;Schmidt;Lehrkraft;Lehrer,Klasse 8.1;\n\
+            S1;Ben;Schmidt;Schüler;Klasse 8.1;\n\
+            S2;Mia;Schmidt;Schüler;Klasse 9.2;\n\
+            E1;Clara;Schmidt;Eltern;;S1,S2\n\
+            E2;Jo;Schmidt;Eltern;;S1\n";
+        let file = parse_csv(csv.as_bytes()).unwrap();
+        let directory = plan_import(&Directory::default(), &file, 0).unwrap().result;
+        let index = directory.index();
+        let names = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
+        assert_eq!(index.len(), 5);
+        assert_eq!(index.person("ben.schmidt").unwrap().import_id, "S1");
+        assert!(index.person("nobody").is_none());
+        assert_eq!(index.localpart_of("E2"), Some("jo.schmidt"));
+        assert_eq!(
+            names(index.members("Klasse 8.1")),
+            ["anna.schmidt", "ben.schmidt"]
+        );
+        assert_eq!(
+            names(index.members("Sorgeberechtigte 8.1")),
+            ["clara.schmidt", "jo.schmidt"]
+        );
+        assert!(index.members("Klasse 5.1").is_empty());
+        assert_eq!(
+            index.group("Sorgeberechtigte 9.2").unwrap().kind,
+            GroupKind::Parents
+        );
+        assert_eq!(
+            names(index.groups_of("anna.schmidt")),
+            ["Klasse 8.1", "Lehrer"]
+        );
+        assert_eq!(
+            names(index.children_of("clara.schmidt")),
+            ["ben.schmidt", "mia.schmidt"]
+        );
+        assert_eq!(
+            names(index.parents_of("ben.schmidt")),
+            ["clara.schmidt", "jo.schmidt"]
+        );
+        assert!(index.children_of("ben.schmidt").is_empty());
+        assert_eq!(index.people().count(), 5);
+        assert_eq!(DirectoryIndex::from(directory).len(), 5);
+    }
+}

@@ -7,6 +7,8 @@
 //! report; its `result` is the directory to store). [`Directory::index`] builds the
 //! [`DirectoryIndex`] the policy engine queries.
 
+#![warn(missing_docs)]
+
 mod csv;
 mod index;
 mod localpart;

@@ -68,10 +68,10 @@ fn name_segment(name: &str) -> String {
     for c in ascii_fold(name).chars() {
         match c {
             'a'..='z' | '0'..='9' => segment.push(c),
-            ' ' | '\t' | '-' | '.' | '_' | '=' | '/' => {
-                if !segment.is_empty() && !segment.ends_with('-') {
-                    segment.push('-');
-                }
+            ' ' | '\t' | '-' | '.' | '_' | '=' | '/'
+                if !segment.is_empty() && !segment.ends_with('-') =>
+            {
+                segment.push('-')
             }
             _ => {}
         }

@@ -224,3 +224,56 @@ impl Directory {
             .filter(move |p| p.groups.contains(group))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_group_names() {
+        use GroupKind::*;
+        for (name, kind) in [
+            ("Klasse 8.1", Class),
+            ("klasse 10b", Class),
+            ("Klasse", Custom),
+            ("Klassenfahrt", Custom),
+            ("Sorgeberechtigte 8.1", Parents),
+            ("Lehrer", Staff),
+            ("Lehrkräfte", Staff),
+            ("LEHRKRÄFTE", Staff),
+            ("Kollegium", Staff),
+            ("Lehrerzimmer", Staff),
+            ("Lehrerrat", Custom),
+            ("Fachkonferenz Englisch", SubjectConference),
+            ("FK Mathe", SubjectConference),
+            ("FKK", Custom),
+            ("AG Theater", Custom),
+        ] {
+            assert_eq!(GroupKind::of_name(name), kind, "{name}");
+        }
+    }
+
+    #[test]
+    fn derives_parents_groups_from_classes() {
+        assert_eq!(
+            parents_group_of("Klasse 8.1").as_deref(),
+            Some("Sorgeberechtigte 8.1")
+        );
+        assert_eq!(
+            parents_group_of("KLASSE  10b ").as_deref(),
+            Some("Sorgeberechtigte 10b")
+        );
+        assert_eq!(parents_group_of("AG Theater"), None);
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
+        for role in [Role::Teacher, Role::Student, Role::Parent, Role::Admin] {
+            assert_eq!(Role::from_stored(role.as_str()), Some(role));
+        }
+        use GroupKind::*;
+        for kind in [Class, Parents, Staff, SubjectConference, Custom] {
+            assert_eq!(GroupKind::from_stored(kind.as_str()), Some(kind));
+        }
+    }
+}

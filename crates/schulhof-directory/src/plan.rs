@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::csv::{ImportFile, ImportRow};
 use crate::localpart::{assign_localpart, base_localpart};
 use crate::model::{parents_group_of, Directory, Group, GroupKind, Person, PersonStatus};
@@ -10,7 +12,7 @@ use crate::ImportError;
 
 /// A person who stays in the directory with changed data (or status, see
 /// [`ImportPlan::reactivated`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PersonChange {
     /// The person as stored before the import.
     pub before: Person,
@@ -73,7 +75,8 @@ impl PersonChange {
 
 /// A group the import creates or removes. Only imported groups (`created_by: None`)
 /// appear here; groups teachers created are never touched by an import.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", content = "group", rename_all = "snake_case")]
 pub enum GroupChange {
     /// A group that is new (listed in the file for the first time, or a newly derived
     /// parents' group).
@@ -95,7 +98,7 @@ impl GroupChange {
 ///
 /// All person lists are sorted by localpart, group changes by kind of change (added first)
 /// and name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportPlan {
     /// People new to the school, with freshly assigned localparts, status `Active`.
     pub added: Vec<Person>,
@@ -567,7 +570,9 @@ mod tests {
     /// [`SCHOOL`] without Mia (S2).
     fn without_mia() -> String {
         let lines = SCHOOL.lines().filter(|l| !l.starts_with("S2"));
-        lines.map(|l| format!("{l}\n").replace("S1,S2", "S1")).collect()
+        lines
+            .map(|l| format!("{l}\n").replace("S1,S2", "S1"))
+            .collect()
     }
 
     /// The directory after importing `rows` into an empty one.
@@ -607,7 +612,13 @@ mod tests {
         let plan = plan(&Directory::default(), SCHOOL);
         assert_eq!(
             localparts(&plan.added),
-            ["anna.schmidt", "ben.schmidt", "clara.schmidt", "mia.schmidt", "olaf.gruenewald"]
+            [
+                "anna.schmidt",
+                "ben.schmidt",
+                "clara.schmidt",
+                "mia.schmidt",
+                "olaf.gruenewald"
+            ]
         );
         let parent = person(&plan.result, "E1");
         assert_eq!(
@@ -641,7 +652,10 @@ mod tests {
         assert!(plan.is_empty());
         assert_eq!(plan.unchanged, 5);
         assert_eq!(plan.result, current);
-        assert_eq!(plan.to_string(), "Keine Änderungen (5 Personen unverändert).\n");
+        assert_eq!(
+            plan.to_string(),
+            "Keine Änderungen (5 Personen unverändert).\n"
+        );
     }
 
     #[test]
@@ -687,11 +701,19 @@ mod tests {
         );
         assert_eq!(
             changed(&plan.changed),
-            ["anna.schmidt", "ben.schmidt", "clara.schmidt", "mia.schmidt"]
+            [
+                "anna.schmidt",
+                "ben.schmidt",
+                "clara.schmidt",
+                "mia.schmidt"
+            ]
         );
         let anna = &plan.changed[0];
         assert_eq!(anna.after.last_name, "Schmidt-Weber");
-        assert_eq!(anna.after.localpart, "anna.schmidt", "localparts never change");
+        assert_eq!(
+            anna.after.localpart, "anna.schmidt",
+            "localparts never change"
+        );
         let ben = &plan.changed[1];
         assert_eq!(ben.groups_added().collect::<Vec<_>>(), ["Klasse 9.1"]);
         assert_eq!(ben.groups_removed().collect::<Vec<_>>(), ["Klasse 8.1"]);
@@ -755,7 +777,10 @@ mod tests {
             .replace("A1;Olaf;Grünewald;Admin;;;ja\n", "");
         let plan = plan(&current, &rows);
         let anna = person(&plan.result, "L1");
-        assert_eq!((anna.status, anna.last_name.as_str()), (PersonStatus::Locked, "Schmitt"));
+        assert_eq!(
+            (anna.status, anna.last_name.as_str()),
+            (PersonStatus::Locked, "Schmitt")
+        );
         assert_eq!(changed(&plan.changed), ["anna.schmidt"]);
         assert_eq!(localparts(&plan.deactivated), ["olaf.gruenewald"]);
         assert_eq!(
@@ -776,7 +801,12 @@ mod tests {
             },
         );
         for id in ["L1", "S1", "S2"] {
-            current.people.get_mut(id).unwrap().groups.insert("Chor".into());
+            current
+                .people
+                .get_mut(id)
+                .unwrap()
+                .groups
+                .insert("Chor".into());
         }
         let plan = plan(&current, &without_mia().replace("Klasse 8.1", "Klasse 8.2"));
         assert_eq!(plan.result.groups["Chor"], current.groups["Chor"]);
@@ -842,11 +872,17 @@ Zusammenfassung: 1 neu, 3 geändert, 0 wieder aktiviert, 1 deaktiviert, 1 unver�
         assert_eq!(plan.to_string(), expected);
 
         let text = self::plan(&plan.result, SCHOOL).to_string();
-        assert!(text.contains(
-            "Wieder aktiviert: 1 Person\n↺ mia.schmidt (Mia Schmidt) ist wieder aktiv: \
+        assert!(
+            text.contains(
+                "Wieder aktiviert: 1 Person\n↺ mia.schmidt (Mia Schmidt) ist wieder aktiv: \
              Gruppen: +AG Theater +Klasse 9.2\n"
-        ), "{text}");
-        assert!(text.contains("Deaktiviert: 1 Person\n− juergen.gross"), "{text}");
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Deaktiviert: 1 Person\n− juergen.gross"),
+            "{text}"
+        );
         assert!(text.contains("Kinder: +mia.schmidt"), "{text}");
     }
 }

@@ -5,28 +5,132 @@ use std::fmt::Write as _;
 
 /// Children's first names (with umlauts, accents and a double name).
 const CHILD_FIRST_NAMES: [&str; 40] = [
-    "Max", "Anna", "Ben", "Mia", "Paul", "Emma", "Leon", "Hannah", "Finn", "Sophie", "Jonas",
-    "Lea", "Elias", "Marie", "Noah", "Lina", "Luis", "Emilia", "Felix", "Lena", "Lukas", "Clara",
-    "Björn", "Jördis", "Sören", "Zoë", "Chloé", "Ömer", "Şükrü", "Çağla", "Elif", "Yusuf",
-    "Zeynep", "Mateo", "Lúcia", "Anna Maria", "Jan-Ole", "Maël", "Noëlle", "Øyvind",
+    "Max",
+    "Anna",
+    "Ben",
+    "Mia",
+    "Paul",
+    "Emma",
+    "Leon",
+    "Hannah",
+    "Finn",
+    "Sophie",
+    "Jonas",
+    "Lea",
+    "Elias",
+    "Marie",
+    "Noah",
+    "Lina",
+    "Luis",
+    "Emilia",
+    "Felix",
+    "Lena",
+    "Lukas",
+    "Clara",
+    "Björn",
+    "Jördis",
+    "Sören",
+    "Zoë",
+    "Chloé",
+    "Ömer",
+    "Şükrü",
+    "Çağla",
+    "Elif",
+    "Yusuf",
+    "Zeynep",
+    "Mateo",
+    "Lúcia",
+    "Anna Maria",
+    "Jan-Ole",
+    "Maël",
+    "Noëlle",
+    "Øyvind",
 ];
 
 /// Adults' first names.
 const ADULT_FIRST_NAMES: [&str; 30] = [
-    "Jürgen", "Jörg", "Günther", "Käthe", "Ute", "Bärbel", "Thomas", "Sabine", "Andreas",
-    "Stefanie", "Michael", "Claudia", "Frank", "Petra", "Ayşe", "Mehmet", "Agnieszka", "Łukasz",
-    "Renée", "François", "Dörte", "Hans-Peter", "Marie-Luise", "Sören", "Birgit", "Matthias",
-    "Katrin", "Olaf", "Şebnem", "José",
+    "Jürgen",
+    "Jörg",
+    "Günther",
+    "Käthe",
+    "Ute",
+    "Bärbel",
+    "Thomas",
+    "Sabine",
+    "Andreas",
+    "Stefanie",
+    "Michael",
+    "Claudia",
+    "Frank",
+    "Petra",
+    "Ayşe",
+    "Mehmet",
+    "Agnieszka",
+    "Łukasz",
+    "Renée",
+    "François",
+    "Dörte",
+    "Hans-Peter",
+    "Marie-Luise",
+    "Sören",
+    "Birgit",
+    "Matthias",
+    "Katrin",
+    "Olaf",
+    "Şebnem",
+    "José",
 ];
 
 /// Last names, including pairs that clash after transliteration (Müller / Mueller).
 const LAST_NAMES: [&str; 48] = [
-    "Müller", "Mueller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner",
-    "Becker", "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf",
-    "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hartmann", "Lange",
-    "Köhler", "König", "Weiß", "Groß", "Jäger", "Kühn", "Kuhn", "Böhm", "Krämer", "Çelik",
-    "Yılmaz", "Şahin", "Nowak", "Wałęsa", "García", "Ørsted", "Müller-Lüdenscheidt",
-    "von Weizsäcker", "O'Brien", "Nguyen", "Papadopoulos", "Kowalski", "Dąbrowski",
+    "Müller",
+    "Mueller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Krüger",
+    "Hartmann",
+    "Lange",
+    "Köhler",
+    "König",
+    "Weiß",
+    "Groß",
+    "Jäger",
+    "Kühn",
+    "Kuhn",
+    "Böhm",
+    "Krämer",
+    "Çelik",
+    "Yılmaz",
+    "Şahin",
+    "Nowak",
+    "Wałęsa",
+    "García",
+    "Ørsted",
+    "Müller-Lüdenscheidt",
+    "von Weizsäcker",
+    "O'Brien",
+    "Nguyen",
+    "Papadopoulos",
+    "Kowalski",
+    "Dąbrowski",
 ];
 
 /// Subjects for the subject conferences.
@@ -110,12 +214,24 @@ impl SyntheticSchool {
                 80..=96 => 2,
                 _ => 3,
             };
-            let size = if family < 2 { 1 } else { size.min(slots.len() - student) };
-            let last = if family < 2 { "Müller" } else { *rng.pick(&LAST_NAMES) };
+            let size = if family < 2 {
+                1
+            } else {
+                size.min(slots.len() - student)
+            };
+            let last = if family < 2 {
+                "Müller"
+            } else {
+                *rng.pick(&LAST_NAMES)
+            };
             let mut children = Vec::new();
             for &class in &slots[student..student + size] {
                 student += 1;
-                let first = if family < 2 { "Max" } else { *rng.pick(&CHILD_FIRST_NAMES) };
+                let first = if family < 2 {
+                    "Max"
+                } else {
+                    *rng.pick(&CHILD_FIRST_NAMES)
+                };
                 let mut groups = classes[class].clone();
                 for (percent, extra) in [(5, "AG Theater"), (3, "Schülervertretung")] {
                     if rng.below(100) < percent {
@@ -163,7 +279,10 @@ impl SyntheticSchool {
             }
             let _ = writeln!(out, "L{n:04};{first};{last};Lehrkraft;{groups};;ja");
         }
-        let _ = writeln!(out, "A0001;Birgit;Schäfer-Olsen;Schulleitung;Lehrer,Schulleitung;;ja");
+        let _ = writeln!(
+            out,
+            "A0001;Birgit;Schäfer-Olsen;Schulleitung;Lehrer,Schulleitung;;ja"
+        );
         let _ = writeln!(out, "A0002;Olaf;Grünewald;Admin;Lehrer,Schulleitung;;ja");
     }
 }

@@ -99,6 +99,10 @@ pub enum Error {
     /// 400 `M_UNSUPPORTED_ROOM_VERSION`.
     #[error("unsupported room version")]
     UnsupportedRoomVersion,
+    /// 403 `M_WRONG_ROOM_KEYS_VERSION`: keys uploaded to a backup version that is not the
+    /// current one (which is given).
+    #[error("wrong room keys version, current is {0}")]
+    WrongRoomKeysVersion(String),
     /// 403 `M_USER_DEACTIVATED`.
     #[error("user deactivated")]
     UserDeactivated,
@@ -202,6 +206,19 @@ impl Error {
                 ),
                 none,
             ),
+            Error::WrongRoomKeysVersion(current) => {
+                let mut extra = Map::new();
+                extra.insert("current_version".into(), json!(current));
+                (
+                    StatusCode::FORBIDDEN,
+                    "M_WRONG_ROOM_KEYS_VERSION",
+                    text!(
+                        "Diese Version der Schlüsselsicherung ist nicht mehr aktuell.",
+                        "Wrong backup version."
+                    ),
+                    extra,
+                )
+            }
             Error::UserDeactivated => (
                 StatusCode::FORBIDDEN,
                 "M_USER_DEACTIVATED",

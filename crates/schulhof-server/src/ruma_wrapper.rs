@@ -92,11 +92,17 @@ impl AuthRequirement for NoAccessToken {
 /// The client's address: the TCP peer, or the last `X-Forwarded-For` entry when the peer is
 /// one of the trusted reverse proxies.
 pub fn client_ip(parts: &http::request::Parts, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
     if !trusted_proxies.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
     forwarded
         .and_then(|v| v.rsplit(',').next())
         .and_then(|ip| ip.trim().parse().ok())

@@ -7,8 +7,8 @@ use schulhof_store::Db;
 
 use crate::config::Config;
 use crate::service::{
-    notifier::Notifier, push::PushRules, rate_limit::RateLimiter, rooms::Rooms,
-    secret_key::SecretKey, stream::Stream, token_cache::TokenCache, typing::Typing,
+    notifier::Notifier, passwords::Passwords, push::PushRules, rate_limit::RateLimiter,
+    rooms::Rooms, secret_key::SecretKey, stream::Stream, token_cache::TokenCache, typing::Typing,
     uiaa::UiaaSessions,
 };
 
@@ -26,6 +26,8 @@ pub struct AppState {
     pub notifier: Notifier,
     /// Room state cache and event creation.
     pub rooms: Rooms,
+    /// Bounded password hashing.
+    pub passwords: Passwords,
     /// Cached push rulesets.
     pub push_rules: PushRules,
     /// The server's secret key (start code MACs).
@@ -56,6 +58,7 @@ impl AppState {
             stream,
             notifier: Notifier::default(),
             rooms,
+            passwords: Passwords::default(),
             push_rules: PushRules::default(),
             secret_key,
             tokens: TokenCache::default(),

@@ -214,7 +214,9 @@ impl Db {
                 .bind(session_id)
                 .fetch_all(c)
                 .await?;
-            rows.iter().map(key_from_row).collect::<sqlx::Result<Vec<_>>>()
+            rows.iter()
+                .map(key_from_row)
+                .collect::<sqlx::Result<Vec<_>>>()
         })?)
     }
 
@@ -341,7 +343,8 @@ impl Db {
         changed: u64,
     ) -> Result<BackupCounts> {
         if changed > 0 {
-            let sql = "UPDATE backup_versions SET etag = etag + 1 WHERE user_id = $1 AND version = $2";
+            let sql =
+                "UPDATE backup_versions SET etag = etag + 1 WHERE user_id = $1 AND version = $2";
             with_tx!(&mut *tx, |c| sqlx::query(sql)
                 .bind(user_id)
                 .bind(version)

@@ -1,21 +1,19 @@
 //! End-to-end encryption: key upload, query and claim, cross-signing, key changes,
-//! to-device messages and the (not offered) server-side key backup.
+//! to-device messages.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use ruma::api::client::backup::{get_backup_info, get_backup_keys, get_latest_backup_info};
 use ruma::api::client::keys::{
     claim_keys, get_key_changes, get_keys, upload_keys, upload_signatures, upload_signing_keys,
 };
 use ruma::api::client::to_device::send_event_to_device;
-use ruma::api::IncomingRequest;
 use serde_json::{json, Value};
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
-use crate::ruma_wrapper::{AuthRequirement, Ruma};
+use crate::ruma_wrapper::Ruma;
 use crate::service::keys;
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -29,11 +27,6 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<upload_signing_keys::v3::Request, _, _>(upload_signing)
         .endpoint::<upload_signatures::v3::Request, _, _>(upload_signatures)
         .endpoint::<send_event_to_device::v3::Request, _, _>(send_to_device)
-        .endpoint::<get_latest_backup_info::v3::Request, _, _>(
-            no_backup::<get_latest_backup_info::v3::Request>,
-        )
-        .endpoint::<get_backup_info::v3::Request, _, _>(no_backup::<get_backup_info::v3::Request>)
-        .endpoint::<get_backup_keys::v3::Request, _, _>(no_backup::<get_backup_keys::v3::Request>)
 }
 
 /// The JSON body of a request (ruma has already checked its shape).
@@ -141,17 +134,4 @@ async fn send_to_device(
     )
     .await?;
     Ok(Json(json!({})))
-}
-
-/// Server-side key backup is not offered: every backup lookup (by a logged-in user) finds
-/// nothing.
-async fn no_backup<T>(_: Ruma<T>) -> JsonResult
-where
-    T: IncomingRequest + Send,
-    T::Authentication: AuthRequirement,
-{
-    Err(Error::not_found(
-        "Keine Schlüsselsicherung vorhanden.",
-        "No key backup found.",
-    ))
 }

@@ -14,7 +14,6 @@ use ruma::api::client::voip::get_turn_server_info;
 use serde_json::json;
 
 use super::{Json, JsonResult};
-use crate::auth::hash_password;
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::devices::delete_devices;
@@ -58,9 +57,7 @@ async fn change_password(
     let user_id = session.user_id.as_str();
     require_password(&state, user_id, req.json_body.as_ref()).await?;
     let new_password = req.body.new_password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&new_password))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let hash = state.passwords.hash(&new_password).await?;
     state.db.set_password_hash(user_id, &hash).await?;
     if req.body.logout_devices {
         let others: Vec<String> = state

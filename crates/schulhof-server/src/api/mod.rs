@@ -8,6 +8,7 @@ mod discovery;
 mod ephemeral;
 mod events;
 mod filters;
+mod key_backup;
 mod keys;
 mod media;
 mod membership;
@@ -52,6 +53,7 @@ pub fn routes(routes: Routes) -> Routes {
     routes = ephemeral::routes(routes);
     routes = events::routes(routes);
     routes = filters::routes(routes);
+    routes = key_backup::routes(routes);
     routes = keys::routes(routes);
     routes = media::routes(routes);
     routes = membership::routes(routes);

@@ -10,7 +10,7 @@ use ruma::UserId;
 use serde_json::json;
 
 use super::{Json, JsonResult};
-use crate::auth::{new_access_token, new_device_id, token_hash, verify_password};
+use crate::auth::{new_access_token, new_device_id, token_hash};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::state::AppState;
@@ -75,14 +75,11 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
         .user(user_id.as_str())
         .await?
         .ok_or_else(wrong_login)?;
-    let hash = user.password_hash.as_deref().unwrap_or_default();
-    let password_ok = {
-        let (password, hash) = (password.password.clone(), hash.to_owned());
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-    };
-    if !password_ok {
+    if !state
+        .passwords
+        .verify(&password.password, user.password_hash.as_deref())
+        .await?
+    {
         return Err(wrong_login());
     }
     if user.deactivated {

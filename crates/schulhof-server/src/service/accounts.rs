@@ -3,7 +3,6 @@
 use ruma::{OwnedUserId, UserId};
 use schulhof_store::{StoreError, UserRow};
 
-use crate::auth::hash_password;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -24,7 +23,7 @@ pub async fn create_user(
         })?;
     let row = UserRow {
         user_id: user_id.to_string(),
-        password_hash: Some(hash_password(password)),
+        password_hash: Some(state.passwords.hash(password).await?),
         displayname: display_name.map(str::to_owned),
         avatar_url: None,
         is_admin: admin,

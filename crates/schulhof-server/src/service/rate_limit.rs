@@ -89,7 +89,12 @@ impl RateLimiter {
             return Ok(());
         }
         let c = &self.config;
-        take(&self.login_addresses, address, c.login_address_per_second, c.login_address_burst)
+        take(
+            &self.login_addresses,
+            address,
+            c.login_address_per_second,
+            c.login_address_burst,
+        )
     }
 }
 

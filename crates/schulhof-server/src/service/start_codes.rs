@@ -11,7 +11,6 @@ use rand::Rng;
 use ruma::UserId;
 use schulhof_store::{Db, Tx};
 
-use crate::auth::hash_password;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -64,9 +63,7 @@ pub async fn redeem(
     new_password: &str,
     client: &str,
 ) -> Result<()> {
-    state
-        .rate_limiter
-        .check_login_address(client)?;
+    state.rate_limiter.check_login_address(client)?;
     state
         .rate_limiter
         .check_login(&format!("startcode:{user_id}"))?;
@@ -87,12 +84,7 @@ pub async fn redeem(
     {
         return Err(wrong_code());
     }
-    let hash = {
-        let password = new_password.to_owned();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-    };
+    let hash = state.passwords.hash(new_password).await?;
     let mut tx = state.db.begin().await?;
     Db::set_password_hash_tx(&mut tx, user_id.as_str(), &hash).await?;
     Db::delete_start_code(&mut tx, user_id.as_str()).await?;

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::{json, Value};
 
-use crate::auth::verify_password;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -72,7 +71,7 @@ pub async fn require_password(state: &AppState, user_id: &str, body: Option<&Val
         claimed.is_some_and(|c| c != user_id && !user_id.starts_with(&format!("@{c}:")));
     state.rate_limiter.check_login(user_id)?;
     let hash = state.db.user(user_id).await?.and_then(|u| u.password_hash);
-    if names_someone_else || !hash.is_some_and(|h| verify_password(password, &h)) {
+    if names_someone_else || !state.passwords.verify(password, hash.as_deref()).await? {
         return Err(challenge(&session, true));
     }
     state.uiaa.close(&session);
