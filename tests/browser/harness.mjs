@@ -157,9 +157,8 @@ export async function openClientPage(browser, pageUrl, hsBaseUrl, label) {
 
 /**
  * Error answers that are part of normal operation: the 401 that starts user-interactive auth
- * for cross-signing keys, the refused creation of a key backup while the server offers none,
- * and 404s that are the documented way of saying "nothing there" (no
- * key backup, unset account data, unstable MSC endpoints the server does not offer).
+ * for cross-signing keys, and 404s that are the documented way of saying "nothing there" (no
+ * key backup yet, unset account data, unstable MSC endpoints the server does not offer).
  */
 export function isExpectedError(e) {
     const path = new URL(e.url).pathname;
@@ -169,8 +168,6 @@ export function isExpectedError(e) {
     } catch {
         return false;
     }
-    // Server-side key backup is not offered (yet): creating one is an unknown request.
-    if (e.status === 405 && body.errcode === "M_UNRECOGNIZED" && e.method === "POST" && /\/room_keys\/version$/.test(path)) return true;
     if (e.status === 401) return /\/keys\/device_signing\/upload$/.test(path) && Array.isArray(body.flows) && !body.errcode;
     if (e.status !== 404) return false;
     const errcode = body.errcode;

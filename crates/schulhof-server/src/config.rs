@@ -44,6 +44,50 @@ pub struct Config {
     /// Accounts: secret key file, start codes.
     #[serde(default)]
     pub accounts: AccountsConfig,
+    /// The password rule for new passwords.
+    #[serde(default)]
+    pub passwords: PasswordRule,
+}
+
+/// What a new password must satisfy (section `[passwords]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRule {
+    /// Minimum length in characters.
+    #[serde(default = "default_password_min_length")]
+    pub min_length: usize,
+    /// At least one upper-case letter.
+    #[serde(default = "yes")]
+    pub require_upper: bool,
+    /// At least one lower-case letter.
+    #[serde(default = "yes")]
+    pub require_lower: bool,
+    /// At least one digit.
+    #[serde(default = "yes")]
+    pub require_digit: bool,
+    /// At least one character that is neither letter nor digit.
+    #[serde(default = "yes")]
+    pub require_special: bool,
+    /// Refuse well-known passwords and passwords containing the user's name.
+    #[serde(default = "yes")]
+    pub reject_common: bool,
+}
+
+impl Default for PasswordRule {
+    fn default() -> Self {
+        Self {
+            min_length: default_password_min_length(),
+            require_upper: true,
+            require_lower: true,
+            require_digit: true,
+            require_special: true,
+            reject_common: true,
+        }
+    }
+}
+
+fn default_password_min_length() -> usize {
+    8
 }
 
 /// Account settings.

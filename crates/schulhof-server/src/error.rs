@@ -109,6 +109,9 @@ pub enum Error {
     /// 401 user-interactive authentication needed or failed (body is the UIA state).
     #[error("user-interactive authentication required")]
     Uiaa(Box<Value>),
+    /// 400 `M_WEAK_PASSWORD`: the new password does not satisfy the password rule.
+    #[error("weak password: {}", .0.en)]
+    WeakPassword(Text),
     /// 400 `M_UNKNOWN`: a request that cannot be carried out.
     #[error("bad request: {}", .0.en)]
     BadRequest(Text),
@@ -245,6 +248,7 @@ impl Error {
                     extra,
                 )
             }
+            Error::WeakPassword(t) => (StatusCode::BAD_REQUEST, "M_WEAK_PASSWORD", t.clone(), none),
             Error::BadRequest(t) => (StatusCode::BAD_REQUEST, "M_UNKNOWN", t.clone(), none),
             Error::ServerControlled(t) => (
                 StatusCode::METHOD_NOT_ALLOWED,

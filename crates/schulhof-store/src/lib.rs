@@ -6,6 +6,7 @@
 
 mod accounts;
 mod db;
+mod directory;
 mod e2ee;
 mod error;
 mod events;
@@ -16,6 +17,7 @@ mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};
 pub use db::{Db, Tx};
+pub use directory::{AuditRow, DIRECTORY_CHANNEL};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::StoreError;
 pub use events::{EventRow, MembershipRow, NewEvent, StateRow};

@@ -114,14 +114,17 @@ async fn versions_count_up_and_the_newest_is_current() {
 async fn keys_go_only_to_the_current_version_and_follow_the_rule() {
     let db = temp_db("keys").await;
     let s1 = key("!r:x", "s1", 5, "a");
-    assert_eq!(put(&db, 1, &[s1.clone()]).await, BackupUpload::NoBackup);
+    assert_eq!(
+        put(&db, 1, std::slice::from_ref(&s1)).await,
+        BackupUpload::NoBackup
+    );
     for _ in 0..2 {
         db.create_backup_version(USER, ALGORITHM, "{}")
             .await
             .unwrap();
     }
     assert_eq!(
-        put(&db, 1, &[s1.clone()]).await,
+        put(&db, 1, std::slice::from_ref(&s1)).await,
         BackupUpload::WrongVersion(2)
     );
 

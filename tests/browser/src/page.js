@@ -216,7 +216,7 @@ async function setUpKeyBackup() {
     }
     const version = await waitFor("active backup", () => crypto.getActiveSessionBackupVersion());
     const info = await waitFor("keys in backup", async () => {
-        const backup = await client.getKeyBackupVersion();
+        const backup = (await crypto.checkKeyBackupAndEnable())?.backupInfo;
         return backup?.count > 0 ? backup : null;
     });
     return { offered: true, version, count: info.count, algorithm: info.algorithm };

@@ -43,8 +43,9 @@ pub struct Report {
     pub idle_clients: usize,
     /// Fewest idle long-polls in flight seen when a message was sent.
     pub idle_long_polls_min: usize,
-    /// Idle long-polls that returned before their timeout (should be ~0).
-    pub idle_wakeups: u64,
+    /// Idle long-polls that returned more than a second before their 30 s
+    /// timeout, i.e. were woken by something (should be 0).
+    pub idle_early_returns: u64,
     /// Messages not delivered within 10 s.
     pub lost: usize,
 }
@@ -66,13 +67,13 @@ pub async fn run(
 
     let idle_count = idle.len();
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let wakeups = Arc::new(AtomicU64::new(0));
+    let early = Arc::new(AtomicU64::new(0));
     let ready = Arc::new(AtomicUsize::new(0));
     // Dropping the JoinSet at the end aborts every poll still in flight.
     let mut tasks = JoinSet::new();
     for session in idle {
-        let (in_flight, wakeups, ready) = (in_flight.clone(), wakeups.clone(), ready.clone());
-        tasks.spawn(idle_poll(session, in_flight, wakeups, ready));
+        let (in_flight, early, ready) = (in_flight.clone(), early.clone(), ready.clone());
+        tasks.spawn(idle_poll(session, in_flight, early, ready));
     }
     eprintln!("latency: waiting for {idle_count} idle clients to sync");
     let deadline = Instant::now() + IDLE_READY_TIMEOUT;
@@ -97,7 +98,7 @@ pub async fn run(
         .map_err(|_| "receiver failed")?;
     // Let the idle clients' incremental long-polls reach the server.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    wakeups.store(0, Ordering::Relaxed);
+    early.store(0, Ordering::Relaxed);
 
     eprintln!("latency: sending {samples} messages");
     let mut latencies = Vec::with_capacity(samples);
@@ -125,7 +126,7 @@ pub async fn run(
             Err(_) => lost += 1,
         }
     }
-    let wakeups = wakeups.load(Ordering::Relaxed);
+    let early = early.load(Ordering::Relaxed);
     tasks.shutdown().await;
     leave_rooms(vec![(sender, room.clone()), (receiver, room)]).await;
 
@@ -141,7 +142,7 @@ pub async fn run(
     let report = Report {
         idle_clients: idle_count,
         idle_long_polls_min: if idle_count == 0 { 0 } else { idle_min },
-        idle_wakeups: wakeups,
+        idle_early_returns: early,
         lost,
     };
     Ok((summary, report))
@@ -151,7 +152,7 @@ pub async fn run(
 async fn idle_poll(
     session: Arc<Session>,
     in_flight: Arc<AtomicUsize>,
-    wakeups: Arc<AtomicU64>,
+    early: Arc<AtomicU64>,
     ready: Arc<AtomicUsize>,
 ) {
     let mut since = loop {
@@ -170,12 +171,15 @@ async fn idle_poll(
     ready.fetch_add(1, Ordering::Relaxed);
     loop {
         in_flight.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
         let result = session.sync(Some(&since), LONG_POLL_MS, IDLE_FILTER).await;
         in_flight.fetch_sub(1, Ordering::Relaxed);
         match result.and_then(|s| s.next_batch()) {
             Ok(token) => {
                 since = token;
-                wakeups.fetch_add(1, Ordering::Relaxed);
+                if start.elapsed() < Duration::from_millis(LONG_POLL_MS - 1000) {
+                    early.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Err(e) => {
                 eprintln!("idle sync failed: {e}");

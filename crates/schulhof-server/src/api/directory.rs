@@ -72,12 +72,7 @@ async fn room_aliases(
     req: Ruma<aliases::v3::Request>,
 ) -> JsonResult {
     let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
-    if !room.is_joined(req.user_id()) {
-        return Err(Error::forbidden(
-            "Du bist nicht Mitglied dieses Raums.",
-            "You are not a member of this room.",
-        ));
-    }
+    room.require_joined(req.user_id())?;
     Ok(Json(
         json!({ "aliases": state.db.room_aliases(req.body.room_id.as_str()).await? }),
     ))

@@ -36,12 +36,7 @@ async fn typing(
         ));
     }
     let room = state.rooms.existing(&state.db, &b.room_id).await?;
-    if !room.is_joined(&b.user_id) {
-        return Err(Error::forbidden(
-            "Du bist nicht Mitglied dieses Raums.",
-            "You are not a member of this room.",
-        ));
-    }
+    room.require_joined(&b.user_id)?;
     let timeout = match &b.state {
         Typing::Yes(info) => Some(info.timeout.max(Duration::from_millis(1))),
         _ => None,

@@ -332,12 +332,7 @@ async fn joined(
     req: Ruma<joined_members::v3::Request>,
 ) -> JsonResult {
     let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
-    if !room.is_joined(req.user_id()) {
-        return Err(Error::forbidden(
-            "Du bist nicht Mitglied dieses Raums.",
-            "You are not a member of this room.",
-        ));
-    }
+    room.require_joined(req.user_id())?;
     let mut joined = serde_json::Map::new();
     for user in room.joined() {
         let content = room

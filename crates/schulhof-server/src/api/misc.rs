@@ -17,6 +17,7 @@ use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::devices::delete_devices;
+use crate::service::password_rule;
 use crate::service::uiaa::require_password;
 use crate::state::AppState;
 use crate::Error;
@@ -57,6 +58,11 @@ async fn change_password(
     let user_id = session.user_id.as_str();
     require_password(&state, user_id, req.json_body.as_ref()).await?;
     let new_password = req.body.new_password.clone();
+    password_rule::check(
+        &state.config.passwords,
+        &new_password,
+        &[session.user_id.localpart()],
+    )?;
     let hash = state.passwords.hash(&new_password).await?;
     state.db.set_password_hash(user_id, &hash).await?;
     if req.body.logout_devices {

@@ -27,12 +27,7 @@ pub async fn create_alias(
         return Err(err);
     }
     let room = state.rooms.existing(&state.db, room_id).await?;
-    if !room.is_joined(user_id) {
-        return Err(Error::forbidden(
-            "Du bist nicht Mitglied dieses Raums.",
-            "You are not a member of this room.",
-        ));
-    }
+    room.require_joined(user_id)?;
     state
         .db
         .create_alias(alias.as_str(), room_id.as_str(), user_id.as_str())

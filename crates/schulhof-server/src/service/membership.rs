@@ -37,14 +37,19 @@ pub async fn join(
         return Ok(());
     }
     add_reason(&mut content, reason);
-    Rooms::send(
-        state,
-        room_id,
-        user_id,
-        EventTemplate::state("m.room.member", user_id.as_str(), content),
-        None,
-    )
-    .await?;
+    send_member(state, user_id, room_id, user_id, content).await
+}
+
+/// Sends `target`'s member event with `content` on behalf of `sender`.
+async fn send_member(
+    state: &AppState,
+    sender: &UserId,
+    room_id: &RoomId,
+    target: &UserId,
+    content: Value,
+) -> Result<()> {
+    let template = EventTemplate::state("m.room.member", target.as_str(), content);
+    Rooms::send(state, room_id, sender, template, None).await?;
     Ok(())
 }
 
@@ -78,15 +83,7 @@ pub async fn invite(
     }
     let mut content = member_content(state, target, "invite").await?;
     add_reason(&mut content, reason);
-    Rooms::send(
-        state,
-        room_id,
-        sender,
-        EventTemplate::state("m.room.member", target.as_str(), content),
-        None,
-    )
-    .await?;
-    Ok(())
+    send_member(state, sender, room_id, target, content).await
 }
 
 /// Sets `target`'s membership to `membership` (`leave` for leave/kick/unban, `ban`) by `sender`.
@@ -107,13 +104,5 @@ pub async fn set_membership(
     }
     let mut content = json!({ "membership": membership });
     add_reason(&mut content, reason);
-    Rooms::send(
-        state,
-        room_id,
-        sender,
-        EventTemplate::state("m.room.member", target.as_str(), content),
-        None,
-    )
-    .await?;
-    Ok(())
+    send_member(state, sender, room_id, target, content).await
 }

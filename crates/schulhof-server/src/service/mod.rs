@@ -10,6 +10,7 @@ pub mod keys;
 pub mod media;
 pub mod membership;
 pub mod notifier;
+pub mod password_rule;
 pub mod passwords;
 pub mod pdu;
 pub mod push;

@@ -19,12 +19,7 @@ pub async fn set_receipt(
     event_id: &EventId,
 ) -> Result<()> {
     let room = state.rooms.existing(&state.db, room_id).await?;
-    if !room.is_joined(user_id) {
-        return Err(Error::forbidden(
-            "Du bist nicht Mitglied dieses Raums.",
-            "You are not a member of this room.",
-        ));
-    }
+    room.require_joined(user_id)?;
     let event = state
         .db
         .event(event_id.as_str())

@@ -265,6 +265,15 @@ impl RoomSync<'_> {
             .collect()
     }
 
+    /// The `timeline` object of a room in the response.
+    fn timeline_json(&self, timeline: &Timeline) -> Value {
+        json!({
+            "events": self.format(&timeline.events),
+            "limited": timeline.limited,
+            "prev_batch": token(timeline.start),
+        })
+    }
+
     /// The newest events in `(after, until]`, oldest first, visible and filtered.
     async fn timeline(&self, room_id: &RoomId, after: i64, until: i64) -> Result<Timeline> {
         let filter = self.timeline_filter();
@@ -392,11 +401,7 @@ impl RoomSync<'_> {
             .await?;
         let snapshot = state.rooms.existing(&state.db, room_id).await?;
         Ok(Some(json!({
-            "timeline": {
-                "events": self.format(&timeline.events),
-                "limited": timeline.limited,
-                "prev_batch": token(timeline.start),
-            },
+            "timeline": self.timeline_json(&timeline),
             "state": { "events": self.format(&room_state) },
             "ephemeral": { "events": ephemeral },
             "account_data": { "events": account_data },
@@ -442,11 +447,7 @@ impl RoomSync<'_> {
             .await?;
         let room_state = self.state_for(room_id, &timeline, false).await?;
         Ok(json!({
-            "timeline": {
-                "events": self.format(&timeline.events),
-                "limited": timeline.limited,
-                "prev_batch": token(timeline.start),
-            },
+            "timeline": self.timeline_json(&timeline),
             "state": { "events": self.format(&room_state) },
             "account_data": { "events": [] },
         }))

@@ -195,3 +195,49 @@ CREATE TABLE IF NOT EXISTS backup_keys (
     session_data TEXT NOT NULL,
     PRIMARY KEY (user_id, version, room_id, session_id)
 );
+CREATE TABLE IF NOT EXISTS people (
+    import_id TEXT PRIMARY KEY,
+    localpart TEXT NOT NULL UNIQUE,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    consent INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    deactivated_ts INTEGER
+);
+CREATE TABLE IF NOT EXISTS directory_groups (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_by TEXT
+);
+CREATE TABLE IF NOT EXISTS group_members (
+    group_name TEXT NOT NULL,
+    import_id TEXT NOT NULL,
+    PRIMARY KEY (group_name, import_id)
+);
+CREATE INDEX IF NOT EXISTS group_members_person ON group_members (import_id);
+CREATE TABLE IF NOT EXISTS parent_children (
+    parent TEXT NOT NULL,
+    child TEXT NOT NULL,
+    PRIMARY KEY (parent, child)
+);
+CREATE TABLE IF NOT EXISTS used_localparts (
+    localpart TEXT PRIMARY KEY,
+    created_ts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    ts INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log (target, ts);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS room_leave_queue (
+    user_id TEXT PRIMARY KEY,
+    queued_ts INTEGER NOT NULL
+);

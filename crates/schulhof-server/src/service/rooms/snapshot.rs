@@ -119,6 +119,18 @@ impl RoomSnapshot {
         self.membership(user_id) == Some(MembershipState::Join)
     }
 
+    /// 403 unless the user is joined.
+    pub fn require_joined(&self, user_id: &UserId) -> Result<()> {
+        if self.is_joined(user_id) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(
+                "Du bist nicht Mitglied dieses Raums.",
+                "You are not a member of this room.",
+            ))
+        }
+    }
+
     /// Users whose membership is `join`.
     pub fn joined(&self) -> impl Iterator<Item = OwnedUserId> + '_ {
         self.members_with(|m| m == MembershipState::Join)
