@@ -47,6 +47,34 @@ pub struct Config {
     /// The password rule for new passwords.
     #[serde(default)]
     pub passwords: PasswordRule,
+    /// The school directory: retention, consent rules.
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+}
+
+/// School directory settings (section `[directory]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// Days after which the data of people missing from the import (deactivated) is deleted.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: i64,
+    /// Whether parents may not log in while none of their children has given consent.
+    #[serde(default = "yes")]
+    pub restrict_parents_of_students_without_consent: bool,
+}
+
+impl Default for DirectoryConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: default_retention_days(),
+            restrict_parents_of_students_without_consent: true,
+        }
+    }
+}
+
+fn default_retention_days() -> i64 {
+    42
 }
 
 /// What a new password must satisfy (section `[passwords]`).

@@ -106,6 +106,9 @@ pub enum Error {
     /// 403 `M_USER_DEACTIVATED`.
     #[error("user deactivated")]
     UserDeactivated,
+    /// 401 `M_USER_LOCKED` (with `soft_logout: false`): an admin locked the account.
+    #[error("user locked")]
+    UserLocked,
     /// 401 user-interactive authentication needed or failed (body is the UIA state).
     #[error("user-interactive authentication required")]
     Uiaa(Box<Value>),
@@ -231,6 +234,19 @@ impl Error {
                 ),
                 none,
             ),
+            Error::UserLocked => {
+                let mut extra = Map::new();
+                extra.insert("soft_logout".into(), Value::Bool(false));
+                (
+                    StatusCode::UNAUTHORIZED,
+                    "M_USER_LOCKED",
+                    text!(
+                        "Dein Konto ist gesperrt. Bitte wende dich an die Schulleitung.",
+                        "Your account is locked. Please contact the school management."
+                    ),
+                    extra,
+                )
+            }
             Error::Uiaa(body) => {
                 let extra = body.as_object().cloned().unwrap_or_default();
                 let errcode = if extra.contains_key("errcode") {
@@ -291,6 +307,16 @@ impl Error {
     /// The Matrix errcode this error maps to (empty for a UIA challenge without error).
     pub fn errcode(&self) -> &'static str {
         self.parts().1
+    }
+
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// The user-facing text of this error (generic for internal errors).
+    pub fn text(&self) -> Text {
+        self.parts().2
     }
 }
 

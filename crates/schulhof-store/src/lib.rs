@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod key_backup;
 mod misc;
+mod personal_data;
 mod start_codes;
 mod user_data;
 

@@ -17,7 +17,7 @@ mod presence;
 mod profile;
 mod push_rules;
 mod rooms;
-mod session;
+pub(crate) mod session;
 mod sync;
 mod tags;
 mod user_directory;

@@ -29,7 +29,8 @@ async fn login_types(_: Ruma<get_login_types::v3::Request>) -> JsonResult {
     Ok(Json(json!({ "flows": [{ "type": "m.login.password" }] })))
 }
 
-fn wrong_login() -> Error {
+/// The one answer to a wrong user name or password (no hint which of both was wrong).
+pub(crate) fn wrong_login() -> Error {
     Error::forbidden(
         "Benutzername oder Passwort ist falsch.",
         "Wrong username or password.",

@@ -47,7 +47,8 @@ pub async fn pending(state: &AppState, user_id: &UserId) -> Result<bool> {
     Ok(state.db.start_code(user_id.as_str()).await?.is_some())
 }
 
-fn wrong_code() -> Error {
+/// The one answer to a wrong user name or start code (no hint which of both was wrong).
+pub(crate) fn wrong_code() -> Error {
     Error::forbidden(
         "Benutzername oder Startcode ist falsch oder der Startcode ist abgelaufen.",
         "Wrong user name or start code, or the start code has expired.",
