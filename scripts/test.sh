@@ -17,11 +17,11 @@ echo "== workspace tests"
 cargo test --workspace
 
 echo "== OpenAPI validator tests"
-(cd tests/openapi-check && CARGO_TARGET_DIR="${target}-openapi" cargo test)
+(cd tests/openapi-check && CARGO_TARGET_DIR="$target/openapi-check" cargo test)
 
 echo "== end-to-end tests (SQLite and PostgreSQL)"
 export SCHULHOF_BIN="$target/debug/schulhof"
-(cd tests/e2e && CARGO_TARGET_DIR="${target}-e2e" cargo test -- --test-threads=2)
+(cd tests/e2e && CARGO_TARGET_DIR="$target/e2e" cargo test -- --test-threads=2)
 
 echo "== browser test: Element's client stack (matrix-js-sdk + Rust crypto) in headless Chromium"
 tests/browser/run.sh

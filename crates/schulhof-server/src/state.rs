@@ -7,6 +7,7 @@ use schulhof_store::Db;
 
 use crate::config::Config;
 use crate::service::{
+    activity::Activity,
     notifier::Notifier, passwords::Passwords, push::PushRules, rate_limit::RateLimiter,
     rooms::Rooms, secret_key::SecretKey, stream::Stream, token_cache::TokenCache, typing::Typing,
     uiaa::UiaaSessions,
@@ -22,6 +23,8 @@ pub struct AppState {
     pub db: Db,
     /// The single writer that assigns stream positions.
     pub stream: Stream,
+    /// Where per-user streams last changed.
+    pub activity: Activity,
     /// Wakes waiting `/sync` requests.
     pub notifier: Notifier,
     /// Room state cache and event creation.
@@ -40,6 +43,10 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Open user-interactive authentication sessions.
     pub uiaa: UiaaSessions,
+    /// The school directory snapshot (kept current by `service::school::spawn_watcher`).
+    pub directory: crate::service::school::SchoolDirectory,
+    /// Open sessions of the password-reset web page.
+    pub web_sessions: crate::web::sessions::WebSessions,
 }
 
 impl AppState {
@@ -48,14 +55,17 @@ impl AppState {
         let server_name = OwnedServerName::try_from(config.server_name.as_str())
             .map_err(|e| crate::Error::Internal(format!("server_name: {e}")))?;
         let db = Db::connect(&config.database_url).await?;
-        let stream = Stream::new(db.max_stream_pos().await?);
+        let max_pos = db.max_stream_pos().await?;
+        let stream = Stream::new(max_pos);
         let rooms = Rooms::load(&db).await?;
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
         let secret_key = SecretKey::load_or_create(&config.accounts.secret_key_file)?;
+        let directory = crate::service::school::SchoolDirectory::load(&db).await?;
         Ok(Arc::new(AppState {
             server_name,
             db,
             stream,
+            activity: Activity::new(max_pos),
             notifier: Notifier::default(),
             rooms,
             passwords: Passwords::default(),
@@ -65,6 +75,8 @@ impl AppState {
             typing: Typing::default(),
             rate_limiter,
             uiaa: UiaaSessions::default(),
+            directory,
+            web_sessions: Default::default(),
             config,
         }))
     }

@@ -8,6 +8,7 @@ use ruma::{RoomId, UserId};
 use schulhof_store::Db;
 use serde_json::Value;
 
+use crate::service::activity::UserStream;
 use crate::service::push::PUSH_RULES_TYPE;
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -40,6 +41,7 @@ pub async fn set_account_data(
         state.push_rules.invalidate(user_id);
     }
     let pos = guard.committed();
+    state.activity.record(UserStream::AccountData, user_id.as_str(), pos);
     state.notifier.notify([user_id.as_str()], pos);
     Ok(pos)
 }

@@ -17,6 +17,7 @@ use schulhof_store::{Db, KeySignatureRow, NewToDevice, OneTimeKeyRow};
 use serde_json::{json, Map, Value};
 
 use crate::ruma_wrapper::Session;
+use crate::service::activity::UserStream;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -43,6 +44,7 @@ pub async fn device_list_changed(state: &AppState, user_id: &UserId) -> Result<(
     Db::insert_device_list_change(&mut tx, user_id.as_str(), pos).await?;
     tx.commit().await?;
     let pos = guard.committed();
+    state.activity.record_device_list(pos);
     let mut users = state.db.users_sharing_room(user_id.as_str()).await?;
     users.push(user_id.to_string());
     state.notifier.notify(users.iter().map(String::as_str), pos);
@@ -59,10 +61,15 @@ pub async fn to_device_for_sync(
     since: i64,
     until: i64,
 ) -> Result<Vec<Value>> {
+    if !state.activity.may_have_changed(UserStream::ToDevice, user_id.as_str(), since) {
+        return Ok(Vec::new());
+    }
     let rows = state
         .db
         .to_device_until(user_id.as_str(), device_id, until)
         .await?;
+    // Later messages record themselves, so `until` bounds the last change from above.
+    state.activity.record(UserStream::ToDevice, user_id.as_str(), until);
     if rows.first().is_some_and(|r| r.stream_pos <= since) {
         state
             .db
@@ -87,7 +94,7 @@ pub async fn device_lists_for_sync(
     since: i64,
     until: i64,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    if since == 0 || until <= since {
+    if since == 0 || until <= since || !state.activity.device_lists_may_have_changed(since) {
         return Ok((Vec::new(), Vec::new()));
     }
     let changed: BTreeSet<String> = state
@@ -596,6 +603,9 @@ pub async fn send_to_device(
         .keys()
         .map(|(user_id, _)| user_id.as_str())
         .collect();
+    for user_id in &recipients {
+        state.activity.record(UserStream::ToDevice, user_id, pos);
+    }
     state.notifier.notify(recipients, pos);
     Ok(())
 }

@@ -218,6 +218,7 @@ impl Rooms {
                 .filter(|_| pdu.kind == ruma::events::TimelineEventType::RoomMember)
             {
                 affected.push(target.to_owned());
+                state.activity.record_membership(pos);
             }
         }
         rooms.replace_snapshot(working);
