@@ -8,6 +8,7 @@ pub mod router;
 pub mod ruma_wrapper;
 pub mod service;
 pub mod state;
+pub mod web;
 
 pub use error::{Error, Result};
 
@@ -18,6 +19,8 @@ use state::AppState;
 
 /// Serves the Client-Server API on `listener` until the future is dropped or fails.
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    service::school::spawn_watcher(state.clone());
+    service::retention::spawn(state.clone());
     let app = router::build(state);
     axum::serve(
         listener,

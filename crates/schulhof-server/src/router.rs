@@ -71,7 +71,7 @@ impl Routes {
 
 /// Builds the whole application.
 pub fn build(state: Arc<AppState>) -> Router {
-    let routes = api::routes(Routes(Router::new()));
+    let routes = crate::web::routes(api::routes(Routes(Router::new())));
     routes
         .0
         .fallback(unrecognized)

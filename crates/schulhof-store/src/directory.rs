@@ -7,6 +7,7 @@
 //! version that it must reload its snapshot.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use schulhof_directory::{Directory, Group, GroupKind, Person, PersonStatus, Role};
 
@@ -34,6 +35,24 @@ pub struct AuditRow {
     pub target: String,
     /// Short description (German).
     pub detail: String,
+}
+
+/// Waits for directory changes that other processes announce: PostgreSQL `LISTEN` on
+/// [`DIRECTORY_CHANNEL`]. On SQLite (or if listening fails) it only waits for the timeout;
+/// callers poll [`Db::directory_version`] after every wait anyway.
+pub struct DirectoryListener(Option<sqlx::postgres::PgListener>);
+
+impl DirectoryListener {
+    /// Returns after a change notification or after `timeout`, whichever comes first.
+    pub async fn wait(&mut self, timeout: Duration) {
+        let Some(listener) = &mut self.0 else {
+            return tokio::time::sleep(timeout).await;
+        };
+        if let Ok(Err(err)) = tokio::time::timeout(timeout, listener.recv()).await {
+            tracing::warn!(%err, "directory change listener");
+            tokio::time::sleep(timeout).await;
+        }
+    }
 }
 
 /// A value bound into a multi-row insert.
@@ -305,6 +324,25 @@ impl Db {
         assemble(rows)
     }
 
+    /// A listener for directory changes (see [`DirectoryListener`]).
+    pub async fn directory_listener(&self) -> DirectoryListener {
+        let Db::Postgres(pool) = self else {
+            return DirectoryListener(None);
+        };
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(DIRECTORY_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listener.await {
+            Ok(listener) => DirectoryListener(Some(listener)),
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for directory changes; polling only");
+                DirectoryListener(None)
+            }
+        }
+    }
+
     /// The directory version (0 before the first change): a cheap single-row read.
     pub async fn directory_version(&self) -> Result<i64> {
         let sql = "SELECT value FROM meta WHERE key = $1";
@@ -517,13 +555,14 @@ impl Db {
         insert_many(tx, head, "", 5, &values).await
     }
 
-    /// The audit log entries about `target` (or by `target` as actor), oldest first.
-    pub async fn audit_log(&self, target: &str) -> Result<Vec<AuditRow>> {
+    /// The audit log entries about `target` or by `actor`, oldest first.
+    pub async fn audit_log(&self, target: &str, actor: &str) -> Result<Vec<AuditRow>> {
         let sql = "SELECT ts, actor, action, target, detail FROM audit_log
-                   WHERE target = $1 OR actor = $1 ORDER BY ts";
+                   WHERE target = $1 OR actor = $2 ORDER BY ts";
         let rows: Vec<(i64, String, String, String, String)> =
             with_db!(self, |c| sqlx::query_as(sql)
                 .bind(target)
+                .bind(actor)
                 .fetch_all(c)
                 .await)?;
         Ok(rows

@@ -18,7 +18,7 @@ mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};
 pub use db::{Db, Tx};
-pub use directory::{AuditRow, DIRECTORY_CHANNEL};
+pub use directory::{AuditRow, DirectoryListener, DIRECTORY_CHANNEL};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::StoreError;
 pub use events::{EventRow, MembershipRow, NewEvent, StateRow};

@@ -76,6 +76,9 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
         .user(user_id.as_str())
         .await?
         .ok_or_else(wrong_login)?;
+    if !user.deactivated {
+        crate::service::school::refuse_pending_start_code(&state, &user_id).await?;
+    }
     if !state
         .passwords
         .verify(&password.password, user.password_hash.as_deref())
@@ -86,6 +89,7 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
     if user.deactivated {
         return Err(Error::UserDeactivated);
     }
+    crate::service::school::refuse_by_directory(&state, &user_id)?;
     let device_id = req
         .body
         .device_id

@@ -187,6 +187,28 @@ pub async fn upload(
     Ok(format!("mxc://{}/{}", state.server_name, row.media_id))
 }
 
+/// Deletes an upload's file and its cached thumbnails (once its row is gone).
+pub async fn delete_files(root: &Path, media_id: &str) -> std::io::Result<()> {
+    if !is_media_id(media_id) {
+        return Ok(());
+    }
+    match tokio::fs::remove_file(file_path(root, media_id)).await {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    let Ok(mut thumbnails) = tokio::fs::read_dir(root.join("thumbnails").join(&media_id[..2])).await
+    else {
+        return Ok(());
+    };
+    let prefix = format!("{media_id}-");
+    while let Some(entry) = thumbnails.next_entry().await? {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            tokio::fs::remove_file(entry.path()).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens an uploaded file; unknown media and media of other servers are 404.
 pub async fn open(
     state: &AppState,

@@ -51,6 +51,31 @@ pub fn check(rule: &PasswordRule, password: &str, user_hint: &[&str]) -> Result<
     Ok(())
 }
 
+/// The rule in words, for the help text next to a new-password field.
+pub fn describe(rule: &PasswordRule) -> Text {
+    let all = Unmet {
+        length: true,
+        upper: rule.require_upper,
+        lower: rule.require_lower,
+        digit: rule.require_digit,
+        special: rule.require_special,
+    };
+    let text = all.text(rule.min_length);
+    if !rule.reject_common {
+        return text;
+    }
+    Text::new(
+        format!(
+            "{} Bekannte Passwörter und dein Name sind nicht erlaubt.",
+            text.de
+        ),
+        format!(
+            "{} Well-known passwords and your name are not allowed.",
+            text.en
+        ),
+    )
+}
+
 /// Lower case with German umlauts and ß transliterated, as user names are.
 fn normalize(s: &str) -> String {
     s.to_lowercase()
@@ -259,6 +284,24 @@ mod tests {
         assert!(check(&rule, "blau", &[]).is_ok());
         assert!(check(&rule, "passwort", &["passwort"]).is_ok());
         assert!(weak_text(check(&rule, "BLAU", &[])).is_some());
+    }
+
+    #[test]
+    fn description_names_the_configured_rule() {
+        let text = describe(&PasswordRule::default());
+        assert_eq!(text.de, "Das Passwort muss mindestens 8 Zeichen lang sein und Groß- und Kleinbuchstaben, eine Ziffer und ein Sonderzeichen enthalten. Bekannte Passwörter und dein Name sind nicht erlaubt.");
+        let relaxed = PasswordRule {
+            min_length: 12,
+            require_upper: false,
+            require_lower: false,
+            require_digit: false,
+            require_special: false,
+            reject_common: false,
+        };
+        assert_eq!(
+            describe(&relaxed).de,
+            "Das Passwort muss mindestens 12 Zeichen lang sein."
+        );
     }
 
     #[test]

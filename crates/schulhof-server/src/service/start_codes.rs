@@ -37,9 +37,13 @@ fn hex(bytes: &[u8]) -> String {
 pub async fn issue(state: &AppState, tx: &mut Tx, user_id: &UserId, now: i64) -> Result<String> {
     let code = generate();
     let tag = hex(&mac(state, user_id.as_str(), &code).finalize().into_bytes());
-    let expires = now + state.config.accounts.start_code_days * 24 * 3600 * 1000;
-    Db::put_start_code(tx, user_id.as_str(), &tag, expires, now).await?;
+    Db::put_start_code(tx, user_id.as_str(), &tag, expiry(state, now), now).await?;
     Ok(code)
+}
+
+/// When a start code issued at `now` expires (ms since the epoch).
+pub fn expiry(state: &AppState, now: i64) -> i64 {
+    now + state.config.accounts.start_code_days * 24 * 3600 * 1000
 }
 
 /// Whether `user_id` still has to choose a password with a start code.

@@ -34,6 +34,11 @@ impl TokenCache {
         entries.insert(token_hash, session);
     }
 
+    /// Forgets every cached token (after a directory change that may have revoked sessions).
+    pub fn clear(&self) {
+        self.entries.write().expect("token cache").clear();
+    }
+
     /// Forgets every token of `user_id` (of one device, if given).
     pub fn forget(&self, user_id: &str, device_id: Option<&str>) {
         self.entries.write().expect("token cache").retain(|_, s| {

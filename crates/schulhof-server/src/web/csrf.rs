@@ -3,6 +3,7 @@
 //! the browser send it, so it cannot forge a matching pair.
 
 use super::random_token;
+use crate::config::Language;
 
 /// Name of the CSRF cookie.
 pub const COOKIE: &str = "schulhof_csrf";
@@ -25,6 +26,16 @@ pub fn token_for(cookie: Option<&str>) -> (String, bool) {
         Some(existing) => (existing.to_owned(), false),
         None => (random_token(), true),
     }
+}
+
+/// What to tell a visitor whose form failed the check (usually an old tab or blocked cookies).
+pub fn failed_message(lang: Language) -> String {
+    super::html::tr(
+        lang,
+        "Das Formular ist abgelaufen. Bitte sende es noch einmal ab (Cookies müssen erlaubt sein).",
+        "The form has expired. Please submit it again (cookies must be allowed).",
+    )
+    .to_owned()
 }
 
 /// Whether the submitted form token matches the cookie (compared in constant time).
@@ -62,7 +73,11 @@ mod tests {
             (Some(&token), &token[..42], false),
         ];
         for (cookie, submitted, ok) in cases {
-            assert_eq!(verify(*cookie, submitted), *ok, "{cookie:?} / {submitted:?}");
+            assert_eq!(
+                verify(*cookie, submitted),
+                *ok,
+                "{cookie:?} / {submitted:?}"
+            );
         }
     }
 }

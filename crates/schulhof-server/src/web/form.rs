@@ -40,6 +40,28 @@ pub enum FormError {
     TooLarge,
 }
 
+impl FormError {
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            FormError::WrongType => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            FormError::TooLarge => http::StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    /// What to tell the visitor.
+    pub fn message(&self, lang: Language) -> String {
+        let (de, en) = match self {
+            FormError::WrongType => (
+                "Das Formular wurde nicht richtig gesendet. Bitte versuche es noch einmal.",
+                "The form was not sent correctly. Please try again.",
+            ),
+            FormError::TooLarge => ("Die Eingaben sind zu lang.", "The input is too long."),
+        };
+        super::html::tr(lang, de, en).to_owned()
+    }
+}
+
 /// Reads a form body of at most [`MAX_FORM_BYTES`].
 pub async fn read(headers: &http::HeaderMap, body: Body) -> Result<Form, FormError> {
     let content_type = headers
@@ -93,7 +115,9 @@ mod tests {
 
     #[test]
     fn form_fields_are_decoded_and_first_value_wins() {
-        let form = Form::parse(b"username=anna.schmidt&code=12+34%2056&password=P%C3%A4ss%26w%3D1!&code=999");
+        let form = Form::parse(
+            b"username=anna.schmidt&code=12+34%2056&password=P%C3%A4ss%26w%3D1!&code=999",
+        );
         assert_eq!(form.get("username"), "anna.schmidt");
         assert_eq!(form.get("code"), "12 34 56");
         assert_eq!(form.get("password"), "Päss&w=1!");
@@ -103,20 +127,34 @@ mod tests {
     #[tokio::test]
     async fn body_type_and_size_are_checked() {
         let mut headers = http::HeaderMap::new();
-        assert_eq!(read(&headers, Body::from("a=b")).await.unwrap_err(), FormError::WrongType);
+        assert_eq!(
+            read(&headers, Body::from("a=b")).await.unwrap_err(),
+            FormError::WrongType
+        );
         headers.insert(
             http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded; charset=UTF-8".parse().unwrap(),
+            "application/x-www-form-urlencoded; charset=UTF-8"
+                .parse()
+                .unwrap(),
         );
-        assert_eq!(read(&headers, Body::from("a=b")).await.unwrap().get("a"), "b");
+        assert_eq!(
+            read(&headers, Body::from("a=b")).await.unwrap().get("a"),
+            "b"
+        );
         let big = format!("a={}", "x".repeat(MAX_FORM_BYTES));
-        assert_eq!(read(&headers, Body::from(big)).await.unwrap_err(), FormError::TooLarge);
+        assert_eq!(
+            read(&headers, Body::from(big)).await.unwrap_err(),
+            FormError::TooLarge
+        );
     }
 
     #[test]
     fn cookies_and_language_are_found() {
         let mut headers = http::HeaderMap::new();
-        headers.append(http::header::COOKIE, "a=1; schulhof_csrf=tok".parse().unwrap());
+        headers.append(
+            http::header::COOKIE,
+            "a=1; schulhof_csrf=tok".parse().unwrap(),
+        );
         headers.append(http::header::COOKIE, "b=2".parse().unwrap());
         assert_eq!(cookie(&headers, "schulhof_csrf"), Some("tok"));
         assert_eq!(cookie(&headers, "b"), Some("2"));

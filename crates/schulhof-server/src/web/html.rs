@@ -164,9 +164,18 @@ pub struct Input<'a> {
 /// Renders an input with its label, help text and error link.
 pub fn input(i: &Input) -> String {
     let mut described = Vec::new();
-    let mut html = format!("<div class=\"field\">\n<label for=\"{0}\">{1}</label>\n", i.name, escape(i.label));
+    let mut html = format!(
+        "<div class=\"field\">\n<label for=\"{0}\">{1}</label>\n",
+        i.name,
+        escape(i.label)
+    );
     if let Some(hint) = i.hint {
-        let _ = writeln!(html, "<p class=\"hint\" id=\"{}-hint\">{}</p>", i.name, escape(hint));
+        let _ = writeln!(
+            html,
+            "<p class=\"hint\" id=\"{}-hint\">{}</p>",
+            i.name,
+            escape(hint)
+        );
         described.push(format!("{}-hint", i.name));
     }
     if i.invalid {
@@ -192,7 +201,10 @@ pub fn input(i: &Input) -> String {
 
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(token: &str) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n", escape(token))
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n",
+        escape(token)
+    )
 }
 
 #[cfg(test)]
@@ -203,7 +215,10 @@ mod tests {
     fn escape_covers_markup_and_attributes() {
         let cases = [
             ("plain", "plain"),
-            ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
             ("a\"b'c", "a&quot;b&#39;c"),
             ("Tom & Jerry", "Tom &amp; Jerry"),
             ("&amp;", "&amp;amp;"),

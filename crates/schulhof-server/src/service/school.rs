@@ -1,0 +1,265 @@
+//! The school directory inside the server: an in-memory snapshot that every server process
+//! keeps current, the login rules it implies, and the one way to change it
+//! ([`DirectoryChange`]).
+//!
+//! Every change (import, lock, password reset, deletion, from the CLI or a server) bumps the
+//! stored directory version in its transaction. A background task in every server process
+//! polls the version every 500 ms (on PostgreSQL it is also woken by `NOTIFY`) and, when it
+//! changed, reloads the snapshot and clears the token cache: sessions revoked by a change
+//! stop working everywhere within a second.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ruma::{OwnedUserId, UserId};
+use schulhof_directory::{Directory, DirectoryIndex, PersonStatus, Role};
+use schulhof_store::{AuditRow, Db, Tx};
+
+use crate::service::{letters, retention, start_codes};
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// How often every process checks the directory version.
+const POLL: Duration = Duration::from_millis(500);
+
+/// The directory snapshot of this process and the version it was loaded at.
+pub struct SchoolDirectory {
+    index: RwLock<Arc<DirectoryIndex>>,
+    version: AtomicI64,
+}
+
+impl SchoolDirectory {
+    /// Loads the stored directory.
+    pub async fn load(db: &Db) -> Result<SchoolDirectory> {
+        let version = db.directory_version().await?;
+        let index = DirectoryIndex::new(db.load_directory().await?);
+        Ok(SchoolDirectory {
+            index: RwLock::new(Arc::new(index)),
+            version: AtomicI64::new(version),
+        })
+    }
+
+    /// The current snapshot (cheap: an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<DirectoryIndex> {
+        self.index.read().expect("directory lock").clone()
+    }
+
+    /// The version the snapshot was loaded at.
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Reloads the snapshot if the stored version differs from the loaded one, and then
+    /// forgets every cached access token (a change may have revoked sessions). Returns whether
+    /// it reloaded.
+    pub async fn refresh(state: &AppState) -> Result<bool> {
+        let version = state.db.directory_version().await?;
+        if version == state.directory.version() {
+            return Ok(false);
+        }
+        let index = DirectoryIndex::new(state.db.load_directory().await?);
+        *state.directory.index.write().expect("directory lock") = Arc::new(index);
+        state.directory.version.store(version, Ordering::Release);
+        state.tokens.clear();
+        Ok(true)
+    }
+}
+
+/// Starts the task that keeps this process's snapshot current (see the module docs) and
+/// takes users queued for removal out of their rooms after each change.
+pub fn spawn_watcher(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let mut listener = state.db.directory_listener().await;
+        loop {
+            listener.wait(POLL).await;
+            match SchoolDirectory::refresh(&state).await {
+                Ok(true) => {
+                    tracing::info!(version = state.directory.version(), "directory reloaded");
+                    retention::leave_queued_rooms(&state).await;
+                }
+                Ok(false) => {}
+                Err(err) => tracing::warn!(%err, "directory reload failed"),
+            }
+        }
+    });
+}
+
+/// The local user ID for a localpart.
+pub fn user_id_of(state: &AppState, localpart: &str) -> Result<OwnedUserId> {
+    UserId::parse_with_server_name(localpart.trim().to_lowercase(), &state.server_name).map_err(
+        |_| {
+            Error::not_found(
+                format!("Den Benutzer „{localpart}“ gibt es nicht."),
+                format!("Unknown user “{localpart}”."),
+            )
+        },
+    )
+}
+
+/// Why the directory refuses a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Locked by an admin.
+    Locked,
+    /// Missing from the last import.
+    Deactivated,
+    /// A student without consent, or a parent none of whose children has consent.
+    NoConsent,
+}
+
+/// Whether the directory refuses a login of `localpart`; people outside the directory
+/// (service accounts) are never refused here.
+pub fn login_refusal(
+    index: &DirectoryIndex,
+    localpart: &str,
+    restrict_parents: bool,
+) -> Option<Refusal> {
+    let person = index.person(localpart)?;
+    match person.status {
+        PersonStatus::Locked => return Some(Refusal::Locked),
+        PersonStatus::Deactivated { .. } => return Some(Refusal::Deactivated),
+        PersonStatus::Active => {}
+    }
+    let consent = match person.role {
+        Role::Student => person.consent,
+        Role::Parent if restrict_parents => {
+            let children = index.children_of(localpart);
+            children.is_empty()
+                || children
+                    .iter()
+                    .any(|c| index.person(c).is_some_and(|c| c.consent))
+        }
+        _ => true,
+    };
+    (!consent).then_some(Refusal::NoConsent)
+}
+
+/// Refuses a password login while the account waits for its first password (or a new one
+/// after a reset) to be chosen with a start code, pointing to the page for that.
+pub async fn refuse_pending_start_code(state: &AppState, user_id: &UserId) -> Result<()> {
+    if !start_codes::pending(state, user_id).await? {
+        return Ok(());
+    }
+    let url = letters::first_login_url(&state.config);
+    Err(Error::forbidden(
+        format!("Bitte wähle zuerst unter {url} mit deinem Startcode ein Passwort."),
+        format!("Please first choose a password with your start code at {url}."),
+    ))
+}
+
+/// Refuses a login the directory does not allow (locked, deactivated, no consent).
+pub fn refuse_by_directory(state: &AppState, user_id: &UserId) -> Result<()> {
+    let restrict_parents = state
+        .config
+        .directory
+        .restrict_parents_of_students_without_consent;
+    let snapshot = state.directory.snapshot();
+    match login_refusal(&snapshot, user_id.localpart(), restrict_parents) {
+        None => Ok(()),
+        Some(Refusal::Locked) => Err(Error::UserLocked),
+        Some(Refusal::Deactivated) => Err(Error::UserDeactivated),
+        Some(Refusal::NoConsent) => Err(Error::forbidden(
+            "Für dein Konto liegt noch keine Einwilligung vor. Bitte wende dich an das Sekretariat.",
+            "There is no consent for your account yet. Please contact the school office.",
+        )),
+    }
+}
+
+/// One change of the directory and the accounts behind it, in one transaction.
+///
+/// [`DirectoryChange::begin`] bumps the directory version first (which serialises all
+/// changes, also across processes) and reads the directory inside the transaction into
+/// `before`; the caller edits `after`, makes account changes on `tx` and records audit
+/// entries; [`DirectoryChange::commit`] writes the difference and the audit entries and
+/// commits, then reloads this process's snapshot. Dropping it without commit changes nothing.
+pub struct DirectoryChange {
+    /// The open transaction.
+    pub tx: Tx,
+    /// The directory as stored when the change began.
+    pub before: Directory,
+    /// The directory as it shall be stored (starts as a copy of `before`).
+    pub after: Directory,
+    /// When the change happens, ms since the epoch.
+    pub now: i64,
+    audit: Vec<AuditRow>,
+}
+
+impl DirectoryChange {
+    /// Opens the transaction, bumps the version and reads the directory.
+    pub async fn begin(state: &AppState) -> Result<DirectoryChange> {
+        let mut tx = state.db.begin().await?;
+        Db::bump_directory_version(&mut tx).await?;
+        let before = Db::load_directory_tx(&mut tx).await?;
+        Ok(DirectoryChange {
+            tx,
+            after: before.clone(),
+            before,
+            now: AppState::now_ms(),
+            audit: Vec::new(),
+        })
+    }
+
+    /// Records an audit entry (written at commit). Never pass message content or passwords.
+    pub fn audit(&mut self, actor: &str, action: &str, target: &str, detail: impl Into<String>) {
+        self.audit.push(AuditRow {
+            ts: self.now,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            detail: detail.into(),
+        });
+    }
+
+    /// Writes the directory difference and the audit entries, commits and reloads this
+    /// process's snapshot.
+    pub async fn commit(mut self, state: &AppState) -> Result<()> {
+        Db::write_directory(&mut self.tx, &self.before, &self.after).await?;
+        Db::audit_tx(&mut self.tx, &self.audit).await?;
+        self.tx.commit().await?;
+        SchoolDirectory::refresh(state).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schulhof_directory::{parse_csv, plan_import};
+
+    fn index(rows: &str) -> DirectoryIndex {
+        let csv = format!("ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung\n{rows}");
+        let file = parse_csv(csv.as_bytes()).unwrap();
+        let mut directory = plan_import(&Directory::default(), &file, 0).unwrap().result;
+        for person in directory.people.values_mut() {
+            if person.first_name == "Gesperrt" {
+                person.status = PersonStatus::Locked;
+            }
+        }
+        directory.index()
+    }
+
+    #[test]
+    fn consent_locks_and_parents() {
+        let index = index(
+            "S1;Ben;A;Schüler;Klasse 8.1;;ja\n\
+             S2;Mia;A;Schüler;Klasse 8.1;;nein\n\
+             S3;Tom;B;Schüler;Klasse 8.1;;nein\n\
+             E1;Eva;A;Eltern;;S1,S2;ja\n\
+             E2;Udo;B;Eltern;;S3;ja\n\
+             L1;Gesperrt;C;Lehrkraft;Lehrer;;nein\n\
+             L2;Lea;C;Lehrkraft;Lehrer;;nein\n",
+        );
+        let refusal = |l: &str, restrict| login_refusal(&index, l, restrict);
+        assert_eq!(refusal("ben.a", true), None);
+        assert_eq!(refusal("mia.a", true), Some(Refusal::NoConsent));
+        // One child with consent is enough for a parent.
+        assert_eq!(refusal("eva.a", true), None);
+        assert_eq!(refusal("udo.b", true), Some(Refusal::NoConsent));
+        assert_eq!(refusal("udo.b", false), None);
+        assert_eq!(refusal("gesperrt.c", true), Some(Refusal::Locked));
+        // Teachers need no consent; unknown accounts are not the directory's business.
+        assert_eq!(refusal("lea.c", true), None);
+        assert_eq!(refusal("service.bot", true), None);
+    }
+}
