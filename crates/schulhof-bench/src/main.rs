@@ -9,6 +9,7 @@ mod procfs;
 mod stats;
 mod users;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,8 @@ struct HostReport {
     /// Average cores used by processes other than the benchmark and the
     /// server (needs --pid); should be near 0 for a clean measurement.
     other_cores_busy: Option<f64>,
+    /// `other_cores_busy` during each phase (needs --pid).
+    other_cores_busy_by_phase: BTreeMap<&'static str, f64>,
 }
 
 /// CPU counters at one moment.
@@ -69,21 +72,38 @@ impl CpuMark {
         })
     }
 
-    /// Host CPU use from `self` until `end`.
-    fn host_report(&self, end: &CpuMark) -> HostReport {
-        let secs = end.at.duration_since(self.at).as_secs_f64().max(1e-9);
-        let bench = end.bench.saturating_sub(self.bench);
-        let other = self.server.zip(end.server).map(|(before, after)| {
-            let server = after.saturating_sub(before);
-            let others = end.system.saturating_sub(self.system + bench + server);
-            round3(others.as_secs_f64() / secs)
-        });
-        HostReport {
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            bench_cores_busy: round3(bench.as_secs_f64() / secs),
-            other_cores_busy: other,
-        }
+    fn seconds_until(&self, end: &CpuMark) -> f64 {
+        end.at.duration_since(self.at).as_secs_f64().max(1e-9)
     }
+
+    /// Average cores the benchmark used from `self` until `end`.
+    fn bench_cores_busy(&self, end: &CpuMark) -> f64 {
+        let bench = end.bench.saturating_sub(self.bench);
+        round3(bench.as_secs_f64() / self.seconds_until(end))
+    }
+
+    /// Average cores other processes used from `self` until `end`; `None`
+    /// without a server PID.
+    fn other_cores_busy(&self, end: &CpuMark) -> Option<f64> {
+        let bench = end.bench.saturating_sub(self.bench);
+        let (before, after) = self.server.zip(end.server)?;
+        let known = bench + after.saturating_sub(before);
+        let others = end.system.saturating_sub(self.system).saturating_sub(known);
+        Some(round3(others.as_secs_f64() / self.seconds_until(end)))
+    }
+}
+
+/// Records `other_cores_busy` of the phase that started at `start`.
+fn record_phase(
+    by_phase: &mut BTreeMap<&'static str, f64>,
+    phase: &'static str,
+    start: CpuMark,
+    pid: Option<u32>,
+) -> Result<()> {
+    if let Some(other) = start.other_cores_busy(&CpuMark::now(pid)?) {
+        by_phase.insert(phase, other);
+    }
+    Ok(())
 }
 
 /// CPU and memory of the homeserver process (`--pid`).
@@ -234,22 +254,28 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         .map(|pid| procfs::RssSampler::start(pid, Duration::from_millis(100)));
     let cpu_start = CpuMark::now(args.pid)?;
 
+    let mut by_phase = BTreeMap::new();
     let (mut delivery_latency_ms, mut latency) = (None, None);
     if let Some(l) = &clients.latency {
+        let mark = CpuMark::now(args.pid)?;
         let pause = Duration::from_millis(args.pause_ms);
         let (summary, details) = latency::run(l.clone(), args.samples, pause).await?;
         (delivery_latency_ms, latency) = (summary, Some(details));
+        record_phase(&mut by_phase, "latency", mark, args.pid)?;
     }
     let (mut throughput, mut cpu) = (None, None);
     if !clients.throughput.is_empty() {
+        let mark = CpuMark::now(args.pid)?;
         let duration = Duration::from_secs(args.duration_secs);
         let senders = clients.throughput.clone();
         let (t, c) = throughput::run(senders, args.messages, duration, args.pid).await?;
         cpu = c.map(|c| (c, t.messages, t.seconds));
         throughput = Some(t);
+        record_phase(&mut by_phase, "throughput", mark, args.pid)?;
     }
     let (mut initial_sync_ms, mut initial_sync) = (None, None);
     if let Some(s) = &clients.initial_sync {
+        let mark = CpuMark::now(args.pid)?;
         let (summary, details) = initial_sync::run(
             s.clone(),
             args.initial_sync_rooms,
@@ -258,9 +284,16 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         )
         .await?;
         (initial_sync_ms, initial_sync) = (summary, Some(details));
+        record_phase(&mut by_phase, "initial-sync", mark, args.pid)?;
     }
 
-    let host = cpu_start.host_report(&CpuMark::now(args.pid)?);
+    let end = CpuMark::now(args.pid)?;
+    let host = HostReport {
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        bench_cores_busy: cpu_start.bench_cores_busy(&end),
+        other_cores_busy: cpu_start.other_cores_busy(&end),
+        other_cores_busy_by_phase: by_phase,
+    };
     let mut server = None;
     if let (Some(pid), Some(idle_rss), Some(sampler)) = (args.pid, idle_rss, sampler) {
         let under_load = sampler.stop();

@@ -1,8 +1,7 @@
 //! Users, devices and access tokens.
 
-use sqlx::Row;
-
-use crate::{with_db, with_tx, Db, Result, StoreError};
+use crate::db::AnyRow;
+use crate::{execute, execute_tx, fetch, Db, Result, StoreError};
 
 /// A stored user account.
 #[derive(Debug, Clone)]
@@ -45,20 +44,40 @@ pub struct TokenRow {
 
 const USER_COLUMNS: &str = "user_id, password_hash, displayname, avatar_url, is_admin, deactivated";
 
-fn user_from_row<R: Row>(row: &R) -> sqlx::Result<UserRow>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(UserRow {
-        user_id: row.try_get("user_id")?,
-        password_hash: row.try_get("password_hash")?,
-        displayname: row.try_get("displayname")?,
-        avatar_url: row.try_get("avatar_url")?,
-        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
-        deactivated: row.try_get::<i64, _>("deactivated")? != 0,
-    })
+/// Reads the columns of [`USER_COLUMNS`] in order.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for UserRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(UserRow {
+            user_id: row.col(0)?,
+            password_hash: row.col(1)?,
+            displayname: row.col(2)?,
+            avatar_url: row.col(3)?,
+            is_admin: row.col::<i64>(4)? != 0,
+            deactivated: row.col::<i64>(5)? != 0,
+        })
+    }
+}
+
+/// Reads `device_id, display_name, last_seen_ts, last_seen_ip`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for DeviceRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(DeviceRow {
+            device_id: row.col(0)?,
+            display_name: row.col(1)?,
+            last_seen_ts: row.col(2)?,
+            last_seen_ip: row.col(3)?,
+        })
+    }
+}
+
+/// Reads `user_id, device_id`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for TokenRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(TokenRow {
+            user_id: row.col(0)?,
+            device_id: row.col(1)?,
+        })
+    }
 }
 
 impl Db {
@@ -66,17 +85,19 @@ impl Db {
     pub async fn create_user(&self, user: &UserRow, now: i64) -> Result<()> {
         let sql = "INSERT INTO users (user_id, password_hash, displayname, avatar_url, is_admin, deactivated, created_ts)
                    VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(&user.user_id)
-            .bind(&user.password_hash)
-            .bind(&user.displayname)
-            .bind(&user.avatar_url)
-            .bind(i64::from(user.is_admin))
-            .bind(i64::from(user.deactivated))
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
+        execute!(
+            self,
+            sql,
+            [
+                &user.user_id,
+                &user.password_hash,
+                &user.displayname,
+                &user.avatar_url,
+                i64::from(user.is_admin),
+                i64::from(user.deactivated),
+                now,
+            ]
+        )
         .map_err(StoreError::from_write)?;
         Ok(())
     }
@@ -86,11 +107,7 @@ impl Db {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"
         ));
-        let row = with_db!(self, |c| {
-            let row = sqlx::query(sql).bind(user_id).fetch_optional(c).await?;
-            row.as_ref().map(user_from_row).transpose()
-        })?;
-        Ok(row)
+        Ok(fetch!(self, fetch_optional, sql, [user_id])?)
     }
 
     /// All users that are not deactivated (for the user directory).
@@ -98,48 +115,27 @@ impl Db {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE deactivated = 0 ORDER BY user_id"
         ));
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).fetch_all(c).await?;
-            rows.iter()
-                .map(user_from_row)
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [])?)
     }
 
     /// Replaces a user's password hash.
     pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<()> {
         let sql = "UPDATE users SET password_hash = $1 WHERE user_id = $2";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(hash)
-            .bind(user_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [hash, user_id])?;
         Ok(())
     }
 
     /// Sets a user's display name (`None` removes it).
     pub async fn set_displayname(&self, user_id: &str, name: Option<&str>) -> Result<()> {
         let sql = "UPDATE users SET displayname = $1 WHERE user_id = $2";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(name)
-            .bind(user_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [name, user_id])?;
         Ok(())
     }
 
     /// Sets a user's avatar URL (`None` removes it).
     pub async fn set_avatar_url(&self, user_id: &str, url: Option<&str>) -> Result<()> {
         let sql = "UPDATE users SET avatar_url = $1 WHERE user_id = $2";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(url)
-            .bind(user_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [url, user_id])?;
         Ok(())
     }
 
@@ -153,34 +149,24 @@ impl Db {
         now: i64,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        with_tx!(&mut tx, |c| {
-            sqlx::query(
-                "INSERT INTO devices (user_id, device_id, display_name, created_ts, last_seen_ts)
-                 VALUES ($1, $2, $3, $4, $4)
-                 ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = $4",
-            )
-            .bind(user_id)
-            .bind(device_id)
-            .bind(display_name)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
-            // A re-used device ID gets a fresh token; the old ones stop working.
-            sqlx::query("DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2")
-                .bind(user_id)
-                .bind(device_id)
-                .execute(&mut *c)
-                .await?;
-            sqlx::query(
-                "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(device_id)
-            .bind(now)
-            .execute(&mut *c)
-            .await.map(|r| r.rows_affected())
-        })?;
+        execute_tx!(
+            &mut tx,
+            "INSERT INTO devices (user_id, device_id, display_name, created_ts, last_seen_ts)
+             VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = $4",
+            [user_id, device_id, display_name, now]
+        )?;
+        // A re-used device ID gets a fresh token; the old ones stop working.
+        execute_tx!(
+            &mut tx,
+            "DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2",
+            [user_id, device_id]
+        )?;
+        execute_tx!(
+            &mut tx,
+            "INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts) VALUES ($1, $2, $3, $4)",
+            [token_hash, user_id, device_id, now]
+        )?;
         tx.commit().await
     }
 
@@ -189,37 +175,14 @@ impl Db {
         let sql = "SELECT t.user_id, t.device_id FROM access_tokens t
                    JOIN users u ON u.user_id = t.user_id
                    WHERE t.token_hash = $1 AND u.deactivated = 0";
-        let row = with_db!(self, |c| {
-            let row = sqlx::query(sql).bind(token_hash).fetch_optional(c).await?;
-            row.map(|r| -> sqlx::Result<TokenRow> {
-                Ok(TokenRow {
-                    user_id: r.try_get(0)?,
-                    device_id: r.try_get(1)?,
-                })
-            })
-            .transpose()
-        })?;
-        Ok(row)
+        Ok(fetch!(self, fetch_optional, sql, [token_hash])?)
     }
 
     /// Lists a user's devices.
     pub async fn devices(&self, user_id: &str) -> Result<Vec<DeviceRow>> {
         let sql = "SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices
                    WHERE user_id = $1 ORDER BY device_id";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
-            rows.iter()
-                .map(|r| -> sqlx::Result<DeviceRow> {
-                    Ok(DeviceRow {
-                        device_id: r.try_get(0)?,
-                        display_name: r.try_get(1)?,
-                        last_seen_ts: r.try_get(2)?,
-                        last_seen_ip: r.try_get(3)?,
-                    })
-                })
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
     }
 
     /// Sets a device's display name; returns false if the device does not exist.
@@ -230,13 +193,7 @@ impl Db {
         name: Option<&str>,
     ) -> Result<bool> {
         let sql = "UPDATE devices SET display_name = $1 WHERE user_id = $2 AND device_id = $3";
-        let done = with_db!(self, |c| sqlx::query(sql)
-            .bind(name)
-            .bind(user_id)
-            .bind(device_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = execute!(self, sql, [name, user_id, device_id])?;
         Ok(done > 0)
     }
 
@@ -249,14 +206,7 @@ impl Db {
         now: i64,
     ) -> Result<()> {
         let sql = "UPDATE devices SET last_seen_ts = $1, last_seen_ip = $2 WHERE user_id = $3 AND device_id = $4";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(now)
-            .bind(ip)
-            .bind(user_id)
-            .bind(device_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [now, ip, user_id, device_id])?;
         Ok(())
     }
 
@@ -273,12 +223,7 @@ impl Db {
                 "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2",
                 "DELETE FROM txn_ids WHERE user_id = $1 AND device_id = $2",
             ] {
-                with_tx!(&mut tx, |c| sqlx::query(sql)
-                    .bind(user_id)
-                    .bind(device_id)
-                    .execute(c)
-                    .await
-                    .map(|r| r.rows_affected()))?;
+                execute_tx!(&mut tx, sql, [user_id, device_id])?;
             }
         }
         tx.commit().await
@@ -291,12 +236,7 @@ impl Db {
         keep_device: Option<&str>,
     ) -> Result<()> {
         let sql = "DELETE FROM access_tokens WHERE user_id = $1 AND device_id <> $2";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(keep_device.unwrap_or(""))
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [user_id, keep_device.unwrap_or("")])?;
         Ok(())
     }
 }

@@ -3,11 +3,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{Postgres, Sqlite, Transaction};
+use sqlx::{Decode, Postgres, Row, Sqlite, Transaction, Type};
 
 use crate::{Result, StoreError};
 
@@ -56,6 +57,105 @@ macro_rules! with_tx {
     };
 }
 
+/// Runs a statement on the pool and yields `sqlx::Result<u64>`, the number of rows affected.
+///
+/// `execute!(db, sql, [bind, ...])`; `sql` is evaluated once, the binds in order.
+#[macro_export]
+macro_rules! execute {
+    ($db:expr, $sql:expr, [$($bind:expr),* $(,)?]) => {{
+        let sql = $sql;
+        $crate::with_db!($db, |c| ::sqlx::query(sql)
+            $(.bind($bind))*
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+    }};
+}
+
+/// Like [`execute!`], inside an open transaction (`tx` is a `&mut Tx` or `&mut tx`).
+#[macro_export]
+macro_rules! execute_tx {
+    ($tx:expr, $sql:expr, [$($bind:expr),* $(,)?]) => {{
+        let sql = $sql;
+        $crate::with_tx!(&mut *$tx, |c| ::sqlx::query(sql)
+            $(.bind($bind))*
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))
+    }};
+}
+
+/// Runs a query on the pool and decodes its rows with `sqlx::query_as`; `$fetch` is the sqlx
+/// method: `fetch_all` (yields `sqlx::Result<Vec<T>>`), `fetch_optional` or `fetch_one`.
+///
+/// `fetch!(db, fetch_all, sql, [bind, ...])`. `T` is a tuple or a row struct whose
+/// `sqlx::FromRow` is written once for both engines with [`AnyRow`](crate::db::AnyRow).
+#[macro_export]
+macro_rules! fetch {
+    ($db:expr, $fetch:ident, $sql:expr, [$($bind:expr),* $(,)?]) => {{
+        let sql = $sql;
+        $crate::with_db!($db, |c| ::sqlx::query_as(sql)$(.bind($bind))*.$fetch(c).await)
+    }};
+}
+
+/// Like [`fetch!`], inside an open transaction.
+#[macro_export]
+macro_rules! fetch_tx {
+    ($tx:expr, $fetch:ident, $sql:expr, [$($bind:expr),* $(,)?]) => {{
+        let sql = $sql;
+        $crate::with_tx!(&mut *$tx, |c| ::sqlx::query_as(sql)$(.bind($bind))*.$fetch(c).await)
+    }};
+}
+
+/// Like [`fetch!`], but each row is the single value of its first column (`sqlx::query_scalar`).
+#[macro_export]
+macro_rules! scalar {
+    ($db:expr, $fetch:ident, $sql:expr, [$($bind:expr),* $(,)?]) => {{
+        let sql = $sql;
+        $crate::with_db!($db, |c| ::sqlx::query_scalar(sql)$(.bind($bind))*.$fetch(c).await)
+    }};
+}
+
+/// Like [`scalar!`], inside an open transaction.
+#[macro_export]
+macro_rules! scalar_tx {
+    ($tx:expr, $fetch:ident, $sql:expr, [$($bind:expr),* $(,)?]) => {{
+        let sql = $sql;
+        $crate::with_tx!(&mut *$tx, |c| ::sqlx::query_scalar(sql)$(.bind($bind))*.$fetch(c).await)
+    }};
+}
+
+/// A column type both engines can decode.
+pub trait Column:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+/// A result row of either engine, so that a row struct's `sqlx::FromRow` is written once:
+/// `impl<R: AnyRow> sqlx::FromRow<'_, R> for XRow`, reading columns by position with
+/// [`AnyRow::col`].
+pub trait AnyRow: Row {
+    /// Decodes the column at `index` (0-based).
+    fn col<T: Column>(&self, index: usize) -> sqlx::Result<T>;
+}
+
+impl AnyRow for SqliteRow {
+    fn col<T: Column>(&self, index: usize) -> sqlx::Result<T> {
+        self.try_get(index)
+    }
+}
+
+impl AnyRow for PgRow {
+    fn col<T: Column>(&self, index: usize) -> sqlx::Result<T> {
+        self.try_get(index)
+    }
+}
+
 impl Db {
     /// Opens the database named by `url` (`sqlite://PATH` or `postgres://...`), creating the
     /// SQLite file and the schema when missing.
@@ -102,10 +202,7 @@ impl Db {
         let mut tx = self.begin().await?;
         for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             let statement = sqlx::AssertSqlSafe(statement.to_owned());
-            with_tx!(&mut tx, |c| sqlx::query(statement)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(&mut tx, statement, [])?;
         }
         tx.commit().await
     }
@@ -128,7 +225,7 @@ impl Db {
             UNION ALL SELECT MAX(stream_pos) FROM device_list_changes
             UNION ALL SELECT MAX(stream_pos) FROM to_device
             UNION ALL SELECT MAX(stream_pos) FROM presence) AS all_streams";
-        let max: Option<i64> = with_db!(self, |c| sqlx::query_scalar(sql).fetch_one(c).await)?;
+        let max: Option<i64> = scalar!(self, fetch_one, sql, [])?;
         Ok(max.unwrap_or(0))
     }
 

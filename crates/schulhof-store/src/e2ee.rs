@@ -1,9 +1,10 @@
 //! End-to-end encryption plumbing: device keys, one-time and fallback keys, cross-signing keys,
 //! device list changes and to-device messages.
 
-use sqlx::Row;
+use sqlx::AssertSqlSafe;
 
-use crate::{with_db, with_tx, Db, Result, Tx};
+use crate::db::AnyRow;
+use crate::{execute, execute_tx, fetch, scalar, Db, Result, Tx};
 
 /// A to-device message waiting for a device.
 #[derive(Debug, Clone)]
@@ -71,23 +72,34 @@ const SHARED_ROOM_USERS: &str = "SELECT m2.state_key FROM current_state m1
     JOIN current_state m2 ON m2.room_id = m1.room_id AND m2.event_type = 'm.room.member' AND m2.membership = 'join'
     WHERE m1.event_type = 'm.room.member' AND m1.state_key = $1 AND m1.membership = 'join'";
 
-fn strings<R: Row>(rows: &[R]) -> sqlx::Result<Vec<String>>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    rows.iter().map(|r| r.try_get(0)).collect()
+/// Reads `stream_pos, sender, event_type, content`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for ToDeviceRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(ToDeviceRow {
+            stream_pos: row.col(0)?,
+            sender: row.col(1)?,
+            event_type: row.col(2)?,
+            content: row.col(3)?,
+        })
+    }
+}
+
+/// Reads `device_id, json, display_name`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for DeviceKeysRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(DeviceKeysRow {
+            device_id: row.col(0)?,
+            json: row.col(1)?,
+            display_name: row.col(2)?,
+        })
+    }
 }
 
 impl Db {
     /// The stored device keys JSON of one device.
     pub async fn device_keys(&self, user_id: &str, device_id: &str) -> Result<Option<String>> {
         let sql = "SELECT json FROM device_keys WHERE user_id = $1 AND device_id = $2";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
-            .bind(user_id)
-            .bind(device_id)
-            .fetch_optional(c)
-            .await)?)
+        Ok(scalar!(self, fetch_optional, sql, [user_id, device_id])?)
     }
 
     /// Stores (or replaces) a device's identity keys; with `forget_signatures` the signatures
@@ -102,21 +114,10 @@ impl Db {
         let mut tx = self.begin().await?;
         let sql = "INSERT INTO device_keys (user_id, device_id, json) VALUES ($1, $2, $3)
                    ON CONFLICT (user_id, device_id) DO UPDATE SET json = $3";
-        with_tx!(&mut tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(device_id)
-            .bind(json)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(&mut tx, sql, [user_id, device_id, json])?;
         if forget_signatures {
             let sql = "DELETE FROM key_signatures WHERE target_user_id = $1 AND target_key_id = $2";
-            with_tx!(&mut tx, |c| sqlx::query(sql)
-                .bind(user_id)
-                .bind(device_id)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(&mut tx, sql, [user_id, device_id])?;
         }
         tx.commit().await
     }
@@ -126,19 +127,7 @@ impl Db {
         let sql = "SELECT k.device_id, k.json, d.display_name FROM device_keys k
                    LEFT JOIN devices d ON d.user_id = k.user_id AND d.device_id = k.device_id
                    WHERE k.user_id = $1 ORDER BY k.device_id";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(DeviceKeysRow {
-                        device_id: r.try_get(0)?,
-                        json: r.try_get(1)?,
-                        display_name: r.try_get(2)?,
-                    })
-                })
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
     }
 
     /// Adds one-time keys of a device; key IDs it already has are kept as they are.
@@ -152,15 +141,11 @@ impl Db {
                    ON CONFLICT (user_id, device_id, key_id) DO NOTHING";
         let mut tx = self.begin().await?;
         for key in keys {
-            with_tx!(&mut tx, |c| sqlx::query(sql)
-                .bind(user_id)
-                .bind(device_id)
-                .bind(&key.key_id)
-                .bind(&key.algorithm)
-                .bind(&key.json)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(
+                &mut tx,
+                sql,
+                [user_id, device_id, &key.key_id, &key.algorithm, &key.json]
+            )?;
         }
         tx.commit().await
     }
@@ -178,15 +163,11 @@ impl Db {
                    used = CASE WHEN fallback_keys.key_id = $4 AND fallback_keys.json = $5 THEN fallback_keys.used ELSE 0 END";
         let mut tx = self.begin().await?;
         for key in keys {
-            with_tx!(&mut tx, |c| sqlx::query(sql)
-                .bind(user_id)
-                .bind(device_id)
-                .bind(&key.algorithm)
-                .bind(&key.key_id)
-                .bind(&key.json)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(
+                &mut tx,
+                sql,
+                [user_id, device_id, &key.algorithm, &key.key_id, &key.json]
+            )?;
         }
         tx.commit().await
     }
@@ -198,17 +179,7 @@ impl Db {
         device_id: &str,
     ) -> Result<Vec<(String, i64)>> {
         let sql = "SELECT algorithm, COUNT(*) FROM one_time_keys WHERE user_id = $1 AND device_id = $2 GROUP BY algorithm";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(user_id)
-                .bind(device_id)
-                .fetch_all(c)
-                .await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [user_id, device_id])?)
     }
 
     /// Algorithms for which a device has a fallback key nobody has claimed yet.
@@ -218,15 +189,7 @@ impl Db {
         device_id: &str,
     ) -> Result<Vec<String>> {
         let sql = "SELECT algorithm FROM fallback_keys WHERE user_id = $1 AND device_id = $2 AND used = 0 ORDER BY algorithm";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(user_id)
-                .bind(device_id)
-                .fetch_all(c)
-                .await?;
-            strings(&rows)
-        })?;
-        Ok(rows)
+        Ok(scalar!(self, fetch_all, sql, [user_id, device_id])?)
     }
 
     /// Claims a key of `algorithm` for a device: removes and returns one of its one-time keys,
@@ -245,16 +208,7 @@ impl Db {
         let fallback = "UPDATE fallback_keys SET used = 1 WHERE user_id = $1 AND device_id = $2 AND algorithm = $3
                         RETURNING key_id, json";
         for sql in [one_time, fallback] {
-            let key = with_db!(self, |c| {
-                let row = sqlx::query(sql)
-                    .bind(user_id)
-                    .bind(device_id)
-                    .bind(algorithm)
-                    .fetch_optional(c)
-                    .await?;
-                row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-                    .transpose()
-            })?;
+            let key = fetch!(self, fetch_optional, sql, [user_id, device_id, algorithm])?;
             if key.is_some() {
                 return Ok(key);
             }
@@ -267,13 +221,7 @@ impl Db {
     pub async fn cross_signing_keys(&self, user_id: &str) -> Result<Vec<(String, String)>> {
         let sql =
             "SELECT key_type, json FROM cross_signing_keys WHERE user_id = $1 ORDER BY key_type";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
     }
 
     /// Stores (or replaces) cross-signing keys `(key_type, json)` of a user in one transaction.
@@ -286,13 +234,7 @@ impl Db {
                    ON CONFLICT (user_id, key_type) DO UPDATE SET json = $3";
         let mut tx = self.begin().await?;
         for (key_type, json) in keys {
-            with_tx!(&mut tx, |c| sqlx::query(sql)
-                .bind(user_id)
-                .bind(*key_type)
-                .bind(json)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(&mut tx, sql, [user_id, *key_type, json])?;
         }
         tx.commit().await
     }
@@ -304,15 +246,17 @@ impl Db {
                    ON CONFLICT (target_user_id, target_key_id, signer_user_id, signer_key_id) DO UPDATE SET signature = $5";
         let mut tx = self.begin().await?;
         for s in signatures {
-            with_tx!(&mut tx, |c| sqlx::query(sql)
-                .bind(&s.target_user_id)
-                .bind(&s.target_key_id)
-                .bind(&s.signer_user_id)
-                .bind(&s.signer_key_id)
-                .bind(&s.signature)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(
+                &mut tx,
+                sql,
+                [
+                    &s.target_user_id,
+                    &s.target_key_id,
+                    &s.signer_user_id,
+                    &s.signer_key_id,
+                    &s.signature,
+                ]
+            )?;
         }
         tx.commit().await
     }
@@ -327,49 +271,32 @@ impl Db {
         let sql =
             "SELECT target_key_id, signer_user_id, signer_key_id, signature FROM key_signatures
                    WHERE target_user_id = $1 AND signer_user_id IN ($1, $2)";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(target_user_id)
-                .bind(viewer)
-                .fetch_all(c)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(KeySignatureRow {
-                        target_user_id: target_user_id.to_owned(),
-                        target_key_id: r.try_get(0)?,
-                        signer_user_id: r.try_get(1)?,
-                        signer_key_id: r.try_get(2)?,
-                        signature: r.try_get(3)?,
-                    })
-                })
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        let rows: Vec<(String, String, String, String)> =
+            fetch!(self, fetch_all, sql, [target_user_id, viewer])?;
+        let signature =
+            |(target_key_id, signer_user_id, signer_key_id, signature)| KeySignatureRow {
+                target_user_id: target_user_id.to_owned(),
+                target_key_id,
+                signer_user_id,
+                signer_key_id,
+                signature,
+            };
+        Ok(rows.into_iter().map(signature).collect())
     }
 
     /// Records, inside the writer's transaction, that a user's device list changed at `pos`.
     pub async fn insert_device_list_change(tx: &mut Tx, user_id: &str, pos: i64) -> Result<()> {
         let sql = "INSERT INTO device_list_changes (stream_pos, user_id) VALUES ($1, $2)";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(pos)
-            .bind(user_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(tx, sql, [pos, user_id])?;
         Ok(())
     }
 
     /// Users who share a room with `user_id` where both are joined (including the user).
     pub async fn users_sharing_room(&self, user_id: &str) -> Result<Vec<String>> {
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = AssertSqlSafe(format!(
             "SELECT DISTINCT state_key FROM ({SHARED_ROOM_USERS}) AS shared"
         ));
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
-            strings(&rows)
-        })?;
-        Ok(rows)
+        Ok(scalar!(self, fetch_all, sql, [user_id])?)
     }
 
     /// Users `user_id` shares a joined room with (or the user themself) whose device list
@@ -381,7 +308,7 @@ impl Db {
         after: i64,
         until: i64,
     ) -> Result<Vec<String>> {
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = AssertSqlSafe(format!(
             "SELECT user_id FROM device_list_changes
                WHERE stream_pos > $2 AND stream_pos <= $3 AND (user_id = $1 OR user_id IN ({SHARED_ROOM_USERS}))
              UNION
@@ -390,16 +317,7 @@ impl Db {
                WHERE m1.event_type = 'm.room.member' AND m1.state_key = $1 AND m1.membership = 'join'
                AND ((m2.stream_pos > $2 AND m2.stream_pos <= $3) OR (m1.stream_pos > $2 AND m1.stream_pos <= $3))"
         ));
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(user_id)
-                .bind(after)
-                .bind(until)
-                .fetch_all(c)
-                .await?;
-            strings(&rows)
-        })?;
-        Ok(rows)
+        Ok(scalar!(self, fetch_all, sql, [user_id, after, until])?)
     }
 
     /// Users who may have stopped sharing a room with `user_id` in `(after, until]`: members
@@ -416,16 +334,7 @@ impl Db {
                    WHERE m1.event_type = 'm.room.member' AND m1.state_key = $1 AND (
                      (m1.membership = 'join' AND m2.membership IN ('leave', 'ban') AND m2.stream_pos > $2 AND m2.stream_pos <= $3)
                      OR (m1.membership IN ('leave', 'ban') AND m1.stream_pos > $2 AND m1.stream_pos <= $3 AND m2.membership = 'join'))";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(user_id)
-                .bind(after)
-                .bind(until)
-                .fetch_all(c)
-                .await?;
-            strings(&rows)
-        })?;
-        Ok(rows)
+        Ok(scalar!(self, fetch_all, sql, [user_id, after, until])?)
     }
 
     /// Remembers a to-device transaction of a device inside the writer's transaction; returns
@@ -440,14 +349,7 @@ impl Db {
         let sql = "INSERT INTO txn_ids (user_id, device_id, txn_id, event_id, created_ts) VALUES ($1, $2, $3, '', $4)
                    ON CONFLICT (user_id, device_id, txn_id) DO NOTHING";
         let txn_id = format!("sendToDevice/{txn_id}");
-        let done = with_tx!(tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(device_id)
-            .bind(&txn_id)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = execute_tx!(tx, sql, [user_id, device_id, &txn_id, now])?;
         Ok(done > 0)
     }
 
@@ -462,16 +364,11 @@ impl Db {
     ) -> Result<()> {
         let sql = "INSERT INTO to_device (user_id, device_id, stream_pos, sender, event_type, content) VALUES ($1, $2, $3, $4, $5, $6)";
         for m in messages {
-            with_tx!(&mut *tx, |c| sqlx::query(sql)
-                .bind(m.user_id)
-                .bind(m.device_id)
-                .bind(pos)
-                .bind(sender)
-                .bind(event_type)
-                .bind(m.content)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(
+                tx,
+                sql,
+                [m.user_id, m.device_id, pos, sender, event_type, m.content]
+            )?;
         }
         Ok(())
     }
@@ -485,38 +382,14 @@ impl Db {
     ) -> Result<Vec<ToDeviceRow>> {
         let sql = "SELECT stream_pos, sender, event_type, content FROM to_device
                    WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3 ORDER BY stream_pos";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(user_id)
-                .bind(device_id)
-                .bind(until)
-                .fetch_all(c)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(ToDeviceRow {
-                        stream_pos: r.try_get(0)?,
-                        sender: r.try_get(1)?,
-                        event_type: r.try_get(2)?,
-                        content: r.try_get(3)?,
-                    })
-                })
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [user_id, device_id, until])?)
     }
 
     /// Deletes the messages of a device with `stream_pos <= upto` (the device has them).
     pub async fn delete_to_device(&self, user_id: &str, device_id: &str, upto: i64) -> Result<()> {
         let sql =
             "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2 AND stream_pos <= $3";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(device_id)
-            .bind(upto)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [user_id, device_id, upto])?;
         Ok(())
     }
 }

@@ -3,9 +3,10 @@
 //! One server means one linear chain of events per room, so the state of a room at a stream
 //! position is simply the newest state event of each `(type, state_key)` up to that position.
 
-use sqlx::Row;
+use sqlx::AssertSqlSafe;
 
-use crate::{with_db, with_tx, Db, Result, StoreError, Tx};
+use crate::db::AnyRow;
+use crate::{execute, execute_tx, fetch, scalar, Db, Result, StoreError, Tx};
 
 /// An event as stored.
 #[derive(Debug, Clone)]
@@ -82,32 +83,33 @@ pub struct StateRow {
 const EVENT_COLUMNS: &str =
     "stream_pos, event_id, room_id, sender, event_type, state_key, json, txn_device, txn_id";
 
-macro_rules! event_from_row {
-    ($r:expr) => {
-        EventRow {
-            stream_pos: $r.try_get(0)?,
-            event_id: $r.try_get(1)?,
-            room_id: $r.try_get(2)?,
-            sender: $r.try_get(3)?,
-            event_type: $r.try_get(4)?,
-            state_key: $r.try_get(5)?,
-            json: $r.try_get(6)?,
-            txn_device: $r.try_get(7)?,
-            txn_id: $r.try_get(8)?,
-        }
-    };
+/// Reads the columns of [`EVENT_COLUMNS`] in order.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for EventRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(EventRow {
+            stream_pos: row.col(0)?,
+            event_id: row.col(1)?,
+            room_id: row.col(2)?,
+            sender: row.col(3)?,
+            event_type: row.col(4)?,
+            state_key: row.col(5)?,
+            json: row.col(6)?,
+            txn_device: row.col(7)?,
+            txn_id: row.col(8)?,
+        })
+    }
 }
 
-macro_rules! fetch_events {
-    ($db:expr, $sql:expr, $($bind:expr),*) => {{
-        let sql = sqlx::AssertSqlSafe($sql);
-        with_db!($db, |c| {
-            let rows = sqlx::query(sql)$(.bind($bind))*.fetch_all(c).await?;
-            rows.iter()
-                .map(|r| -> sqlx::Result<EventRow> { Ok(event_from_row!(r)) })
-                .collect::<sqlx::Result<Vec<_>>>()
+/// Reads `room_id, membership, stream_pos, event_id` (a missing membership reads as empty).
+impl<R: AnyRow> sqlx::FromRow<'_, R> for MembershipRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(MembershipRow {
+            room_id: row.col(0)?,
+            membership: row.col::<Option<String>>(1)?.unwrap_or_default(),
+            stream_pos: row.col(2)?,
+            event_id: row.col(3)?,
         })
-    }};
+    }
 }
 
 impl Db {
@@ -120,15 +122,7 @@ impl Db {
         now: i64,
     ) -> Result<()> {
         let sql = "INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES ($1, $2, $3, $4)";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(room_id)
-            .bind(version)
-            .bind(creator)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(StoreError::from_write)?;
+        execute_tx!(tx, sql, [room_id, version, creator, now]).map_err(StoreError::from_write)?;
         Ok(())
     }
 
@@ -137,48 +131,48 @@ impl Db {
     pub async fn insert_event(tx: &mut Tx, ev: &NewEvent<'_>) -> Result<()> {
         let sql = "INSERT INTO events (stream_pos, event_id, room_id, sender, event_type, state_key, origin_server_ts, json, txn_device, txn_id)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        with_tx!(&mut *tx, |c| sqlx::query(sql)
-            .bind(ev.stream_pos)
-            .bind(ev.event_id)
-            .bind(ev.room_id)
-            .bind(ev.sender)
-            .bind(ev.event_type)
-            .bind(ev.state_key)
-            .bind(ev.origin_server_ts)
-            .bind(ev.json)
-            .bind(ev.txn.map(|t| t.0))
-            .bind(ev.txn.map(|t| t.1))
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
+        execute_tx!(
+            tx,
+            sql,
+            [
+                ev.stream_pos,
+                ev.event_id,
+                ev.room_id,
+                ev.sender,
+                ev.event_type,
+                ev.state_key,
+                ev.origin_server_ts,
+                ev.json,
+                ev.txn.map(|t| t.0),
+                ev.txn.map(|t| t.1),
+            ]
+        )
         .map_err(StoreError::from_write)?;
         if let Some(state_key) = ev.state_key {
             let sql = "INSERT INTO current_state (room_id, event_type, state_key, event_id, stream_pos, membership)
                        VALUES ($1, $2, $3, $4, $5, $6)
                        ON CONFLICT (room_id, event_type, state_key)
                        DO UPDATE SET event_id = $4, stream_pos = $5, membership = $6";
-            with_tx!(&mut *tx, |c| sqlx::query(sql)
-                .bind(ev.room_id)
-                .bind(ev.event_type)
-                .bind(state_key)
-                .bind(ev.event_id)
-                .bind(ev.stream_pos)
-                .bind(ev.membership)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(
+                tx,
+                sql,
+                [
+                    ev.room_id,
+                    ev.event_type,
+                    state_key,
+                    ev.event_id,
+                    ev.stream_pos,
+                    ev.membership
+                ]
+            )?;
         }
         if let Some((device, txn_id)) = ev.txn {
             let sql = "INSERT INTO txn_ids (user_id, device_id, txn_id, event_id, created_ts) VALUES ($1, $2, $3, $4, $5)";
-            with_tx!(&mut *tx, |c| sqlx::query(sql)
-                .bind(ev.sender)
-                .bind(device)
-                .bind(txn_id)
-                .bind(ev.event_id)
-                .bind(ev.origin_server_ts)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))
+            execute_tx!(
+                tx,
+                sql,
+                [ev.sender, device, txn_id, ev.event_id, ev.origin_server_ts]
+            )
             .map_err(StoreError::from_write)?;
         }
         Ok(())
@@ -187,12 +181,7 @@ impl Db {
     /// Replaces the stored JSON of an event (used when it is redacted).
     pub async fn replace_event_json(tx: &mut Tx, event_id: &str, json: &str) -> Result<()> {
         let sql = "UPDATE events SET json = $1 WHERE event_id = $2";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(json)
-            .bind(event_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(tx, sql, [json, event_id])?;
         Ok(())
     }
 
@@ -205,23 +194,20 @@ impl Db {
     ) -> Result<Option<String>> {
         let sql =
             "SELECT event_id FROM txn_ids WHERE user_id = $1 AND device_id = $2 AND txn_id = $3";
-        let id = with_db!(self, |c| sqlx::query_scalar(sql)
-            .bind(user_id)
-            .bind(device_id)
-            .bind(txn_id)
-            .fetch_optional(c)
-            .await)?;
-        Ok(id)
+        Ok(scalar!(
+            self,
+            fetch_optional,
+            sql,
+            [user_id, device_id, txn_id]
+        )?)
     }
 
     /// Looks up one event by ID.
     pub async fn event(&self, event_id: &str) -> Result<Option<EventRow>> {
-        let rows = fetch_events!(
-            self,
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE event_id = $1"),
-            event_id
-        )?;
-        Ok(rows.into_iter().next())
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE event_id = $1"
+        ));
+        Ok(fetch!(self, fetch_optional, sql, [event_id])?)
     }
 
     /// Events of a room with `after < stream_pos <= until`, newest first, at most `limit`.
@@ -232,16 +218,15 @@ impl Db {
         until: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>> {
-        Ok(fetch_events!(
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3
+             ORDER BY stream_pos DESC LIMIT $4"
+        ));
+        Ok(fetch!(
             self,
-            format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3
-                 ORDER BY stream_pos DESC LIMIT $4"
-            ),
-            room_id,
-            after,
-            until,
-            limit
+            fetch_all,
+            sql,
+            [room_id, after, until, limit]
         )?)
     }
 
@@ -253,33 +238,23 @@ impl Db {
         until: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>> {
-        Ok(fetch_events!(
-            self,
-            format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos >= $2 AND stream_pos < $3
-                 ORDER BY stream_pos ASC LIMIT $4"
-            ),
-            room_id,
-            from,
-            until,
-            limit
-        )?)
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos >= $2 AND stream_pos < $3
+             ORDER BY stream_pos ASC LIMIT $4"
+        ));
+        Ok(fetch!(self, fetch_all, sql, [room_id, from, until, limit])?)
     }
 
     /// The state of a room as it was right after the event at `pos` (inclusive).
     pub async fn state_at(&self, room_id: &str, pos: i64) -> Result<Vec<EventRow>> {
-        Ok(fetch_events!(
-            self,
-            format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
-                    SELECT MAX(stream_pos) FROM events
-                    WHERE room_id = $1 AND state_key IS NOT NULL AND stream_pos <= $2
-                    GROUP BY event_type, state_key)
-                 ORDER BY stream_pos"
-            ),
-            room_id,
-            pos
-        )?)
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
+                SELECT MAX(stream_pos) FROM events
+                WHERE room_id = $1 AND state_key IS NOT NULL AND stream_pos <= $2
+                GROUP BY event_type, state_key)
+             ORDER BY stream_pos"
+        ));
+        Ok(fetch!(self, fetch_all, sql, [room_id, pos])?)
     }
 
     /// State events of a room with `after < stream_pos <= until`, oldest first.
@@ -289,79 +264,47 @@ impl Db {
         after: i64,
         until: i64,
     ) -> Result<Vec<EventRow>> {
-        Ok(fetch_events!(
-            self,
-            format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND state_key IS NOT NULL
-                 AND stream_pos > $2 AND stream_pos <= $3 ORDER BY stream_pos"
-            ),
-            room_id,
-            after,
-            until
-        )?)
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND state_key IS NOT NULL
+             AND stream_pos > $2 AND stream_pos <= $3 ORDER BY stream_pos"
+        ));
+        Ok(fetch!(self, fetch_all, sql, [room_id, after, until])?)
     }
 
     /// The current state of a room.
     pub async fn current_state(&self, room_id: &str) -> Result<Vec<EventRow>> {
-        Ok(fetch_events!(
-            self,
-            format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN
-                 (SELECT event_id FROM current_state WHERE room_id = $1) ORDER BY stream_pos"
-            ),
-            room_id
-        )?)
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN
+             (SELECT event_id FROM current_state WHERE room_id = $1) ORDER BY stream_pos"
+        ));
+        Ok(fetch!(self, fetch_all, sql, [room_id])?)
     }
 
     /// A room's version, or `None` if the room does not exist.
     pub async fn room_version(&self, room_id: &str) -> Result<Option<String>> {
         let sql = "SELECT room_version FROM rooms WHERE room_id = $1";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
-            .bind(room_id)
-            .fetch_optional(c)
-            .await)?)
+        Ok(scalar!(self, fetch_optional, sql, [room_id])?)
     }
 
     /// The newest event of a room: `(stream_pos, event_id, depth source JSON)`.
     pub async fn last_room_event(&self, room_id: &str) -> Result<Option<EventRow>> {
-        let rows = fetch_events!(
-            self,
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 ORDER BY stream_pos DESC LIMIT 1"),
-            room_id
-        )?;
-        Ok(rows.into_iter().next())
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 ORDER BY stream_pos DESC LIMIT 1"
+        ));
+        Ok(fetch!(self, fetch_optional, sql, [room_id])?)
     }
 
     /// Every room with the stream position of its newest event.
     pub async fn room_positions(&self) -> Result<Vec<(String, i64)>> {
         let sql = "SELECT room_id, MAX(stream_pos) FROM events GROUP BY room_id";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).fetch_all(c).await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [])?)
     }
 
     /// The current membership of a user in every room they have one in.
     pub async fn memberships(&self, user_id: &str) -> Result<Vec<MembershipRow>> {
         let sql = "SELECT room_id, membership, stream_pos, event_id FROM current_state
                    WHERE event_type = 'm.room.member' AND state_key = $1";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).bind(user_id).fetch_all(c).await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(MembershipRow {
-                        room_id: r.try_get(0)?,
-                        membership: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
-                        stream_pos: r.try_get(2)?,
-                        event_id: r.try_get(3)?,
-                    })
-                })
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
     }
 
     /// A user's member events in one room with `stream_pos <= until`, oldest first.
@@ -371,16 +314,11 @@ impl Db {
         user_id: &str,
         until: i64,
     ) -> Result<Vec<EventRow>> {
-        Ok(fetch_events!(
-            self,
-            format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE event_type = 'm.room.member' AND state_key = $1
-                 AND room_id = $2 AND stream_pos <= $3 ORDER BY stream_pos"
-            ),
-            user_id,
-            room_id,
-            until
-        )?)
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE event_type = 'm.room.member' AND state_key = $1
+             AND room_id = $2 AND stream_pos <= $3 ORDER BY stream_pos"
+        ));
+        Ok(fetch!(self, fetch_all, sql, [user_id, room_id, until])?)
     }
 
     /// History of one kind of state (e.g. history visibility) in a room up to `until`, oldest first.
@@ -390,90 +328,56 @@ impl Db {
         event_type: &str,
         until: i64,
     ) -> Result<Vec<EventRow>> {
-        Ok(fetch_events!(
-            self,
-            format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND event_type = $2 AND state_key = ''
-                 AND stream_pos <= $3 ORDER BY stream_pos"
-            ),
-            room_id,
-            event_type,
-            until
-        )?)
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND event_type = $2 AND state_key = ''
+             AND stream_pos <= $3 ORDER BY stream_pos"
+        ));
+        Ok(fetch!(self, fetch_all, sql, [room_id, event_type, until])?)
     }
 
     /// Creates a room alias; [`StoreError::Conflict`] if it is taken.
     pub async fn create_alias(&self, alias: &str, room_id: &str, creator: &str) -> Result<()> {
         let sql = "INSERT INTO room_aliases (alias, room_id, creator) VALUES ($1, $2, $3)";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(alias)
-            .bind(room_id)
-            .bind(creator)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(StoreError::from_write)?;
+        execute!(self, sql, [alias, room_id, creator]).map_err(StoreError::from_write)?;
         Ok(())
     }
 
     /// Resolves an alias to `(room_id, creator)`.
     pub async fn alias(&self, alias: &str) -> Result<Option<(String, String)>> {
         let sql = "SELECT room_id, creator FROM room_aliases WHERE alias = $1";
-        let row = with_db!(self, |c| {
-            let row = sqlx::query(sql).bind(alias).fetch_optional(c).await?;
-            row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-                .transpose()
-        })?;
-        Ok(row)
+        Ok(fetch!(self, fetch_optional, sql, [alias])?)
     }
 
     /// Removes an alias.
     pub async fn delete_alias(&self, alias: &str) -> Result<()> {
         let sql = "DELETE FROM room_aliases WHERE alias = $1";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(alias)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [alias])?;
         Ok(())
     }
 
     /// All aliases of a room.
     pub async fn room_aliases(&self, room_id: &str) -> Result<Vec<String>> {
         let sql = "SELECT alias FROM room_aliases WHERE room_id = $1 ORDER BY alias";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
-            .bind(room_id)
-            .fetch_all(c)
-            .await)?)
+        Ok(scalar!(self, fetch_all, sql, [room_id])?)
     }
 
     /// Publishes or unpublishes a room in the room directory.
     pub async fn set_room_published(&self, room_id: &str, published: bool) -> Result<()> {
         let sql = "UPDATE rooms SET published = $1 WHERE room_id = $2";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(i64::from(published))
-            .bind(room_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sql, [i64::from(published), room_id])?;
         Ok(())
     }
 
     /// Whether a room is published in the room directory.
     pub async fn room_published(&self, room_id: &str) -> Result<bool> {
         let sql = "SELECT published FROM rooms WHERE room_id = $1";
-        let v: Option<i64> = with_db!(self, |c| sqlx::query_scalar(sql)
-            .bind(room_id)
-            .fetch_optional(c)
-            .await)?;
+        let v: Option<i64> = scalar!(self, fetch_optional, sql, [room_id])?;
         Ok(v.unwrap_or(0) != 0)
     }
 
     /// IDs of all rooms published in the room directory.
     pub async fn published_rooms(&self) -> Result<Vec<String>> {
         let sql = "SELECT room_id FROM rooms WHERE published = 1 ORDER BY room_id";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
-            .fetch_all(c)
-            .await)?)
+        Ok(scalar!(self, fetch_all, sql, [])?)
     }
 }

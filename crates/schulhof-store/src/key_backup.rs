@@ -5,9 +5,10 @@
 //! one not deleted; keys are only written to it. Each version has an etag counter that goes up
 //! whenever its keys change.
 
-use sqlx::Row;
+use sqlx::AssertSqlSafe;
 
-use crate::{with_db, with_tx, Db, Result, Tx};
+use crate::db::AnyRow;
+use crate::{execute, execute_tx, fetch, fetch_tx, scalar_tx, Db, Result, Tx};
 
 /// One backup version of a user, with the number of keys in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,35 +71,31 @@ const VERSION_SELECT: &str = "SELECT v.version, v.algorithm, v.auth_data, v.etag
 const KEY_FILTER: &str = "user_id = $1 AND version = $2
     AND ($3 IS NULL OR room_id = $3) AND ($4 IS NULL OR session_id = $4)";
 
-fn version_from_row<R: Row>(row: &R) -> sqlx::Result<BackupVersionRow>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(BackupVersionRow {
-        version: row.try_get(0)?,
-        algorithm: row.try_get(1)?,
-        auth_data: row.try_get(2)?,
-        etag: row.try_get(3)?,
-        count: row.try_get(4)?,
-    })
+/// Reads the columns of [`VERSION_SELECT`] in order.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for BackupVersionRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(BackupVersionRow {
+            version: row.col(0)?,
+            algorithm: row.col(1)?,
+            auth_data: row.col(2)?,
+            etag: row.col(3)?,
+            count: row.col(4)?,
+        })
+    }
 }
 
-fn key_from_row<R: Row>(row: &R) -> sqlx::Result<BackupKeyRow>
-where
-    usize: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    Ok(BackupKeyRow {
-        room_id: row.try_get(0)?,
-        session_id: row.try_get(1)?,
-        first_message_index: row.try_get(2)?,
-        forwarded_count: row.try_get(3)?,
-        is_verified: row.try_get::<i64, _>(4)? != 0,
-        session_data: row.try_get(5)?,
-    })
+/// Reads `room_id, session_id, first_message_index, forwarded_count, is_verified, session_data`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for BackupKeyRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(BackupKeyRow {
+            room_id: row.col(0)?,
+            session_id: row.col(1)?,
+            first_message_index: row.col(2)?,
+            forwarded_count: row.col(3)?,
+            is_verified: row.col::<i64>(4)? != 0,
+            session_data: row.col(5)?,
+        })
+    }
 }
 
 impl Db {
@@ -111,21 +108,14 @@ impl Db {
         auth_data: &str,
     ) -> Result<i64> {
         let mut tx = self.begin().await?;
-        let next: i64 = with_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM backup_versions WHERE user_id = $1"
-        )
-        .bind(user_id)
-        .fetch_one(c)
-        .await)?;
+        let next: i64 = scalar_tx!(
+            &mut tx,
+            fetch_one,
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM backup_versions WHERE user_id = $1",
+            [user_id]
+        )?;
         let sql = "INSERT INTO backup_versions (user_id, version, algorithm, auth_data) VALUES ($1, $2, $3, $4)";
-        with_tx!(&mut tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(next)
-            .bind(algorithm)
-            .bind(auth_data)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(&mut tx, sql, [user_id, next, algorithm, auth_data])?;
         tx.commit().await?;
         Ok(next)
     }
@@ -141,14 +131,12 @@ impl Db {
             "{VERSION_SELECT} WHERE v.user_id = $1 AND ($2 IS NULL OR v.version = $2) AND v.deleted = 0
              ORDER BY v.version DESC LIMIT 1"
         );
-        Ok(with_db!(self, |c| {
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(user_id)
-                .bind(version)
-                .fetch_optional(c)
-                .await?;
-            row.as_ref().map(version_from_row).transpose()
-        })?)
+        Ok(fetch!(
+            self,
+            fetch_optional,
+            AssertSqlSafe(sql),
+            [user_id, version]
+        )?)
     }
 
     /// Replaces the `auth_data` of a backup version that is not deleted; false if there is none.
@@ -160,13 +148,7 @@ impl Db {
     ) -> Result<bool> {
         let sql = "UPDATE backup_versions SET auth_data = $3
                    WHERE user_id = $1 AND version = $2 AND deleted = 0";
-        let updated = with_db!(self, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(version)
-            .bind(auth_data)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let updated = execute!(self, sql, [user_id, version, auth_data])?;
         Ok(updated > 0)
     }
 
@@ -175,19 +157,9 @@ impl Db {
     pub async fn delete_backup_version(&self, user_id: &str, version: i64) -> Result<bool> {
         let mut tx = self.begin().await?;
         let sql = "UPDATE backup_versions SET deleted = 1 WHERE user_id = $1 AND version = $2";
-        let marked = with_tx!(&mut tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(version)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let marked = execute_tx!(&mut tx, sql, [user_id, version])?;
         let sql = "DELETE FROM backup_keys WHERE user_id = $1 AND version = $2";
-        with_tx!(&mut tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(version)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(&mut tx, sql, [user_id, version])?;
         tx.commit().await?;
         Ok(marked > 0)
     }
@@ -205,19 +177,13 @@ impl Db {
             "SELECT room_id, session_id, first_message_index, forwarded_count, is_verified, session_data
              FROM backup_keys WHERE {KEY_FILTER} ORDER BY room_id, session_id"
         );
-        let sql = sqlx::AssertSqlSafe(sql);
-        Ok(with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(user_id)
-                .bind(version)
-                .bind(room_id)
-                .bind(session_id)
-                .fetch_all(c)
-                .await?;
-            rows.iter()
-                .map(key_from_row)
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?)
+        let sql = AssertSqlSafe(sql);
+        Ok(fetch!(
+            self,
+            fetch_all,
+            sql,
+            [user_id, version, room_id, session_id]
+        )?)
     }
 
     /// Stores keys in a backup version in one transaction, if it is the user's current one. A
@@ -231,12 +197,12 @@ impl Db {
         replaces: impl Fn(&BackupKeyRow, &BackupKeyRow) -> bool,
     ) -> Result<BackupUpload> {
         let mut tx = self.begin().await?;
-        let current: Option<i64> = with_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT MAX(version) FROM backup_versions WHERE user_id = $1 AND deleted = 0"
-        )
-        .bind(user_id)
-        .fetch_one(c)
-        .await)?;
+        let current: Option<i64> = scalar_tx!(
+            &mut tx,
+            fetch_one,
+            "SELECT MAX(version) FROM backup_versions WHERE user_id = $1 AND deleted = 0",
+            [user_id]
+        )?;
         match current {
             None => return Ok(BackupUpload::NoBackup),
             Some(current) if current != version => return Ok(BackupUpload::WrongVersion(current)),
@@ -266,23 +232,12 @@ impl Db {
     ) -> Result<Option<BackupCounts>> {
         let mut tx = self.begin().await?;
         let sql = "SELECT COUNT(*) FROM backup_versions WHERE user_id = $1 AND version = $2 AND deleted = 0";
-        let exists: i64 = with_tx!(&mut tx, |c| sqlx::query_scalar(sql)
-            .bind(user_id)
-            .bind(version)
-            .fetch_one(c)
-            .await)?;
+        let exists: i64 = scalar_tx!(&mut tx, fetch_one, sql, [user_id, version])?;
         if exists == 0 {
             return Ok(None);
         }
-        let sql = sqlx::AssertSqlSafe(format!("DELETE FROM backup_keys WHERE {KEY_FILTER}"));
-        let deleted = with_tx!(&mut tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(version)
-            .bind(room_id)
-            .bind(session_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let sql = AssertSqlSafe(format!("DELETE FROM backup_keys WHERE {KEY_FILTER}"));
+        let deleted = execute_tx!(&mut tx, sql, [user_id, version, room_id, session_id])?;
         let counts = Self::finish_backup_change(&mut tx, user_id, version, deleted).await?;
         tx.commit().await?;
         Ok(Some(counts))
@@ -297,16 +252,12 @@ impl Db {
     ) -> Result<Option<BackupKeyRow>> {
         let sql = "SELECT room_id, session_id, first_message_index, forwarded_count, is_verified, session_data
                    FROM backup_keys WHERE user_id = $1 AND version = $2 AND room_id = $3 AND session_id = $4";
-        Ok(with_tx!(tx, |c| {
-            let row = sqlx::query(sql)
-                .bind(user_id)
-                .bind(version)
-                .bind(&key.room_id)
-                .bind(&key.session_id)
-                .fetch_optional(c)
-                .await?;
-            row.as_ref().map(key_from_row).transpose()
-        })?)
+        Ok(fetch_tx!(
+            tx,
+            fetch_optional,
+            sql,
+            [user_id, version, &key.room_id, &key.session_id]
+        )?)
     }
 
     /// Inserts or overwrites one key, inside a transaction.
@@ -320,18 +271,20 @@ impl Db {
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                    ON CONFLICT (user_id, version, room_id, session_id) DO UPDATE SET
                    first_message_index = $5, forwarded_count = $6, is_verified = $7, session_data = $8";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(version)
-            .bind(&key.room_id)
-            .bind(&key.session_id)
-            .bind(key.first_message_index)
-            .bind(key.forwarded_count)
-            .bind(i64::from(key.is_verified))
-            .bind(&key.session_data)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(
+            tx,
+            sql,
+            [
+                user_id,
+                version,
+                &key.room_id,
+                &key.session_id,
+                key.first_message_index,
+                key.forwarded_count,
+                i64::from(key.is_verified),
+                &key.session_data,
+            ]
+        )?;
         Ok(())
     }
 
@@ -345,23 +298,11 @@ impl Db {
         if changed > 0 {
             let sql =
                 "UPDATE backup_versions SET etag = etag + 1 WHERE user_id = $1 AND version = $2";
-            with_tx!(&mut *tx, |c| sqlx::query(sql)
-                .bind(user_id)
-                .bind(version)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute_tx!(tx, sql, [user_id, version])?;
         }
         let sql = "SELECT etag, (SELECT COUNT(*) FROM backup_keys k WHERE k.user_id = $1 AND k.version = $2)
                    FROM backup_versions WHERE user_id = $1 AND version = $2";
-        let (etag, count) = with_tx!(tx, |c| {
-            let row = sqlx::query(sql)
-                .bind(user_id)
-                .bind(version)
-                .fetch_one(c)
-                .await?;
-            Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?))
-        })?;
+        let (etag, count) = fetch_tx!(tx, fetch_one, sql, [user_id, version])?;
         Ok(BackupCounts { etag, count })
     }
 }

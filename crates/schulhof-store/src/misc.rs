@@ -1,8 +1,7 @@
 //! Media metadata.
 
-use sqlx::Row;
-
-use crate::{with_db, Db, Result, StoreError};
+use crate::db::AnyRow;
+use crate::{execute, fetch, Db, Result, StoreError};
 
 /// Metadata of an uploaded file (the bytes live under the configured media path).
 #[derive(Debug, Clone)]
@@ -19,21 +18,36 @@ pub struct MediaRow {
     pub uploader: String,
 }
 
+/// Reads `media_id, content_type, filename, size, uploader`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for MediaRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(MediaRow {
+            media_id: row.col(0)?,
+            content_type: row.col(1)?,
+            filename: row.col(2)?,
+            size: row.col(3)?,
+            uploader: row.col(4)?,
+        })
+    }
+}
+
 impl Db {
     /// Records an uploaded file; fails with [`StoreError::Conflict`] if the media ID is taken.
     pub async fn create_media(&self, media: &MediaRow, now: i64) -> Result<()> {
         let sql = "INSERT INTO media (media_id, content_type, filename, size, uploader, created_ts)
                    VALUES ($1, $2, $3, $4, $5, $6)";
-        with_db!(self, |c| sqlx::query(sql)
-            .bind(&media.media_id)
-            .bind(&media.content_type)
-            .bind(&media.filename)
-            .bind(media.size)
-            .bind(&media.uploader)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))
+        execute!(
+            self,
+            sql,
+            [
+                &media.media_id,
+                &media.content_type,
+                &media.filename,
+                media.size,
+                &media.uploader,
+                now
+            ]
+        )
         .map_err(StoreError::from_write)?;
         Ok(())
     }
@@ -41,19 +55,6 @@ impl Db {
     /// Looks up the metadata of one uploaded file.
     pub async fn media(&self, media_id: &str) -> Result<Option<MediaRow>> {
         let sql = "SELECT media_id, content_type, filename, size, uploader FROM media WHERE media_id = $1";
-        let row = with_db!(self, |c| {
-            let row = sqlx::query(sql).bind(media_id).fetch_optional(c).await?;
-            row.map(|r| -> sqlx::Result<MediaRow> {
-                Ok(MediaRow {
-                    media_id: r.try_get(0)?,
-                    content_type: r.try_get(1)?,
-                    filename: r.try_get(2)?,
-                    size: r.try_get(3)?,
-                    uploader: r.try_get(4)?,
-                })
-            })
-            .transpose()
-        })?;
-        Ok(row)
+        Ok(fetch!(self, fetch_optional, sql, [media_id])?)
     }
 }

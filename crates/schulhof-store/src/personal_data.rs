@@ -68,7 +68,9 @@ impl Db {
     /// Users waiting to be taken out of their rooms.
     pub async fn room_leave_queue(&self) -> Result<Vec<String>> {
         let sql = "SELECT user_id FROM room_leave_queue ORDER BY queued_ts";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql).fetch_all(c).await)?)
+        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
+            .fetch_all(c)
+            .await)?)
     }
 
     /// Removes a user from the room leave queue.

@@ -1,8 +1,7 @@
 //! Per-user data: account data, receipts, filters, notification counts and presence.
 
-use sqlx::Row;
-
-use crate::{with_db, with_tx, Db, Result, Tx};
+use crate::db::AnyRow;
+use crate::{execute_tx, fetch, scalar, scalar_tx, Db, Result, Tx};
 
 /// One account data entry.
 #[derive(Debug, Clone)]
@@ -30,6 +29,30 @@ pub struct ReceiptRow {
     pub ts: i64,
 }
 
+/// Reads `room_id, data_type, content`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for AccountDataRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(AccountDataRow {
+            room_id: row.col(0)?,
+            data_type: row.col(1)?,
+            content: row.col(2)?,
+        })
+    }
+}
+
+/// Reads `user_id, receipt_type, thread_id, event_id, ts`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for ReceiptRow {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(ReceiptRow {
+            user_id: row.col(0)?,
+            receipt_type: row.col(1)?,
+            thread_id: row.col(2)?,
+            event_id: row.col(3)?,
+            ts: row.col(4)?,
+        })
+    }
+}
+
 impl Db {
     /// Sets account data inside the writer's transaction.
     pub async fn put_account_data(
@@ -42,15 +65,7 @@ impl Db {
     ) -> Result<()> {
         let sql = "INSERT INTO account_data (user_id, room_id, data_type, content, stream_pos) VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (user_id, room_id, data_type) DO UPDATE SET content = $4, stream_pos = $5";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(room_id)
-            .bind(data_type)
-            .bind(content)
-            .bind(pos)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(tx, sql, [user_id, room_id, data_type, content, pos])?;
         Ok(())
     }
 
@@ -62,12 +77,8 @@ impl Db {
         data_type: &str,
     ) -> Result<Option<String>> {
         let sql = "SELECT content FROM account_data WHERE user_id = $1 AND room_id = $2 AND data_type = $3";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
-            .bind(user_id)
-            .bind(room_id)
-            .bind(data_type)
-            .fetch_optional(c)
-            .await)?)
+        let content = scalar!(self, fetch_optional, sql, [user_id, room_id, data_type])?;
+        Ok(content)
     }
 
     /// Account data of a user changed in `(after, until]` (all of it when `after` is 0).
@@ -79,24 +90,7 @@ impl Db {
     ) -> Result<Vec<AccountDataRow>> {
         let sql = "SELECT room_id, data_type, content FROM account_data
                    WHERE user_id = $1 AND stream_pos > $2 AND stream_pos <= $3 ORDER BY stream_pos";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(user_id)
-                .bind(after)
-                .bind(until)
-                .fetch_all(c)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(AccountDataRow {
-                        room_id: r.try_get(0)?,
-                        data_type: r.try_get(1)?,
-                        content: r.try_get(2)?,
-                    })
-                })
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [user_id, after, until])?)
     }
 
     /// Stores a receipt inside the writer's transaction; returns false if an existing receipt
@@ -118,18 +112,20 @@ impl Db {
                    ON CONFLICT (room_id, user_id, receipt_type, thread_id)
                    DO UPDATE SET event_id = $5, event_pos = $6, ts = $7, stream_pos = $8
                    WHERE receipts.event_pos < $6";
-        let done = with_tx!(tx, |c| sqlx::query(sql)
-            .bind(room_id)
-            .bind(user_id)
-            .bind(receipt_type)
-            .bind(thread_id)
-            .bind(event_id)
-            .bind(event_pos)
-            .bind(ts)
-            .bind(pos)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = execute_tx!(
+            tx,
+            sql,
+            [
+                room_id,
+                user_id,
+                receipt_type,
+                thread_id,
+                event_id,
+                event_pos,
+                ts,
+                pos
+            ]
+        )?;
         Ok(done > 0)
     }
 
@@ -142,58 +138,29 @@ impl Db {
     ) -> Result<Vec<ReceiptRow>> {
         let sql = "SELECT user_id, receipt_type, thread_id, event_id, ts FROM receipts
                    WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql)
-                .bind(room_id)
-                .bind(after)
-                .bind(until)
-                .fetch_all(c)
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(ReceiptRow {
-                        user_id: r.try_get(0)?,
-                        receipt_type: r.try_get(1)?,
-                        thread_id: r.try_get(2)?,
-                        event_id: r.try_get(3)?,
-                        ts: r.try_get(4)?,
-                    })
-                })
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [room_id, after, until])?)
     }
 
     /// Stream position of the newest receipt of a room (0 if none).
     pub async fn room_receipt_positions(&self) -> Result<Vec<(String, i64)>> {
         let sql = "SELECT room_id, MAX(stream_pos) FROM receipts GROUP BY room_id";
-        let rows = with_db!(self, |c| {
-            let rows = sqlx::query(sql).fetch_all(c).await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<sqlx::Result<Vec<_>>>()
-        })?;
-        Ok(rows)
+        Ok(fetch!(self, fetch_all, sql, [])?)
     }
 
     /// Stores a filter and returns its ID.
     pub async fn create_filter(&self, user_id: &str, json: &str) -> Result<i64> {
         let mut tx = self.begin().await?;
-        let next: i64 = with_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT COALESCE(MAX(filter_id), -1) + 1 FROM filters WHERE user_id = $1"
-        )
-        .bind(user_id)
-        .fetch_one(c)
-        .await)?;
-        with_tx!(&mut tx, |c| sqlx::query(
-            "INSERT INTO filters (user_id, filter_id, json) VALUES ($1, $2, $3)"
-        )
-        .bind(user_id)
-        .bind(next)
-        .bind(json)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+        let next: i64 = scalar_tx!(
+            &mut tx,
+            fetch_one,
+            "SELECT COALESCE(MAX(filter_id), -1) + 1 FROM filters WHERE user_id = $1",
+            [user_id]
+        )?;
+        execute_tx!(
+            &mut tx,
+            "INSERT INTO filters (user_id, filter_id, json) VALUES ($1, $2, $3)",
+            [user_id, next, json]
+        )?;
         tx.commit().await?;
         Ok(next)
     }
@@ -201,11 +168,7 @@ impl Db {
     /// A stored filter.
     pub async fn filter(&self, user_id: &str, filter_id: i64) -> Result<Option<String>> {
         let sql = "SELECT json FROM filters WHERE user_id = $1 AND filter_id = $2";
-        Ok(with_db!(self, |c| sqlx::query_scalar(sql)
-            .bind(user_id)
-            .bind(filter_id)
-            .fetch_optional(c)
-            .await)?)
+        Ok(scalar!(self, fetch_optional, sql, [user_id, filter_id])?)
     }
 
     /// Records that an event notifies a user (inside the writer's transaction).
@@ -217,14 +180,7 @@ impl Db {
         highlight: bool,
     ) -> Result<()> {
         let sql = "INSERT INTO push_actions (user_id, room_id, stream_pos, highlight) VALUES ($1, $2, $3, $4)";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(room_id)
-            .bind(pos)
-            .bind(i64::from(highlight))
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(tx, sql, [user_id, room_id, pos, i64::from(highlight)])?;
         Ok(())
     }
 
@@ -235,15 +191,7 @@ impl Db {
                    WHERE user_id = $1 AND room_id = $2 AND stream_pos > COALESCE(
                      (SELECT MAX(event_pos) FROM receipts WHERE room_id = $2 AND user_id = $1
                       AND receipt_type IN ('m.read', 'm.read.private')), 0)";
-        let row = with_db!(self, |c| {
-            let r = sqlx::query(sql)
-                .bind(user_id)
-                .bind(room_id)
-                .fetch_one(c)
-                .await?;
-            Ok::<_, sqlx::Error>((r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?))
-        })?;
-        Ok(row)
+        Ok(fetch!(self, fetch_one, sql, [user_id, room_id])?)
     }
 
     /// Stores a user's presence (inside the writer's transaction).
@@ -257,15 +205,7 @@ impl Db {
     ) -> Result<()> {
         let sql = "INSERT INTO presence (user_id, presence, status_msg, last_active_ts, stream_pos) VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (user_id) DO UPDATE SET presence = $2, status_msg = $3, last_active_ts = $4, stream_pos = $5";
-        with_tx!(tx, |c| sqlx::query(sql)
-            .bind(user_id)
-            .bind(presence)
-            .bind(status_msg)
-            .bind(now)
-            .bind(pos)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute_tx!(tx, sql, [user_id, presence, status_msg, now, pos])?;
         Ok(())
     }
 
@@ -275,13 +215,6 @@ impl Db {
         user_id: &str,
     ) -> Result<Option<(String, Option<String>, i64, i64)>> {
         let sql = "SELECT presence, status_msg, last_active_ts, stream_pos FROM presence WHERE user_id = $1";
-        let row = with_db!(self, |c| {
-            let row = sqlx::query(sql).bind(user_id).fetch_optional(c).await?;
-            row.map(|r| {
-                Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
-            })
-            .transpose()
-        })?;
-        Ok(row)
+        Ok(fetch!(self, fetch_optional, sql, [user_id])?)
     }
 }

@@ -1,6 +1,8 @@
 //! `schulhof`: the school messenger server and its admin commands.
 
+mod admin;
 mod demo;
+mod import;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,10 +26,17 @@ struct Cli {
 enum Command {
     /// Run the homeserver.
     Serve,
+    /// Import the school's CSV export (people, roles, groups) and write access letters.
+    Import(import::ImportArgs),
     /// Manage accounts.
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Show the groups of the school directory.
+    Group {
+        #[command(subcommand)]
+        command: admin::GroupCommand,
     },
     /// Create ./data with a demo configuration and demo accounts, print the logins and serve.
     Demo,
@@ -49,6 +58,8 @@ enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    #[command(flatten)]
+    Admin(admin::UserAdmin),
 }
 
 fn init_logging() {
@@ -68,6 +79,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
             serve(config).await
         }
+        Command::Import(args) => import::run(&cli.config, args).await,
+        Command::Group { command } => admin::run_group(&cli.config, command).await,
+        Command::User {
+            command: UserCommand::Admin(command),
+        } => admin::run_user(&cli.config, command).await,
         Command::User {
             command:
                 UserCommand::Add {
@@ -92,6 +108,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Loads the configuration and opens the server state (database, secret key) for an admin
+/// command.
+async fn open_state(config: &std::path::Path) -> Result<std::sync::Arc<AppState>, String> {
+    let config = Config::load(config).map_err(|e| e.to_string())?;
+    AppState::new(config).await.map_err(|e| e.to_string())
 }
 
 /// Serves until Ctrl-C or SIGTERM.

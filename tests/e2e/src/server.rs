@@ -95,21 +95,42 @@ impl TestServer {
     /// Creates an account with the CLI (`schulhof user add`); the password is
     /// [`password_of`]`(localpart)`.
     pub async fn add_user(&self, localpart: &str, display_name: &str) -> Result<()> {
-        let output = tokio::process::Command::new(server_binary()?)
+        let password = password_of(localpart);
+        let args = ["user", "add", localpart, "--password", &password];
+        self.cli(&[&args[..], &["--display-name", display_name]].concat(), None)
+            .await
+            .map(drop)
+    }
+
+    /// Runs an admin command (`schulhof --config … ARGS`) in the server's directory, with
+    /// `stdin` as its standard input; fails unless it succeeds. Returns its standard output.
+    pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> Result<String> {
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(server_binary()?)
             .arg("--config")
             .arg(&self.config)
-            .args(["user", "add", localpart, "--password"])
-            .arg(password_of(localpart))
-            .args(["--display-name", display_name])
+            .args(args)
             .current_dir(self.dir.path())
-            .output()
-            .await?;
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut input = child.stdin.take().context("stdin")?;
+        input.write_all(stdin.unwrap_or("").as_bytes()).await?;
+        drop(input);
+        let output = child.wait_with_output().await?;
         ensure!(
             output.status.success(),
-            "`schulhof user add {localpart}` failed: {}",
+            "`schulhof {}` failed: {}",
+            args.join(" "),
             String::from_utf8_lossy(&output.stderr)
         );
-        Ok(())
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// A path inside the server's temporary directory (where [`TestServer::cli`] runs).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     /// Creates an account and logs in with a fresh matrix-sdk client.

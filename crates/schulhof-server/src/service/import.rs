@@ -36,7 +36,11 @@ pub async fn preview(state: &AppState, file: &ImportFile) -> Result<Planned> {
 /// Imports `file`: plans it against the directory as stored inside the transaction, then
 /// changes the directory and the accounts and records the audit entries, all-or-nothing.
 /// `actor` is recorded in the audit log.
-pub async fn apply(state: &AppState, file: &ImportFile, actor: &str) -> Result<Planned<ImportOutcome>> {
+pub async fn apply(
+    state: &AppState,
+    file: &ImportFile,
+    actor: &str,
+) -> Result<Planned<ImportOutcome>> {
     let mut change = DirectoryChange::begin(state).await?;
     let (users, used) = Db::taken_names_tx(&mut change.tx).await?;
     let plan = match plan(state, &change.before, file, users, used, change.now) {
@@ -113,7 +117,14 @@ async fn issue_letter(
     person: &Person,
 ) -> Result<AccessLetter> {
     let user_id = user_id_of(state, &person.localpart)?;
-    letters::issue(state, &mut change.tx, user_id, person.display_name(), change.now).await
+    letters::issue(
+        state,
+        &mut change.tx,
+        user_id,
+        person.display_name(),
+        change.now,
+    )
+    .await
 }
 
 /// Makes a deactivated account usable again: new start code, old password gone.
@@ -130,13 +141,18 @@ async fn reactivate(
 }
 
 /// Updates the display name if the name changed.
-async fn rename(state: &AppState, change: &mut DirectoryChange, person: &PersonChange) -> Result<()> {
+async fn rename(
+    state: &AppState,
+    change: &mut DirectoryChange,
+    person: &PersonChange,
+) -> Result<()> {
     let name = person.after.display_name();
     if name == person.before.display_name() {
         return Ok(());
     }
     let user_id = user_id_of(state, &person.after.localpart)?;
-    Db::set_displayname_tx(&mut change.tx, user_id.as_str(), &name).await
+    Db::set_displayname_tx(&mut change.tx, user_id.as_str(), &name)
+        .await
         .map_err(Into::into)
 }
 
@@ -155,7 +171,12 @@ fn audit(change: &mut DirectoryChange, actor: &str, plan: &ImportPlan) {
         change.audit(actor, "import.add", &person.localpart, person.role.german());
     }
     for person in &plan.changed {
-        change.audit(actor, "import.change", &person.after.localpart, changed_fields(person));
+        change.audit(
+            actor,
+            "import.change",
+            &person.after.localpart,
+            changed_fields(person),
+        );
     }
     for person in &plan.reactivated {
         change.audit(actor, "import.reactivate", &person.after.localpart, "");
@@ -179,7 +200,10 @@ fn audit(change: &mut DirectoryChange, actor: &str, plan: &ImportPlan) {
 fn changed_fields(change: &PersonChange) -> String {
     let (a, b) = (&change.before, &change.after);
     let fields = [
-        (a.first_name != b.first_name || a.last_name != b.last_name, "Name"),
+        (
+            a.first_name != b.first_name || a.last_name != b.last_name,
+            "Name",
+        ),
         (a.role != b.role, "Rolle"),
         (a.groups != b.groups, "Gruppen"),
         (a.children != b.children, "Kinder"),

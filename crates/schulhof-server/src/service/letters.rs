@@ -47,7 +47,10 @@ pub async fn issue(
 
 /// The page where a user chooses a password with their start code.
 pub fn first_login_url(config: &Config) -> String {
-    format!("{}/erstanmeldung", config.public_baseurl.trim_end_matches('/'))
+    format!(
+        "{}/erstanmeldung",
+        config.public_baseurl.trim_end_matches('/')
+    )
 }
 
 /// The HTML page with one letter per printed page.
@@ -131,7 +134,8 @@ fn render_letter(config: &Config, letter: &AccessLetter) -> String {
 /// encoding), one row per letter.
 pub fn render_csv(config: &Config, letters: &[AccessLetter]) -> String {
     let url = first_login_url(config);
-    let mut csv = String::from("\u{feff}Benutzername;Name;Startcode;gültig bis;Anmeldung;Matrix-ID\r\n");
+    let mut csv =
+        String::from("\u{feff}Benutzername;Name;Startcode;gültig bis;Anmeldung;Matrix-ID\r\n");
     for letter in letters {
         let until = german_time(letter.valid_until_ms).to_string();
         let fields = [
@@ -319,7 +323,10 @@ school_name = "Gymnasium <Am See>"
 
     #[test]
     fn html_has_one_escaped_letter_per_page() {
-        let letters = [letter("anna.schmidt", "Anna Schmidt"), letter("o.brien", "Ole <O'Brien>")];
+        let letters = [
+            letter("anna.schmidt", "Anna Schmidt"),
+            letter("o.brien", "Ole <O'Brien>"),
+        ];
         let html = render_html(&config(), &letters);
         assert_eq!(html.matches("<section class=\"brief\">").count(), 2);
         assert!(html.contains("page-break-after: always"));
@@ -335,7 +342,10 @@ school_name = "Gymnasium <Am See>"
     fn csv_quotes_where_needed() {
         let csv = render_csv(&config(), &[letter("a.b", "Anna; \"Anni\" B")]);
         let mut lines = csv.lines();
-        assert!(lines.next().unwrap().starts_with("\u{feff}Benutzername;Name;Startcode"));
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("\u{feff}Benutzername;Name;Startcode"));
         assert_eq!(
             lines.next().unwrap(),
             "a.b;\"Anna; \"\"Anni\"\" B\";012345;14.03.2026, 13:05 Uhr;\

@@ -34,7 +34,12 @@ pub async fn reset_password(
         .is_some_and(|u| u.is_admin && !u.deactivated);
     let target_localpart = target_localpart.trim().to_lowercase();
     let snapshot = state.directory.snapshot();
-    if !may_reset(&snapshot, actor.localpart(), server_admin, &target_localpart) {
+    if !may_reset(
+        &snapshot,
+        actor.localpart(),
+        server_admin,
+        &target_localpart,
+    ) {
         return Err(Error::forbidden(
             format!(
                 "Du darfst das Passwort von „{target_localpart}“ nicht zurücksetzen. Lehrkräfte \
@@ -154,17 +159,26 @@ mod tests {
         let may = |actor: &str, target: &str| may_reset(&index, actor, false, target);
         assert!(may("anna.lehr", "ben.kind"), "own class");
         assert!(may("anna.lehr", "mia.kind"), "shared AG");
-        assert!(may("anna.lehr", "eva.kind"), "parent of a student in the class");
+        assert!(
+            may("anna.lehr", "eva.kind"),
+            "parent of a student in the class"
+        );
         assert!(!may("anna.lehr", "tom.kind"), "other class");
         assert!(!may("anna.lehr", "udo.kind"), "parent of another class");
         assert!(!may("bert.lehr", "tom.kind"), "locked target");
-        assert!(!may("anna.lehr", "bert.lehr"), "teachers are not reset by teachers");
+        assert!(
+            !may("anna.lehr", "bert.lehr"),
+            "teachers are not reset by teachers"
+        );
         assert!(!may("anna.lehr", "anna.lehr"));
         assert!(!may("ben.kind", "mia.kind"), "students reset nobody");
         assert!(!may("eva.kind", "ben.kind"), "parents reset nobody");
         assert!(may("olaf.chef", "anna.lehr"), "admins reset anyone");
         assert!(may("olaf.chef", "service.bot"));
         assert!(!may("nobody", "ben.kind"));
-        assert!(may_reset(&index, "admin", true, "anna.lehr"), "server admin");
+        assert!(
+            may_reset(&index, "admin", true, "anna.lehr"),
+            "server admin"
+        );
     }
 }

@@ -53,7 +53,9 @@ pub async fn run(state: &AppState) -> Result<usize> {
 pub fn expired(index: &DirectoryIndex, cutoff: i64) -> Vec<String> {
     let mut expired: Vec<String> = index
         .people()
-        .filter(|p| matches!(p.status, PersonStatus::Deactivated { since_ms } if since_ms <= cutoff))
+        .filter(
+            |p| matches!(p.status, PersonStatus::Deactivated { since_ms } if since_ms <= cutoff),
+        )
         .map(|p| p.localpart.clone())
         .collect();
     expired.sort();
@@ -99,7 +101,8 @@ mod tests {
 
     #[test]
     fn only_people_deactivated_before_the_cutoff_expire() {
-        let csv = "ID;Vorname;Nachname;Rolle\nS1;Ben;A;Schüler\nS2;Mia;A;Schüler\nS3;Tom;A;Schüler\n";
+        let csv =
+            "ID;Vorname;Nachname;Rolle\nS1;Ben;A;Schüler\nS2;Mia;A;Schüler\nS3;Tom;A;Schüler\n";
         let file = parse_csv(csv.as_bytes()).unwrap();
         let mut directory = plan_import(&Directory::default(), &file, 0).unwrap().result;
         let mut set = |id: &str, status| directory.people.get_mut(id).unwrap().status = status;

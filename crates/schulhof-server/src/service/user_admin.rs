@@ -126,7 +126,12 @@ pub async fn delete(state: &AppState, actor: &str, localpart: &str) -> Result<us
     let files = Db::erase_user_tx(&mut change.tx, user_id.as_str()).await?;
     Db::queue_room_leave_tx(&mut change.tx, user_id.as_str(), change.now).await?;
     Db::add_used_localparts_tx(&mut change.tx, &[localpart], change.now).await?;
-    change.audit(actor, "user.delete", localpart, format!("{} Dateien", files.len()));
+    change.audit(
+        actor,
+        "user.delete",
+        localpart,
+        format!("{} Dateien", files.len()),
+    );
     change.commit(state).await?;
     for media_id in &files {
         if let Err(err) = media::delete_files(&state.config.media_path, media_id).await {
@@ -139,7 +144,10 @@ pub async fn delete(state: &AppState, actor: &str, localpart: &str) -> Result<us
 /// Removes a person from a directory (and from their parents' lists of children); returns
 /// whether they were in it.
 fn remove_person(directory: &mut Directory, localpart: &str) -> bool {
-    let Some(import_id) = directory.by_localpart(localpart).map(|p| p.import_id.clone()) else {
+    let Some(import_id) = directory
+        .by_localpart(localpart)
+        .map(|p| p.import_id.clone())
+    else {
         return false;
     };
     directory.people.remove(&import_id);

@@ -41,6 +41,7 @@ fn lang_code(lang: Language) -> &'static str {
 const CSS: &str = "
 *,*::before,*::after{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
+button,input{font-family:inherit}
 body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:1.0625rem;
 line-height:1.5;color:#1a1a1a;background:#f3f5f7}
 .top{display:flex;justify-content:space-between;align-items:center;gap:1rem;padding:.75rem 1rem;
@@ -49,6 +50,7 @@ background:#0b4f8a;color:#fff}
 .top a{color:#fff;padding:.5rem;min-height:44px;display:inline-flex;align-items:center}
 main{max-width:34rem;margin:0 auto;padding:1.25rem 1rem 3rem}
 .card{background:#fff;border:1px solid #c9d1d9;border-radius:.5rem;padding:1.25rem}
+.card>:first-child{margin-top:0}.card>:last-child{margin-bottom:0}
 h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 1rem}
 .field{margin:0 0 1.1rem}
 label{display:block;font-weight:600;margin-bottom:.25rem}
@@ -60,22 +62,34 @@ input:focus,button:focus,a:focus{outline:3px solid #f2a900;outline-offset:2px}
 button{display:block;width:100%;min-height:48px;padding:.7rem 1rem;font-size:1.125rem;font-weight:600;
 color:#fff;background:#0b5cad;border:0;border-radius:.375rem;cursor:pointer}
 button:hover{background:#094a8c}
-button.link{display:inline;width:auto;min-height:44px;padding:.5rem;background:none;color:#0b4f8a;
+button.link{display:inline;width:auto;min-height:44px;padding:.5rem 0;background:none;color:#0b4f8a;
 text-decoration:underline;font-weight:400;font-size:1rem}
 .error{border-left:6px solid #b00020;background:#fdecee;color:#5c0011;padding:.75rem 1rem;margin:0 0 1rem;
 border-radius:.25rem}
 .ok{border-left:6px solid #1e7b34;background:#e8f5eb;color:#0f3d1a;padding:.75rem 1rem;margin:0 0 1rem;
 border-radius:.25rem}
 .error p,.ok p{margin:0}
-code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.05em;word-break:break-all}
+code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.05em;overflow-wrap:anywhere}
 .who{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center;gap:.5rem;margin:0 0 1rem}
 .who p{margin:0}
-.toolbar{display:flex;flex-wrap:wrap;gap:.75rem;margin:0 0 1rem}
-.toolbar a,.toolbar button{width:auto;flex:1 1 12rem;text-align:center}
-a.button{display:inline-flex;justify-content:center;align-items:center;min-height:48px;padding:.7rem 1rem;
-border:2px solid #0b5cad;border-radius:.375rem;color:#0b4f8a;font-weight:600;text-decoration:none}
 @media print{.top,.no-print{display:none}body{background:#fff}main{max-width:none;padding:0}
 .card{border:0;padding:0}}
+";
+
+/// Styles of the toolbar above a printable access letter (the letter brings its own styles).
+pub const TOOLBAR_CSS: &str = "
+.toolbar-wrap{max-width:17cm;margin:0 auto;padding:1rem 1rem 0;font-size:1.0625rem}
+.ok{border-left:6px solid #1e7b34;background:#e8f5eb;color:#0f3d1a;padding:.75rem 1rem;margin:0 0 1rem;
+border-radius:.25rem}
+.ok p{margin:0}
+.toolbar{display:flex;flex-wrap:wrap;gap:.75rem}
+.toolbar button,.toolbar a{flex:1 1 12rem;display:inline-flex;justify-content:center;align-items:center;
+min-height:48px;padding:.7rem 1rem;font:inherit;font-weight:600;border-radius:.375rem;cursor:pointer}
+.toolbar button{color:#fff;background:#0b5cad;border:0}
+.toolbar button[hidden]{display:none}
+.toolbar a{border:2px solid #0b5cad;color:#0b4f8a;text-decoration:none;background:#fff}
+.toolbar button:focus,.toolbar a:focus{outline:3px solid #f2a900;outline-offset:2px}
+@media print{.no-print{display:none}}
 ";
 
 /// One page: title, content, and the path its language switch points to.
@@ -92,8 +106,6 @@ pub struct Layout<'a> {
     pub path: &'a str,
     /// Already escaped HTML of the main content.
     pub body: &'a str,
-    /// Extra already escaped HTML for the end of `head` (e.g. a script tag).
-    pub head_extra: &'a str,
 }
 
 /// Renders the shared layout around a page's content.
@@ -111,7 +123,7 @@ pub fn layout(page: &Layout) -> String {
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
-         <title>{error_prefix}{title} – {school}</title>\n<style>{CSS}</style>\n{head_extra}</head>\n\
+         <title>{error_prefix}{title} – {school}</title>\n<style>{CSS}</style>\n</head>\n\
          <body>\n<header class=\"top\"><p>{school}</p>\
          <a href=\"{path}?lang={other_code}\" lang=\"{other_code}\" hreflang=\"{other_code}\">{other_name}</a>\
          </header>\n<main>\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
@@ -120,7 +132,6 @@ pub fn layout(page: &Layout) -> String {
         school = escape(page.school),
         path = escape(page.path),
         other_code = lang_code(other),
-        head_extra = page.head_extra,
         body = page.body,
     )
 }
@@ -257,7 +268,6 @@ mod tests {
             has_error: true,
             path: "/erstanmeldung",
             body: "",
-            head_extra: "",
         });
         assert!(html.contains("<html lang=\"en\">"));
         assert!(html.contains("<title>Error: T – A&lt;B&gt;</title>"));

@@ -100,8 +100,6 @@ struct Page {
     path: &'static str,
     body: String,
     cookies: Vec<String>,
-    /// Whether the page loads the print script (and the CSP allows it).
-    print_script: bool,
 }
 
 impl Page {
@@ -114,7 +112,6 @@ impl Page {
             path,
             body,
             cookies: Vec::new(),
-            print_script: false,
         }
     }
 
@@ -126,16 +123,7 @@ impl Page {
     }
 
     /// Renders the page with the shared layout, cookies and security headers.
-    fn render(mut self, state: &AppState, visitor: &Visitor) -> Response {
-        if visitor.set_csrf_cookie {
-            self.cookies
-                .push(cookie(state, csrf::COOKIE, &visitor.csrf, "/", None));
-        }
-        let head_extra = if self.print_script {
-            format!("<script src=\"{PRINT_SCRIPT_PATH}\" defer></script>\n")
-        } else {
-            String::new()
-        };
+    fn render(self, state: &AppState, visitor: &Visitor) -> Response {
         let html = html::layout(&html::Layout {
             lang: visitor.lang,
             school: &state.config.school_name,
@@ -143,18 +131,33 @@ impl Page {
             has_error: self.has_error,
             path: self.path,
             body: &self.body,
-            head_extra: &head_extra,
         });
-        let mut response = (self.status, html).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        set_cookies(headers, &self.cookies);
-        security_headers(headers, self.print_script);
-        response
+        html_response(state, visitor, self.status, html, self.cookies, false)
     }
+}
+
+/// A complete HTML document with cookies (and the visitor's CSRF cookie when new) and the
+/// security headers; `script` allows the page's own script files.
+fn html_response(
+    state: &AppState,
+    visitor: &Visitor,
+    status: StatusCode,
+    html: String,
+    mut cookies: Vec<String>,
+    script: bool,
+) -> Response {
+    if visitor.set_csrf_cookie {
+        cookies.push(cookie(state, csrf::COOKIE, &visitor.csrf, "/", None));
+    }
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    set_cookies(headers, &cookies);
+    security_headers(headers, script);
+    response
 }
 
 /// Where the print button's script is served.

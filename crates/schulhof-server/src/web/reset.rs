@@ -12,13 +12,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use http::{HeaderValue, StatusCode};
 use ruma::OwnedUserId;
+use schulhof_directory::{PersonStatus, Role};
 
 use super::html::{self, Input};
 use super::sessions::COOKIE as SESSION_COOKIE;
 use super::PRINT_SCRIPT_PATH;
-use super::{client_address, cookie, error_message, form, redirect, Page, Visitor};
+use super::{client_address, cookie, error_message, form, html_response, redirect, Page, Visitor};
 use crate::api::session::{resolve_user, wrong_login};
+use crate::config::Language;
 use crate::router::Routes;
+use crate::service::letters::{self, AccessLetter};
+use crate::service::password_reset::reset_password;
+use crate::service::school;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -111,6 +116,9 @@ async fn verify_credentials(
         .user(user_id.as_str())
         .await?
         .ok_or_else(wrong_login)?;
+    if !user.deactivated {
+        school::refuse_pending_start_code(state, &user_id).await?;
+    }
     if !state
         .passwords
         .verify(password, user.password_hash.as_deref())
@@ -121,13 +129,19 @@ async fn verify_credentials(
     if user.deactivated {
         return Err(Error::UserDeactivated);
     }
+    school::refuse_by_directory(state, &user_id)?;
     authorize(state, &user_id, user.is_admin)?;
     Ok(user_id)
 }
 
-/// Only teachers and admins may use the page.
-fn authorize(_state: &AppState, _user_id: &OwnedUserId, is_admin: bool) -> Result<()> {
-    if is_admin {
+/// Only teachers and admins (directory role, or a server admin account) may use the page.
+fn authorize(state: &AppState, user_id: &OwnedUserId, server_admin: bool) -> Result<()> {
+    let directory = state.directory.snapshot();
+    let role = directory
+        .person(user_id.localpart())
+        .filter(|p| p.status == PersonStatus::Active)
+        .map(|p| p.role);
+    if server_admin || matches!(role, Some(Role::Teacher | Role::Admin)) {
         return Ok(());
     }
     Err(Error::forbidden(
@@ -155,7 +169,9 @@ async fn current_actor(state: &AppState, headers: &http::HeaderMap) -> Result<Op
         state.web_sessions.remove(session);
         return Err(Error::UserDeactivated);
     };
-    if let Err(err) = authorize(state, &user_id, user.is_admin) {
+    let allowed = school::refuse_by_directory(state, &user_id)
+        .and_then(|()| authorize(state, &user_id, user.is_admin));
+    if let Err(err) = allowed {
         state.web_sessions.remove(session);
         return Err(err);
     }
@@ -181,8 +197,55 @@ async fn reset(
         Err(err) => return login_form(visitor, "", Some(&err)).render(state, visitor),
     };
     let target = submitted.get("target").trim();
-    let err = Error::forbidden("Noch nicht verfügbar.", "Not available yet.");
-    reset_form(visitor, &actor, target, Some(&err)).render(state, visitor)
+    let result = match resolve_user(state, target) {
+        Ok(target_id) => reset_password(state, &actor.user_id, target_id.localpart()).await,
+        Err(_) => Err(Error::not_found(
+            format!("Den Benutzer „{target}“ gibt es nicht."),
+            format!("Unknown user “{target}”."),
+        )),
+    };
+    match result {
+        Ok(letter) => {
+            let (actor, target) = (&actor.user_id, &letter.user_id);
+            tracing::info!(%actor, %target, "password reset on the web page");
+            letter_page(state, visitor, &letter)
+        }
+        Err(err) => reset_form(visitor, &actor, target, Some(&err)).render(state, visitor),
+    }
+}
+
+/// The new access letter as rendered for printing, with a toolbar (hidden in print) on top.
+fn letter_page(state: &AppState, visitor: &Visitor, letter: &AccessLetter) -> Response {
+    let t = |de, en| visitor.tr(de, en);
+    let done = match visitor.lang {
+        Language::De => format!(
+            "Das Passwort von {} ist zurückgesetzt; die Person ist überall abgemeldet. Gib ihr \
+             diesen Zugangsbrief mit dem neuen Startcode.",
+            letter.display_name
+        ),
+        Language::En => format!(
+            "The password of {} has been reset; they are logged out everywhere. Give them this \
+             access letter with the new start code.",
+            letter.display_name
+        ),
+    };
+    let toolbar = format!(
+        "<div class=\"toolbar-wrap no-print\">\n<div class=\"ok\" role=\"status\"><p>{}</p></div>\n\
+         <div class=\"toolbar\"><button type=\"button\" id=\"print\" hidden>{}</button>\n\
+         <a class=\"button\" href=\"{}\">{}</a></div>\n</div>\n",
+        html::escape(&done),
+        html::escape(t("Drucken", "Print")),
+        html::escape(&visitor.link(PATH)),
+        html::escape(t("Weiteres Passwort zurücksetzen", "Reset another password")),
+    );
+    let head = format!(
+        "<style>{}</style>\n<script src=\"{PRINT_SCRIPT_PATH}\" defer></script>\n</head>",
+        html::TOOLBAR_CSS
+    );
+    let document = letters::render_html(&state.config, std::slice::from_ref(letter))
+        .replacen("</head>", &head, 1)
+        .replacen("<body>", &format!("<body>\n{toolbar}"), 1);
+    html_response(state, visitor, StatusCode::OK, document, Vec::new(), true)
 }
 
 /// Ends the web session.
@@ -207,7 +270,7 @@ fn with_message(mut page: Page, message: String, status: StatusCode) -> Page {
 }
 
 /// Adds the error (if any) to a page, with the error's status.
-fn with_error(page: Page, err: Option<&Error>, lang: crate::config::Language) -> Page {
+fn with_error(page: Page, err: Option<&Error>, lang: Language) -> Page {
     match err {
         Some(err) => with_message(page, error_message(err, lang), err.status()),
         None => page,
@@ -225,6 +288,7 @@ fn hidden(visitor: &Visitor, step: &str) -> String {
 /// Step 1: the login form.
 fn login_form(visitor: &Visitor, username: &str, err: Option<&Error>) -> Page {
     let t = |de, en| visitor.tr(de, en);
+    // The password is typed again after any error: the error box is linked to it.
     let invalid = err.is_some();
     let mut body = format!(
         "<p>{}</p>\n<form class=\"card\" method=\"post\" action=\"{}\">\n{}",
@@ -245,7 +309,7 @@ fn login_form(visitor: &Visitor, username: &str, err: Option<&Error>) -> Page {
             autocomplete: "username",
             value: username,
             hint: None,
-            invalid,
+            invalid: false,
             attrs: "autocapitalize=\"none\" autocorrect=\"off\" spellcheck=\"false\"",
         },
         Input {
@@ -255,7 +319,7 @@ fn login_form(visitor: &Visitor, username: &str, err: Option<&Error>) -> Page {
             autocomplete: "current-password",
             value: "",
             hint: None,
-            invalid: false,
+            invalid,
             attrs: "",
         },
     ] {

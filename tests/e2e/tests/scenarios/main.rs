@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod chat;
+mod directory;
 mod durability;
 mod encryption;
 mod media;

@@ -1,0 +1,560 @@
+//! The decision function.
+
+use schulhof_directory::{DirectoryIndex, GroupKind, Person, PersonStatus, Role};
+
+use crate::action::{Action, JoinVia, RoomFacts, StateChange};
+use crate::rights::{Reach, Rights, UnknownUsers};
+use crate::rule::{Decision, Rule};
+
+/// Decides whether the user with localpart `actor` may do `action`, given the school
+/// directory and the rights. Pure and allocation-free; O(1) lookups, plus O(members) for
+/// actions in rooms created by students or parents and for invitations by them.
+///
+/// The directory covers everyone at the school; accounts outside it are governed by
+/// [`Rights::unknown_users`]. See `docs/policy.md` for every rule.
+pub fn decide(actor: &str, action: &Action<'_>, dir: &DirectoryIndex, rights: &Rights) -> Decision {
+    Policy { dir, rights }.check(actor, action).into()
+}
+
+/// `Ok(())` or the rule that denies.
+type Outcome = Result<(), Rule>;
+
+/// `Ok(())` if `allowed`, `Err(rule)` otherwise.
+fn require(allowed: bool, rule: Rule) -> Outcome {
+    if allowed {
+        Ok(())
+    } else {
+        Err(rule)
+    }
+}
+
+/// Teachers and admins.
+fn is_staff(role: Role) -> bool {
+    matches!(role, Role::Teacher | Role::Admin)
+}
+
+/// Whether one of the two is a parent of the other.
+fn is_family(a: &Person, b: &Person) -> bool {
+    (a.role == Role::Parent && a.children.contains(&b.import_id))
+        || (b.role == Role::Parent && b.children.contains(&a.import_id))
+}
+
+/// Whom someone may address, and whether their own children or parents as well.
+#[derive(Debug, Clone, Copy)]
+struct Audience {
+    reach: Reach,
+    family: bool,
+}
+
+impl Audience {
+    /// Whom `role` may write to.
+    fn messages(rights: &Rights, role: Role) -> Audience {
+        match role {
+            Role::Teacher => Audience {
+                reach: rights.teacher.may_message,
+                family: false,
+            },
+            Role::Student => Audience {
+                reach: rights.student.may_message,
+                family: rights.student.may_message_own_parents,
+            },
+            Role::Parent => Audience {
+                reach: rights.parent.may_message,
+                family: rights.parent.may_message_own_children,
+            },
+            Role::Admin => Audience {
+                reach: Reach::Everyone,
+                family: true,
+            },
+        }
+    }
+
+    /// The rule denying an address outside this audience by `role`; `rooms`: the audience
+    /// for chat rooms rather than direct messages.
+    fn rule(self, role: Role, rooms: bool) -> Rule {
+        match (self.reach, role) {
+            (Reach::Teachers, _) => Rule::ContactTeachersOnly,
+            (_, Role::Parent) if rooms => Rule::ParentRoomOutsideGroups,
+            (_, Role::Parent) => Rule::ParentContactOutsideGroups,
+            (_, Role::Student) => Rule::StudentContactOutsideGroups,
+            _ => Rule::TeacherContactOutsideGroups,
+        }
+    }
+}
+
+/// What a role may do, flattened from [`Rights`].
+#[derive(Debug, Clone, Copy)]
+struct Abilities {
+    messages: Audience,
+    rooms: Audience,
+    create_rooms: bool,
+    create_groups: bool,
+    invite_groups: bool,
+    reset_passwords: bool,
+    set_tasks: bool,
+    submit_tasks: bool,
+    start_video: bool,
+    join_video: bool,
+    set_room_name: bool,
+}
+
+impl Abilities {
+    /// The abilities of `role` (admins: everything).
+    fn of(rights: &Rights, role: Role) -> Abilities {
+        let messages = Audience::messages(rights, role);
+        match role {
+            Role::Teacher => {
+                let t = &rights.teacher;
+                Abilities {
+                    messages,
+                    rooms: messages,
+                    create_rooms: t.may_create_rooms,
+                    create_groups: t.may_create_groups,
+                    invite_groups: t.may_invite_groups,
+                    reset_passwords: t.may_reset_passwords,
+                    set_tasks: t.may_set_tasks,
+                    submit_tasks: true,
+                    start_video: t.may_start_video_conferences,
+                    join_video: true,
+                    set_room_name: true,
+                }
+            }
+            Role::Student => {
+                let s = &rights.student;
+                Abilities {
+                    messages,
+                    rooms: messages,
+                    create_rooms: s.may_create_rooms,
+                    create_groups: s.may_create_groups,
+                    invite_groups: false,
+                    reset_passwords: false,
+                    set_tasks: false,
+                    submit_tasks: s.may_submit_tasks,
+                    start_video: s.may_start_video_conferences,
+                    join_video: s.may_join_video_conferences,
+                    set_room_name: s.may_set_room_name,
+                }
+            }
+            Role::Parent => {
+                let p = &rights.parent;
+                Abilities {
+                    messages,
+                    rooms: Audience {
+                        reach: p.room_members,
+                        family: false,
+                    },
+                    create_rooms: p.may_create_rooms,
+                    create_groups: p.may_create_groups,
+                    invite_groups: false,
+                    reset_passwords: false,
+                    set_tasks: false,
+                    submit_tasks: p.may_submit_tasks,
+                    start_video: p.may_start_video_conferences,
+                    join_video: p.may_join_video_conferences,
+                    set_room_name: p.may_set_room_name,
+                }
+            }
+            Role::Admin => Abilities {
+                messages,
+                rooms: messages,
+                create_rooms: true,
+                create_groups: true,
+                invite_groups: true,
+                reset_passwords: true,
+                set_tasks: true,
+                submit_tasks: true,
+                start_video: true,
+                join_video: true,
+                set_room_name: true,
+            },
+        }
+    }
+}
+
+/// A teacher, student or parent acting, with their abilities.
+#[derive(Clone, Copy)]
+struct Actor<'a> {
+    person: &'a Person,
+    can: Abilities,
+    staff: bool,
+}
+
+impl Actor<'_> {
+    /// The rule denying room creation and invitations to this actor.
+    fn create_room_rule(&self) -> Rule {
+        if self.person.role == Role::Student {
+            Rule::StudentCreateRoom
+        } else {
+            Rule::CreateRoomNotAllowed
+        }
+    }
+
+    /// `Ok` for staff, `Err(rule)` for students and parents.
+    fn staff_or(&self, rule: Rule) -> Outcome {
+        require(self.staff, rule)
+    }
+
+    /// Starting (`start`) or joining a video conference.
+    fn video(&self, start: bool) -> Outcome {
+        if start {
+            require(self.can.start_video, Rule::StartVideoNotAllowed)
+        } else {
+            require(self.can.join_video, Rule::JoinVideoNotAllowed)
+        }
+    }
+}
+
+/// The directory and rights a decision is made against.
+struct Policy<'a> {
+    dir: &'a DirectoryIndex,
+    rights: &'a Rights,
+}
+
+impl<'a> Policy<'a> {
+    /// The decision for `actor`.
+    fn check(&self, actor: &str, action: &Action<'_>) -> Outcome {
+        let Some(person) = self.dir.person(actor) else {
+            return match self.rights.unknown_users {
+                UnknownUsers::Allow => self.privileged(action, false),
+                UnknownUsers::Deny => Err(Rule::AccountNotInDirectory),
+            };
+        };
+        if let Some(rule) = self.inactive(person) {
+            return Err(rule);
+        }
+        if person.role == Role::Admin {
+            return self.privileged(action, true);
+        }
+        let actor = Actor {
+            person,
+            can: Abilities::of(self.rights, person.role),
+            staff: is_staff(person.role),
+        };
+        self.member(actor, action)
+    }
+
+    /// Why `person` can do nothing (restricted, locked, deactivated), if so.
+    fn inactive(&self, person: &Person) -> Option<Rule> {
+        match person.status {
+            PersonStatus::Deactivated { .. } => Some(Rule::AccountDeactivated),
+            PersonStatus::Locked => Some(Rule::AccountLocked),
+            PersonStatus::Active
+                if !person.consent && self.rights.consent_required.contains(&person.role) =>
+            {
+                Some(Rule::AccountRestricted)
+            }
+            PersonStatus::Active => None,
+        }
+    }
+
+    /// Admins (`admin`) and trusted accounts outside the directory: everything, except
+    /// that targets must be reachable accounts and groups must exist.
+    fn privileged(&self, action: &Action<'_>, admin: bool) -> Outcome {
+        match action {
+            Action::ImportUsers | Action::ChangeRights => require(admin, Rule::AdminOnly),
+            Action::CreateRoom { invitees, .. } => invitees
+                .iter()
+                .try_for_each(|target| self.contactable(target).map(|_| ())),
+            Action::Invite { target, .. } => self.contactable(target).map(|_| ()),
+            Action::InviteGroup { group } => self.require_group(group),
+            _ => Ok(()),
+        }
+    }
+
+    /// Teachers, students and parents.
+    fn member(&self, actor: Actor<'_>, action: &Action<'_>) -> Outcome {
+        let can = actor.can;
+        match *action {
+            Action::CreateRoom {
+                direct,
+                invitees,
+                public,
+            } => self.create_room(actor, direct, invitees, public),
+            Action::Invite { target, room } => self.invite(actor, target, room),
+            Action::Join { room, via } => match via {
+                _ if actor.staff => Ok(()),
+                JoinVia::Invite { inviter } => self.invitation_holds(actor.person, inviter, room),
+                JoinVia::Alias | JoinVia::Knock | JoinVia::Public => Err(Rule::JoinRequiresInvite),
+            },
+            Action::SendMessage { room, event_type } => self.send(actor, room, event_type),
+            Action::ChangeRoomState { change } => self.change_state(actor, change),
+            Action::UpgradeRoom => actor.staff_or(Rule::RoomUpgradeStaffOnly),
+            Action::PublishRoom => actor.staff_or(Rule::RoomPublicStaffOnly),
+            Action::SearchDirectory { target } => {
+                let to = self.contactable(target)?;
+                require(
+                    self.reaches(actor.person, can.messages, to),
+                    Rule::DirectoryNotVisible,
+                )
+            }
+            Action::ViewProfile {
+                target,
+                shares_room,
+            } => {
+                if shares_room {
+                    return Ok(());
+                }
+                let to = self.resolve(target)?;
+                require(
+                    self.reaches(actor.person, can.messages, to),
+                    Rule::DirectoryNotVisible,
+                )
+            }
+            Action::Report => Ok(()),
+            Action::CreateGroup => require(can.create_groups, Rule::CreateGroupNotAllowed),
+            Action::InviteGroup { group } => {
+                require(can.invite_groups, Rule::InviteGroupNotAllowed)?;
+                self.require_group(group)
+            }
+            Action::ResetPassword { target } => {
+                require(can.reset_passwords, Rule::ResetPasswordNotAllowed)?;
+                require(
+                    self.is_in_care_of(actor.person, target),
+                    Rule::ResetPasswordOutsideGroups,
+                )
+            }
+            Action::SetTask => require(can.set_tasks, Rule::SetTaskNotAllowed),
+            Action::SubmitTask => require(can.submit_tasks, Rule::SubmitTaskNotAllowed),
+            Action::StartVideoConference => actor.video(true),
+            Action::JoinVideoConference => actor.video(false),
+            Action::ImportUsers | Action::ChangeRights => Err(Rule::AdminOnly),
+        }
+    }
+
+    /// `createRoom`: a direct message (direct, one invitee) needs the message audience;
+    /// a chat room needs `may_create_rooms`, invitees in the room audience and, unless
+    /// staff creates it, invitees who may write to each other.
+    fn create_room(
+        &self,
+        actor: Actor<'_>,
+        direct: bool,
+        invitees: &[&str],
+        public: bool,
+    ) -> Outcome {
+        if public {
+            actor.staff_or(Rule::RoomPublicStaffOnly)?;
+        }
+        if let (true, false, [target]) = (direct, public, invitees) {
+            let to = self.contactable(target)?;
+            return self.require_reach(actor, actor.can.messages, to, false);
+        }
+        require(actor.can.create_rooms, actor.create_room_rule())?;
+        for (i, target) in invitees.iter().enumerate() {
+            let to = self.contactable(target)?;
+            self.require_reach(actor, actor.can.rooms, to, true)?;
+            if !actor.staff && !self.members_reach(&invitees[..i], &[target], to) {
+                return Err(Rule::RoomMemberNoContact);
+            }
+        }
+        Ok(())
+    }
+
+    /// `/invite`: like a chat room (or a direct message, if the room stays a chat of two),
+    /// and every student or parent in the room must be allowed to write to the target
+    /// unless staff invites.
+    fn invite(&self, actor: Actor<'_>, target: &str, room: &RoomFacts<'_>) -> Outcome {
+        let pair = room.is_pair_chat_with(target);
+        if !pair {
+            require(actor.can.create_rooms, actor.create_room_rule())?;
+        }
+        if room.is_group_room {
+            actor.staff_or(Rule::GroupRoomManaged)?;
+        }
+        let to = self.contactable(target)?;
+        let audience = if pair { actor.can.messages } else { actor.can.rooms };
+        self.require_reach(actor, audience, to, !pair)?;
+        let skip = [actor.person.localpart.as_str(), target];
+        require(
+            actor.staff || self.members_reach(room.members, &skip, to),
+            Rule::RoomMemberNoContact,
+        )
+    }
+
+    /// Accepting an invitation from `inviter`: staff invitations hold; one from a
+    /// student or parent holds only if it would still be allowed now.
+    fn invitation_holds(&self, joiner: &Person, inviter: &str, room: &RoomFacts<'_>) -> Outcome {
+        let inviter = match self.dir.person(inviter) {
+            Some(inviter) if is_staff(inviter.role) => return Ok(()),
+            Some(inviter) => inviter,
+            None => return require(self.trusts_unknown(), Rule::InviteOutdated),
+        };
+        let can = Abilities::of(self.rights, inviter.role);
+        let pair = room.is_pair_chat_with(&joiner.localpart);
+        let audience = if pair { can.messages } else { can.rooms };
+        let skip = [inviter.localpart.as_str(), joiner.localpart.as_str()];
+        require(
+            self.reaches(inviter, audience, Some(joiner))
+                && self.members_reach(room.members, &skip, Some(joiner)),
+            Rule::InviteOutdated,
+        )
+    }
+
+    /// `/send`: calls need the video rights; in rooms not created by staff, students and
+    /// parents may send only while they may write to every other member.
+    fn send(&self, actor: Actor<'_>, room: &RoomFacts<'_>, event_type: &str) -> Outcome {
+        match event_type {
+            "m.call.invite" => actor.video(true)?,
+            "m.call.answer" => actor.video(false)?,
+            _ => {}
+        }
+        if actor.staff || self.is_staff_room(room) {
+            return Ok(());
+        }
+        let me = actor.person.localpart.as_str();
+        let all_reachable = room.members.iter().filter(|m| **m != me).all(|member| {
+            self.resolve(member)
+                .is_ok_and(|to| self.reaches(actor.person, actor.can.messages, to))
+        });
+        require(all_reachable, Rule::ConversationNoLongerAllowed)
+    }
+
+    /// A state change by a teacher, student or parent.
+    fn change_state(&self, actor: Actor<'_>, change: StateChange) -> Outcome {
+        let student = actor.person.role == Role::Student;
+        match change {
+            StateChange::JoinRules { invite_only: true } => Ok(()),
+            StateChange::JoinRules { .. }
+            | StateChange::HistoryVisibility {
+                world_readable: true,
+            }
+            | StateChange::CanonicalAlias => actor.staff_or(Rule::RoomPublicStaffOnly),
+            StateChange::HistoryVisibility { .. } if student => {
+                Err(Rule::RoomSettingsStaffOnly)
+            }
+            StateChange::HistoryVisibility { .. } => Ok(()),
+            StateChange::PowerLevels { .. } if actor.staff => Ok(()),
+            StateChange::PowerLevels { .. } if student => Err(Rule::RoomSettingsStaffOnly),
+            StateChange::PowerLevels { raises_self } => {
+                require(!raises_self, Rule::PowerLevelRaiseSelf)
+            }
+            StateChange::Encryption => {
+                require(self.rights.allow_encryption, Rule::EncryptionDisabled)
+            }
+            StateChange::Name | StateChange::Topic | StateChange::Avatar => {
+                require(actor.can.set_room_name, Rule::RoomNameNotAllowed)
+            }
+            StateChange::ServerAcl | StateChange::Tombstone | StateChange::Other => {
+                actor.staff_or(Rule::RoomSettingsStaffOnly)
+            }
+            StateChange::CallMember { starts_call } => actor.video(starts_call),
+            StateChange::CallWidget => actor.video(true),
+        }
+    }
+
+    /// Whether unknown accounts are trusted (`unknown_users = "allow"`).
+    fn trusts_unknown(&self) -> bool {
+        self.rights.unknown_users == UnknownUsers::Allow
+    }
+
+    /// Whether the room was created by staff (or a trusted account outside the directory).
+    fn is_staff_room(&self, room: &RoomFacts<'_>) -> bool {
+        room.creator_role
+            .map_or_else(|| self.trusts_unknown(), is_staff)
+    }
+
+    /// The person behind a target's localpart; `Ok(None)`: a trusted account outside the
+    /// directory.
+    fn resolve(&self, localpart: &str) -> Result<Option<&'a Person>, Rule> {
+        match self.dir.person(localpart) {
+            Some(person) => Ok(Some(person)),
+            None if self.trusts_unknown() => Ok(None),
+            None => Err(Rule::TargetNotInDirectory),
+        }
+    }
+
+    /// Like [`Policy::resolve`], and the person must be able to use Schulhof.
+    fn contactable(&self, localpart: &str) -> Result<Option<&'a Person>, Rule> {
+        let target = self.resolve(localpart)?;
+        match target {
+            Some(person) if self.inactive(person).is_some() => Err(Rule::TargetUnavailable),
+            _ => Ok(target),
+        }
+    }
+
+    /// `Ok` if the group exists.
+    fn require_group(&self, group: &str) -> Outcome {
+        require(self.dir.group(group).is_some(), Rule::UnknownGroup)
+    }
+
+    /// `Ok` if `actor` reaches `to` within `audience` (`rooms`: the room audience).
+    fn require_reach(
+        &self,
+        actor: Actor<'_>,
+        audience: Audience,
+        to: Option<&Person>,
+        rooms: bool,
+    ) -> Outcome {
+        require(
+            self.reaches(actor.person, audience, to),
+            audience.rule(actor.person.role, rooms),
+        )
+    }
+
+    /// Whether `from` may address `to` within `audience` (`None`: a trusted account
+    /// outside the directory, always).
+    fn reaches(&self, from: &Person, audience: Audience, to: Option<&Person>) -> bool {
+        let Some(to) = to else {
+            return true;
+        };
+        let family = audience.family && is_family(from, to);
+        match audience.reach {
+            Reach::Everyone => true,
+            _ if is_staff(to.role) => true,
+            Reach::Teachers => family,
+            Reach::OwnGroupsAndTeachers => family || self.share_group(from, to),
+        }
+    }
+
+    /// Whether every student or parent in `members` (except those in `skip`) may write
+    /// to `to`.
+    fn members_reach(&self, members: &[&str], skip: &[&str], to: Option<&Person>) -> bool {
+        members
+            .iter()
+            .filter(|m| !skip.contains(m))
+            .all(|member| match self.dir.person(member) {
+                Some(p) if !is_staff(p.role) => {
+                    self.reaches(p, Audience::messages(self.rights, p.role), to)
+                }
+                _ => true,
+            })
+    }
+
+    /// Whether `a` and `b` share a group (derived parents' groups only if
+    /// `derived_parent_groups_count_as_shared`).
+    fn share_group(&self, a: &Person, b: &Person) -> bool {
+        let (small, large) = if a.groups.len() <= b.groups.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        small.groups.iter().any(|group| {
+            large.groups.contains(group)
+                && (self.rights.derived_parent_groups_count_as_shared
+                    || self
+                        .dir
+                        .group(group)
+                        .is_none_or(|g| g.kind != GroupKind::Parents))
+        })
+    }
+
+    /// Whether `target` is a student of `teacher`'s groups or a parent of one (or shares
+    /// a group with the teacher).
+    fn is_in_care_of(&self, teacher: &Person, target: &str) -> bool {
+        let Some(target) = self.dir.person(target) else {
+            return false;
+        };
+        match target.role {
+            Role::Student => self.share_group(teacher, target),
+            Role::Parent => {
+                self.share_group(teacher, target)
+                    || self
+                        .dir
+                        .children_of(&target.localpart)
+                        .iter()
+                        .filter_map(|child| self.dir.person(child))
+                        .any(|child| self.share_group(teacher, child))
+            }
+            Role::Teacher | Role::Admin => false,
+        }
+    }
+}
