@@ -7,7 +7,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use schulhof_directory::{parse_csv, plan_import, Directory, DirectoryIndex, Role, SyntheticSchool};
+use schulhof_directory::{
+    parse_csv, plan_import, Directory, DirectoryIndex, Role, SyntheticSchool,
+};
 use schulhof_policy::{decide, Action, JoinVia, Rights, RoomFacts};
 
 /// Grades 5–12 with eight classes of 20 each, 100 teachers: 1,280 students, their
@@ -52,7 +54,11 @@ fn bench(c: &mut Criterion) {
     let (parent, newcomer) = (parents[0], parents[parents.len() - 1]);
     // A parents' room of 30: 29 parents of the class (or as many as there are) and the
     // class teacher; the newcomer is invited into it.
-    let mut room_members: Vec<&str> = parents[..parents.len() - 1].iter().copied().take(29).collect();
+    let mut room_members: Vec<&str> = parents[..parents.len() - 1]
+        .iter()
+        .copied()
+        .take(29)
+        .collect();
     room_members.push(teacher);
     room_members.truncate(30);
     let parents_room = RoomFacts {
@@ -119,6 +125,15 @@ fn bench(c: &mut Criterion) {
     };
     run("parent_send_room_of_30", parent, send(&parents_room));
     run("student_send_teacher_room", student, send(&class_room));
+    // The floor of the room checks: looking up 30 people in the directory index.
+    group.bench_function("baseline_30_lookups", |b| {
+        b.iter(|| {
+            room_members
+                .iter()
+                .filter(|m| dir.person(black_box(m)).is_some())
+                .count()
+        })
+    });
     group.finish();
     eprintln!("room of {} members", room_members.len());
 }

@@ -1,5 +1,7 @@
 //! The decision function.
 
+use std::ptr;
+
 use schulhof_directory::{DirectoryIndex, GroupKind, Person, PersonStatus, Role};
 
 use crate::action::{Action, JoinVia, RoomFacts, StateChange};
@@ -342,7 +344,7 @@ impl<'a> Policy<'a> {
         for (i, target) in invitees.iter().enumerate() {
             let to = self.contactable(target)?;
             self.require_reach(actor, actor.can.rooms, to, true)?;
-            if !actor.staff && !self.members_reach(&invitees[..i], &[target], to) {
+            if !actor.staff && !self.members_reach(&invitees[..i], actor.person, to) {
                 return Err(Rule::RoomMemberNoContact);
             }
         }
@@ -361,11 +363,14 @@ impl<'a> Policy<'a> {
             actor.staff_or(Rule::GroupRoomManaged)?;
         }
         let to = self.contactable(target)?;
-        let audience = if pair { actor.can.messages } else { actor.can.rooms };
+        let audience = if pair {
+            actor.can.messages
+        } else {
+            actor.can.rooms
+        };
         self.require_reach(actor, audience, to, !pair)?;
-        let skip = [actor.person.localpart.as_str(), target];
         require(
-            actor.staff || self.members_reach(room.members, &skip, to),
+            actor.staff || self.members_reach(room.members, actor.person, to),
             Rule::RoomMemberNoContact,
         )
     }
@@ -381,10 +386,9 @@ impl<'a> Policy<'a> {
         let can = Abilities::of(self.rights, inviter.role);
         let pair = room.is_pair_chat_with(&joiner.localpart);
         let audience = if pair { can.messages } else { can.rooms };
-        let skip = [inviter.localpart.as_str(), joiner.localpart.as_str()];
         require(
             self.reaches(inviter, audience, Some(joiner))
-                && self.members_reach(room.members, &skip, Some(joiner)),
+                && self.members_reach(room.members, inviter, Some(joiner)),
             Rule::InviteOutdated,
         )
     }
@@ -400,11 +404,14 @@ impl<'a> Policy<'a> {
         if actor.staff || self.is_staff_room(room) {
             return Ok(());
         }
-        let me = actor.person.localpart.as_str();
-        let all_reachable = room.members.iter().filter(|m| **m != me).all(|member| {
-            self.resolve(member)
-                .is_ok_and(|to| self.reaches(actor.person, actor.can.messages, to))
-        });
+        let all_reachable = room
+            .members
+            .iter()
+            .all(|member| match self.resolve(member) {
+                Ok(Some(me)) if ptr::eq(me, actor.person) => true,
+                Ok(to) => self.reaches(actor.person, actor.can.messages, to),
+                Err(_) => false,
+            });
         require(all_reachable, Rule::ConversationNoLongerAllowed)
     }
 
@@ -418,9 +425,7 @@ impl<'a> Policy<'a> {
                 world_readable: true,
             }
             | StateChange::CanonicalAlias => actor.staff_or(Rule::RoomPublicStaffOnly),
-            StateChange::HistoryVisibility { .. } if student => {
-                Err(Rule::RoomSettingsStaffOnly)
-            }
+            StateChange::HistoryVisibility { .. } if student => Err(Rule::RoomSettingsStaffOnly),
             StateChange::HistoryVisibility { .. } => Ok(()),
             StateChange::PowerLevels { .. } if actor.staff => Ok(()),
             StateChange::PowerLevels { .. } if student => Err(Rule::RoomSettingsStaffOnly),
@@ -496,27 +501,27 @@ impl<'a> Policy<'a> {
         let Some(to) = to else {
             return true;
         };
-        let family = audience.family && is_family(from, to);
+        let family = || audience.family && is_family(from, to);
         match audience.reach {
             Reach::Everyone => true,
             _ if is_staff(to.role) => true,
-            Reach::Teachers => family,
-            Reach::OwnGroupsAndTeachers => family || self.share_group(from, to),
+            Reach::Teachers => family(),
+            Reach::OwnGroupsAndTeachers => self.share_group(from, to) || family(),
         }
     }
 
-    /// Whether every student or parent in `members` (except those in `skip`) may write
-    /// to `to`.
-    fn members_reach(&self, members: &[&str], skip: &[&str], to: Option<&Person>) -> bool {
-        members
-            .iter()
-            .filter(|m| !skip.contains(m))
-            .all(|member| match self.dir.person(member) {
-                Some(p) if !is_staff(p.role) => {
-                    self.reaches(p, Audience::messages(self.rights, p.role), to)
-                }
-                _ => true,
-            })
+    /// Whether every student or parent in `members` (other than `to` and `skip`) may
+    /// write to `to` (people are compared by identity: no string comparisons).
+    fn members_reach(&self, members: &[&str], skip: &Person, to: Option<&Person>) -> bool {
+        let Some(to) = to.filter(|to| !is_staff(to.role)) else {
+            return true;
+        };
+        members.iter().all(|member| match self.dir.person(member) {
+            Some(p) if !is_staff(p.role) && !ptr::eq(p, to) && !ptr::eq(p, skip) => {
+                self.reaches(p, Audience::messages(self.rights, p.role), Some(to))
+            }
+            _ => true,
+        })
     }
 
     /// Whether `a` and `b` share a group (derived parents' groups only if

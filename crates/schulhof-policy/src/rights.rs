@@ -231,7 +231,13 @@ fn locate(text: &str, offset: usize) -> (usize, String) {
     let offset = offset.min(text.len());
     let line = text[..offset].matches('\n').count() + 1;
     let mut key = None;
-    for raw in text.lines().take(line).collect::<Vec<_>>().into_iter().rev() {
+    for raw in text
+        .lines()
+        .take(line)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         let content = raw.split('#').next().unwrap_or("").trim();
         if let Some(header) = content.strip_prefix('[') {
             let table = header.trim_end_matches(']').trim().trim_matches('"');
@@ -302,7 +308,10 @@ mod tests {
 
     #[test]
     fn default_is_the_shipped_file() {
-        assert_eq!(Rights::from_toml(DEFAULT_RIGHTS_TOML), Ok(Rights::default()));
+        assert_eq!(
+            Rights::from_toml(DEFAULT_RIGHTS_TOML),
+            Ok(Rights::default())
+        );
     }
 
     #[test]
@@ -333,23 +342,38 @@ mod tests {
     fn unknown_key_names_line_and_field() {
         let e = error("unknown_users = \"allow\"\n\n[student]\nmay_fly = true\n");
         assert_eq!((e.line, e.field.as_str()), (4, "student.may_fly"));
-        assert!(e.message_de.starts_with("Unbekannter Eintrag „may_fly“. Erlaubt sind: may_message, may_message_own_parents"), "{}", e.message_de);
+        assert!(
+            e.message_de.starts_with(
+                "Unbekannter Eintrag „may_fly“. Erlaubt sind: may_message, may_message_own_parents"
+            ),
+            "{}",
+            e.message_de
+        );
         assert!(e.message_en.contains("unknown field"), "{}", e.message_en);
-        assert!(e.to_string().starts_with("Zeile 4, Feld „student.may_fly“: Unbekannter Eintrag"));
+        assert!(e
+            .to_string()
+            .starts_with("Zeile 4, Feld „student.may_fly“: Unbekannter Eintrag"));
     }
 
     #[test]
     fn unknown_table_names_the_table() {
         let e = error("# Rechte\n[lehrer]\nmay_create_rooms = true\n");
         assert_eq!((e.line, e.field.as_str()), (2, "lehrer"));
-        assert!(e.message_de.starts_with("Unbekannter Eintrag „lehrer“"), "{}", e.message_de);
+        assert!(
+            e.message_de.starts_with("Unbekannter Eintrag „lehrer“"),
+            "{}",
+            e.message_de
+        );
     }
 
     #[test]
     fn wrong_type_names_line_and_field() {
         let e = error("[teacher]\nmay_set_tasks = \"ja\" # Aufgaben\n");
         assert_eq!((e.line, e.field.as_str()), (2, "teacher.may_set_tasks"));
-        assert_eq!(e.message_de, "Falscher Wert: erwartet wird true oder false.");
+        assert_eq!(
+            e.message_de,
+            "Falscher Wert: erwartet wird true oder false."
+        );
     }
 
     #[test]
@@ -366,7 +390,11 @@ mod tests {
     fn error_inside_a_multi_line_list_names_its_key() {
         let e = error("consent_required = [\n  \"student\",\n  \"lehrer\",\n]\n");
         assert_eq!((e.line, e.field.as_str()), (3, "consent_required"));
-        assert!(e.message_de.starts_with("Unbekannter Wert „lehrer“"), "{}", e.message_de);
+        assert!(
+            e.message_de.starts_with("Unbekannter Wert „lehrer“"),
+            "{}",
+            e.message_de
+        );
     }
 
     #[test]

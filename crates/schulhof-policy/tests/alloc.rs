@@ -37,33 +37,51 @@ fn decisions_allocate_nothing() {
     let pair = ["ben.mueller", "nora.fischer"];
     let chat = direct(Some(Role::Student), &pair);
     let actions = [
-        ("ben.mueller", Action::CreateRoom {
-            direct: true,
-            invitees: &["nora.fischer"],
-            public: false,
-        }),
-        ("eva.koch", Action::Invite {
-            target: "jo.klein",
-            room: &parents,
-        }),
-        ("jo.klein", Action::Join {
-            room: &parents,
-            via: JoinVia::Invite { inviter: "eva.koch" },
-        }),
-        ("ben.mueller", Action::SendMessage {
-            room: &chat,
-            event_type: "m.room.message",
-        }),
-        ("eva.koch", Action::SendMessage {
-            room: &parents,
-            event_type: "m.room.message",
-        }),
-        ("ben.mueller", Action::ChangeRoomState {
-            change: StateChange::PowerLevels { raises_self: true },
-        }),
-        ("anna.schmidt", Action::ResetPassword {
-            target: "eva.koch",
-        }),
+        (
+            "ben.mueller",
+            Action::CreateRoom {
+                direct: true,
+                invitees: &["nora.fischer"],
+                public: false,
+            },
+        ),
+        (
+            "eva.koch",
+            Action::Invite {
+                target: "jo.klein",
+                room: &parents,
+            },
+        ),
+        (
+            "jo.klein",
+            Action::Join {
+                room: &parents,
+                via: JoinVia::Invite {
+                    inviter: "eva.koch",
+                },
+            },
+        ),
+        (
+            "ben.mueller",
+            Action::SendMessage {
+                room: &chat,
+                event_type: "m.room.message",
+            },
+        ),
+        (
+            "eva.koch",
+            Action::SendMessage {
+                room: &parents,
+                event_type: "m.room.message",
+            },
+        ),
+        (
+            "ben.mueller",
+            Action::ChangeRoomState {
+                change: StateChange::PowerLevels { raises_self: true },
+            },
+        ),
+        ("anna.schmidt", Action::ResetPassword { target: "eva.koch" }),
         ("lena.wolf", Action::Report),
         ("bot", Action::ImportUsers),
     ];

@@ -53,7 +53,11 @@ impl Room {
     /// Joined and invited localparts.
     fn members(&self) -> Vec<&str> {
         let invited = self.invited.iter().map(|(target, _)| target.as_str());
-        self.joined.iter().map(String::as_str).chain(invited).collect()
+        self.joined
+            .iter()
+            .map(String::as_str)
+            .chain(invited)
+            .collect()
     }
 
     /// Whether `localpart` is joined or invited.
@@ -111,7 +115,11 @@ impl Sim {
             .expect("importable")
             .result;
         let dir = directory.index();
-        let people = directory.people.values().map(|p| p.localpart.clone()).collect();
+        let people = directory
+            .people
+            .values()
+            .map(|p| p.localpart.clone())
+            .collect();
         Sim {
             directory,
             dir,
@@ -341,7 +349,9 @@ impl Sim {
             .collect();
         for (id, groups) in derived {
             let parent = self.directory.people.get_mut(&id).unwrap();
-            parent.groups.retain(|g| !g.starts_with("Sorgeberechtigte "));
+            parent
+                .groups
+                .retain(|g| !g.starts_with("Sorgeberechtigte "));
             parent.groups.extend(groups);
         }
     }

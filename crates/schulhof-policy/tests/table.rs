@@ -389,9 +389,7 @@ fn actions_with_target_follow_the_table() {
         assert_eq!(row.len(), 2 + RELATIONS.len(), "{row:?}");
         let (name, case) = (row[0], row[1]);
         let actor = ACTORS.iter().find(|(n, _)| *n == name).unwrap().1;
-        for ((relation, target), expected) in
-            RELATIONS.iter().zip(targets(name)).zip(&row[2..])
-        {
+        for ((relation, target), expected) in RELATIONS.iter().zip(targets(name)).zip(&row[2..]) {
             let got = if target == "-" {
                 "-"
             } else {

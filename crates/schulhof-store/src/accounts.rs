@@ -44,7 +44,7 @@ pub struct TokenRow {
 
 const USER_COLUMNS: &str = "user_id, password_hash, displayname, avatar_url, is_admin, deactivated";
 
-/// Reads the columns of [`USER_COLUMNS`] in order.
+/// Reads the columns of `USER_COLUMNS` in order.
 impl<R: AnyRow> sqlx::FromRow<'_, R> for UserRow {
     fn from_row(row: &R) -> sqlx::Result<Self> {
         Ok(UserRow {
@@ -152,8 +152,8 @@ impl Db {
         execute_tx!(
             &mut tx,
             "INSERT INTO devices (user_id, device_id, display_name, created_ts, last_seen_ts)
-             VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = $4",
+                 VALUES ($1, $2, $3, $4, $4)
+                 ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = $4",
             [user_id, device_id, display_name, now]
         )?;
         // A re-used device ID gets a fresh token; the old ones stop working.

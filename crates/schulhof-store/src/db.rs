@@ -89,7 +89,7 @@ macro_rules! execute_tx {
 /// method: `fetch_all` (yields `sqlx::Result<Vec<T>>`), `fetch_optional` or `fetch_one`.
 ///
 /// `fetch!(db, fetch_all, sql, [bind, ...])`. `T` is a tuple or a row struct whose
-/// `sqlx::FromRow` is written once for both engines with [`AnyRow`](crate::db::AnyRow).
+/// `sqlx::FromRow` is written once for both engines with `db::AnyRow`.
 #[macro_export]
 macro_rules! fetch {
     ($db:expr, $fetch:ident, $sql:expr, [$($bind:expr),* $(,)?]) => {{

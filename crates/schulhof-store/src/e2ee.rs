@@ -273,15 +273,18 @@ impl Db {
                    WHERE target_user_id = $1 AND signer_user_id IN ($1, $2)";
         let rows: Vec<(String, String, String, String)> =
             fetch!(self, fetch_all, sql, [target_user_id, viewer])?;
-        let signature =
-            |(target_key_id, signer_user_id, signer_key_id, signature)| KeySignatureRow {
-                target_user_id: target_user_id.to_owned(),
-                target_key_id,
-                signer_user_id,
-                signer_key_id,
-                signature,
-            };
-        Ok(rows.into_iter().map(signature).collect())
+        Ok(rows
+            .into_iter()
+            .map(
+                |(target_key_id, signer_user_id, signer_key_id, signature)| KeySignatureRow {
+                    target_user_id: target_user_id.to_owned(),
+                    target_key_id,
+                    signer_user_id,
+                    signer_key_id,
+                    signature,
+                },
+            )
+            .collect())
     }
 
     /// Records, inside the writer's transaction, that a user's device list changed at `pos`.

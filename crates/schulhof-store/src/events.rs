@@ -83,7 +83,7 @@ pub struct StateRow {
 const EVENT_COLUMNS: &str =
     "stream_pos, event_id, room_id, sender, event_type, state_key, json, txn_device, txn_id";
 
-/// Reads the columns of [`EVENT_COLUMNS`] in order.
+/// Reads the columns of `EVENT_COLUMNS` in order.
 impl<R: AnyRow> sqlx::FromRow<'_, R> for EventRow {
     fn from_row(row: &R) -> sqlx::Result<Self> {
         Ok(EventRow {
@@ -220,7 +220,7 @@ impl Db {
     ) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3
-             ORDER BY stream_pos DESC LIMIT $4"
+                 ORDER BY stream_pos DESC LIMIT $4"
         ));
         Ok(fetch!(
             self,
@@ -240,7 +240,7 @@ impl Db {
     ) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos >= $2 AND stream_pos < $3
-             ORDER BY stream_pos ASC LIMIT $4"
+                 ORDER BY stream_pos ASC LIMIT $4"
         ));
         Ok(fetch!(self, fetch_all, sql, [room_id, from, until, limit])?)
     }
@@ -249,10 +249,10 @@ impl Db {
     pub async fn state_at(&self, room_id: &str, pos: i64) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
-                SELECT MAX(stream_pos) FROM events
-                WHERE room_id = $1 AND state_key IS NOT NULL AND stream_pos <= $2
-                GROUP BY event_type, state_key)
-             ORDER BY stream_pos"
+                    SELECT MAX(stream_pos) FROM events
+                    WHERE room_id = $1 AND state_key IS NOT NULL AND stream_pos <= $2
+                    GROUP BY event_type, state_key)
+                 ORDER BY stream_pos"
         ));
         Ok(fetch!(self, fetch_all, sql, [room_id, pos])?)
     }
@@ -266,7 +266,7 @@ impl Db {
     ) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND state_key IS NOT NULL
-             AND stream_pos > $2 AND stream_pos <= $3 ORDER BY stream_pos"
+                 AND stream_pos > $2 AND stream_pos <= $3 ORDER BY stream_pos"
         ));
         Ok(fetch!(self, fetch_all, sql, [room_id, after, until])?)
     }
@@ -275,7 +275,7 @@ impl Db {
     pub async fn current_state(&self, room_id: &str) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN
-             (SELECT event_id FROM current_state WHERE room_id = $1) ORDER BY stream_pos"
+                 (SELECT event_id FROM current_state WHERE room_id = $1) ORDER BY stream_pos"
         ));
         Ok(fetch!(self, fetch_all, sql, [room_id])?)
     }
@@ -316,7 +316,7 @@ impl Db {
     ) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE event_type = 'm.room.member' AND state_key = $1
-             AND room_id = $2 AND stream_pos <= $3 ORDER BY stream_pos"
+                 AND room_id = $2 AND stream_pos <= $3 ORDER BY stream_pos"
         ));
         Ok(fetch!(self, fetch_all, sql, [user_id, room_id, until])?)
     }
@@ -330,7 +330,7 @@ impl Db {
     ) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND event_type = $2 AND state_key = ''
-             AND stream_pos <= $3 ORDER BY stream_pos"
+                 AND stream_pos <= $3 ORDER BY stream_pos"
         ));
         Ok(fetch!(self, fetch_all, sql, [room_id, event_type, until])?)
     }

@@ -71,7 +71,7 @@ const VERSION_SELECT: &str = "SELECT v.version, v.algorithm, v.auth_data, v.etag
 const KEY_FILTER: &str = "user_id = $1 AND version = $2
     AND ($3 IS NULL OR room_id = $3) AND ($4 IS NULL OR session_id = $4)";
 
-/// Reads the columns of [`VERSION_SELECT`] in order.
+/// Reads the columns of `VERSION_SELECT` in order.
 impl<R: AnyRow> sqlx::FromRow<'_, R> for BackupVersionRow {
     fn from_row(row: &R) -> sqlx::Result<Self> {
         Ok(BackupVersionRow {

@@ -1,8 +1,10 @@
 //! Storage for Schulhof: one [`Db`] handle over either an embedded SQLite file or PostgreSQL.
 //!
 //! Every query is written once with `$N` placeholders that both engines understand; the
-//! [`with_db!`] and [`with_tx!`] macros expand it for the engine in use. Time is stored as i64
-//! milliseconds and JSON as text, so both engines hold exactly the same data.
+//! [`with_db!`] and [`with_tx!`] macros expand it for the engine in use, and [`execute!`],
+//! [`fetch!`] and [`scalar!`] (with `_tx` forms for transactions) write the common shapes.
+//! Time is stored as i64 milliseconds and JSON as text, so both engines hold exactly the same
+//! data.
 
 mod accounts;
 mod db;

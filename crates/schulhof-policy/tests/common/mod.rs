@@ -63,7 +63,12 @@ pub fn school() -> DirectoryIndex {
 }
 
 /// The rule id that denies, or "allow".
-pub fn outcome(actor: &str, action: &Action<'_>, dir: &DirectoryIndex, rights: &Rights) -> &'static str {
+pub fn outcome(
+    actor: &str,
+    action: &Action<'_>,
+    dir: &DirectoryIndex,
+    rights: &Rights,
+) -> &'static str {
     decide(actor, action, dir, rights)
         .rule()
         .map_or("allow", |rule| rule.id())
