@@ -35,6 +35,12 @@ fn is_staff(role: Role) -> bool {
     matches!(role, Role::Teacher | Role::Admin)
 }
 
+/// String equality, rejecting most unequal names (same length, different class number)
+/// without a `memcmp` call.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
+}
+
 /// Whether one of the two is a parent of the other.
 fn is_family(a: &Person, b: &Person) -> bool {
     (a.role == Role::Parent && a.children.contains(&b.import_id))
@@ -310,10 +316,7 @@ impl<'a> Policy<'a> {
             }
             Action::ResetPassword { target } => {
                 require(can.reset_passwords, Rule::ResetPasswordNotAllowed)?;
-                require(
-                    self.is_in_care_of(actor.person, target),
-                    Rule::ResetPasswordOutsideGroups,
-                )
+                self.reset_password(actor.person, target)
             }
             Action::SetTask => require(can.set_tasks, Rule::SetTaskNotAllowed),
             Action::SubmitTask => require(can.submit_tasks, Rule::SubmitTaskNotAllowed),
@@ -355,7 +358,7 @@ impl<'a> Policy<'a> {
     /// and every student or parent in the room must be allowed to write to the target
     /// unless staff invites.
     fn invite(&self, actor: Actor<'_>, target: &str, room: &RoomFacts<'_>) -> Outcome {
-        let pair = room.is_pair_chat_with(target);
+        let pair = self.is_pair_chat(room, target);
         if !pair {
             require(actor.can.create_rooms, actor.create_room_rule())?;
         }
@@ -384,7 +387,7 @@ impl<'a> Policy<'a> {
             None => return require(self.trusts_unknown(), Rule::InviteOutdated),
         };
         let can = Abilities::of(self.rights, inviter.role);
-        let pair = room.is_pair_chat_with(&joiner.localpart);
+        let pair = self.is_pair_chat(room, &joiner.localpart);
         let audience = if pair { can.messages } else { can.rooms };
         require(
             self.reaches(inviter, audience, Some(joiner))
@@ -457,6 +460,13 @@ impl<'a> Policy<'a> {
             .map_or_else(|| self.trusts_unknown(), is_staff)
     }
 
+    /// Whether `room` is a direct chat of students or parents that, with `person` in it,
+    /// has at most two members: then invitations are direct messages. (In a staff room
+    /// they are not: its members are not re-checked when they send.)
+    fn is_pair_chat(&self, room: &RoomFacts<'_>, person: &str) -> bool {
+        room.is_pair_chat_with(person) && !self.is_staff_room(room)
+    }
+
     /// The person behind a target's localpart; `Ok(None)`: a trusted account outside the
     /// directory.
     fn resolve(&self, localpart: &str) -> Result<Option<&'a Person>, Rule> {
@@ -496,7 +506,7 @@ impl<'a> Policy<'a> {
     }
 
     /// Whether `from` may address `to` within `audience` (`None`: a trusted account
-    /// outside the directory, always).
+    /// outside the directory, always; oneself: always).
     fn reaches(&self, from: &Person, audience: Audience, to: Option<&Person>) -> bool {
         let Some(to) = to else {
             return true;
@@ -504,7 +514,7 @@ impl<'a> Policy<'a> {
         let family = || audience.family && is_family(from, to);
         match audience.reach {
             Reach::Everyone => true,
-            _ if is_staff(to.role) => true,
+            _ if is_staff(to.role) || ptr::eq(from, to) => true,
             Reach::Teachers => family(),
             Reach::OwnGroupsAndTeachers => self.share_group(from, to) || family(),
         }
@@ -525,15 +535,11 @@ impl<'a> Policy<'a> {
     }
 
     /// Whether `a` and `b` share a group (derived parents' groups only if
-    /// `derived_parent_groups_count_as_shared`).
+    /// `derived_parent_groups_count_as_shared`). People are in a handful of groups: a scan
+    /// comparing lengths and last bytes first beats ordered lookups.
     fn share_group(&self, a: &Person, b: &Person) -> bool {
-        let (small, large) = if a.groups.len() <= b.groups.len() {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        small.groups.iter().any(|group| {
-            large.groups.contains(group)
+        a.groups.iter().any(|group| {
+            b.groups.iter().any(|other| same(group, other))
                 && (self.rights.derived_parent_groups_count_as_shared
                     || self
                         .dir
@@ -542,13 +548,17 @@ impl<'a> Policy<'a> {
         })
     }
 
-    /// Whether `target` is a student of `teacher`'s groups or a parent of one (or shares
-    /// a group with the teacher).
-    fn is_in_care_of(&self, teacher: &Person, target: &str) -> bool {
+    /// A teacher resets a password: only of an active or restricted (not locked or
+    /// deactivated) student of their groups, or a parent of one (or sharing a group).
+    fn reset_password(&self, teacher: &Person, target: &str) -> Outcome {
         let Some(target) = self.dir.person(target) else {
-            return false;
+            return Err(Rule::ResetPasswordOutsideGroups);
         };
-        match target.role {
+        require(
+            target.status == PersonStatus::Active,
+            Rule::TargetUnavailable,
+        )?;
+        let in_care = match target.role {
             Role::Student => self.share_group(teacher, target),
             Role::Parent => {
                 self.share_group(teacher, target)
@@ -560,6 +570,7 @@ impl<'a> Policy<'a> {
                         .any(|child| self.share_group(teacher, child))
             }
             Role::Teacher | Role::Admin => false,
-        }
+        };
+        require(in_care, Rule::ResetPasswordOutsideGroups)
     }
 }

@@ -541,6 +541,13 @@ fn student_cannot_create_rooms_but_can_dm() {
         room: &left,
     };
     assert_eq!(check("ben.mueller", invite), "allow");
+    // Not in a direct chat a teacher created (staff rooms are not re-checked on send).
+    let from_teacher = direct(Some(Role::Teacher), &members);
+    let invite = Action::Invite {
+        target: "tim.koch",
+        room: &from_teacher,
+    };
+    assert_eq!(check("ben.mueller", invite), "student_create_room");
 }
 
 #[test]
@@ -773,6 +780,24 @@ fn directory_shows_only_contacts() {
     );
     // Names of people in a shared room are visible anyway.
     assert_eq!(check("ben.mueller", profile("nora.fischer", true)), "allow");
+    // Everyone sees themselves, even without groups.
+    let mut directory = directory();
+    directory.people.get_mut("S6").unwrap().groups.clear();
+    let dir = directory.index();
+    let rights = Rights::default();
+    assert_eq!(
+        outcome("nora.fischer", &search("nora.fischer"), &dir, &rights),
+        "allow"
+    );
+    assert_eq!(
+        outcome(
+            "nora.fischer",
+            &profile("nora.fischer", false),
+            &dir,
+            &rights
+        ),
+        "allow"
+    );
 }
 
 #[test]
@@ -835,6 +860,17 @@ fn teachers_reset_passwords_of_their_groups() {
             "{target}"
         );
     }
+    // Restricted people (no consent yet) can get a new start code; locked and deactivated
+    // ones cannot.
+    assert_eq!(check("anna.schmidt", reset("lena.wolf")), "allow");
+    assert_eq!(
+        check("anna.schmidt", reset("emma.alt")),
+        "target_unavailable"
+    );
+    assert_eq!(
+        check("anna.schmidt", reset("karl.lang")),
+        "target_unavailable"
+    );
     assert_eq!(check("olaf.gruen", reset("otto.weber")), "allow");
     assert_eq!(
         check("eva.koch", reset("tim.koch")),

@@ -17,13 +17,14 @@ use schulhof_server::state::AppState;
 use serde_json::json;
 use support::{Backend, TestState};
 
-/// Grades 5–12 with 7 classes each, 20 students per class, 150 teachers.
+/// Grades 5–12 with 8 classes each, 19 students per class, 150 teachers: about 3,000 people
+/// in about 150 groups.
 fn school() -> SyntheticSchool {
     SyntheticSchool {
         first_grade: 5,
         grades: 8,
-        classes_per_grade: 7,
-        students_per_class: 20,
+        classes_per_grade: 8,
+        students_per_class: 19,
         teachers: 150,
         ..SyntheticSchool::new(42)
     }
