@@ -7,10 +7,9 @@ use schulhof_store::Db;
 
 use crate::config::Config;
 use crate::service::{
-    activity::Activity,
-    notifier::Notifier, passwords::Passwords, push::PushRules, rate_limit::RateLimiter,
-    rooms::Rooms, secret_key::SecretKey, stream::Stream, token_cache::TokenCache, typing::Typing,
-    uiaa::UiaaSessions,
+    activity::Activity, notifier::Notifier, passwords::Passwords, push::PushRules,
+    rate_limit::RateLimiter, rooms::Rooms, secret_key::SecretKey, stream::Stream,
+    token_cache::TokenCache, typing::Typing, uiaa::UiaaSessions,
 };
 
 /// Everything the server needs while running; shared as `Arc<AppState>`.

@@ -338,10 +338,16 @@ async fn joined(
         let content = room
             .content("m.room.member", user.as_str())
             .unwrap_or_default();
-        joined.insert(
-            user.to_string(),
-            json!({ "display_name": content.get("displayname"), "avatar_url": content.get("avatar_url") }),
-        );
+        let mut member = serde_json::Map::new();
+        for (from, to) in [
+            ("displayname", "display_name"),
+            ("avatar_url", "avatar_url"),
+        ] {
+            if let Some(value) = content.get(from).filter(|v| v.is_string()) {
+                member.insert(to.to_owned(), value.clone());
+            }
+        }
+        joined.insert(user.to_string(), Value::Object(member));
     }
     Ok(Json(json!({ "joined": joined })))
 }

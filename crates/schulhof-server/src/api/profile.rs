@@ -9,7 +9,7 @@ use axum::extract::State;
 use ruma::api::client::profile::{
     get_avatar_url, get_display_name, get_profile, set_avatar_url, set_display_name,
 };
-use ruma::{RoomId, UserId};
+use ruma::UserId;
 use schulhof_store::UserRow;
 use serde_json::{json, Map, Value};
 
@@ -17,7 +17,7 @@ use super::account_data::require_self;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::rooms::{EventTemplate, Rooms};
+use crate::service::profile::{change_profile, Field};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -31,30 +31,6 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<set_display_name::v3::Request, _, _>(set_displayname)
         .endpoint::<get_avatar_url::v3::Request, _, _>(get_avatar)
         .endpoint::<set_avatar_url::v3::Request, _, _>(set_avatar)
-}
-
-/// The profile fields a user can change.
-#[derive(Clone, Copy)]
-enum Field {
-    DisplayName,
-    AvatarUrl,
-}
-
-impl Field {
-    /// The field's key in profiles and member events.
-    fn key(self) -> &'static str {
-        match self {
-            Field::DisplayName => "displayname",
-            Field::AvatarUrl => "avatar_url",
-        }
-    }
-
-    fn value(self, user: &UserRow) -> Option<&str> {
-        match self {
-            Field::DisplayName => user.displayname.as_deref(),
-            Field::AvatarUrl => user.avatar_url.as_deref(),
-        }
-    }
 }
 
 async fn user(state: &AppState, user_id: &UserId) -> Result<UserRow> {
@@ -168,93 +144,9 @@ async fn set_avatar(
     Ok(Json(json!({})))
 }
 
-/// Stores a profile field and announces it in every room the user has joined.
-async fn change_profile(
-    state: &AppState,
-    user_id: &UserId,
-    field: Field,
-    value: Option<&str>,
-) -> Result<()> {
-    match field {
-        Field::DisplayName => state.db.set_displayname(user_id.as_str(), value).await?,
-        Field::AvatarUrl => state.db.set_avatar_url(user_id.as_str(), value).await?,
-    }
-    let joined = state
-        .db
-        .memberships(user_id.as_str())
-        .await?
-        .into_iter()
-        .filter(|m| m.membership == "join");
-    for membership in joined {
-        // One room refusing the event must not keep the others from being updated.
-        if let Err(err) =
-            update_member_event(state, user_id, &membership.room_id, field, value).await
-        {
-            tracing::warn!(%err, room_id = %membership.room_id, %user_id, "profile change not sent to room");
-        }
-    }
-    Ok(())
-}
-
-/// Member event content with one profile field replaced (or removed for `None`).
-fn with_field(mut content: Value, field: Field, value: Option<&str>) -> Value {
-    if let Some(object) = content.as_object_mut() {
-        match value {
-            Some(v) => object.insert(field.key().to_owned(), json!(v)),
-            None => object.remove(field.key()),
-        };
-    }
-    content
-}
-
-/// Sends a new `m.room.member` event with the changed field, keeping the rest of the content.
-async fn update_member_event(
-    state: &AppState,
-    user_id: &UserId,
-    room_id: &str,
-    field: Field,
-    value: Option<&str>,
-) -> Result<()> {
-    let room_id = RoomId::parse(room_id)
-        .map_err(|e| Error::Internal(format!("stored room ID {room_id}: {e}")))?;
-    let room = state.rooms.existing(&state.db, &room_id).await?;
-    let Some(current) = room.content("m.room.member", user_id.as_str()) else {
-        return Ok(());
-    };
-    let content = with_field(current.clone(), field, value);
-    if content == current || current.get("membership").and_then(Value::as_str) != Some("join") {
-        return Ok(());
-    }
-    Rooms::send(
-        state,
-        &room_id,
-        user_id,
-        EventTemplate::state("m.room.member", user_id.as_str(), content),
-        None,
-    )
-    .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn member_content_keeps_other_fields() {
-        let current =
-            json!({ "membership": "join", "displayname": "Alt", "avatar_url": "mxc://a/b" });
-        let renamed = with_field(current.clone(), Field::DisplayName, Some("Neu"));
-        assert_eq!(
-            renamed,
-            json!({ "membership": "join", "displayname": "Neu", "avatar_url": "mxc://a/b" })
-        );
-        let no_avatar = with_field(current, Field::AvatarUrl, None);
-        assert_eq!(
-            no_avatar,
-            json!({ "membership": "join", "displayname": "Alt" })
-        );
-    }
 
     #[test]
     fn profile_lists_only_set_fields() {

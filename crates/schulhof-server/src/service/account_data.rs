@@ -41,7 +41,9 @@ pub async fn set_account_data(
         state.push_rules.invalidate(user_id);
     }
     let pos = guard.committed();
-    state.activity.record(UserStream::AccountData, user_id.as_str(), pos);
+    state
+        .activity
+        .record(UserStream::AccountData, user_id.as_str(), pos);
     state.notifier.notify([user_id.as_str()], pos);
     Ok(pos)
 }

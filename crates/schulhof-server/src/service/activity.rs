@@ -33,7 +33,11 @@ impl Activity {
     /// A tracker for a server whose newest stored position is `pos`: everything before it
     /// counts as possibly changed.
     pub fn new(pos: i64) -> Self {
-        Self { users: RwLock::default(), device_lists: AtomicI64::new(pos), memberships: AtomicI64::new(pos) }
+        Self {
+            users: RwLock::default(),
+            device_lists: AtomicI64::new(pos),
+            memberships: AtomicI64::new(pos),
+        }
     }
 
     /// Records a change of `user_id`'s `stream` at `pos`.
@@ -45,7 +49,11 @@ impl Activity {
 
     /// Whether `user_id`'s `stream` may hold anything after `since`.
     pub fn may_have_changed(&self, stream: UserStream, user_id: &str, since: i64) -> bool {
-        self.users.read().expect("activity lock").get(&key(stream, user_id)).is_none_or(|pos| *pos > since)
+        self.users
+            .read()
+            .expect("activity lock")
+            .get(&key(stream, user_id))
+            .is_none_or(|pos| *pos > since)
     }
 
     /// Records a device list change at `pos`.
@@ -61,7 +69,8 @@ impl Activity {
     /// Whether any device list or membership changed after `since` (device lists in sync
     /// depend on both).
     pub fn device_lists_may_have_changed(&self, since: i64) -> bool {
-        self.device_lists.load(Ordering::Acquire) > since || self.memberships.load(Ordering::Acquire) > since
+        self.device_lists.load(Ordering::Acquire) > since
+            || self.memberships.load(Ordering::Acquire) > since
     }
 }
 
@@ -77,7 +86,10 @@ mod tests {
         assert!(!a.may_have_changed(UserStream::ToDevice, "@a:x", 20));
         assert!(a.may_have_changed(UserStream::ToDevice, "@a:x", 19));
         a.record(UserStream::ToDevice, "@a:x", 5);
-        assert!(!a.may_have_changed(UserStream::ToDevice, "@a:x", 20), "positions never go back");
+        assert!(
+            !a.may_have_changed(UserStream::ToDevice, "@a:x", 20),
+            "positions never go back"
+        );
         assert!(a.may_have_changed(UserStream::AccountData, "@a:x", 20));
     }
 

@@ -61,7 +61,10 @@ pub async fn to_device_for_sync(
     since: i64,
     until: i64,
 ) -> Result<Vec<Value>> {
-    if !state.activity.may_have_changed(UserStream::ToDevice, user_id.as_str(), since) {
+    if !state
+        .activity
+        .may_have_changed(UserStream::ToDevice, user_id.as_str(), since)
+    {
         return Ok(Vec::new());
     }
     let rows = state
@@ -69,7 +72,9 @@ pub async fn to_device_for_sync(
         .to_device_until(user_id.as_str(), device_id, until)
         .await?;
     // Later messages record themselves, so `until` bounds the last change from above.
-    state.activity.record(UserStream::ToDevice, user_id.as_str(), until);
+    state
+        .activity
+        .record(UserStream::ToDevice, user_id.as_str(), until);
     if rows.first().is_some_and(|r| r.stream_pos <= since) {
         state
             .db

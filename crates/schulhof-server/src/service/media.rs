@@ -196,7 +196,8 @@ pub async fn delete_files(root: &Path, media_id: &str) -> std::io::Result<()> {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
         _ => {}
     }
-    let Ok(mut thumbnails) = tokio::fs::read_dir(root.join("thumbnails").join(&media_id[..2])).await
+    let Ok(mut thumbnails) =
+        tokio::fs::read_dir(root.join("thumbnails").join(&media_id[..2])).await
     else {
         return Ok(());
     };

@@ -17,6 +17,7 @@ pub mod password_reset;
 pub mod password_rule;
 pub mod passwords;
 pub mod pdu;
+pub mod profile;
 pub mod push;
 pub mod rate_limit;
 pub mod receipts;

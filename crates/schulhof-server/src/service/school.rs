@@ -16,7 +16,7 @@ use ruma::{OwnedUserId, UserId};
 use schulhof_directory::{Directory, DirectoryIndex, PersonStatus, Role};
 use schulhof_store::{AuditRow, Db, Tx};
 
-use crate::service::{letters, retention, start_codes};
+use crate::service::{letters, profile, retention, start_codes};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -58,11 +58,36 @@ impl SchoolDirectory {
         if version == state.directory.version() {
             return Ok(false);
         }
-        let index = DirectoryIndex::new(state.db.load_directory().await?);
-        *state.directory.index.write().expect("directory lock") = Arc::new(index);
+        let index = Arc::new(DirectoryIndex::new(state.db.load_directory().await?));
+        let before = std::mem::replace(
+            &mut *state.directory.index.write().expect("directory lock"),
+            index.clone(),
+        );
         state.directory.version.store(version, Ordering::Release);
         state.tokens.clear();
+        announce_renames(state, &before, &index).await;
         Ok(true)
+    }
+}
+
+/// Announces new display names from an import in the rooms of the renamed people.
+async fn announce_renames(state: &AppState, before: &DirectoryIndex, after: &DirectoryIndex) {
+    for person in after.people() {
+        let renamed = before
+            .person(&person.localpart)
+            .is_some_and(|old| old.display_name() != person.display_name());
+        if !renamed {
+            continue;
+        }
+        let Ok(user_id) = user_id_of(state, &person.localpart) else {
+            continue;
+        };
+        let name = person.display_name();
+        if let Err(err) =
+            profile::change_profile(state, &user_id, profile::Field::DisplayName, Some(&name)).await
+        {
+            tracing::warn!(%err, %user_id, "new display name not announced");
+        }
     }
 }
 

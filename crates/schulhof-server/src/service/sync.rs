@@ -99,14 +99,23 @@ async fn build(
     let since = params.since.unwrap_or_default();
     let incremental = params.since.is_some();
     let room_filter = &params.filter.room;
-    let account_data = if state.activity.may_have_changed(UserStream::AccountData, user_id.as_str(), since.pos) {
-        let rows = state.db.account_data_since(user_id.as_str(), since.pos, until.pos).await?;
-        // Later changes record themselves, so `until` bounds the last change from above.
-        state.activity.record(UserStream::AccountData, user_id.as_str(), until.pos);
-        rows
-    } else {
-        Vec::new()
-    };
+    let account_data =
+        if state
+            .activity
+            .may_have_changed(UserStream::AccountData, user_id.as_str(), since.pos)
+        {
+            let rows = state
+                .db
+                .account_data_since(user_id.as_str(), since.pos, until.pos)
+                .await?;
+            // Later changes record themselves, so `until` bounds the last change from above.
+            state
+                .activity
+                .record(UserStream::AccountData, user_id.as_str(), until.pos);
+            rows
+        } else {
+            Vec::new()
+        };
     let mut room_account_data: HashMap<String, Vec<Value>> = HashMap::new();
     let mut global_account_data = Vec::new();
     for row in account_data {
