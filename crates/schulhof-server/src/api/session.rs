@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::service::login::check_password;
 use axum::extract::State;
 use ruma::api::client::account::whoami;
 use ruma::api::client::session::{get_login_types, login, logout, logout_all};
 use ruma::api::client::uiaa::UserIdentifier;
-use ruma::UserId;
 use serde_json::json;
 
 use super::{Json, JsonResult};
@@ -14,7 +14,7 @@ use crate::auth::{new_access_token, new_device_id, token_hash};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::state::AppState;
-use crate::{Error, Result};
+use crate::Error;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -29,31 +29,7 @@ async fn login_types(_: Ruma<get_login_types::v3::Request>) -> JsonResult {
     Ok(Json(json!({ "flows": [{ "type": "m.login.password" }] })))
 }
 
-/// The one answer to a wrong user name or password (no hint which of both was wrong).
-pub(crate) fn wrong_login() -> Error {
-    Error::forbidden(
-        "Benutzername oder Passwort ist falsch.",
-        "Wrong username or password.",
-    )
-}
-
-/// Resolves what the client typed as username into a local user ID.
-pub(crate) fn resolve_user(state: &AppState, typed: &str) -> Result<ruma::OwnedUserId> {
-    let typed = typed.trim().to_lowercase();
-    let id = if typed.starts_with('@') {
-        typed
-    } else {
-        format!("@{typed}:{}", state.server_name)
-    };
-    UserId::parse(id)
-        .ok()
-        .filter(|u| u.server_name() == state.server_name)
-        .ok_or_else(wrong_login)
-}
-
 async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>) -> JsonResult {
-    let address = req.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
-    state.rate_limiter.check_login_address(&address)?;
     let login::v3::LoginInfo::Password(password) = &req.body.login_info else {
         return Err(Error::bad_json(
             "Nur die Anmeldung mit Passwort ist möglich.",
@@ -69,27 +45,8 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
             ))
         }
     };
-    let user_id = resolve_user(&state, &typed)?;
-    state.rate_limiter.check_login(user_id.as_str())?;
-    let user = state
-        .db
-        .user(user_id.as_str())
-        .await?
-        .ok_or_else(wrong_login)?;
-    if !user.deactivated {
-        crate::service::school::refuse_pending_start_code(&state, &user_id).await?;
-    }
-    if !state
-        .passwords
-        .verify(&password.password, user.password_hash.as_deref())
-        .await?
-    {
-        return Err(wrong_login());
-    }
-    if user.deactivated {
-        return Err(Error::UserDeactivated);
-    }
-    crate::service::school::refuse_by_directory(&state, &user_id)?;
+    let address = req.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let (user_id, _) = check_password(&state, &typed, &password.password, &address).await?;
     let device_id = req
         .body
         .device_id

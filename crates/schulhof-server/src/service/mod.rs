@@ -10,6 +10,7 @@ pub mod import;
 pub mod key_backup;
 pub mod keys;
 pub mod letters;
+pub mod login;
 pub mod media;
 pub mod membership;
 pub mod notifier;

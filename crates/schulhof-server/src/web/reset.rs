@@ -18,10 +18,10 @@ use super::html::{self, Input};
 use super::sessions::COOKIE as SESSION_COOKIE;
 use super::PRINT_SCRIPT_PATH;
 use super::{client_address, cookie, error_message, form, html_response, redirect, Page, Visitor};
-use crate::api::session::{resolve_user, wrong_login};
 use crate::config::Language;
 use crate::router::Routes;
 use crate::service::letters::{self, AccessLetter};
+use crate::service::login::{self, resolve_user};
 use crate::service::password_reset::reset_password;
 use crate::service::school;
 use crate::state::AppState;
@@ -108,28 +108,7 @@ async fn verify_credentials(
     password: &str,
     client: &str,
 ) -> Result<OwnedUserId> {
-    state.rate_limiter.check_login_address(client)?;
-    let user_id = resolve_user(state, username)?;
-    state.rate_limiter.check_login(user_id.as_str())?;
-    let user = state
-        .db
-        .user(user_id.as_str())
-        .await?
-        .ok_or_else(wrong_login)?;
-    if !user.deactivated {
-        school::refuse_pending_start_code(state, &user_id).await?;
-    }
-    if !state
-        .passwords
-        .verify(password, user.password_hash.as_deref())
-        .await?
-    {
-        return Err(wrong_login());
-    }
-    if user.deactivated {
-        return Err(Error::UserDeactivated);
-    }
-    school::refuse_by_directory(state, &user_id)?;
+    let (user_id, user) = login::check_password(state, username, password, client).await?;
     authorize(state, &user_id, user.is_admin)?;
     Ok(user_id)
 }
