@@ -97,9 +97,12 @@ impl TestServer {
     pub async fn add_user(&self, localpart: &str, display_name: &str) -> Result<()> {
         let password = password_of(localpart);
         let args = ["user", "add", localpart, "--password", &password];
-        self.cli(&[&args[..], &["--display-name", display_name]].concat(), None)
-            .await
-            .map(drop)
+        self.cli(
+            &[&args[..], &["--display-name", display_name]].concat(),
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Runs an admin command (`schulhof --config … ARGS`) in the server's directory, with
@@ -149,6 +152,17 @@ impl TestServer {
             *child = spawn_server(&self.config, self.dir.path())?;
         }
         self.wait_until_ready().await
+    }
+
+    /// Rewrites the configuration with these `[rate_limits]` settings (TOML lines) and restarts
+    /// the server with them.
+    pub async fn restart_with_rate_limits(&self, settings: &str) -> Result<()> {
+        let config = fs::read_to_string(&self.config)?;
+        let (before, _) = config
+            .split_once("[rate_limits]")
+            .context("config has [rate_limits]")?;
+        fs::write(&self.config, format!("{before}[rate_limits]\n{settings}\n"))?;
+        self.restart().await
     }
 
     /// Every response that violated the spec so far.

@@ -9,4 +9,5 @@ mod directory;
 mod durability;
 mod encryption;
 mod media;
+mod rate_limits;
 mod session;
