@@ -241,3 +241,18 @@ CREATE TABLE IF NOT EXISTS room_leave_queue (
     user_id TEXT PRIMARY KEY,
     queued_ts BIGINT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log (ts);
+CREATE TABLE IF NOT EXISTS room_origin (
+    room_id TEXT PRIMARY KEY,
+    creator_role TEXT,
+    is_direct BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reports (
+    ts BIGINT NOT NULL,
+    reporter TEXT NOT NULL,
+    room_id TEXT,
+    event_id TEXT,
+    user_id TEXT,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_ts ON reports (ts);
