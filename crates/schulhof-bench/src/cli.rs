@@ -27,7 +27,7 @@ OUTPUT:
 /// user in many rooms and, with --pid, the server process's CPU and memory.
 /// Only loopback homeservers are accepted.
 #[derive(Debug, Parser)]
-#[command(name = "schulhof-bench", version, after_long_help = USERS_HELP)]
+#[command(name = "schulhof-bench", version, after_help = USERS_HELP)]
 pub struct Args {
     /// Homeserver base URL on a loopback address, e.g. http://127.0.0.1:8448.
     #[arg(long, value_parser = parse_loopback_url)]
