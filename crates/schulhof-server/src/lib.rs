@@ -1,5 +1,7 @@
 //! Schulhof's Matrix homeserver: HTTP routes, services and the error mapping.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -6,6 +6,8 @@
 //! Time is stored as i64 milliseconds and JSON as text, so both engines hold exactly the same
 //! data.
 
+#![warn(missing_docs)]
+
 mod accounts;
 mod db;
 mod directory;
@@ -15,6 +17,7 @@ mod events;
 mod key_backup;
 mod misc;
 mod personal_data;
+mod policy;
 mod start_codes;
 mod user_data;
 
@@ -26,6 +29,7 @@ pub use error::StoreError;
 pub use events::{EventRow, MembershipRow, NewEvent, StateRow};
 pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;
+pub use policy::{ReportRow, RoomOriginRow};
 pub use user_data::{AccountDataRow, ReceiptRow};
 
 /// Result type of every store call.
