@@ -50,6 +50,10 @@ pub struct Config {
     /// The school directory: retention, consent rules.
     #[serde(default)]
     pub directory: DirectoryConfig,
+    /// The school's rights (who may do what), see `docs/policy.md`; if the file does not
+    /// exist the built-in defaults apply.
+    #[serde(default = "default_rights_file")]
+    pub rights_file: PathBuf,
 }
 
 /// School directory settings (section `[directory]`).
@@ -139,6 +143,9 @@ impl Default for AccountsConfig {
     }
 }
 
+fn default_rights_file() -> PathBuf {
+    PathBuf::from("config/rights.toml")
+}
 fn default_secret_key_file() -> PathBuf {
     PathBuf::from("data/schulhof.key")
 }

@@ -272,3 +272,22 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         Ok(Authenticated(authenticate(state, &token).await?))
     }
 }
+
+/// Extractor for endpoints anyone may call whose answer depends on who asks (profiles): the
+/// session if the request carries a valid access token, else `None`.
+pub struct MaybeAuthenticated(pub Option<Session>);
+
+impl FromRequestParts<Arc<AppState>> for MaybeAuthenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self> {
+        let session = match access_token(parts) {
+            Some(token) => authenticate(state, &token).await.ok(),
+            None => None,
+        };
+        Ok(MaybeAuthenticated(session))
+    }
+}

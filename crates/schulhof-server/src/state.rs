@@ -46,6 +46,8 @@ pub struct AppState {
     pub directory: crate::service::school::SchoolDirectory,
     /// Open sessions of the password-reset web page.
     pub web_sessions: crate::web::sessions::WebSessions,
+    /// The school's rights and the denial counters (`service::policy`).
+    pub policy: crate::service::policy::Policy,
 }
 
 impl AppState {
@@ -60,6 +62,8 @@ impl AppState {
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
         let secret_key = SecretKey::load_or_create(&config.accounts.secret_key_file)?;
         let directory = crate::service::school::SchoolDirectory::load(&db).await?;
+        let policy = crate::service::policy::Policy::load(&config.rights_file)
+            .map_err(crate::Error::Internal)?;
         Ok(Arc::new(AppState {
             server_name,
             db,
@@ -76,6 +80,7 @@ impl AppState {
             uiaa: UiaaSessions::default(),
             directory,
             web_sessions: Default::default(),
+            policy,
             config,
         }))
     }

@@ -3,6 +3,7 @@
 mod admin;
 mod demo;
 mod import;
+mod policy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,16 @@ enum Command {
     Group {
         #[command(subcommand)]
         command: admin::GroupCommand,
+    },
+    /// Check the school's rights file.
+    Rights {
+        #[command(subcommand)]
+        command: policy::RightsCommand,
+    },
+    /// Read the audit log and the reports.
+    Audit {
+        #[command(subcommand)]
+        command: policy::AuditCommand,
     },
     /// Create ./data with a demo configuration and demo accounts, print the logins and serve.
     Demo,
@@ -81,6 +92,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Import(args) => import::run(&cli.config, args).await,
         Command::Group { command } => admin::run_group(&cli.config, command).await,
+        Command::Rights { command } => policy::run_rights(&cli.config, command),
+        Command::Audit { command } => policy::run_audit(&cli.config, command).await,
         Command::User {
             command: UserCommand::Admin(command),
         } => admin::run_user(&cli.config, command).await,
@@ -122,7 +135,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let listen = config.listen;
     std::fs::create_dir_all(&config.media_path)
         .map_err(|e| format!("media_path {}: {e}", config.media_path.display()))?;
+    // An invalid rights file stops the start with its own message (file, line, field).
+    let file = config.rights_file.display().to_string();
+    match schulhof_server::service::policy::read_rights(&config.rights_file)? {
+        Some(_) => tracing::info!(%file, "rights loaded"),
+        None => tracing::warn!(%file, "rights file not found: the default rights apply"),
+    }
     let state = AppState::new(config).await.map_err(|e| e.to_string())?;
+    policy::reload_rights_on_sighup(state.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("listen {listen}: {e}"))?;

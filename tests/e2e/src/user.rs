@@ -169,13 +169,22 @@ pub struct TestUser {
 impl TestUser {
     /// Logs in with a fresh client (in-memory stores, new device).
     pub async fn login(server: &TestServer, localpart: &str) -> Result<Self> {
+        Self::login_with_password(server, localpart, &password_of(localpart)).await
+    }
+
+    /// Logs in with `password` (e.g. one set with `schulhof user set-password`).
+    pub async fn login_with_password(
+        server: &TestServer,
+        localpart: &str,
+        password: &str,
+    ) -> Result<Self> {
         let client = Client::builder()
             .homeserver_url(server.url())
             .build()
             .await?;
         let response = client
             .matrix_auth()
-            .login_username(localpart, &password_of(localpart))
+            .login_username(localpart, password)
             .initial_device_display_name("e2e-Test")
             .send()
             .await

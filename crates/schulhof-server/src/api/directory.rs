@@ -8,12 +8,13 @@ use ruma::api::client::directory::{
     get_public_rooms, get_public_rooms_filtered, get_room_visibility, set_room_visibility,
 };
 use ruma::api::client::room::{aliases, Visibility};
+use schulhof_policy::Action;
 use serde_json::json;
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::directory;
+use crate::service::{directory, policy};
 use crate::state::AppState;
 use crate::Error;
 
@@ -104,6 +105,15 @@ async fn set_visibility(
         ));
     }
     let public = req.body.visibility == Visibility::Public;
+    if public {
+        policy::check(
+            &state,
+            req.user_id(),
+            &Action::PublishRoom,
+            req.body.room_id.as_str(),
+        )
+        .await?;
+    }
     state
         .db
         .set_room_published(req.body.room_id.as_str(), public)
@@ -117,7 +127,7 @@ async fn public_rooms(
 ) -> JsonResult {
     let limit = req.body.limit.map(|l| u64::from(l) as usize);
     Ok(Json(
-        directory::public_rooms(&state, None, limit, req.body.since.as_deref()).await?,
+        directory::public_rooms(&state, None, None, limit, req.body.since.as_deref()).await?,
     ))
 }
 
@@ -130,6 +140,7 @@ async fn public_rooms_filtered(
     Ok(Json(
         directory::public_rooms(
             &state,
+            Some(req.user_id()),
             b.filter.generic_search_term.as_deref(),
             limit,
             b.since.as_deref(),

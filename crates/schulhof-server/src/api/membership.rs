@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use ruma::api::client::knock::knock_room;
 use ruma::api::client::membership::{
     ban_user, forget_room, invite_user, join_room_by_id, join_room_by_id_or_alias, joined_rooms,
     kick_user, leave_room, unban_user,
@@ -23,6 +24,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<create_room::v3::Request, _, _>(create)
         .endpoint::<join_room_by_id::v3::Request, _, _>(join_by_id)
         .endpoint::<join_room_by_id_or_alias::v3::Request, _, _>(join_by_id_or_alias)
+        .endpoint::<knock_room::v3::Request, _, _>(knock)
         .endpoint::<invite_user::v3::Request, _, _>(invite)
         .endpoint::<leave_room::v3::Request, _, _>(leave)
         .endpoint::<forget_room::v3::Request, _, _>(forget)
@@ -61,6 +63,15 @@ async fn join_by_id_or_alias(
 ) -> JsonResult {
     let room_id = resolve_room(&state, &req.body.room_id_or_alias).await?;
     membership::join(&state, req.user_id(), &room_id, req.body.reason.as_deref()).await?;
+    Ok(Json(json!({ "room_id": room_id })))
+}
+
+async fn knock(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<knock_room::v3::Request>,
+) -> JsonResult {
+    let room_id = resolve_room(&state, &req.body.room_id_or_alias).await?;
+    membership::knock(&state, req.user_id(), &room_id, req.body.reason.as_deref()).await?;
     Ok(Json(json!({ "room_id": room_id })))
 }
 

@@ -83,9 +83,12 @@ async fn threepids(_: Ruma<get_3pids::v3::Request>) -> JsonResult {
     Ok(Json(json!({ "threepids": [] })))
 }
 
-/// No TURN server is configured; like Synapse, answer with an empty object.
+/// No TURN server is configured: the spec's required fields with no URIs, which clients read
+/// as "no relay available" (calls then use direct connections only).
 async fn turn_server(_: Ruma<get_turn_server_info::v3::Request>) -> JsonResult {
-    Ok(Json(json!({})))
+    Ok(Json(
+        json!({ "username": "", "password": "", "uris": [], "ttl": 86400 }),
+    ))
 }
 
 async fn protocols(_: Ruma<get_protocols::v3::Request>) -> JsonResult {

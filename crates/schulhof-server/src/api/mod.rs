@@ -16,10 +16,12 @@ mod misc;
 mod presence;
 mod profile;
 mod push_rules;
+mod report;
 mod rooms;
 pub(crate) mod session;
 mod sync;
 mod tags;
+mod upgrade;
 mod user_directory;
 
 use axum::response::{IntoResponse, Response};
@@ -61,10 +63,12 @@ pub fn routes(routes: Routes) -> Routes {
     routes = presence::routes(routes);
     routes = profile::routes(routes);
     routes = push_rules::routes(routes);
+    routes = report::routes(routes);
     routes = rooms::routes(routes);
     routes = session::routes(routes);
     routes = sync::routes(routes);
     routes = tags::routes(routes);
+    routes = upgrade::routes(routes);
     routes = user_directory::routes(routes);
     routes
 }

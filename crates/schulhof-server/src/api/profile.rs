@@ -10,13 +10,15 @@ use ruma::api::client::profile::{
     get_avatar_url, get_display_name, get_profile, set_avatar_url, set_display_name,
 };
 use ruma::UserId;
+use schulhof_policy::Action;
 use schulhof_store::UserRow;
 use serde_json::{json, Map, Value};
 
 use super::account_data::require_self;
 use super::{Json, JsonResult};
 use crate::router::Routes;
-use crate::ruma_wrapper::Ruma;
+use crate::ruma_wrapper::{MaybeAuthenticated, Ruma};
+use crate::service::policy::Context;
 use crate::service::profile::{change_profile, Field};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -49,10 +51,48 @@ fn profile_json(user: &UserRow, fields: &[Field]) -> Map<String, Value> {
         .collect()
 }
 
+/// 403 unless `viewer` may see `target`'s profile: the school's policy (`ViewProfile`) shows
+/// the people one may write to and those one shares a room with; without logging in, nobody.
+async fn require_visible(state: &AppState, viewer: Option<&UserId>, target: &UserId) -> Result<()> {
+    let Some(viewer) = viewer else {
+        return Err(Error::forbidden(
+            "Profile sind erst nach der Anmeldung sichtbar.",
+            "Profiles are only visible after logging in.",
+        ));
+    };
+    let ctx = Context::now(state);
+    let view = |shares_room| Action::ViewProfile {
+        target: target.localpart(),
+        shares_room,
+    };
+    if ctx.decide(viewer, &view(false)).is_allowed() {
+        return Ok(());
+    }
+    let shares_room = shares_room(state, viewer, target).await?;
+    ctx.check(state, viewer, &view(shares_room), target.as_str())
+        .await
+}
+
+/// Whether both users are joined to or invited into a common room.
+async fn shares_room(state: &AppState, a: &UserId, b: &UserId) -> Result<bool> {
+    let current = |rows: Vec<schulhof_store::MembershipRow>| {
+        rows.into_iter()
+            .filter(|m| m.membership == "join" || m.membership == "invite")
+            .map(|m| m.room_id)
+            .collect::<std::collections::HashSet<String>>()
+    };
+    let of_a = current(state.db.memberships(a.as_str()).await?);
+    let of_b = current(state.db.memberships(b.as_str()).await?);
+    Ok(!of_a.is_disjoint(&of_b))
+}
+
 async fn get_full(
     State(state): State<Arc<AppState>>,
+    MaybeAuthenticated(viewer): MaybeAuthenticated,
     req: Ruma<get_profile::v3::Request>,
 ) -> JsonResult {
+    let viewer = viewer.as_ref().map(|s| s.user_id.as_ref());
+    require_visible(&state, viewer, &req.body.user_id).await?;
     let user = user(&state, &req.body.user_id).await?;
     Ok(Json(Value::Object(profile_json(
         &user,
@@ -60,8 +100,14 @@ async fn get_full(
     ))))
 }
 
-/// One field of a profile; 404 if it is not set.
-async fn get_field(state: &AppState, user_id: &UserId, field: Field) -> JsonResult {
+/// One field of a profile (if `viewer` may see it); 404 if it is not set.
+async fn get_field(
+    state: &AppState,
+    viewer: Option<crate::ruma_wrapper::Session>,
+    user_id: &UserId,
+    field: Field,
+) -> JsonResult {
+    require_visible(state, viewer.as_ref().map(|s| s.user_id.as_ref()), user_id).await?;
     let profile = profile_json(&user(state, user_id).await?, &[field]);
     if profile.is_empty() {
         return Err(Error::not_found(
@@ -74,16 +120,18 @@ async fn get_field(state: &AppState, user_id: &UserId, field: Field) -> JsonResu
 
 async fn get_displayname(
     State(state): State<Arc<AppState>>,
+    MaybeAuthenticated(viewer): MaybeAuthenticated,
     req: Ruma<get_display_name::v3::Request>,
 ) -> JsonResult {
-    get_field(&state, &req.body.user_id, Field::DisplayName).await
+    get_field(&state, viewer, &req.body.user_id, Field::DisplayName).await
 }
 
 async fn get_avatar(
     State(state): State<Arc<AppState>>,
+    MaybeAuthenticated(viewer): MaybeAuthenticated,
     req: Ruma<get_avatar_url::v3::Request>,
 ) -> JsonResult {
-    get_field(&state, &req.body.user_id, Field::AvatarUrl).await
+    get_field(&state, viewer, &req.body.user_id, Field::AvatarUrl).await
 }
 
 /// Requires the field's key in the request body (`null` removes the field).

@@ -8,12 +8,15 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use ruma::api::client::user_directory::search_users;
+use ruma::UserId;
+use schulhof_policy::Action;
 use schulhof_store::UserRow;
 use serde_json::{json, Map, Value};
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
+use crate::service::policy::Context;
 use crate::state::AppState;
 use crate::Result;
 
@@ -24,10 +27,18 @@ pub(super) fn routes(routes: Routes) -> Routes {
     routes.endpoint::<search_users::v3::Request, _, _>(search)
 }
 
-/// The accounts a search looks through. This is where the school's policy (who may find whom)
-/// will narrow the directory down.
-async fn searchable_users(state: &AppState) -> Result<Vec<UserRow>> {
-    Ok(state.db.active_users().await?)
+/// The accounts `searcher` may find: the school's policy (`SearchDirectory`) shows exactly
+/// the people one may write to (students and parents: their own groups and teachers).
+/// Filtering is not a denial and is not audited.
+async fn searchable_users(state: &AppState, searcher: &UserId) -> Result<Vec<UserRow>> {
+    let ctx = Context::now(state);
+    let mut users = state.db.active_users().await?;
+    users.retain(|user| {
+        let target = localpart(&user.user_id);
+        ctx.decide(searcher, &Action::SearchDirectory { target })
+            .is_allowed()
+    });
+    Ok(users)
 }
 
 /// The lowercase words of a search term; a full user ID (`@name:server`) counts as its localpart.
@@ -108,7 +119,7 @@ async fn search(
     let limit = usize::try_from(u64::from(req.body.limit))
         .unwrap_or(MAX_LIMIT)
         .min(MAX_LIMIT);
-    let users = searchable_users(&state).await?;
+    let users = searchable_users(&state, req.user_id()).await?;
     let found = matching(&search_words(&req.body.search_term), &users);
     let results: Vec<Value> = found.iter().take(limit).map(|u| result_json(u)).collect();
     Ok(Json(

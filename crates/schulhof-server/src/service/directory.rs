@@ -1,8 +1,10 @@
 //! Room aliases and the (local) public room directory.
 
 use ruma::{RoomAliasId, RoomId, UserId};
+use schulhof_policy::{Action, JoinVia};
 use serde_json::{json, Value};
 
+use crate::service::policy::{self, Context};
 use crate::service::rooms::RoomSnapshot;
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -16,7 +18,8 @@ fn not_local(state: &AppState, alias: &RoomAliasId) -> Option<Error> {
     })
 }
 
-/// Creates an alias for a room; the creator must be joined to it.
+/// Creates an alias for a room; the creator must be joined to it and allowed to make rooms
+/// findable (`PublishRoom`).
 pub async fn create_alias(
     state: &AppState,
     user_id: &UserId,
@@ -28,6 +31,7 @@ pub async fn create_alias(
     }
     let room = state.rooms.existing(&state.db, room_id).await?;
     room.require_joined(user_id)?;
+    policy::check(state, user_id, &Action::PublishRoom, room_id.as_str()).await?;
     state
         .db
         .create_alias(alias.as_str(), room_id.as_str(), user_id.as_str())
@@ -94,14 +98,33 @@ fn chunk(room: &RoomSnapshot) -> Value {
     entry
 }
 
-/// The public rooms of this server, optionally filtered by a search term, paginated by offset.
+/// Whether `viewer` may see `room` in the room directory: only if they could join it
+/// without an invitation (staff; students and parents join only rooms they are invited to,
+/// so they see none). Nobody without an access token sees any room.
+fn listed_for(ctx: &Context, viewer: Option<&UserId>, room: &RoomSnapshot) -> bool {
+    let Some(viewer) = viewer else {
+        return false;
+    };
+    let members = room.member_localparts();
+    let facts = ctx.room_facts(room, &members);
+    let join = Action::Join {
+        room: &facts,
+        via: JoinVia::Public,
+    };
+    ctx.decide(viewer, &join).is_allowed()
+}
+
+/// The public rooms of this server `viewer` may see (see [`listed_for`]), optionally
+/// filtered by a search term, paginated by offset.
 pub async fn public_rooms(
     state: &AppState,
+    viewer: Option<&UserId>,
     search: Option<&str>,
     limit: Option<usize>,
     since: Option<&str>,
 ) -> Result<Value> {
     let term = search.map(str::to_lowercase);
+    let ctx = Context::now(state);
     let mut entries = Vec::new();
     for room_id in state.db.published_rooms().await? {
         let Ok(room_id) = RoomId::parse(&room_id) else {
@@ -110,6 +133,9 @@ pub async fn public_rooms(
         let Some(room) = state.rooms.snapshot(&state.db, &room_id).await? else {
             continue;
         };
+        if !listed_for(&ctx, viewer, &room) {
+            continue;
+        }
         let entry = chunk(&room);
         let matches = term.as_deref().is_none_or(|t| {
             ["name", "topic", "canonical_alias"].iter().any(|k| {

@@ -40,6 +40,18 @@ pub async fn join(
     send_member(state, user_id, room_id, user_id, content).await
 }
 
+/// Knocks on a room for `user_id` (asks to be let in; the room's join rule must be `knock`).
+pub async fn knock(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+    reason: Option<&str>,
+) -> Result<()> {
+    let mut content = member_content(state, user_id, "knock").await?;
+    add_reason(&mut content, reason);
+    send_member(state, user_id, room_id, user_id, content).await
+}
+
 /// Sends `target`'s member event with `content` on behalf of `sender`.
 async fn send_member(
     state: &AppState,

@@ -9,13 +9,17 @@
 //! - nobody else, and teachers no teacher's or admin's (not even their own: they use their
 //!   client's password change).
 //!
-//! Locked, deactivated or deleted accounts count as not there for the rights check.
+//! Locked, deactivated or deleted accounts count as not there for the rights check. The
+//! school's rights (`config/rights.toml`, `teacher.may_reset_passwords`) can take the right
+//! away from teachers; such a denial is audited like every policy denial.
 
 use ruma::UserId;
 use schulhof_directory::{DirectoryIndex, PersonStatus, Role};
+use schulhof_policy::Action;
 use schulhof_store::Db;
 
 use crate::service::letters::{self, AccessLetter};
+use crate::service::policy;
 use crate::service::school::{user_id_of, DirectoryChange};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -51,6 +55,13 @@ pub async fn reset_password(
                  the passwords of students and parents in their groups."
             ),
         ));
+    }
+    if !server_admin {
+        // The school's rights (`teacher.may_reset_passwords`).
+        let action = Action::ResetPassword {
+            target: &target_localpart,
+        };
+        policy::check(state, actor, &action, &target_localpart).await?;
     }
     reset(state, actor.as_str(), &target_localpart).await
 }

@@ -9,5 +9,7 @@ mod directory;
 mod durability;
 mod encryption;
 mod media;
+mod policy;
 mod rate_limits;
 mod session;
+mod spec_coverage;

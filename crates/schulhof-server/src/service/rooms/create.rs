@@ -6,6 +6,7 @@ use ruma::{OwnedRoomId, RoomAliasId, RoomVersionId, UserId};
 use serde_json::{json, Map, Value};
 
 use super::{EventTemplate, Rooms};
+use crate::service::policy::{self, NewRoom};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -15,7 +16,7 @@ pub const SUPPORTED_VERSIONS: [&str; 2] = ["10", "11"];
 pub const DEFAULT_VERSION: RoomVersionId = RoomVersionId::V10;
 
 /// The spec's default power levels for a new room, creator at 100.
-fn default_power_levels(creator: &UserId, trusted_invitees: &[&UserId]) -> Value {
+pub(super) fn default_power_levels(creator: &UserId, trusted_invitees: &[&UserId]) -> Value {
     let mut users = Map::new();
     users.insert(creator.to_string(), json!(100));
     for invitee in trusted_invitees {
@@ -150,6 +151,29 @@ pub async fn create_room(
         RoomPreset::PublicChat => ("public", "forbidden"),
         _ => ("invite", "can_join"),
     };
+    let initial_state = initial_state(raw);
+    let mut chosen_state: Vec<(&str, Value)> = initial_state
+        .iter()
+        .map(|t| (t.kind.as_str(), t.content.clone()))
+        .collect();
+    if raw.get("power_level_content_override").is_some() {
+        chosen_state.push(("m.room.power_levels", power_levels.clone()));
+    }
+    if let Some(name) = &req.name {
+        chosen_state.push(("m.room.name", json!({ "name": name })));
+    }
+    if let Some(topic) = &req.topic {
+        chosen_state.push(("m.room.topic", json!({ "topic": topic })));
+    }
+    let invitees: Vec<&str> = req.invite.iter().map(|u| u.localpart()).collect();
+    let new_room = NewRoom {
+        direct: req.is_direct,
+        invitees: &invitees,
+        public: preset == RoomPreset::PublicChat || req.visibility == Visibility::Public,
+        alias: alias.is_some(),
+        chosen_state: &chosen_state,
+    };
+    let origin = policy::check_create_room(state, creator, &new_room).await?;
 
     let mut events = vec![
         EventTemplate::state(
@@ -181,23 +205,7 @@ pub async fn create_room(
         "",
         json!({ "guest_access": guest_access }),
     ));
-    for initial in raw
-        .get("initial_state")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let kind = initial
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let key = initial
-            .get("state_key")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let content = initial.get("content").cloned().unwrap_or_else(|| json!({}));
-        events.push(EventTemplate::state(kind, key, content));
-    }
+    events.extend(initial_state);
     if let Some(name) = &req.name {
         events.push(EventTemplate::state(
             "m.room.name",
@@ -224,7 +232,7 @@ pub async fn create_room(
         ));
     }
 
-    let room_id = Rooms::create(state, creator, version, create_content, events).await?;
+    let room_id = Rooms::create(state, creator, version, origin, create_content, events).await?;
     if let Some(alias) = alias {
         state
             .db
@@ -235,6 +243,25 @@ pub async fn create_room(
         state.db.set_room_published(room_id.as_str(), true).await?;
     }
     Ok(room_id)
+}
+
+/// The `initial_state` events of a `createRoom` body.
+fn initial_state(raw: &Value) -> Vec<EventTemplate> {
+    let events = raw.get("initial_state").and_then(Value::as_array);
+    events
+        .into_iter()
+        .flatten()
+        .map(|initial| {
+            let field = |name: &str| {
+                initial
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            let content = initial.get("content").cloned().unwrap_or_else(|| json!({}));
+            EventTemplate::state(field("type"), field("state_key"), content)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 mod build;
 pub mod create;
 mod snapshot;
+pub mod upgrade;
 pub mod visibility;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ pub use build::EventTemplate;
 pub use snapshot::RoomSnapshot;
 
 use crate::service::pdu::Pdu;
+use crate::service::policy::{self, RoomOrigin};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -115,24 +117,30 @@ impl Rooms {
 
     /// Creates a new room: the `m.room.create` event from `create_content` followed by
     /// `templates`, all in one transaction: either the whole room exists afterwards or nothing.
+    /// The caller has checked the creation with the policy (`policy::check_create_room`);
+    /// `origin` is recorded with the room.
     pub async fn create(
         state: &AppState,
         sender: &UserId,
         version: RoomVersionId,
+        origin: RoomOrigin,
         create_content: serde_json::Value,
         templates: Vec<EventTemplate>,
     ) -> Result<OwnedRoomId> {
         let room_id = RoomId::new_v1(&state.server_name);
         let mut all = vec![EventTemplate::state("m.room.create", "", create_content)];
         all.extend(templates);
-        Self::send_batch(state, &room_id, Some(version), sender, all, None).await?;
+        Self::send_batch(state, &room_id, Some((version, origin)), sender, all, None).await?;
         Ok(room_id)
     }
 
+    /// Builds, authorises and stores `templates` in one transaction. Every event into an
+    /// existing room is first checked against the school's rights (`policy::check_event`):
+    /// no path into a room bypasses the policy. A denial changes nothing.
     async fn send_batch(
         state: &AppState,
         room_id: &RoomId,
-        new_room: Option<RoomVersionId>,
+        new_room: Option<(RoomVersionId, RoomOrigin)>,
         sender: &UserId,
         templates: Vec<EventTemplate>,
         txn: Option<(&str, &str)>,
@@ -140,12 +148,23 @@ impl Rooms {
         let rooms = &state.rooms;
         let mut guard = state.stream.lock().await;
         let mut working = match &new_room {
-            Some(version) => RoomSnapshot::empty(room_id.to_owned(), version.clone())?,
+            Some((version, origin)) => {
+                let mut room = RoomSnapshot::empty(room_id.to_owned(), version.clone())?;
+                room.origin = Some(*origin);
+                room
+            }
             None => rooms.existing(&state.db, room_id).await?.as_ref().clone(),
         };
+        let policy = new_room.is_none().then(|| policy::Context::now(state));
         let now = AppState::now_ms();
         let mut pdus = Vec::with_capacity(templates.len());
         for template in templates {
+            if let Some(ctx) = &policy {
+                if let Err(denied) = policy::check_event(ctx, &working, sender, &template) {
+                    drop(guard);
+                    return Err(denied.refuse(state, sender).await);
+                }
+            }
             let pdu = build::build_and_authorize(
                 &working,
                 sender,
@@ -158,7 +177,7 @@ impl Rooms {
         }
 
         let mut tx = state.db.begin().await?;
-        if let Some(version) = &new_room {
+        if let Some((version, origin)) = &new_room {
             Db::insert_room(
                 &mut tx,
                 room_id.as_str(),
@@ -167,6 +186,7 @@ impl Rooms {
                 now,
             )
             .await?;
+            Db::insert_room_origin(&mut tx, room_id.as_str(), &origin.to_row()).await?;
         }
         let mut sent = Vec::with_capacity(pdus.len());
         for (i, pdu) in pdus.iter().enumerate() {

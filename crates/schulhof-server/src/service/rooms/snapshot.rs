@@ -14,6 +14,7 @@ use schulhof_store::Db;
 use serde_json::Value;
 
 use crate::service::pdu::Pdu;
+use crate::service::policy::{localpart, RoomOrigin};
 use crate::{Error, Result};
 
 /// A room's current state and the tip of its event chain.
@@ -32,6 +33,11 @@ pub struct RoomSnapshot {
     pub last_event: Option<OwnedEventId>,
     /// Depth of the newest event.
     pub depth: u64,
+    /// Every user with a member event, by user ID, with their membership (kept in step with
+    /// `state`, so member lists need no JSON parsing).
+    members: Arc<HashMap<String, MembershipState>>,
+    /// How the room was created, for the policy; `None` for rooms from before it was recorded.
+    pub origin: Option<RoomOrigin>,
 }
 
 /// The membership a member event sets.
@@ -57,6 +63,8 @@ impl RoomSnapshot {
             state: Arc::default(),
             last_event: None,
             depth: 0,
+            members: Arc::default(),
+            origin: None,
         })
     }
 
@@ -68,6 +76,10 @@ impl RoomSnapshot {
         let version = RoomVersionId::try_from(version.as_str())
             .map_err(|e| Error::Internal(e.to_string()))?;
         let mut snapshot = Self::empty(room_id.to_owned(), version)?;
+        snapshot.origin = db
+            .room_origin(room_id.as_str())
+            .await?
+            .map(RoomOrigin::from_row);
         for row in db.current_state(room_id.as_str()).await? {
             let pdu = super::Rooms::parse(&row.json)?;
             snapshot.insert_state(pdu);
@@ -88,6 +100,9 @@ impl RoomSnapshot {
 
     /// Replaces one piece of state.
     pub fn set_state(&mut self, kind: &str, state_key: String, pdu: Pdu) {
+        if let Some(membership) = membership_of(&pdu) {
+            Arc::make_mut(&mut self.members).insert(state_key.clone(), membership);
+        }
         Arc::make_mut(&mut self.state).insert((kind.into(), state_key), Arc::new(pdu));
     }
 
@@ -145,11 +160,26 @@ impl RoomSnapshot {
         &self,
         want: impl Fn(MembershipState) -> bool + 'static,
     ) -> impl Iterator<Item = OwnedUserId> + '_ {
-        self.state.iter().filter_map(move |((kind, key), pdu)| {
-            (*kind == StateEventType::RoomMember && membership_of(pdu).is_some_and(&want))
-                .then(|| UserId::parse(key.as_str()).ok())
+        self.members.iter().filter_map(move |(user, membership)| {
+            want(membership.clone())
+                .then(|| UserId::parse(user.as_str()).ok())
                 .flatten()
         })
+    }
+
+    /// Localparts of the joined and invited members (the policy's view of a room; all users
+    /// are local). One allocation, none per member.
+    pub fn member_localparts(&self) -> Vec<&str> {
+        self.members
+            .iter()
+            .filter(|(_, m)| matches!(m, MembershipState::Join | MembershipState::Invite))
+            .map(|(user, _)| localpart(user))
+            .collect()
+    }
+
+    /// The room's creator (the sender of `m.room.create`).
+    pub fn creator(&self) -> Option<&UserId> {
+        self.get("m.room.create", "").map(|p| p.sender.as_ref())
     }
 
     /// The room's power levels, with the spec's defaults where unset.
@@ -173,5 +203,31 @@ impl RoomSnapshot {
     pub fn state_str(&self, kind: &str, field: &str) -> Option<String> {
         self.content(kind, "")
             .and_then(|c| c.get(field).and_then(Value::as_str).map(str::to_owned))
+    }
+}
+
+#[cfg(test)]
+impl RoomSnapshot {
+    /// A version 10 room `!r:s` for tests, with the given state events
+    /// `(sender, type, state_key, content)` applied in order.
+    pub fn for_test(events: &[(&str, &str, &str, Value)]) -> RoomSnapshot {
+        let room_id = RoomId::parse("!r:s").expect("room ID");
+        let mut room = RoomSnapshot::empty(room_id, RoomVersionId::V10).expect("version 10");
+        for (i, (sender, kind, key, content)) in events.iter().enumerate() {
+            let json = serde_json::json!({
+                "event_id": format!("$e{i}"),
+                "room_id": "!r:s",
+                "sender": sender,
+                "origin_server_ts": 1,
+                "type": kind,
+                "state_key": key,
+                "content": content,
+                "prev_events": [],
+                "auth_events": [],
+                "depth": i + 1,
+            });
+            room.apply(&Pdu::from_json(&json.to_string()).expect("test event"));
+        }
+        room
     }
 }

@@ -1,0 +1,845 @@
+//! The school's rights inside the server: loading `config/rights.toml`, reloading it, and the
+//! policy check at every entry point into a conversation (see `docs/policy.md`).
+//!
+//! Every room event passes [`check_event`] in `Rooms::send_batch`, the one path into a room;
+//! `createRoom`, the directories, profiles, reports and room upgrades call [`check`] or
+//! [`Context::decide`] themselves. A denial answers 403 `M_FORBIDDEN` with the rule's message,
+//! changes nothing, is counted per rule and written to the audit log (actor, action, rule;
+//! never content).
+//!
+//! Decisions use the directory snapshot and the rights in force at the moment of the request,
+//! so a role or group change applies to the next request after the snapshot reloaded (within
+//! 500 ms of an import), and a reloaded rights file to the next request after the reload.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use ruma::events::room::member::MembershipState;
+use ruma::events::room::power_levels::UserPowerLevel;
+use ruma::UserId;
+use schulhof_directory::{DirectoryIndex, Role};
+use schulhof_policy::{
+    decide, Action, Decision, Denial, JoinVia, Rights, RoomFacts, Rule, StateChange,
+};
+use schulhof_store::{AuditRow, RoomOriginRow};
+use serde_json::Value;
+
+use crate::service::rooms::{EventTemplate, RoomSnapshot};
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// The audit log's action for a denial.
+const AUDIT_ACTION: &str = "policy.deny";
+
+/// The level the creator of a new room has in Schulhof's default power levels.
+const CREATOR_LEVEL: i64 = 100;
+
+/// How a room was created, as the policy needs to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomOrigin {
+    /// The creator's directory role when creating the room; `None`: outside the directory.
+    pub creator_role: Option<Role>,
+    /// Created as a direct chat (`is_direct`).
+    pub is_direct: bool,
+}
+
+impl RoomOrigin {
+    /// The origin as stored.
+    pub fn from_row(row: RoomOriginRow) -> RoomOrigin {
+        RoomOrigin {
+            creator_role: row.creator_role.as_deref().and_then(Role::from_stored),
+            is_direct: row.is_direct,
+        }
+    }
+
+    /// The origin to store.
+    pub fn to_row(self) -> RoomOriginRow {
+        RoomOriginRow {
+            creator_role: self.creator_role.map(|role| role.as_str().to_owned()),
+            is_direct: self.is_direct,
+        }
+    }
+}
+
+/// Reads a rights file: `Ok(None)` if it does not exist. Errors name the file, line and field.
+pub fn read_rights(file: &Path) -> std::result::Result<Option<Rights>, String> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("Rechtedatei {}: {err}", file.display())),
+    };
+    Rights::from_toml(&text)
+        .map(Some)
+        .map_err(|err| format!("Rechtedatei {}: {err}", file.display()))
+}
+
+/// The rights in force, the file they come from, and how often each rule denied.
+pub struct Policy {
+    file: PathBuf,
+    rights: RwLock<Arc<Rights>>,
+    denials: [AtomicU64; Rule::ALL.len()],
+}
+
+impl Policy {
+    /// Loads the rights from `file` (the built-in defaults if it does not exist); an invalid
+    /// file is an error naming the file, line and field.
+    pub fn load(file: &Path) -> std::result::Result<Policy, String> {
+        let rights = read_rights(file)?.unwrap_or_default();
+        Ok(Policy {
+            file: file.to_owned(),
+            rights: RwLock::new(Arc::new(rights)),
+            denials: std::array::from_fn(|_| AtomicU64::new(0)),
+        })
+    }
+
+    /// The rights in force (cheap: an `Arc` clone).
+    pub fn rights(&self) -> Arc<Rights> {
+        self.rights.read().expect("rights lock").clone()
+    }
+
+    /// Reads the rights file again. If it is invalid, the rights in force stay and the error
+    /// (file, line, field) is returned; a missing file means the defaults, as at start.
+    /// `Ok(true)`: the rights come from the file.
+    pub fn reload(&self) -> std::result::Result<bool, String> {
+        let read = read_rights(&self.file)?;
+        let from_file = read.is_some();
+        *self.rights.write().expect("rights lock") = Arc::new(read.unwrap_or_default());
+        Ok(from_file)
+    }
+
+    /// [`Policy::reload`], logging the outcome (for SIGHUP).
+    pub fn reload_logged(&self) {
+        let file = self.file.display();
+        match self.reload() {
+            Ok(true) => tracing::info!(%file, "rights reloaded"),
+            Ok(false) => tracing::warn!(%file, "rights file not found: the default rights apply"),
+            Err(err) => tracing::error!(%err, "rights not reloaded; the previous rights stay"),
+        }
+    }
+
+    /// How often `rule` denied something since the start.
+    pub fn denials(&self, rule: Rule) -> u64 {
+        self.denials[rule_index(rule)].load(Ordering::Relaxed)
+    }
+
+    /// How many denials there were since the start.
+    pub fn total_denials(&self) -> u64 {
+        self.denials.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Counts a denial by `rule`; returns the new count for the rule.
+    fn count(&self, rule: Rule) -> u64 {
+        self.denials[rule_index(rule)].fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// The position of `rule` in [`Rule::ALL`].
+fn rule_index(rule: Rule) -> usize {
+    Rule::ALL
+        .iter()
+        .position(|r| *r == rule)
+        .expect("every rule is in Rule::ALL")
+}
+
+/// The directory snapshot and the rights a request's decisions are made on.
+pub struct Context {
+    /// The directory snapshot.
+    pub dir: Arc<DirectoryIndex>,
+    /// The rights.
+    pub rights: Arc<Rights>,
+}
+
+impl Context {
+    /// The snapshot and rights in force now.
+    pub fn now(state: &AppState) -> Context {
+        Context {
+            dir: state.directory.snapshot(),
+            rights: state.policy.rights(),
+        }
+    }
+
+    /// Decides whether `actor` may do `action`.
+    pub fn decide(&self, actor: &UserId, action: &Action<'_>) -> Decision {
+        decide(actor.localpart(), action, &self.dir, &self.rights)
+    }
+
+    /// Decides, and on a denial counts and audits it and returns the 403 (`target`: what
+    /// the audit log names as the target, e.g. a room or user ID).
+    pub async fn check(
+        &self,
+        state: &AppState,
+        actor: &UserId,
+        action: &Action<'_>,
+        target: &str,
+    ) -> Result<()> {
+        match self.decide(actor, action) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(denial) => Err(Denied::new(action, target, denial)
+                .refuse(state, actor)
+                .await),
+        }
+    }
+
+    /// The origin of a room `creator` creates now.
+    pub fn origin_for(&self, creator: &UserId, is_direct: bool) -> RoomOrigin {
+        RoomOrigin {
+            creator_role: self.role_of(creator),
+            is_direct,
+        }
+    }
+
+    /// What the policy needs to know about `room`; `members` are its
+    /// [`RoomSnapshot::member_localparts`]. Rooms from before origins were recorded count
+    /// as created by their creator's current role, and not as direct chats.
+    pub fn room_facts<'a>(&self, room: &RoomSnapshot, members: &'a [&'a str]) -> RoomFacts<'a> {
+        let origin = room.origin.unwrap_or_else(|| RoomOrigin {
+            creator_role: room.creator().and_then(|c| self.role_of(c)),
+            is_direct: false,
+        });
+        RoomFacts {
+            creator_role: origin.creator_role,
+            members,
+            is_direct: origin.is_direct,
+            is_group_room: false,
+        }
+    }
+
+    /// The directory role of a user, if they are in the directory.
+    fn role_of(&self, user: &UserId) -> Option<Role> {
+        self.dir.person(user.localpart()).map(|p| p.role)
+    }
+}
+
+/// Decides `action` by `actor` on the snapshot and rights in force now; see [`Context::check`].
+pub async fn check(
+    state: &AppState,
+    actor: &UserId,
+    action: &Action<'_>,
+    target: &str,
+) -> Result<()> {
+    Context::now(state)
+        .check(state, actor, action, target)
+        .await
+}
+
+/// A denied action, before it is counted and audited.
+#[derive(Debug)]
+pub struct Denied {
+    action: &'static str,
+    target: String,
+    denial: Denial,
+}
+
+impl Denied {
+    fn new(action: &Action<'_>, target: &str, denial: Denial) -> Denied {
+        Denied {
+            action: action.id(),
+            target: target.to_owned(),
+            denial,
+        }
+    }
+
+    /// Counts the denial, writes its audit entry (in a transaction of its own; a failure is
+    /// logged with the entry) and returns the 403 with the rule's message.
+    pub async fn refuse(self, state: &AppState, actor: &UserId) -> Error {
+        let rule = self.denial.rule;
+        let count = state.policy.count(rule);
+        tracing::info!(%actor, action = self.action, rule = rule.id(), count, "policy denial");
+        let row = AuditRow {
+            ts: AppState::now_ms(),
+            actor: actor.to_string(),
+            action: AUDIT_ACTION.to_owned(),
+            target: self.target,
+            detail: format!("action={} rule={}", self.action, rule.id()),
+        };
+        if let Err(err) = state.db.audit(std::slice::from_ref(&row)).await {
+            tracing::error!(%err, ?row, "policy denial not written to the audit log");
+        }
+        Error::forbidden(self.denial.message_de, self.denial.message_en)
+    }
+}
+
+/// What a room event means to the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EventKind<'a> {
+    /// Nothing the rights govern: leaving, kicking, banning, one's own profile update, a
+    /// guest access setting, leaving a call.
+    Unchecked,
+    /// Inviting the user with this localpart.
+    Invite(&'a str),
+    /// Joining or knocking.
+    Join(JoinVia<'a>),
+    /// A timeline event of this type.
+    Message(&'a str),
+    /// A state change.
+    State(StateChange),
+}
+
+/// Checks one event `sender` wants to send into the existing `room` (the check in
+/// `Rooms::send_batch` that no path into a room can bypass).
+pub fn check_event(
+    ctx: &Context,
+    room: &RoomSnapshot,
+    sender: &UserId,
+    template: &EventTemplate,
+) -> std::result::Result<(), Denied> {
+    let kind = classify(room, sender, template);
+    let members = match kind {
+        EventKind::Unchecked => return Ok(()),
+        EventKind::State(_) => Vec::new(),
+        _ => room.member_localparts(),
+    };
+    let facts = ctx.room_facts(room, &members);
+    let action = match kind {
+        EventKind::Unchecked => return Ok(()),
+        EventKind::Invite(target) => Action::Invite {
+            target,
+            room: &facts,
+        },
+        EventKind::Join(via) => Action::Join { room: &facts, via },
+        EventKind::Message(event_type) => Action::SendMessage {
+            room: &facts,
+            event_type,
+        },
+        EventKind::State(change) => Action::ChangeRoomState { change },
+    };
+    match ctx.decide(sender, &action) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(denial) => Err(Denied::new(&action, room.room_id.as_str(), denial)),
+    }
+}
+
+/// What `template`, sent by `sender` into `room`, means to the policy.
+fn classify<'a>(
+    room: &'a RoomSnapshot,
+    sender: &UserId,
+    template: &'a EventTemplate,
+) -> EventKind<'a> {
+    let Some(state_key) = template.state_key.as_deref() else {
+        return EventKind::Message(&template.kind);
+    };
+    if template.kind != "m.room.member" {
+        return state_change(&template.kind, &template.content, sender, Some(room))
+            .map_or(EventKind::Unchecked, EventKind::State);
+    }
+    let membership = template
+        .content
+        .get("membership")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let own = state_key == sender.as_str();
+    match membership {
+        "invite" => UserId::parse(state_key).map_or(EventKind::Unchecked, |_| {
+            EventKind::Invite(localpart(state_key))
+        }),
+        "join" if own => match room.membership(sender) {
+            // A profile update (new display name or avatar).
+            Some(MembershipState::Join) => EventKind::Unchecked,
+            Some(MembershipState::Invite) => {
+                let inviter = room
+                    .get("m.room.member", state_key)
+                    .map_or("", |invite| invite.sender.localpart());
+                EventKind::Join(JoinVia::Invite { inviter })
+            }
+            _ if room.state_str("m.room.join_rules", "join_rule").as_deref() == Some("public") => {
+                EventKind::Join(JoinVia::Public)
+            }
+            _ => EventKind::Join(JoinVia::Alias),
+        },
+        "knock" if own => EventKind::Join(JoinVia::Knock),
+        // Leaving, kicking, banning; anything else the authorization rules refuse.
+        _ => EventKind::Unchecked,
+    }
+}
+
+/// The localpart of a user ID (`@ben:schule.test` → `ben`).
+pub(crate) fn localpart(user_id: &str) -> &str {
+    let rest = user_id.strip_prefix('@').unwrap_or(user_id);
+    rest.split_once(':')
+        .map_or(rest, |(localpart, _)| localpart)
+}
+
+/// What a state event of `kind` with `content` by `sender` changes, for the policy; `room`
+/// is the room it goes into (`None`: a room being created, where the creator has level 100
+/// and nobody is in a call). `None`: nothing the rights govern — `m.room.guest_access`
+/// (Schulhof has no guest accounts) and leaving a call (empty call membership or widget).
+fn state_change(
+    kind: &str,
+    content: &Value,
+    sender: &UserId,
+    room: Option<&RoomSnapshot>,
+) -> Option<StateChange> {
+    let field = |name: &str| content.get(name).and_then(Value::as_str);
+    let change = match kind {
+        "m.room.join_rules" => StateChange::JoinRules {
+            invite_only: field("join_rule") == Some("invite"),
+        },
+        "m.room.history_visibility" => StateChange::HistoryVisibility {
+            world_readable: field("history_visibility") == Some("world_readable"),
+        },
+        "m.room.power_levels" => {
+            let before = room.map_or(CREATOR_LEVEL, |room| level_now(room, sender));
+            StateChange::PowerLevels {
+                raises_self: level_in(content, sender.as_str()) > before,
+            }
+        }
+        "m.room.encryption" => StateChange::Encryption,
+        "m.room.name" => StateChange::Name,
+        "m.room.topic" => StateChange::Topic,
+        "m.room.avatar" => StateChange::Avatar,
+        "m.room.canonical_alias" => StateChange::CanonicalAlias,
+        "m.room.server_acl" => StateChange::ServerAcl,
+        "m.room.tombstone" => StateChange::Tombstone,
+        "m.room.guest_access" => return None,
+        "m.call.member" | "org.matrix.msc3401.call.member" if ends_call(content) => return None,
+        "m.call.member" | "org.matrix.msc3401.call.member" => StateChange::CallMember {
+            starts_call: !room.is_some_and(|room| others_in_call(room, sender)),
+        },
+        "im.vector.modular.widgets" | "m.call" | "org.matrix.msc3401.call"
+            if ends_call(content) =>
+        {
+            return None
+        }
+        "im.vector.modular.widgets" | "m.call" | "org.matrix.msc3401.call" => {
+            StateChange::CallWidget
+        }
+        _ => StateChange::Other,
+    };
+    Some(change)
+}
+
+/// A call membership or widget that is empty: leaving or ending a call.
+fn ends_call(content: &Value) -> bool {
+    let empty_object = content.as_object().is_none_or(|o| o.is_empty());
+    let no_memberships = content
+        .get("memberships")
+        .and_then(Value::as_array)
+        .is_some_and(|m| m.is_empty());
+    empty_object || no_memberships
+}
+
+/// Whether someone other than `sender` has an active call membership in `room`.
+fn others_in_call(room: &RoomSnapshot, sender: &UserId) -> bool {
+    room.state.iter().any(|((kind, _), pdu)| {
+        matches!(
+            kind.to_string().as_str(),
+            "m.call.member" | "org.matrix.msc3401.call.member"
+        ) && pdu.sender != sender
+            && !ends_call(&pdu.content_value())
+    })
+}
+
+/// `user`'s power level in `room` now.
+fn level_now(room: &RoomSnapshot, user: &UserId) -> i64 {
+    match room.power_levels().for_user(user) {
+        UserPowerLevel::Int(level) => level.into(),
+        _ => i64::MAX,
+    }
+}
+
+/// `user`'s power level in power levels `content` (rooms 10 and 11: integers): their entry
+/// in `users`, else `users_default`, else 0.
+fn level_in(content: &Value, user: &str) -> i64 {
+    content
+        .get("users")
+        .and_then(|users| users.get(user))
+        .or_else(|| content.get("users_default"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+}
+
+/// What a `createRoom` asks for, as the policy sees it.
+pub struct NewRoom<'a> {
+    /// `is_direct`.
+    pub direct: bool,
+    /// The invitees' localparts.
+    pub invitees: &'a [&'a str],
+    /// Preset `public_chat` or visibility `public`.
+    pub public: bool,
+    /// An alias was requested (`room_alias_name`).
+    pub alias: bool,
+    /// The state the client chose: `initial_state`, `name`, `topic`, and the power levels
+    /// if it overrode them (merged with the defaults), as `(type, content)`.
+    pub chosen_state: &'a [(&'a str, Value)],
+}
+
+/// Checks a `createRoom` before anything is created: the room as a whole (`CreateRoom`; its
+/// invitees are not checked again as invitations), an alias (`PublishRoom`), and every piece
+/// of state the client chose as `ChangeRoomState` by the creator. Returns the origin to record.
+pub async fn check_create_room(
+    state: &AppState,
+    creator: &UserId,
+    room: &NewRoom<'_>,
+) -> Result<RoomOrigin> {
+    let ctx = Context::now(state);
+    let create = Action::CreateRoom {
+        direct: room.direct,
+        invitees: room.invitees,
+        public: room.public,
+    };
+    ctx.check(state, creator, &create, &room.invitees.join(","))
+        .await?;
+    if room.alias {
+        ctx.check(state, creator, &Action::PublishRoom, "").await?;
+    }
+    for (kind, content) in room.chosen_state {
+        if let Some(change) = state_change(kind, content, creator, None) {
+            ctx.check(state, creator, &Action::ChangeRoomState { change }, kind)
+                .await?;
+        }
+    }
+    Ok(ctx.origin_for(creator, room.direct))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn change(kind: &str, content: Value) -> Option<StateChange> {
+        let sender = UserId::parse("@ben:schule.test").unwrap();
+        state_change(kind, &content, &sender, None)
+    }
+
+    #[test]
+    fn state_event_types_map_to_changes() {
+        let cases = [
+            (
+                "m.room.join_rules",
+                json!({ "join_rule": "invite" }),
+                StateChange::JoinRules { invite_only: true },
+            ),
+            (
+                "m.room.join_rules",
+                json!({ "join_rule": "public" }),
+                StateChange::JoinRules { invite_only: false },
+            ),
+            (
+                "m.room.join_rules",
+                json!({ "join_rule": "knock" }),
+                StateChange::JoinRules { invite_only: false },
+            ),
+            (
+                "m.room.history_visibility",
+                json!({ "history_visibility": "world_readable" }),
+                StateChange::HistoryVisibility {
+                    world_readable: true,
+                },
+            ),
+            (
+                "m.room.history_visibility",
+                json!({ "history_visibility": "joined" }),
+                StateChange::HistoryVisibility {
+                    world_readable: false,
+                },
+            ),
+            (
+                "m.room.encryption",
+                json!({ "algorithm": "m.megolm.v1.aes-sha2" }),
+                StateChange::Encryption,
+            ),
+            (
+                "m.room.name",
+                json!({ "name": "Klasse" }),
+                StateChange::Name,
+            ),
+            (
+                "m.room.topic",
+                json!({ "topic": "Mathe" }),
+                StateChange::Topic,
+            ),
+            (
+                "m.room.avatar",
+                json!({ "url": "mxc://s/a" }),
+                StateChange::Avatar,
+            ),
+            (
+                "m.room.canonical_alias",
+                json!({ "alias": "#a:s" }),
+                StateChange::CanonicalAlias,
+            ),
+            (
+                "m.room.server_acl",
+                json!({ "allow": ["*"] }),
+                StateChange::ServerAcl,
+            ),
+            (
+                "m.room.tombstone",
+                json!({ "replacement_room": "!r:s" }),
+                StateChange::Tombstone,
+            ),
+            (
+                "m.call.member",
+                json!({ "memberships": [{ "call_id": "" }] }),
+                StateChange::CallMember { starts_call: true },
+            ),
+            (
+                "org.matrix.msc3401.call.member",
+                json!({ "application": "m.call" }),
+                StateChange::CallMember { starts_call: true },
+            ),
+            (
+                "im.vector.modular.widgets",
+                json!({ "type": "jitsi" }),
+                StateChange::CallWidget,
+            ),
+            (
+                "m.call",
+                json!({ "m.intent": "m.room" }),
+                StateChange::CallWidget,
+            ),
+            (
+                "m.room.pinned_events",
+                json!({ "pinned": [] }),
+                StateChange::Other,
+            ),
+            ("m.space.child", json!({ "via": ["s"] }), StateChange::Other),
+            (
+                "m.room.member",
+                json!({ "membership": "invite" }),
+                StateChange::Other,
+            ),
+        ];
+        for (kind, content, expected) in cases {
+            assert_eq!(change(kind, content), Some(expected), "{kind}");
+        }
+    }
+
+    /// Ben's direct chat with Zoë (invited), a join rule as given.
+    fn dm(join_rule: &str) -> RoomSnapshot {
+        RoomSnapshot::for_test(&[
+            (
+                "@ben:s",
+                "m.room.create",
+                "",
+                json!({ "creator": "@ben:s" }),
+            ),
+            (
+                "@ben:s",
+                "m.room.member",
+                "@ben:s",
+                json!({ "membership": "join" }),
+            ),
+            (
+                "@ben:s",
+                "m.room.join_rules",
+                "",
+                json!({ "join_rule": join_rule }),
+            ),
+            (
+                "@ben:s",
+                "m.room.member",
+                "@zoe:s",
+                json!({ "membership": "invite" }),
+            ),
+            (
+                "@mia:s",
+                "m.room.member",
+                "@mia:s",
+                json!({ "membership": "leave" }),
+            ),
+        ])
+    }
+
+    fn member(key: &str, membership: &str) -> EventTemplate {
+        EventTemplate::state("m.room.member", key, json!({ "membership": membership }))
+    }
+
+    fn kind_of(room: &RoomSnapshot, sender: &str, template: &EventTemplate) -> String {
+        let sender = UserId::parse(sender).unwrap();
+        format!("{:?}", classify(room, &sender, template))
+    }
+
+    #[test]
+    fn member_events_map_to_invite_join_or_nothing() {
+        let room = dm("invite");
+        let kind = |sender, template| kind_of(&room, sender, &template);
+        assert_eq!(
+            kind("@ben:s", member("@mia:s", "invite")),
+            "Invite(\"mia\")"
+        );
+        assert_eq!(
+            kind("@zoe:s", member("@zoe:s", "join")),
+            "Join(Invite { inviter: \"ben\" })"
+        );
+        assert_eq!(kind("@mia:s", member("@mia:s", "join")), "Join(Alias)");
+        assert_eq!(kind("@mia:s", member("@mia:s", "knock")), "Join(Knock)");
+        // A profile update, leaving, kicking and banning are never checked.
+        assert_eq!(kind("@ben:s", member("@ben:s", "join")), "Unchecked");
+        assert_eq!(kind("@ben:s", member("@ben:s", "leave")), "Unchecked");
+        assert_eq!(kind("@ben:s", member("@zoe:s", "leave")), "Unchecked");
+        assert_eq!(kind("@ben:s", member("@zoe:s", "ban")), "Unchecked");
+        // Joining someone else is for the authorization rules to refuse.
+        assert_eq!(kind("@ben:s", member("@mia:s", "join")), "Unchecked");
+        let public = dm("public");
+        assert_eq!(
+            kind_of(&public, "@mia:s", &member("@mia:s", "join")),
+            "Join(Public)"
+        );
+    }
+
+    #[test]
+    fn other_events_map_to_messages_and_state_changes() {
+        let room = dm("invite");
+        let message = EventTemplate::message("m.room.message", json!({ "body": "Hallo" }));
+        assert_eq!(
+            kind_of(&room, "@ben:s", &message),
+            "Message(\"m.room.message\")"
+        );
+        let name = EventTemplate::state("m.room.name", "", json!({ "name": "X" }));
+        assert_eq!(kind_of(&room, "@ben:s", &name), "State(Name)");
+        // Ben has level 100 as the creator (no power levels event): 100 is no raise.
+        let levels = |level: i64| {
+            EventTemplate::state(
+                "m.room.power_levels",
+                "",
+                json!({ "users": { "@ben:s": level, "@zoe:s": level } }),
+            )
+        };
+        assert_eq!(
+            kind_of(&room, "@ben:s", &levels(100)),
+            "State(PowerLevels { raises_self: false })"
+        );
+        assert_eq!(
+            kind_of(&room, "@zoe:s", &levels(100)),
+            "State(PowerLevels { raises_self: true })"
+        );
+        let guests = EventTemplate::state("m.room.guest_access", "", json!({}));
+        assert_eq!(kind_of(&room, "@ben:s", &guests), "Unchecked");
+    }
+
+    #[test]
+    fn a_call_starts_only_when_nobody_else_is_in_it() {
+        let mut events = vec![(
+            "@ben:s",
+            "m.call.member",
+            "@ben:s",
+            json!({ "memberships": [{ "call_id": "" }] }),
+        )];
+        let joining = EventTemplate::state(
+            "m.call.member",
+            "@zoe:s",
+            json!({ "memberships": [{ "call_id": "" }] }),
+        );
+        let room = RoomSnapshot::for_test(&events);
+        assert_eq!(
+            kind_of(&room, "@zoe:s", &joining),
+            "State(CallMember { starts_call: false })"
+        );
+        // Ben's own membership does not count for Ben; a left call does not count at all.
+        assert_eq!(
+            kind_of(&room, "@ben:s", &joining),
+            "State(CallMember { starts_call: true })"
+        );
+        events[0].3 = json!({ "memberships": [] });
+        let room = RoomSnapshot::for_test(&events);
+        assert_eq!(
+            kind_of(&room, "@zoe:s", &joining),
+            "State(CallMember { starts_call: true })"
+        );
+    }
+
+    #[test]
+    fn members_are_the_joined_and_invited() {
+        let room = dm("invite");
+        let mut members = room.member_localparts();
+        members.sort_unstable();
+        assert_eq!(members, ["ben", "zoe"]);
+        assert_eq!(room.creator().map(|c| c.as_str()), Some("@ben:s"));
+    }
+
+    #[test]
+    fn harmless_state_is_not_checked() {
+        assert_eq!(
+            change("m.room.guest_access", json!({ "guest_access": "can_join" })),
+            None
+        );
+        assert_eq!(change("m.call.member", json!({})), None);
+        assert_eq!(change("m.call.member", json!({ "memberships": [] })), None);
+        assert_eq!(change("im.vector.modular.widgets", json!({})), None);
+    }
+
+    #[test]
+    fn raising_ones_own_level_is_recognised() {
+        let raises = |content: Value| match change("m.room.power_levels", content) {
+            Some(StateChange::PowerLevels { raises_self }) => raises_self,
+            other => panic!("{other:?}"),
+        };
+        // A new room's creator starts at 100.
+        assert!(!raises(json!({ "users": { "@ben:schule.test": 100 } })));
+        assert!(!raises(json!({ "users": { "@ben:schule.test": 50 } })));
+        assert!(raises(json!({ "users": { "@ben:schule.test": 101 } })));
+        // Through users_default, when not listed.
+        assert!(raises(json!({ "users": {}, "users_default": 150 })));
+        assert!(!raises(
+            json!({ "users": { "@ben:schule.test": 100 }, "users_default": 150 })
+        ));
+        // Nothing given: level 0.
+        assert!(!raises(json!({})));
+    }
+
+    #[test]
+    fn levels_come_from_users_then_the_default() {
+        let content = json!({ "users": { "@a:s": 75 }, "users_default": 10 });
+        assert_eq!(level_in(&content, "@a:s"), 75);
+        assert_eq!(level_in(&content, "@b:s"), 10);
+        assert_eq!(level_in(&json!({}), "@b:s"), 0);
+    }
+
+    #[test]
+    fn localparts_of_user_ids() {
+        assert_eq!(localpart("@ben.mueller:schule.test"), "ben.mueller");
+        assert_eq!(localpart("ben"), "ben");
+    }
+
+    #[test]
+    fn origins_round_trip_through_rows() {
+        let origin = RoomOrigin {
+            creator_role: Some(Role::Parent),
+            is_direct: true,
+        };
+        assert_eq!(RoomOrigin::from_row(origin.to_row()), origin);
+        let unknown = RoomOrigin {
+            creator_role: None,
+            is_direct: false,
+        };
+        assert_eq!(RoomOrigin::from_row(unknown.to_row()), unknown);
+    }
+
+    #[test]
+    fn a_missing_rights_file_means_defaults_and_a_broken_one_names_line_and_field() {
+        let dir = std::env::temp_dir().join(format!("schulhof-rights-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.toml");
+        assert_eq!(read_rights(&missing), Ok(None));
+        let policy = Policy::load(&missing).unwrap();
+        assert_eq!(*policy.rights(), Rights::default());
+
+        let file = dir.join("rights.toml");
+        std::fs::write(&file, "[student]\nmay_create_rooms = true\n").unwrap();
+        let policy = Policy::load(&file).unwrap();
+        assert!(policy.rights().student.may_create_rooms);
+
+        std::fs::write(&file, "[student]\nmay_create_rooms = \"ja\"\n").unwrap();
+        let err = policy.reload().unwrap_err();
+        assert!(err.contains("rights.toml"), "{err}");
+        assert!(err.contains("Zeile 2"), "{err}");
+        assert!(err.contains("student.may_create_rooms"), "{err}");
+        // The rights in force stay.
+        assert!(policy.rights().student.may_create_rooms);
+        assert!(Policy::load(&file).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn denials_are_counted_per_rule() {
+        let policy = Policy::load(Path::new("/nonexistent/rights.toml")).unwrap();
+        assert_eq!(policy.count(Rule::JoinRequiresInvite), 1);
+        assert_eq!(policy.count(Rule::JoinRequiresInvite), 2);
+        policy.count(Rule::AdminOnly);
+        assert_eq!(policy.denials(Rule::JoinRequiresInvite), 2);
+        assert_eq!(policy.denials(Rule::StudentCreateRoom), 0);
+        assert_eq!(policy.total_denials(), 3);
+    }
+}
