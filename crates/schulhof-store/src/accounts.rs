@@ -222,6 +222,7 @@ impl Db {
                 "DELETE FROM fallback_keys WHERE user_id = $1 AND device_id = $2",
                 "DELETE FROM to_device WHERE user_id = $1 AND device_id = $2",
                 "DELETE FROM txn_ids WHERE user_id = $1 AND device_id = $2",
+                "UPDATE events SET txn_id = NULL WHERE sender = $1 AND txn_device = $2",
             ] {
                 execute_tx!(&mut tx, sql, [user_id, device_id])?;
             }

@@ -173,7 +173,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                .pragma("cache_size", "-2000");
+                .pragma("cache_size", "-1024")
+                // Checkpoints run in the background (`Db::checkpoint`), not inside a commit
+                // that a client is waiting for.
+                .pragma("wal_autocheckpoint", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .min_connections(1)
@@ -227,6 +230,17 @@ impl Db {
             UNION ALL SELECT MAX(stream_pos) FROM presence) AS all_streams";
         let max: Option<i64> = scalar!(self, fetch_one, sql, [])?;
         Ok(max.unwrap_or(0))
+    }
+
+    /// Copies committed WAL pages into the SQLite database file without blocking writers
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`); nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if let Db::Sqlite(pool) = self {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Closes every pooled connection.

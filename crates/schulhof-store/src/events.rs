@@ -166,15 +166,6 @@ impl Db {
                 ]
             )?;
         }
-        if let Some((device, txn_id)) = ev.txn {
-            let sql = "INSERT INTO txn_ids (user_id, device_id, txn_id, event_id, created_ts) VALUES ($1, $2, $3, $4, $5)";
-            execute_tx!(
-                tx,
-                sql,
-                [ev.sender, device, txn_id, ev.event_id, ev.origin_server_ts]
-            )
-            .map_err(StoreError::from_write)?;
-        }
         Ok(())
     }
 
@@ -192,8 +183,9 @@ impl Db {
         device_id: &str,
         txn_id: &str,
     ) -> Result<Option<String>> {
+        // The unique index `events_txn` makes this a lookup and refuses a second event.
         let sql =
-            "SELECT event_id FROM txn_ids WHERE user_id = $1 AND device_id = $2 AND txn_id = $3";
+            "SELECT event_id FROM events WHERE sender = $1 AND txn_device = $2 AND txn_id = $3";
         Ok(scalar!(
             self,
             fetch_optional,

@@ -5,6 +5,7 @@ use schulhof_store::Db;
 use serde_json::json;
 
 use crate::service::account_data::set_account_data;
+use crate::service::rooms::RoomActivity;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -47,7 +48,9 @@ pub async fn set_receipt(
         return Ok(());
     }
     let pos = guard.committed();
-    state.rooms.mark_activity(room_id.as_str(), pos);
+    state
+        .rooms
+        .mark_activity(room_id.as_str(), RoomActivity::Receipt, pos);
     let members: Vec<String> = if receipt_type == "m.read.private" {
         vec![user_id.to_string()]
     } else {

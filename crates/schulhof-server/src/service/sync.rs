@@ -17,7 +17,7 @@ use crate::service::filter::{event_matches, lazy_load_members};
 use crate::service::keys;
 use crate::service::pdu::client_event;
 use crate::service::rooms::visibility::Visibility;
-use crate::service::rooms::RoomSnapshot;
+use crate::service::rooms::{RoomActivity, RoomSnapshot};
 use crate::service::timeline::token;
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -383,11 +383,18 @@ impl RoomSync<'_> {
         let incremental = self.params.since.is_some();
         let newly_joined = self.membership.stream_pos > self.since.pos;
         let full = !incremental || self.params.full_state || newly_joined;
-        let activity = state.rooms.last_activity(room_id.as_str()) > self.since.pos;
+        let activity = state
+            .rooms
+            .last_activity(room_id.as_str(), RoomActivity::Event)
+            > self.since.pos;
         let typing = state
             .typing
             .changed_since(room_id.as_str(), self.since.typing);
-        if !full && !activity && typing.is_none() && account_data.is_empty() {
+        let receipts_changed = state
+            .rooms
+            .last_activity(room_id.as_str(), RoomActivity::Receipt)
+            > self.since.pos;
+        if !full && !activity && !receipts_changed && typing.is_none() && account_data.is_empty() {
             return Ok(None);
         }
         let timeline = if full || activity {
@@ -426,7 +433,11 @@ impl RoomSync<'_> {
 
     /// Receipts that changed in `(since, until]`, as one `m.receipt` event.
     async fn receipts(&self, room_id: &RoomId) -> Result<Option<Value>> {
-        if self.state.rooms.last_activity(room_id.as_str()) <= self.since.pos
+        if self
+            .state
+            .rooms
+            .last_activity(room_id.as_str(), RoomActivity::Receipt)
+            <= self.since.pos
             && self.params.since.is_some()
         {
             return Ok(None);

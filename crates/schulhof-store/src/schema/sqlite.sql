@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS events (
     txn_id TEXT
 );
 CREATE INDEX IF NOT EXISTS events_room ON events (room_id, stream_pos);
+CREATE UNIQUE INDEX IF NOT EXISTS events_txn ON events (sender, txn_device, txn_id) WHERE txn_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_state ON events (room_id, event_type, state_key, stream_pos) WHERE state_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_member ON events (state_key, stream_pos) WHERE event_type = 'm.room.member';
 CREATE TABLE IF NOT EXISTS current_state (

@@ -25,11 +25,22 @@ use crate::service::policy::{self, RoomOrigin};
 use crate::state::AppState;
 use crate::{Error, Result};
 
+/// What happened last in a room: events or receipts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomActivity {
+    /// A new event.
+    Event,
+    /// A new read receipt.
+    Receipt,
+}
+
 /// Room state cache plus the index of where each room last changed.
 pub struct Rooms {
     snapshots: RwLock<HashMap<OwnedRoomId, Arc<RoomSnapshot>>>,
-    /// Room ID → newest stream position of an event or receipt in it.
-    activity: RwLock<HashMap<String, i64>>,
+    /// Room ID → newest stream position of an event in it.
+    events: RwLock<HashMap<String, i64>>,
+    /// Room ID → newest stream position of a receipt in it.
+    receipts: RwLock<HashMap<String, i64>>,
 }
 
 /// A stored event with its stream position, as returned by [`Rooms::send`].
@@ -44,20 +55,23 @@ pub struct Sent {
 impl Rooms {
     /// Loads the activity index of every room.
     pub async fn load(db: &Db) -> Result<Rooms> {
-        let mut activity: HashMap<String, i64> = db.room_positions().await?.into_iter().collect();
-        for (room, pos) in db.room_receipt_positions().await? {
-            let entry = activity.entry(room).or_insert(pos);
-            *entry = (*entry).max(pos);
-        }
         Ok(Rooms {
             snapshots: RwLock::default(),
-            activity: RwLock::new(activity),
+            events: RwLock::new(db.room_positions().await?.into_iter().collect()),
+            receipts: RwLock::new(db.room_receipt_positions().await?.into_iter().collect()),
         })
     }
 
-    /// The newest stream position at which anything happened in `room_id` (0 if never).
-    pub fn last_activity(&self, room_id: &str) -> i64 {
-        self.activity
+    fn index(&self, kind: RoomActivity) -> &RwLock<HashMap<String, i64>> {
+        match kind {
+            RoomActivity::Event => &self.events,
+            RoomActivity::Receipt => &self.receipts,
+        }
+    }
+
+    /// The newest stream position of `kind` in `room_id` (0 if never).
+    pub fn last_activity(&self, room_id: &str, kind: RoomActivity) -> i64 {
+        self.index(kind)
             .read()
             .expect("activity lock")
             .get(room_id)
@@ -65,9 +79,9 @@ impl Rooms {
             .unwrap_or(0)
     }
 
-    /// Records activity in a room at `pos`.
-    pub fn mark_activity(&self, room_id: &str, pos: i64) {
-        self.activity
+    /// Records `kind` in a room at `pos`.
+    pub fn mark_activity(&self, room_id: &str, kind: RoomActivity, pos: i64) {
+        self.index(kind)
             .write()
             .expect("activity lock")
             .insert(room_id.to_owned(), pos);
@@ -242,7 +256,7 @@ impl Rooms {
             }
         }
         rooms.replace_snapshot(working);
-        rooms.mark_activity(room_id.as_str(), pos);
+        rooms.mark_activity(room_id.as_str(), RoomActivity::Event, pos);
         state
             .notifier
             .notify(affected.iter().map(String::as_str), pos);
