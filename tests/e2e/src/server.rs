@@ -154,14 +154,15 @@ impl TestServer {
         self.wait_until_ready().await
     }
 
-    /// Rewrites the configuration with these `[rate_limits]` settings (TOML lines) and restarts
-    /// the server with them.
-    pub async fn restart_with_rate_limits(&self, settings: &str) -> Result<()> {
+    /// Replaces the configuration's sections (everything from `[rate_limits]` on) with
+    /// `sections` (TOML, e.g. `"[rate_limits]\nenabled = true\n[encryption]\nallow = false"`)
+    /// and restarts the server with them.
+    pub async fn restart_with_sections(&self, sections: &str) -> Result<()> {
         let config = fs::read_to_string(&self.config)?;
         let (before, _) = config
             .split_once("[rate_limits]")
             .context("config has [rate_limits]")?;
-        fs::write(&self.config, format!("{before}[rate_limits]\n{settings}\n"))?;
+        fs::write(&self.config, format!("{before}{sections}\n"))?;
         self.restart().await
     }
 

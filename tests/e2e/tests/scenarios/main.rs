@@ -8,6 +8,7 @@ mod chat;
 mod directory;
 mod durability;
 mod encryption;
+mod encryption_switch;
 mod media;
 mod policy;
 mod rate_limits;

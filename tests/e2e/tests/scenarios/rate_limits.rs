@@ -22,8 +22,8 @@ async fn wrong_passwords_are_rate_limited(server: &TestServer) -> Result<()> {
     server.add_user("ben.mueller", "Ben Müller").await?;
     server.add_user("clara.wagner", "Clara Wagner").await?;
     server
-        .restart_with_rate_limits(
-            "enabled = true\nlogin_per_second = 0.01\nlogin_burst = 5.0\nlogin_address_per_second = 0.01\nlogin_address_burst = 8.0",
+        .restart_with_sections(
+            "[rate_limits]\nenabled = true\nlogin_per_second = 0.01\nlogin_burst = 5.0\nlogin_address_per_second = 0.01\nlogin_address_burst = 8.0",
         )
         .await?;
     let raw = server.raw();
