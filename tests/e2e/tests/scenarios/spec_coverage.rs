@@ -260,3 +260,70 @@ async fn room_and_account_endpoints(server: &TestServer) -> Result<()> {
     .ok()?;
     Ok(())
 }
+
+backend_tests!(room_version_11);
+
+/// A room of version 11 (no `creator` in the create event, `redacts` inside the redaction's
+/// content) works like version 10; unknown versions are refused.
+async fn room_version_11(server: &TestServer) -> Result<()> {
+    let anna = server.user("anna.schmidt", "Anna Schmidt").await?;
+    let a = anna.raw();
+    a.post(
+        "/_matrix/client/v3/createRoom",
+        json!({ "room_version": "4" }),
+    )
+    .await?
+    .expect_error(&[400], &["M_UNSUPPORTED_ROOM_VERSION"])?;
+    let room = a
+        .post(
+            "/_matrix/client/v3/createRoom",
+            json!({ "room_version": "11" }),
+        )
+        .await?
+        .ok()?;
+    let room_id = room["room_id"].as_str().unwrap_or_default().to_owned();
+    let create = a
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room_id}/state/m.room.create/"
+        ))
+        .await?
+        .ok()?;
+    ensure!(
+        create["room_version"] == "11" && create.get("creator").is_none(),
+        "{create}"
+    );
+    let sent = a
+        .put(
+            &format!("/_matrix/client/v3/rooms/{room_id}/send/m.room.message/v11"),
+            json!({ "msgtype": "m.text", "body": "Version 11" }),
+        )
+        .await?
+        .ok()?;
+    let event_id = sent["event_id"].as_str().unwrap_or_default().to_owned();
+    let redaction = a
+        .put(
+            &format!("/_matrix/client/v3/rooms/{room_id}/redact/{event_id}/x"),
+            json!({}),
+        )
+        .await?
+        .ok()?;
+    let redaction_id = redaction["event_id"].as_str().unwrap_or_default();
+    let stored = a
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room_id}/event/{redaction_id}"
+        ))
+        .await?
+        .ok()?;
+    ensure!(
+        stored["content"]["redacts"] == event_id.as_str(),
+        "{stored}"
+    );
+    let original = a
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room_id}/event/{event_id}"
+        ))
+        .await?
+        .ok()?;
+    ensure!(original["content"] == json!({}), "{original}");
+    Ok(())
+}
