@@ -9,6 +9,7 @@ use std::fmt;
 use ruma::OwnedUserId;
 use schulhof_store::Tx;
 
+use crate::web::html::escape;
 use crate::config::Config;
 use crate::service::start_codes;
 use crate::state::AppState;
@@ -162,21 +163,6 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A point in German local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 mod csrf;
 mod first_login;
 mod form;
-mod html;
+pub(crate) mod html;
 mod reset;
 pub mod sessions;
 
