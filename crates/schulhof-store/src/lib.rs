@@ -18,6 +18,7 @@ mod key_backup;
 mod misc;
 mod personal_data;
 mod policy;
+mod serve_lease;
 mod start_codes;
 mod user_data;
 
@@ -26,6 +27,7 @@ pub use db::{Db, Tx};
 pub use directory::{AuditRow, DirectoryListener, DIRECTORY_CHANNEL};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::StoreError;
+pub use serve_lease::ServeLease;
 pub use events::{EventRow, MembershipRow, NewEvent, StateRow};
 pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;

@@ -88,3 +88,25 @@ async fn sync_long_poll_wakeup(server: &TestServer) -> Result<()> {
     );
     Ok(())
 }
+
+backend_tests!(second_server_is_refused);
+
+/// A second `schulhof serve` on the same database would hand out the same stream positions:
+/// it is refused at start with a message naming the database, and the first keeps serving.
+async fn second_server_is_refused(server: &TestServer) -> Result<()> {
+    let output = tokio::process::Command::new(schulhof_e2e::server_binary()?)
+        .arg("--config")
+        .arg(server.path("schulhof.toml"))
+        .arg("serve")
+        .current_dir(server.path(""))
+        .output()
+        .await?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(!output.status.success(), "a second server started");
+    ensure!(
+        stderr.contains("already serves"),
+        "unclear refusal: {stderr}"
+    );
+    server.raw().get("/_matrix/client/versions").await?.ok()?;
+    Ok(())
+}
