@@ -245,7 +245,8 @@ impl Denied {
     pub async fn refuse(self, state: &AppState, actor: &UserId) -> Error {
         let rule = self.denial.rule;
         let count = state.policy.count(rule);
-        tracing::info!(%actor, action = self.action, rule = rule.id(), count, "policy denial");
+        // Who was refused goes to the audit log only, not to the server log.
+        tracing::info!(action = self.action, rule = rule.id(), count, "policy denial");
         let row = AuditRow {
             ts: AppState::now_ms(),
             actor: actor.to_string(),

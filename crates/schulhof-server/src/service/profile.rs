@@ -58,7 +58,7 @@ pub async fn change_profile(
         if let Err(err) =
             update_member_event(state, user_id, &membership.room_id, field, value).await
         {
-            tracing::warn!(%err, room_id = %membership.room_id, %user_id, "profile change not sent to room");
+            tracing::warn!(%err, room_id = %membership.room_id, "profile change not sent to room");
         }
     }
     Ok(())

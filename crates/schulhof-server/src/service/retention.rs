@@ -76,7 +76,7 @@ pub async fn leave_queued_rooms(state: &AppState) {
             Ok::<_, Error>(())
         };
         if let Err(err) = left.await {
-            tracing::warn!(%err, user_id, "taking a deleted user out of their rooms");
+            tracing::warn!(%err, "taking a deleted user out of their rooms");
         }
     }
 }

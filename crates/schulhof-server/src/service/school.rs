@@ -86,7 +86,7 @@ async fn announce_renames(state: &AppState, before: &DirectoryIndex, after: &Dir
         if let Err(err) =
             profile::change_profile(state, &user_id, profile::Field::DisplayName, Some(&name)).await
         {
-            tracing::warn!(%err, %user_id, "new display name not announced");
+            tracing::warn!(%err, "new display name not announced");
         }
     }
 }

@@ -118,7 +118,7 @@ async fn first_login(
     start_codes::redeem(state, &user_id, &code, password, client)
         .await
         .map_err(|e| (e, CODE))?;
-    tracing::info!(%user_id, "first login: password set with start code");
+    tracing::info!("first login: password set with a start code");
     Ok(user_id)
 }
 

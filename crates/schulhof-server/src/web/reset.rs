@@ -185,8 +185,7 @@ async fn reset(
     };
     match result {
         Ok(letter) => {
-            let (actor, target) = (&actor.user_id, &letter.user_id);
-            tracing::info!(%actor, %target, "password reset on the web page");
+            tracing::info!("password reset on the web page (see the audit log)");
             letter_page(state, visitor, &letter)
         }
         Err(err) => reset_form(visitor, &actor, target, Some(&err)).render(state, visitor),
