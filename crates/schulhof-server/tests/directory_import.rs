@@ -33,6 +33,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    withdrawn_consent_ends_sessions,
     import_then_reimport_a_changed_file,
     a_broken_file_changes_nothing,
     admin_actions_end_sessions_and_logins,
@@ -313,4 +314,21 @@ async fn admin_actions_end_sessions_and_logins(backend: Backend) {
     assert_eq!(retention::run(state).await.unwrap(), 1);
     assert!(state.directory.snapshot().person("mia.mueller").is_none());
     assert_eq!(retention::run(state).await.unwrap(), 0);
+}
+
+/// A re-import that withdraws a student's consent ends his open sessions and refuses logins.
+async fn withdrawn_consent_ends_sessions(backend: Backend) {
+    let test = TestState::new(backend, "consent").await;
+    let state = &*test.state;
+    let csv = include_str!("../../../config/beispiel-import.csv");
+    import(state, csv).await;
+    let token = session(state, "ben.mueller").await;
+    import(state, &set_field(csv, "S-2001", 6, "nein")).await;
+    assert!(
+        state.db.token(&token).await.unwrap().is_none(),
+        "session must end"
+    );
+    school::SchoolDirectory::refresh(state).await.unwrap();
+    let refused = school::refuse_by_directory(state, &user("ben.mueller")).unwrap_err();
+    assert!(matches!(refused, Error::Forbidden(_)));
 }

@@ -13,7 +13,9 @@ pub enum StoreError {
     #[error("cannot create database directory: {0}")]
     Io(String),
     /// Another `schulhof serve` already serves this database.
-    #[error("another `schulhof serve` process already serves {0}; only one may write to a database")]
+    #[error(
+        "another `schulhof serve` process already serves {0}; only one may write to a database"
+    )]
     AlreadyServing(String),
     /// A row would violate a uniqueness rule (the key already exists).
     #[error("already exists")]

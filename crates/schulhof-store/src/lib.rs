@@ -27,11 +27,11 @@ pub use db::{Db, Tx};
 pub use directory::{AuditRow, DirectoryListener, DIRECTORY_CHANNEL};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::StoreError;
-pub use serve_lease::ServeLease;
 pub use events::{EventRow, MembershipRow, NewEvent, StateRow};
 pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;
 pub use policy::{ReportRow, RoomOriginRow};
+pub use serve_lease::ServeLease;
 pub use user_data::{AccountDataRow, ReceiptRow};
 
 /// Result type of every store call.

@@ -144,7 +144,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let database_url = config.database_url.clone();
     let state = AppState::new(config).await.map_err(|e| e.to_string())?;
     // Held until the server stops: a second server on the same database is refused.
-    let _lease = state.db.take_serve_lease(&database_url).await.map_err(|e| e.to_string())?;
+    let _lease = state
+        .db
+        .take_serve_lease(&database_url)
+        .await
+        .map_err(|e| e.to_string())?;
     policy::reload_rights_on_sighup(state.clone());
     let listener = tokio::net::TcpListener::bind(listen)
         .await

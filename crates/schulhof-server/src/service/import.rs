@@ -53,6 +53,11 @@ pub async fn apply(
     }
     for changed in &plan.changed {
         rename(state, &mut change, changed).await?;
+        if changed.before.consent && !changed.after.consent {
+            // Consent withdrawn: the account is restricted from now on, open sessions end too.
+            let user_id = user_id_of(state, &changed.after.localpart)?;
+            Db::revoke_sessions_tx(&mut change.tx, user_id.as_str()).await?;
+        }
     }
     for person in &plan.deactivated {
         deactivate(state, &mut change, person).await?;

@@ -9,10 +9,10 @@ use std::fmt;
 use ruma::OwnedUserId;
 use schulhof_store::Tx;
 
-use crate::web::html::escape;
 use crate::config::Config;
 use crate::service::start_codes;
 use crate::state::AppState;
+use crate::web::html::escape;
 use crate::Result;
 
 /// One access letter.
@@ -162,7 +162,6 @@ fn csv_field(value: &str) -> String {
         value.to_owned()
     }
 }
-
 
 /// A point in German local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -246,7 +246,12 @@ impl Denied {
         let rule = self.denial.rule;
         let count = state.policy.count(rule);
         // Who was refused goes to the audit log only, not to the server log.
-        tracing::info!(action = self.action, rule = rule.id(), count, "policy denial");
+        tracing::info!(
+            action = self.action,
+            rule = rule.id(),
+            count,
+            "policy denial"
+        );
         let row = AuditRow {
             ts: AppState::now_ms(),
             actor: actor.to_string(),
