@@ -1,16 +1,27 @@
-//! `schulhof demo`: a ready-to-try server with a few demo accounts.
+//! `schulhof demo`: a ready-to-try server with the example school imported
+//! (`config/beispiel-import.csv`) and known passwords for one person of each role.
 
 use std::path::Path;
 
+use schulhof_directory::parse_csv;
 use schulhof_server::config::Config;
+use schulhof_server::service::{import, user_admin};
 use schulhof_server::state::AppState;
 
-/// Demo accounts: (localpart, display name, password).
-const DEMO_USERS: &[(&str, &str, &str)] = &[
-    ("anna.schmidt", "Anna Schmidt", "Demo-Lehrkraft1!"),
-    ("ben.mueller", "Ben Müller", "Demo-Schueler1!"),
-    ("clara.wagner", "Clara Wagner", "Demo-Eltern1!"),
-    ("admin", "Schulleitung", "Demo-Admin1!"),
+/// The demo school: the example import file shipped in `config/`.
+const DEMO_SCHOOL: &str = include_str!("../../../config/beispiel-import.csv");
+
+/// Demo logins: (localpart, role shown, password). The other people of the school get
+/// access letters with start codes in `data/zugangsbriefe-demo/`.
+const DEMO_LOGINS: &[(&str, &str, &str)] = &[
+    ("anna.schmidt", "Lehrkraft, Klasse 8.1", "Demo-Lehrkraft1!"),
+    ("ben.mueller", "Schüler, Klasse 8.1", "Demo-Schueler1!"),
+    (
+        "clara.mueller",
+        "Sorgeberechtigte von Ben und Mia",
+        "Demo-Eltern1!",
+    ),
+    ("birgit.schaefer", "Schulleitung", "Demo-Schulleitung1!"),
 ];
 
 const DEMO_CONFIG: &str = r#"# Demo configuration written by `schulhof demo`.
@@ -21,11 +32,34 @@ media_path = "data/media"
 public_baseurl = "http://127.0.0.1:8008/"
 school_name = "Demo-Schule"
 
+[accounts]
+secret_key_file = "data/schulhof.key"
+
 [rate_limits]
 enabled = true
 "#;
 
-/// Writes `data/schulhof.toml` (if missing), creates the demo accounts and serves.
+/// Imports the demo school (first run), sets the demo passwords, prints the logins and serves.
+async fn prepare(state: &AppState, config: &Config) -> Result<(), String> {
+    let file =
+        parse_csv(DEMO_SCHOOL.as_bytes()).map_err(|errors| format!("demo school: {errors:?}"))?;
+    let outcome = import::apply(state, &file, "demo")
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|errors| format!("demo school: {errors:?}"))?;
+    if !outcome.letters.is_empty() {
+        let letters = crate::import::LetterFiles::create(Some("data/zugangsbriefe-demo".into()))?;
+        letters.write(config, &outcome.letters)?;
+    }
+    for (localpart, _, password) in DEMO_LOGINS {
+        user_admin::set_password(state, "demo", localpart, password)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Writes `data/schulhof.toml` (if missing), imports the demo school and serves.
 pub async fn run() -> Result<(), String> {
     let dir = Path::new("data");
     std::fs::create_dir_all(dir).map_err(|e| format!("data: {e}"))?;
@@ -38,30 +72,35 @@ pub async fn run() -> Result<(), String> {
     let state = AppState::new(config.clone())
         .await
         .map_err(|e| e.to_string())?;
-    println!("Schulhof-Demo: {}", config.public_baseurl);
-    println!("Anmeldungen (Benutzername / Passwort):");
-    for (localpart, name, password) in DEMO_USERS {
-        let admin = *localpart == "admin";
-        match schulhof_server::service::accounts::create_user(
-            &state,
-            localpart,
-            password,
-            Some(name),
-            admin,
-        )
+    let fresh = state
+        .db
+        .load_directory()
         .await
-        {
-            Ok(_) | Err(schulhof_server::Error::InUse(..)) => {}
-            Err(e) => return Err(e.to_string()),
-        }
-        println!("  {localpart:<14} {password:<18} ({name})");
+        .map_err(|e| e.to_string())?
+        .people
+        .is_empty();
+    if fresh {
+        prepare(&state, &config).await?;
     }
     println!();
     println!(
-        "Element: https://app.element.io → \"Anmelden\" → Homeserver bearbeiten → {}",
+        "Schulhof-Demo ({}): {}",
+        config.school_name, config.public_baseurl
+    );
+    println!("Anmeldungen (Benutzername / Passwort):");
+    for (localpart, role, password) in DEMO_LOGINS {
+        println!("  {localpart:<16} {password:<20} ({role})");
+    }
+    println!("Alle anderen Personen der Demo-Schule: Startcodes in data/zugangsbriefe-demo/,");
+    println!(
+        "erste Anmeldung unter {}erstanmeldung",
         config.public_baseurl
     );
-    println!("(oder eine lokale Element-Web-Instanz mit default_server_config auf diese Adresse)");
+    println!();
+    println!(
+        "Element: Homeserver {} eintragen und mit Benutzername/Passwort anmelden.",
+        config.public_baseurl
+    );
     state.db.close().await;
     crate::serve(config).await
 }
