@@ -37,6 +37,21 @@ pub struct AuditRow {
     pub detail: String,
 }
 
+/// The audit log's columns in the order every query selects them.
+pub(crate) type AuditColumns = (i64, String, String, String, String);
+
+impl From<AuditColumns> for AuditRow {
+    fn from((ts, actor, action, target, detail): AuditColumns) -> Self {
+        AuditRow {
+            ts,
+            actor,
+            action,
+            target,
+            detail,
+        }
+    }
+}
+
 /// Waits for directory changes that other processes announce: PostgreSQL `LISTEN` on
 /// [`DIRECTORY_CHANNEL`]. On SQLite (or if listening fails) it only waits for the timeout;
 /// callers poll [`Db::directory_version`] after every wait anyway.
@@ -559,21 +574,11 @@ impl Db {
     pub async fn audit_log(&self, target: &str, actor: &str) -> Result<Vec<AuditRow>> {
         let sql = "SELECT ts, actor, action, target, detail FROM audit_log
                    WHERE target = $1 OR actor = $2 ORDER BY ts";
-        let rows: Vec<(i64, String, String, String, String)> =
-            with_db!(self, |c| sqlx::query_as(sql)
-                .bind(target)
-                .bind(actor)
-                .fetch_all(c)
-                .await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(ts, actor, action, target, detail)| AuditRow {
-                ts,
-                actor,
-                action,
-                target,
-                detail,
-            })
-            .collect())
+        let rows: Vec<AuditColumns> = with_db!(self, |c| sqlx::query_as(sql)
+            .bind(target)
+            .bind(actor)
+            .fetch_all(c)
+            .await)?;
+        Ok(rows.into_iter().map(AuditRow::from).collect())
     }
 }

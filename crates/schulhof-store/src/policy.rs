@@ -122,17 +122,7 @@ impl Db {
     pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditRow>> {
         let sql = "SELECT ts, actor, action, target, detail FROM audit_log
                    ORDER BY ts DESC LIMIT $1";
-        let rows: Vec<(i64, String, String, String, String)> =
-            fetch!(self, fetch_all, sql, [limit])?;
-        Ok(rows
-            .into_iter()
-            .map(|(ts, actor, action, target, detail)| AuditRow {
-                ts,
-                actor,
-                action,
-                target,
-                detail,
-            })
-            .collect())
+        let rows: Vec<crate::directory::AuditColumns> = fetch!(self, fetch_all, sql, [limit])?;
+        Ok(rows.into_iter().map(AuditRow::from).collect())
     }
 }
