@@ -1,19 +1,11 @@
 //! Store-level tests of the end-to-end encryption tables on a temporary SQLite file.
 
+mod common;
+
 use schulhof_store::{Db, NewEvent, NewToDevice, OneTimeKeyRow};
 
 async fn temp_db(name: &str) -> Db {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let path = std::env::temp_dir().join(format!(
-        "schulhof-e2ee-{name}-{}-{nanos}.db",
-        std::process::id()
-    ));
-    Db::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap()
+    common::temp_db("e2ee", name).await
 }
 
 fn key(id: &str) -> OneTimeKeyRow {

@@ -1,22 +1,14 @@
 //! Store-level tests of the server-side key backup tables on a temporary SQLite file.
 
+mod common;
+
 use schulhof_store::{BackupCounts, BackupKeyRow, BackupUpload, Db};
 
 const ALGORITHM: &str = "m.megolm_backup.v1.curve25519-aes-sha2";
 const USER: &str = "@a:x";
 
 async fn temp_db(name: &str) -> Db {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let path = std::env::temp_dir().join(format!(
-        "schulhof-backup-{name}-{}-{nanos}.db",
-        std::process::id()
-    ));
-    Db::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap()
+    common::temp_db("backup", name).await
 }
 
 fn key(room: &str, session: &str, index: i64, data: &str) -> BackupKeyRow {
