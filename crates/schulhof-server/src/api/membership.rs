@@ -140,47 +140,30 @@ async fn change(
     Ok(Json(json!({})))
 }
 
-async fn kick(State(state): State<Arc<AppState>>, req: Ruma<kick_user::v3::Request>) -> JsonResult {
-    let b = &req.body;
-    change(
-        &state,
-        req.user_id(),
-        &b.room_id,
-        &b.user_id,
-        "leave",
-        b.reason.as_deref(),
-    )
-    .await
+/// A handler that sets the target's membership (kick and unban: `leave`; ban: `ban`).
+macro_rules! membership_change {
+    ($name:ident, $endpoint:ident, $membership:literal) => {
+        async fn $name(
+            State(state): State<Arc<AppState>>,
+            req: Ruma<$endpoint::v3::Request>,
+        ) -> JsonResult {
+            let b = &req.body;
+            change(
+                &state,
+                req.user_id(),
+                &b.room_id,
+                &b.user_id,
+                $membership,
+                b.reason.as_deref(),
+            )
+            .await
+        }
+    };
 }
 
-async fn ban(State(state): State<Arc<AppState>>, req: Ruma<ban_user::v3::Request>) -> JsonResult {
-    let b = &req.body;
-    change(
-        &state,
-        req.user_id(),
-        &b.room_id,
-        &b.user_id,
-        "ban",
-        b.reason.as_deref(),
-    )
-    .await
-}
-
-async fn unban(
-    State(state): State<Arc<AppState>>,
-    req: Ruma<unban_user::v3::Request>,
-) -> JsonResult {
-    let b = &req.body;
-    change(
-        &state,
-        req.user_id(),
-        &b.room_id,
-        &b.user_id,
-        "leave",
-        b.reason.as_deref(),
-    )
-    .await
-}
+membership_change!(kick, kick_user, "leave");
+membership_change!(ban, ban_user, "ban");
+membership_change!(unban, unban_user, "leave");
 
 async fn joined(
     State(state): State<Arc<AppState>>,
