@@ -327,3 +327,60 @@ async fn room_version_11(server: &TestServer) -> Result<()> {
     ensure!(original["content"] == json!({}), "{original}");
     Ok(())
 }
+
+backend_tests!(kick_ban_unban);
+
+/// The room's moderator kicks, bans and unbans a member; the member sees each change and a
+/// banned member cannot rejoin until unbanned. A member without power cannot kick.
+async fn kick_ban_unban(server: &TestServer) -> Result<()> {
+    let anna = server.user("anna.schmidt", "Anna Schmidt").await?;
+    let ben = server.user("ben.mueller", "Ben Müller").await?;
+    let (a, b) = (anna.raw(), ben.raw());
+    let room = a
+        .post(
+            "/_matrix/client/v3/createRoom",
+            json!({ "preset": "public_chat" }),
+        )
+        .await?
+        .ok()?;
+    let room_id = room["room_id"].as_str().unwrap_or_default().to_owned();
+    let join = format!("/_matrix/client/v3/rooms/{room_id}/join");
+    let membership =
+        |who: &str| format!("/_matrix/client/v3/rooms/{room_id}/state/m.room.member/{who}");
+    let target = json!({ "user_id": ben.id(), "reason": "Test" });
+
+    b.post(&join, json!({})).await?.ok()?;
+    b.post(
+        &format!("/_matrix/client/v3/rooms/{room_id}/kick"),
+        json!({ "user_id": anna.id() }),
+    )
+    .await?
+    .expect_error(&[403], &["M_FORBIDDEN"])?;
+    a.post(
+        &format!("/_matrix/client/v3/rooms/{room_id}/kick"),
+        target.clone(),
+    )
+    .await?
+    .ok()?;
+    ensure!(a.get(&membership(ben.id())).await?.ok()?["membership"] == "leave");
+
+    b.post(&join, json!({})).await?.ok()?;
+    a.post(
+        &format!("/_matrix/client/v3/rooms/{room_id}/ban"),
+        target.clone(),
+    )
+    .await?
+    .ok()?;
+    ensure!(a.get(&membership(ben.id())).await?.ok()?["membership"] == "ban");
+    b.post(&join, json!({}))
+        .await?
+        .expect_error(&[403], &["M_FORBIDDEN"])?;
+
+    a.post(&format!("/_matrix/client/v3/rooms/{room_id}/unban"), target)
+        .await?
+        .ok()?;
+    ensure!(a.get(&membership(ben.id())).await?.ok()?["membership"] == "leave");
+    b.post(&join, json!({})).await?.ok()?;
+    ensure!(a.get(&membership(ben.id())).await?.ok()?["membership"] == "join");
+    Ok(())
+}
