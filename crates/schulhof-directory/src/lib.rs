@@ -23,7 +23,7 @@ pub use localpart::{assign_localpart, base_localpart};
 pub use model::{parents_group_of, Directory, Group, GroupKind, Person, PersonStatus, Role};
 pub use plan::{plan_import, plan_import_reserving, GroupChange, ImportPlan, PersonChange};
 #[cfg(feature = "synthetic")]
-pub use synthetic::{synthetic_school_csv, SyntheticSchool};
+pub use synthetic::{synthetic_school_csv, SplitMix64, SyntheticSchool};
 
 /// One problem in an import file, with the line (1-based, header = line 1) and the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,7 @@
 //! them; and they never send into a room of students or parents with such a person.
 
 use schulhof_directory::{
-    parents_group_of, parse_csv, plan_import, Directory, DirectoryIndex, Person, Role,
+    parents_group_of, parse_csv, plan_import, Directory, DirectoryIndex, Person, Role, SplitMix64,
     SyntheticSchool,
 };
 use schulhof_policy::{decide, Action, JoinVia, Rights, RoomFacts};
@@ -15,30 +15,6 @@ const SEQUENCES: u64 = 1500;
 
 /// Steps per sequence.
 const STEPS: usize = 60;
-
-/// SplitMix64: a tiny deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// A random element.
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// A simulated room.
 struct Room {
@@ -83,7 +59,7 @@ struct Sim {
     people: Vec<String>,
     rooms: Vec<Room>,
     rights: Rights,
-    rng: Rng,
+    rng: SplitMix64,
 }
 
 /// Teachers and admins.
@@ -126,7 +102,7 @@ impl Sim {
             people,
             rooms: Vec::new(),
             rights: Rights::default(),
-            rng: Rng(seed),
+            rng: SplitMix64::new(seed),
         }
     }
 

@@ -41,37 +41,47 @@ const CONTENT_POLICY: &str =
 /// Bytes read from disk per chunk of a download.
 const CHUNK_SIZE: usize = 256 * 1024;
 
+/// Registers one generic handler for the authenticated (v1) and the legacy (v3) endpoint.
+macro_rules! v1_and_legacy {
+    ($routes:expr, $handler:ident, $v1:ty, $legacy:ty) => {
+        $routes
+            .endpoint::<$v1, _, _>($handler::<$v1>)
+            .endpoint::<$legacy, _, _>($handler::<$legacy>)
+    };
+}
+
 #[allow(deprecated)]
 pub(super) fn routes(routes: Routes) -> Routes {
-    let mut routes = routes
-        .endpoint::<v1::get_content::v1::Request, _, _>(download::<v1::get_content::v1::Request>)
-        .endpoint::<v1::get_content_as_filename::v1::Request, _, _>(
-            download::<v1::get_content_as_filename::v1::Request>,
-        )
-        .endpoint::<legacy::get_content::v3::Request, _, _>(
-            download::<legacy::get_content::v3::Request>,
-        )
-        .endpoint::<legacy::get_content_as_filename::v3::Request, _, _>(
-            download::<legacy::get_content_as_filename::v3::Request>,
-        )
-        .endpoint::<v1::get_content_thumbnail::v1::Request, _, _>(
-            thumbnail::<v1::get_content_thumbnail::v1::Request>,
-        )
-        .endpoint::<legacy::get_content_thumbnail::v3::Request, _, _>(
-            thumbnail::<legacy::get_content_thumbnail::v3::Request>,
-        )
-        .endpoint::<v1::get_media_config::v1::Request, _, _>(
-            config::<v1::get_media_config::v1::Request>,
-        )
-        .endpoint::<legacy::get_media_config::v3::Request, _, _>(
-            config::<legacy::get_media_config::v3::Request>,
-        )
-        .endpoint::<v1::get_media_preview::v1::Request, _, _>(
-            preview_url::<v1::get_media_preview::v1::Request>,
-        )
-        .endpoint::<legacy::get_media_preview::v3::Request, _, _>(
-            preview_url::<legacy::get_media_preview::v3::Request>,
-        );
+    let routes = v1_and_legacy!(
+        routes,
+        download,
+        v1::get_content::v1::Request,
+        legacy::get_content::v3::Request
+    );
+    let routes = v1_and_legacy!(
+        routes,
+        download,
+        v1::get_content_as_filename::v1::Request,
+        legacy::get_content_as_filename::v3::Request
+    );
+    let routes = v1_and_legacy!(
+        routes,
+        thumbnail,
+        v1::get_content_thumbnail::v1::Request,
+        legacy::get_content_thumbnail::v3::Request
+    );
+    let routes = v1_and_legacy!(
+        routes,
+        config,
+        v1::get_media_config::v1::Request,
+        legacy::get_media_config::v3::Request
+    );
+    let mut routes = v1_and_legacy!(
+        routes,
+        preview_url,
+        v1::get_media_preview::v1::Request,
+        legacy::get_media_preview::v3::Request
+    );
     // The upload body is the file itself, not JSON, and may be far larger than a JSON request:
     // it bypasses the `Ruma` extractor and its body limit.
     for path in legacy::create_content::v3::Request::PATH_BUILDER.paths() {

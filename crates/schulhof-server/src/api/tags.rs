@@ -46,6 +46,23 @@ async fn current_tags(
         .unwrap_or_default())
 }
 
+async fn store_tags(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+    tags: Map<String, Value>,
+) -> Result<()> {
+    set_account_data(
+        state,
+        user_id,
+        Some(room_id),
+        TAG_TYPE,
+        &json!({ "tags": tags }),
+    )
+    .await?;
+    Ok(())
+}
+
 async fn get(State(state): State<Arc<AppState>>, req: Ruma<get_tags::v3::Request>) -> JsonResult {
     only_own(req.user_id(), &req.body.user_id)?;
     Ok(Json(
@@ -63,14 +80,7 @@ async fn put(State(state): State<Arc<AppState>>, req: Ruma<create_tag::v3::Reque
         .filter(Value::is_object)
         .unwrap_or_else(|| json!({}));
     tags.insert(b.tag.clone(), info);
-    set_account_data(
-        &state,
-        &b.user_id,
-        Some(&b.room_id),
-        TAG_TYPE,
-        &json!({ "tags": tags }),
-    )
-    .await?;
+    store_tags(&state, &b.user_id, &b.room_id, tags).await?;
     Ok(Json(json!({})))
 }
 
@@ -82,14 +92,7 @@ async fn delete(
     only_own(req.user_id(), &b.user_id)?;
     let mut tags = current_tags(&state, &b.user_id, &b.room_id).await?;
     if tags.remove(&b.tag).is_some() {
-        set_account_data(
-            &state,
-            &b.user_id,
-            Some(&b.room_id),
-            TAG_TYPE,
-            &json!({ "tags": tags }),
-        )
-        .await?;
+        store_tags(&state, &b.user_id, &b.room_id, tags).await?;
     }
     Ok(Json(json!({})))
 }
