@@ -54,6 +54,19 @@ pub struct Config {
     /// exist the built-in defaults apply.
     #[serde(default = "default_rights_file")]
     pub rights_file: PathBuf,
+    /// Switches for test servers only (section `[testing]`); a release build refuses them.
+    #[serde(default)]
+    pub testing: TestingConfig,
+}
+
+/// Switches for test servers (section `[testing]`). A release build refuses every one of them,
+/// so a production server cannot be started with them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestingConfig {
+    /// Let tests move the server's clock (`POST /_schulhof/test/clock`).
+    #[serde(default)]
+    pub movable_clock: bool,
 }
 
 /// School directory settings (section `[directory]`).
@@ -330,6 +343,11 @@ impl Config {
                 config.database_url
             ));
         }
+        if config.testing.movable_clock && !cfg!(debug_assertions) {
+            return Err(
+                "key `testing.movable_clock`: a release build refuses test switches".to_owned(),
+            );
+        }
         Ok(config)
     }
 }
@@ -367,6 +385,17 @@ public_baseurl = "http://127.0.0.1:8008/"
         let text = format!("{MINIMAL}\nlisten_port = 3\n");
         let err = Config::parse(&text).unwrap_err();
         assert!(err.contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn the_movable_clock_is_for_debug_builds_only() {
+        let text = format!("{MINIMAL}\n[testing]\nmovable_clock = true\n");
+        let parsed = Config::parse(&text);
+        if cfg!(debug_assertions) {
+            assert!(parsed.unwrap().testing.movable_clock);
+        } else {
+            assert!(parsed.unwrap_err().contains("testing.movable_clock"));
+        }
     }
 
     #[test]

@@ -19,11 +19,10 @@ use std::sync::Arc;
 
 use state::AppState;
 
-/// Serves the Client-Server API on `listener` until the future is dropped or fails.
+/// Starts the background jobs and serves the Client-Server API on `listener` until the future
+/// is dropped or fails; the caller stops the jobs with `state.jobs.shutdown`.
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    service::school::spawn_watcher(state.clone());
-    service::retention::spawn(state.clone());
-    spawn_checkpoints(state.clone());
+    start_jobs(&state);
     let app = router::build(state);
     axum::serve(
         listener,
@@ -32,15 +31,30 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
     .await
 }
 
-/// Checkpoints SQLite's write-ahead log once a second in the background.
-fn spawn_checkpoints(state: Arc<AppState>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            if let Err(err) = state.db.checkpoint().await {
-                tracing::warn!(%err, "WAL checkpoint failed");
-            }
+/// Starts every background job of a serving process (see `service::jobs`).
+fn start_jobs(state: &Arc<AppState>) {
+    use service::jobs::Scope;
+    let jobs = &state.jobs;
+    jobs.start(
+        state,
+        "directory-watcher",
+        Scope::PerProcess,
+        service::school::watch_directory,
+    );
+    jobs.start(
+        state,
+        "retention",
+        Scope::Singleton,
+        service::retention::job,
+    );
+    jobs.start(state, "wal-checkpoint", Scope::PerProcess, checkpoints);
+}
+
+/// Checkpoints SQLite's write-ahead log once a second.
+async fn checkpoints(state: Arc<AppState>, mut stop: service::jobs::Stop) {
+    while stop.sleep(std::time::Duration::from_secs(1)).await {
+        if let Err(err) = state.db.checkpoint().await {
+            tracing::warn!(%err, "WAL checkpoint failed");
         }
-    });
+    }
 }

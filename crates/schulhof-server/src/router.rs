@@ -72,6 +72,7 @@ impl Routes {
 /// Builds the whole application.
 pub fn build(state: Arc<AppState>) -> Router {
     let routes = crate::web::routes(api::routes(Routes(Router::new())));
+    let routes = api::test_clock::routes(routes, state.clock.is_movable());
     routes
         .0
         .fallback(unrecognized)

@@ -7,9 +7,9 @@ use schulhof_store::Db;
 
 use crate::config::Config;
 use crate::service::{
-    activity::Activity, notifier::Notifier, passwords::Passwords, push::PushRules,
-    rate_limit::RateLimiter, rooms::Rooms, secret_key::SecretKey, stream::Stream,
-    token_cache::TokenCache, typing::Typing, uiaa::UiaaSessions,
+    activity::Activity, clock::Clock, jobs::Jobs, notifier::Notifier, passwords::Passwords,
+    push::PushRules, rate_limit::RateLimiter, rooms::Rooms, secret_key::SecretKey,
+    token_cache::TokenCache, typing::Typing, uiaa::UiaaSessions, write::Writer,
 };
 
 /// Everything the server needs while running; shared as `Arc<AppState>`.
@@ -20,8 +20,12 @@ pub struct AppState {
     pub server_name: OwnedServerName,
     /// The database.
     pub db: Db,
-    /// The single writer that assigns stream positions.
-    pub stream: Stream,
+    /// The one commit path: the single writer that assigns stream positions.
+    pub writer: Writer,
+    /// The server's clock (movable only on test servers).
+    pub clock: Clock,
+    /// Background jobs, started and stopped in one place.
+    pub jobs: Jobs,
     /// Where per-user streams last changed.
     pub activity: Activity,
     /// Wakes waiting `/sync` requests.
@@ -32,6 +36,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Cached push rulesets.
     pub push_rules: PushRules,
+    /// Cached per-recipient exclusions of the room reader.
+    pub exclusions: crate::service::read::exclusions::ExclusionCache,
     /// The server's secret key (start code MACs).
     pub secret_key: SecretKey,
     /// Cached access-token lookups.
@@ -57,7 +63,12 @@ impl AppState {
             .map_err(|e| crate::Error::Internal(format!("server_name: {e}")))?;
         let db = Db::connect(&config.database_url).await?;
         let max_pos = db.max_stream_pos().await?;
-        let stream = Stream::new(max_pos);
+        let writer = Writer::new(max_pos);
+        let clock = if config.testing.movable_clock {
+            Clock::movable()
+        } else {
+            Clock::system()
+        };
         let rooms = Rooms::load(&db).await?;
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
         let secret_key = SecretKey::load_or_create(&config.accounts.secret_key_file)?;
@@ -67,12 +78,15 @@ impl AppState {
         Ok(Arc::new(AppState {
             server_name,
             db,
-            stream,
+            writer,
+            clock,
+            jobs: Jobs::new(),
             activity: Activity::new(max_pos),
             notifier: Notifier::default(),
             rooms,
             passwords: Passwords::default(),
             push_rules: PushRules::default(),
+            exclusions: Default::default(),
             secret_key,
             tokens: TokenCache::default(),
             typing: Typing::default(),
@@ -83,13 +97,5 @@ impl AppState {
             policy,
             config,
         }))
-    }
-
-    /// Milliseconds since the Unix epoch, now.
-    pub fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
     }
 }

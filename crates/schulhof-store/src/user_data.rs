@@ -194,6 +194,21 @@ impl Db {
         Ok(fetch!(self, fetch_one, sql, [user_id, room_id])?)
     }
 
+    /// The unread notifying events of a user in a room as `(sender, highlight)`, for counts
+    /// that leave out events the user's reader hides.
+    pub async fn unread_notifications(
+        &self,
+        user_id: &str,
+        room_id: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let sql = "SELECT e.sender, p.highlight FROM push_actions p
+                   JOIN events e ON e.stream_pos = p.stream_pos
+                   WHERE p.user_id = $1 AND p.room_id = $2 AND p.stream_pos > COALESCE(
+                     (SELECT MAX(event_pos) FROM receipts WHERE room_id = $2 AND user_id = $1
+                      AND receipt_type IN ('m.read', 'm.read.private')), 0)";
+        Ok(fetch!(self, fetch_all, sql, [user_id, room_id])?)
+    }
+
     /// Stores a user's presence (inside the writer's transaction).
     pub async fn put_presence(
         tx: &mut Tx,

@@ -11,7 +11,6 @@ use schulhof_directory::{parse_csv, ImportError};
 use schulhof_server::config::Config;
 use schulhof_server::service::import;
 use schulhof_server::service::letters::{self, AccessLetter};
-use schulhof_server::state::AppState;
 
 /// Arguments of `schulhof import`.
 #[derive(Args)]
@@ -168,7 +167,7 @@ impl LetterFiles {
 
 /// `./zugangsbriefe-YYYYMMDD-HHMMSS` in German time.
 fn default_dir() -> PathBuf {
-    let t = letters::german_time(AppState::now_ms());
+    let t = letters::german_time(schulhof_server::service::clock::system_now_ms());
     PathBuf::from(format!(
         "zugangsbriefe-{}{:02}{:02}-{:02}{:02}{:02}",
         t.year, t.month, t.day, t.hour, t.minute, t.second

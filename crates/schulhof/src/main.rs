@@ -10,7 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use schulhof_server::config::Config;
+use schulhof_server::service::jobs::Scope;
 use schulhof_server::state::AppState;
+
+/// How long background jobs get to finish at shutdown.
+const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Schulhof: a Matrix homeserver for schools.
 #[derive(Parser)]
@@ -149,7 +153,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .take_serve_lease(&database_url)
         .await
         .map_err(|e| e.to_string())?;
-    policy::reload_rights_on_sighup(state.clone());
+    state.jobs.start(
+        &state,
+        "rights-reload",
+        Scope::PerProcess,
+        policy::reload_rights_on_sighup,
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("listen {listen}: {e}"))?;
@@ -161,6 +170,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         result = schulhof_server::serve(state.clone(), listener) => result.map_err(|e| e.to_string())?,
         _ = shutdown_signal() => tracing::info!("shutting down"),
     }
+    state.jobs.shutdown(JOB_GRACE).await;
     state.db.close().await;
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use schulhof_server::config::Config;
+use schulhof_server::service::jobs::Stop;
 use schulhof_server::service::letters::german_time;
 use schulhof_server::service::policy::read_rights;
 use schulhof_server::state::AppState;
@@ -98,9 +99,9 @@ pub async fn run_audit(config: &Path, command: AuditCommand) -> Result<(), Strin
     Ok(())
 }
 
-/// Reloads the rights whenever the process gets SIGHUP; an invalid file keeps the rights in
-/// force (the error is logged with line and field).
-pub fn reload_rights_on_sighup(state: Arc<AppState>) {
+/// The job that reloads the rights whenever the process gets SIGHUP; an invalid file keeps
+/// the rights in force (the error is logged with line and field).
+pub async fn reload_rights_on_sighup(state: Arc<AppState>, mut stop: Stop) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -111,12 +112,13 @@ pub fn reload_rights_on_sighup(state: Arc<AppState>) {
                 return;
             }
         };
-        tokio::spawn(async move {
-            while hangup.recv().await.is_some() {
-                state.policy.reload_logged();
-            }
-        });
+        while let Some(Some(())) = stop.unless_stopped(hangup.recv()).await {
+            state.policy.reload_logged();
+        }
     }
     #[cfg(not(unix))]
-    let _ = state;
+    {
+        let _ = state;
+        stop.stopped().await;
+    }
 }

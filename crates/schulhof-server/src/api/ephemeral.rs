@@ -48,7 +48,7 @@ async fn typing(
         let members: Vec<String> = room.joined().map(|u| u.to_string()).collect();
         state
             .notifier
-            .notify(members.iter().map(String::as_str), state.stream.current());
+            .notify(members.iter().map(String::as_str), state.writer.current());
     }
     Ok(Json(json!({})))
 }

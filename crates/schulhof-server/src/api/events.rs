@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::{read_body, Authenticated, Ruma, Session};
+use crate::service::read::history::{self as timeline, format_events, parse_token, PageRequest};
 use crate::service::rooms::{EventTemplate, Rooms};
-use crate::service::timeline::{self, format_events, parse_token, Page};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -192,6 +192,7 @@ async fn all_state(
     let s = req.session();
     let events = timeline::visible_state(&state, &s.user_id, &req.body.room_id, None).await?;
     Ok(Json(Value::Array(format_events(
+        &state,
         &events,
         &s.user_id,
         s.device_id.as_str(),
@@ -243,7 +244,7 @@ async fn messages(
 ) -> JsonResult {
     let s = req.session();
     let b = &req.body;
-    let page = Page {
+    let page = PageRequest {
         from: optional_token(b.from.as_deref())?,
         to: optional_token(b.to.as_deref())?,
         backward: b.dir == Direction::Backward,
@@ -323,7 +324,7 @@ async fn members(
         .filter(|e| e.event_type == "m.room.member" && wanted(e))
         .collect();
     Ok(Json(
-        json!({ "chunk": format_events(&members, &s.user_id, s.device_id.as_str()) }),
+        json!({ "chunk": format_events(&state, &members, &s.user_id, s.device_id.as_str()) }),
     ))
 }
 

@@ -94,7 +94,7 @@ async fn changes(
     req: Ruma<get_key_changes::v3::Request>,
 ) -> JsonResult {
     let from = stream_pos(&req.body.from)?;
-    let to = stream_pos(&req.body.to)?.min(state.stream.current());
+    let to = stream_pos(&req.body.to)?.min(state.writer.current());
     let (changed, left) = keys::device_lists_for_sync(&state, req.user_id(), from, to).await?;
     Ok(Json(json!({ "changed": changed, "left": left })))
 }

@@ -21,6 +21,7 @@ mod rooms;
 pub(crate) mod session;
 mod sync;
 mod tags;
+pub(crate) mod test_clock;
 mod upgrade;
 mod user_directory;
 
@@ -34,11 +35,16 @@ pub struct Json(pub Value);
 
 impl IntoResponse for Json {
     fn into_response(self) -> Response {
-        (
-            [(http::header::CONTENT_TYPE, "application/json")],
-            serde_json::to_vec(&self.0).unwrap_or_default(),
-        )
-            .into_response()
+        RawJson(serde_json::to_vec(&self.0).unwrap_or_default()).into_response()
+    }
+}
+
+/// A response with status 200 whose body is JSON already rendered to bytes.
+pub struct RawJson(pub Vec<u8>);
+
+impl IntoResponse for RawJson {
+    fn into_response(self) -> Response {
+        ([(http::header::CONTENT_TYPE, "application/json")], self.0).into_response()
     }
 }
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use ruma::api::client::presence::{get_presence, set_presence};
 use ruma::presence::PresenceState;
-use schulhof_store::Db;
 use serde_json::{json, Map, Value};
 
 use super::account_data::require_self;
@@ -46,23 +45,13 @@ async fn set(
     let user_id = req.user_id();
     require_self(user_id, &req.body.user_id)?;
     check_state(&req.body.presence)?;
-    let mut guard = state.stream.lock().await;
-    let pos = guard.next_pos();
-    let mut tx = state.db.begin().await?;
-    let status_msg = req.body.status_msg.as_deref();
-    Db::put_presence(
-        &mut tx,
-        user_id.as_str(),
+    crate::service::presence::set_presence(
+        &state,
+        user_id,
         req.body.presence.as_str(),
-        status_msg,
-        AppState::now_ms(),
-        pos,
+        req.body.status_msg.as_deref(),
     )
     .await?;
-    tx.commit().await?;
-    let pos = guard.committed();
-    // `/sync` delivers no presence of others yet; once it does, room members need waking here.
-    state.notifier.notify([user_id.as_str()], pos);
     Ok(Json(json!({})))
 }
 
@@ -98,7 +87,7 @@ async fn get(
             &presence,
             status_msg.as_deref(),
             last_active_ts,
-            AppState::now_ms(),
+            state.clock.now_ms(),
         ),
         None => json!({ "presence": "offline" }),
     }))

@@ -63,7 +63,7 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
             &device_id,
             req.body.initial_device_display_name.as_deref(),
             &token_hash(&token),
-            AppState::now_ms(),
+            state.clock.now_ms(),
         )
         .await?;
     Ok(Json(json!({

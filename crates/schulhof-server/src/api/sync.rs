@@ -7,7 +7,7 @@ use axum::extract::State;
 use ruma::api::client::filter::FilterDefinition;
 use ruma::api::client::sync::sync_events;
 
-use super::{Json, JsonResult};
+use super::RawJson;
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::account_data::load_filter;
@@ -24,7 +24,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
 async fn sync_handler(
     State(state): State<Arc<AppState>>,
     req: Ruma<sync_events::v3::Request>,
-) -> JsonResult {
+) -> crate::Result<RawJson> {
     let session = req.session();
     let b = &req.body;
     let filter = match &b.filter {
@@ -40,5 +40,5 @@ async fn sync_handler(
         timeout: b.timeout.unwrap_or_default().min(MAX_TIMEOUT),
         filter,
     };
-    Ok(Json(sync::sync(&state, session, params).await?))
+    Ok(RawJson(sync::sync(&state, session, params).await?))
 }

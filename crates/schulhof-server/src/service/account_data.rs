@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::service::activity::UserStream;
 use crate::service::push::PUSH_RULES_TYPE;
+use crate::service::read::exclusions::IGNORED_USERS_TYPE;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -23,29 +24,31 @@ pub async fn set_account_data(
     content: &Value,
 ) -> Result<i64> {
     let json = content.to_string();
-    let mut guard = state.stream.lock().await;
-    let pos = guard.next_pos();
-    let mut tx = state.db.begin().await?;
-    Db::put_account_data(
-        &mut tx,
-        user_id.as_str(),
-        room_key(room_id),
-        data_type,
-        &json,
-        pos,
-    )
-    .await?;
-    tx.commit().await?;
-    if room_id.is_none() && data_type == PUSH_RULES_TYPE {
-        // Still under the write lock: the next event is evaluated with the new rules.
-        state.push_rules.invalidate(user_id);
-    }
-    let pos = guard.committed();
     state
-        .activity
-        .record(UserStream::AccountData, user_id.as_str(), pos);
-    state.notifier.notify([user_id.as_str()], pos);
-    Ok(pos)
+        .writer
+        .commit(state, async |c| {
+            let pos = c.next_pos();
+            Db::put_account_data(
+                c.tx(),
+                user_id.as_str(),
+                room_key(room_id),
+                data_type,
+                &json,
+                pos,
+            )
+            .await?;
+            if room_id.is_none() && data_type == PUSH_RULES_TYPE {
+                // Applied under the write lock: the next event is evaluated with the new rules.
+                c.effects().push_rules_changed(user_id.to_owned());
+            }
+            if room_id.is_none() && data_type == IGNORED_USERS_TYPE {
+                c.effects().exclusions_changed(user_id.to_owned());
+            }
+            c.effects()
+                .user_stream(UserStream::AccountData, user_id.as_str());
+            Ok(pos)
+        })
+        .await
 }
 
 /// The content of one account data entry, if set.

@@ -31,7 +31,7 @@ pub async fn create_user(
     };
     state
         .db
-        .create_user(&row, AppState::now_ms())
+        .create_user(&row, state.clock.now_ms())
         .await
         .map_err(|e| match e {
             StoreError::Conflict => Error::InUse(

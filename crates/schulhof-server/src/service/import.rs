@@ -30,7 +30,14 @@ pub struct ImportOutcome {
 pub async fn preview(state: &AppState, file: &ImportFile) -> Result<Planned> {
     let current = state.db.load_directory().await?;
     let (users, used) = state.db.taken_names().await?;
-    Ok(plan(state, &current, file, users, used, AppState::now_ms()))
+    Ok(plan(
+        state,
+        &current,
+        file,
+        users,
+        used,
+        state.clock.now_ms(),
+    ))
 }
 
 /// Imports `file`: plans it against the directory as stored inside the transaction, then

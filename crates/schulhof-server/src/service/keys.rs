@@ -38,17 +38,19 @@ pub fn parse_stream_pos(token: &str) -> Option<i64> {
 
 /// Records that `user_id`'s device list changed and wakes everyone who shares a room with them.
 pub async fn device_list_changed(state: &AppState, user_id: &UserId) -> Result<()> {
-    let mut guard = state.stream.lock().await;
-    let pos = guard.next_pos();
-    let mut tx = state.db.begin().await?;
-    Db::insert_device_list_change(&mut tx, user_id.as_str(), pos).await?;
-    tx.commit().await?;
-    let pos = guard.committed();
-    state.activity.record_device_list(pos);
     let mut users = state.db.users_sharing_room(user_id.as_str()).await?;
     users.push(user_id.to_string());
-    state.notifier.notify(users.iter().map(String::as_str), pos);
-    Ok(())
+    state
+        .writer
+        .commit(state, async |c| {
+            let pos = c.next_pos();
+            Db::insert_device_list_change(c.tx(), user_id.as_str(), pos).await?;
+            c.effects()
+                .device_list_changed()
+                .wake(users.iter().map(String::as_str));
+            Ok(())
+        })
+        .await
 }
 
 /// To-device messages for a device with `since < pos <= until`, each as
@@ -587,32 +589,27 @@ pub async fn send_to_device(
         })
         .collect();
     let sender = session.user_id.as_str();
-    let mut guard = state.stream.lock().await;
-    let pos = guard.next_pos();
-    let mut tx = state.db.begin().await?;
-    if !Db::remember_to_device_txn(
-        &mut tx,
-        sender,
-        session.device_id.as_str(),
-        txn_id,
-        AppState::now_ms(),
-    )
-    .await?
-    {
-        return Ok(());
-    }
-    Db::insert_to_device(&mut tx, sender, event_type, &rows, pos).await?;
-    tx.commit().await?;
-    let pos = guard.committed();
     let recipients: BTreeSet<&str> = targets
         .keys()
         .map(|(user_id, _)| user_id.as_str())
         .collect();
-    for user_id in &recipients {
-        state.activity.record(UserStream::ToDevice, user_id, pos);
-    }
-    state.notifier.notify(recipients, pos);
-    Ok(())
+    let now = state.clock.now_ms();
+    state
+        .writer
+        .commit(state, async |c| {
+            let pos = c.next_pos();
+            if !Db::remember_to_device_txn(c.tx(), sender, session.device_id.as_str(), txn_id, now)
+                .await?
+            {
+                return Ok(());
+            }
+            Db::insert_to_device(c.tx(), sender, event_type, &rows, pos).await?;
+            for user_id in &recipients {
+                c.effects().user_stream(UserStream::ToDevice, user_id);
+            }
+            Ok(())
+        })
+        .await
 }
 
 #[cfg(test)]

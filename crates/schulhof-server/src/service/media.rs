@@ -180,7 +180,7 @@ pub async fn upload(
         size: bytes.len() as i64,
         uploader: uploader.to_string(),
     };
-    if let Err(err) = state.db.create_media(&row, AppState::now_ms()).await {
+    if let Err(err) = state.db.create_media(&row, state.clock.now_ms()).await {
         let _ = tokio::fs::remove_file(&path).await;
         return Err(err.into());
     }

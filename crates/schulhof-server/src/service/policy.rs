@@ -253,7 +253,7 @@ impl Denied {
             "policy denial"
         );
         let row = AuditRow {
-            ts: AppState::now_ms(),
+            ts: state.clock.now_ms(),
             actor: actor.to_string(),
             action: AUDIT_ACTION.to_owned(),
             target: self.target,

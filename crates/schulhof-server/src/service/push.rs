@@ -1,8 +1,7 @@
 //! Push rules: each user's ruleset (server defaults until changed) and their evaluation for
 //! notification counts when an event is stored.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use ruma::push::{Action, PushConditionRoomCtx, Ruleset, Tweak};
 use ruma::serde::Raw;
@@ -12,6 +11,7 @@ use serde_json::Value;
 
 use crate::service::pdu::Pdu;
 use crate::service::rooms::RoomSnapshot;
+use crate::service::user_cache::UserCache;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -21,36 +21,28 @@ pub const PUSH_RULES_TYPE: &str = "m.push_rules";
 /// Cache of users' push rulesets.
 #[derive(Default)]
 pub struct PushRules {
-    cache: RwLock<HashMap<String, Arc<Ruleset>>>,
+    cache: UserCache<Ruleset>,
 }
 
 impl PushRules {
     /// A user's ruleset: stored rules, or the server defaults.
     pub async fn ruleset(&self, db: &Db, user_id: &UserId) -> Result<Arc<Ruleset>> {
-        if let Some(r) = self.cache.read().expect("push cache").get(user_id.as_str()) {
-            return Ok(r.clone());
-        }
-        let stored = db
-            .account_data(user_id.as_str(), "", PUSH_RULES_TYPE)
-            .await?;
-        let ruleset = stored
-            .and_then(|json| serde_json::from_str::<Value>(&json).ok())
-            .and_then(|v| serde_json::from_value::<Ruleset>(v.get("global")?.clone()).ok())
-            .unwrap_or_else(|| Ruleset::server_default(user_id));
-        let ruleset = Arc::new(ruleset);
         self.cache
-            .write()
-            .expect("push cache")
-            .insert(user_id.to_string(), ruleset.clone());
-        Ok(ruleset)
+            .get_or_load(user_id.as_str(), async {
+                let stored = db
+                    .account_data(user_id.as_str(), "", PUSH_RULES_TYPE)
+                    .await?;
+                Ok(stored
+                    .and_then(|json| serde_json::from_str::<Value>(&json).ok())
+                    .and_then(|v| serde_json::from_value::<Ruleset>(v.get("global")?.clone()).ok())
+                    .unwrap_or_else(|| Ruleset::server_default(user_id)))
+            })
+            .await
     }
 
     /// Forgets a cached ruleset after it changed.
     pub fn invalidate(&self, user_id: &UserId) {
-        self.cache
-            .write()
-            .expect("push cache")
-            .remove(user_id.as_str());
+        self.cache.invalidate(user_id.as_str());
     }
 }
 

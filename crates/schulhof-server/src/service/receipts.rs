@@ -27,39 +27,37 @@ pub async fn set_receipt(
         .await?
         .filter(|e| e.room_id == room_id.as_str())
         .ok_or_else(|| Error::not_found("Dieses Ereignis gibt es nicht.", "Event not found."))?;
-    let mut guard = state.stream.lock().await;
-    let pos = guard.next_pos();
-    let mut tx = state.db.begin().await?;
-    let now = AppState::now_ms();
-    let moved = Db::put_receipt(
-        &mut tx,
-        room_id.as_str(),
-        user_id.as_str(),
-        receipt_type,
-        thread_id,
-        event_id.as_str(),
-        event.stream_pos,
-        now,
-        pos,
-    )
-    .await?;
-    tx.commit().await?;
-    if !moved {
-        return Ok(());
-    }
-    let pos = guard.committed();
+    let now = state.clock.now_ms();
     state
-        .rooms
-        .mark_activity(room_id.as_str(), RoomActivity::Receipt, pos);
-    let members: Vec<String> = if receipt_type == "m.read.private" {
-        vec![user_id.to_string()]
-    } else {
-        room.joined().map(|u| u.to_string()).collect()
-    };
-    state
-        .notifier
-        .notify(members.iter().map(String::as_str), pos);
-    Ok(())
+        .writer
+        .commit(state, async |c| {
+            let pos = c.next_pos();
+            let moved = Db::put_receipt(
+                c.tx(),
+                room_id.as_str(),
+                user_id.as_str(),
+                receipt_type,
+                thread_id,
+                event_id.as_str(),
+                event.stream_pos,
+                now,
+                pos,
+            )
+            .await?;
+            if !moved {
+                return Ok(());
+            }
+            c.effects()
+                .room_activity(room_id.as_str(), RoomActivity::Receipt);
+            if receipt_type == "m.read.private" {
+                c.effects().wake([user_id.as_str()]);
+            } else {
+                let members: Vec<_> = room.joined().collect();
+                c.effects().wake(members.iter().map(|u| u.as_str()));
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// Moves the user's fully-read marker (room account data `m.fully_read`).

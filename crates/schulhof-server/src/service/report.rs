@@ -56,7 +56,7 @@ pub async fn report(
     let target = reported.target();
     policy::check(state, reporter, &Action::Report, &target).await?;
     require_exists(state, reporter, reported).await?;
-    let ts = AppState::now_ms();
+    let ts = state.clock.now_ms();
     let (room_id, event_id, user_id) = match reported {
         Reported::Event { room_id, event_id } => {
             (Some(room_id.to_string()), Some(event_id.to_string()), None)

@@ -1,6 +1,7 @@
 //! Retention: people missing from the import are deactivated at once and deleted (see
 //! [`user_admin::delete`]) once they have been deactivated longer than
-//! `[directory] retention_days`. Runs in every server, at start and then every hour.
+//! `[directory] retention_days`. Runs as a singleton job (one process of the deployment), at
+//! start and then every hour.
 //!
 //! Deleted users leave their rooms through the normal event path (leave events sent as the
 //! user), which only a running server may write: deletions queue the user, and the server
@@ -12,6 +13,7 @@ use std::time::Duration;
 use ruma::{RoomId, UserId};
 use schulhof_directory::{DirectoryIndex, PersonStatus};
 
+use crate::service::jobs::Stop;
 use crate::service::{membership, user_admin};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -22,25 +24,24 @@ const INTERVAL: Duration = Duration::from_secs(3600);
 /// One day in ms.
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-/// Starts the retention job: now and then every hour.
-pub fn spawn(state: Arc<AppState>) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(INTERVAL);
-        loop {
-            interval.tick().await;
-            match run(&state).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "retention: deleted expired accounts"),
-                Err(err) => tracing::warn!(%err, "retention run failed"),
-            }
+/// The retention job: now and then every hour, once per deployment.
+pub async fn job(state: Arc<AppState>, mut stop: Stop) {
+    loop {
+        match run(&state).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "retention: deleted expired accounts"),
+            Err(err) => tracing::warn!(%err, "retention run failed"),
         }
-    });
+        if !stop.sleep(INTERVAL).await {
+            return;
+        }
+    }
 }
 
 /// Deletes everyone deactivated longer than the retention period and takes queued users out
 /// of their rooms; returns how many people were deleted.
 pub async fn run(state: &AppState) -> Result<usize> {
-    let cutoff = AppState::now_ms() - state.config.directory.retention_days * DAY_MS;
+    let cutoff = state.clock.now_ms() - state.config.directory.retention_days * DAY_MS;
     let expired = expired(&state.directory.snapshot(), cutoff);
     for localpart in &expired {
         user_admin::delete(state, "retention", localpart).await?;

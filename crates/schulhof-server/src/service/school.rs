@@ -16,6 +16,7 @@ use ruma::{OwnedUserId, UserId};
 use schulhof_directory::{Directory, DirectoryIndex, PersonStatus, Role};
 use schulhof_store::{AuditRow, Db, Tx};
 
+use crate::service::jobs::Stop;
 use crate::service::{letters, profile, retention, start_codes};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -91,13 +92,15 @@ async fn announce_renames(state: &AppState, before: &DirectoryIndex, after: &Dir
     }
 }
 
-/// Starts the task that keeps this process's snapshot current (see the module docs) and
-/// takes users queued for removal out of their rooms after each change.
-pub fn spawn_watcher(state: Arc<AppState>) {
-    tokio::spawn(async move {
-        let mut listener = state.db.directory_listener().await;
-        loop {
-            listener.wait(POLL).await;
+/// The job that keeps this process's snapshot current (see the module docs) and takes users
+/// queued for removal out of their rooms after each change; runs in every process.
+pub async fn watch_directory(state: Arc<AppState>, mut stop: Stop) {
+    let mut listener = state.db.directory_listener().await;
+    loop {
+        if stop.unless_stopped(listener.wait(POLL)).await.is_none() {
+            return;
+        }
+        {
             match SchoolDirectory::refresh(&state).await {
                 Ok(true) => {
                     tracing::info!(version = state.directory.version(), "directory reloaded");
@@ -107,7 +110,7 @@ pub fn spawn_watcher(state: Arc<AppState>) {
                 Err(err) => tracing::warn!(%err, "directory reload failed"),
             }
         }
-    });
+    }
 }
 
 /// The local user ID for a localpart.
@@ -220,7 +223,7 @@ impl DirectoryChange {
             tx,
             after: before.clone(),
             before,
-            now: AppState::now_ms(),
+            now: state.clock.now_ms(),
             audit: Vec::new(),
         })
     }

@@ -85,7 +85,7 @@ pub async fn redeem(
     if mac(state, user_id.as_str(), code)
         .verify_slice(&stored)
         .is_err()
-        || expires < AppState::now_ms()
+        || expires < state.clock.now_ms()
     {
         return Err(wrong_code());
     }

@@ -176,7 +176,7 @@ pub async fn export(state: &AppState, localpart: &str) -> Result<Value> {
     let start_code = db.start_code(uid).await?;
     Ok(json!({
         "user_id": user_id,
-        "exported_ts": AppState::now_ms(),
+        "exported_ts": state.clock.now_ms(),
         "directory": person.map(|p| json!({
             "import_id": p.import_id,
             "first_name": p.first_name,

@@ -9,12 +9,11 @@ mod build;
 pub mod create;
 mod snapshot;
 pub mod upgrade;
-pub mod visibility;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use ruma::{OwnedEventId, OwnedRoomId, RoomId, RoomVersionId, UserId};
+use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId};
 use schulhof_store::{Db, NewEvent};
 
 pub use build::EventTemplate;
@@ -95,11 +94,15 @@ impl Rooms {
         let Some(snapshot) = RoomSnapshot::load(db, room_id).await? else {
             return Ok(None);
         };
-        let snapshot = Arc::new(snapshot);
-        self.snapshots
+        // A writer may have replaced the room's state since this load read the database: its
+        // snapshot is the committed one, so a loaded one is only ever added, never swapped in.
+        let snapshot = self
+            .snapshots
             .write()
             .expect("snapshot lock")
-            .insert(room_id.to_owned(), snapshot.clone());
+            .entry(room_id.to_owned())
+            .or_insert_with(|| Arc::new(snapshot))
+            .clone();
         Ok(Some(snapshot))
     }
 
@@ -110,7 +113,8 @@ impl Rooms {
             .ok_or_else(|| Error::not_found("Diesen Raum gibt es nicht.", "Unknown room."))
     }
 
-    fn replace_snapshot(&self, snapshot: RoomSnapshot) {
+    /// Replaces a room's cached state; only the commit path calls this, under the writer lock.
+    pub(crate) fn replace_snapshot(&self, snapshot: RoomSnapshot) {
         self.snapshots
             .write()
             .expect("snapshot lock")
@@ -159,23 +163,27 @@ impl Rooms {
         templates: Vec<EventTemplate>,
         txn: Option<(&str, &str)>,
     ) -> Result<Vec<Sent>> {
-        let rooms = &state.rooms;
-        let mut guard = state.stream.lock().await;
+        let lock = state.writer.lock().await;
         let mut working = match &new_room {
             Some((version, origin)) => {
                 let mut room = RoomSnapshot::empty(room_id.to_owned(), version.clone())?;
                 room.origin = Some(*origin);
                 room
             }
-            None => rooms.existing(&state.db, room_id).await?.as_ref().clone(),
+            None => state
+                .rooms
+                .existing(&state.db, room_id)
+                .await?
+                .as_ref()
+                .clone(),
         };
         let policy = new_room.is_none().then(|| policy::Context::now(state));
-        let now = AppState::now_ms();
+        let now = state.clock.now_ms();
         let mut pdus = Vec::with_capacity(templates.len());
         for template in templates {
             if let Some(ctx) = &policy {
                 if let Err(denied) = policy::check_event(ctx, &working, sender, &template) {
-                    drop(guard);
+                    drop(lock);
                     return Err(denied.refuse(state, sender).await);
                 }
             }
@@ -190,77 +198,69 @@ impl Rooms {
             pdus.push(pdu);
         }
 
-        let mut tx = state.db.begin().await?;
-        if let Some((version, origin)) = &new_room {
-            Db::insert_room(
-                &mut tx,
-                room_id.as_str(),
-                version.as_str(),
-                sender.as_str(),
-                now,
-            )
-            .await?;
-            Db::insert_room_origin(&mut tx, room_id.as_str(), &origin.to_row()).await?;
-        }
-        let mut sent = Vec::with_capacity(pdus.len());
-        for (i, pdu) in pdus.iter().enumerate() {
-            let pos = guard.next_pos();
-            let json = serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
-            let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
-            let event = NewEvent {
-                stream_pos: pos,
-                event_id: pdu.event_id.as_str(),
-                room_id: room_id.as_str(),
-                sender: sender.as_str(),
-                event_type: &pdu.kind.to_string(),
-                state_key: pdu.state_key.as_deref(),
-                membership: membership.as_deref(),
-                origin_server_ts: now,
-                json: &json,
-                txn: if i == 0 { txn } else { None },
-            };
-            Db::insert_event(&mut tx, &event)
-                .await
-                .map_err(|e| match e {
-                    schulhof_store::StoreError::Conflict => Error::bad_json(
-                        "Diese Transaktions-ID wurde schon verwendet.",
-                        "This transaction ID was already used.",
-                    ),
-                    other => other.into(),
-                })?;
-            if let Some(target) = pdu.redacted_event() {
-                build::apply_redaction(&state.db, &mut tx, &mut working, &target, pdu).await?;
+        lock.commit(state, async |c| {
+            if let Some((version, origin)) = &new_room {
+                Db::insert_room(
+                    c.tx(),
+                    room_id.as_str(),
+                    version.as_str(),
+                    sender.as_str(),
+                    now,
+                )
+                .await?;
+                Db::insert_room_origin(c.tx(), room_id.as_str(), &origin.to_row()).await?;
             }
-            crate::service::push::record_notifications(state, &mut tx, &working, pdu, pos).await?;
-            sent.push(Sent {
-                event_id: pdu.event_id.clone(),
-                stream_pos: pos,
-            });
-        }
-        tx.commit().await?;
-        let pos = guard.committed();
-
-        let mut affected: Vec<String> = working
-            .joined_and_invited()
-            .map(|u| u.to_string())
-            .collect();
-        for pdu in &pdus {
-            // A user who just left or was kicked, banned or invited must hear of it too.
-            if let Some(target) = pdu
-                .state_key
-                .as_deref()
-                .filter(|_| pdu.kind == ruma::events::TimelineEventType::RoomMember)
-            {
-                affected.push(target.to_owned());
-                state.activity.record_membership(pos);
+            let mut sent = Vec::with_capacity(pdus.len());
+            for (i, pdu) in pdus.iter().enumerate() {
+                let pos = c.next_pos();
+                let json =
+                    serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
+                let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
+                let event = NewEvent {
+                    stream_pos: pos,
+                    event_id: pdu.event_id.as_str(),
+                    room_id: room_id.as_str(),
+                    sender: sender.as_str(),
+                    event_type: &pdu.kind.to_string(),
+                    state_key: pdu.state_key.as_deref(),
+                    membership: membership.as_deref(),
+                    origin_server_ts: now,
+                    json: &json,
+                    txn: if i == 0 { txn } else { None },
+                };
+                Db::insert_event(c.tx(), &event)
+                    .await
+                    .map_err(|e| match e {
+                        schulhof_store::StoreError::Conflict => Error::bad_json(
+                            "Diese Transaktions-ID wurde schon verwendet.",
+                            "This transaction ID was already used.",
+                        ),
+                        other => other.into(),
+                    })?;
+                if let Some(target) = pdu.redacted_event() {
+                    build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu).await?;
+                }
+                crate::service::push::record_notifications(state, c.tx(), &working, pdu, pos)
+                    .await?;
+                if pdu.kind == ruma::events::TimelineEventType::RoomMember {
+                    // A user who just left or was kicked, banned or invited must hear of it too.
+                    if let Some(target) = pdu.state_key.as_deref() {
+                        c.effects().wake([target]).membership_changed();
+                    }
+                }
+                sent.push(Sent {
+                    event_id: pdu.event_id.clone(),
+                    stream_pos: pos,
+                });
             }
-        }
-        rooms.replace_snapshot(working);
-        rooms.mark_activity(room_id.as_str(), RoomActivity::Event, pos);
-        state
-            .notifier
-            .notify(affected.iter().map(String::as_str), pos);
-        Ok(sent)
+            let members: Vec<OwnedUserId> = working.joined_and_invited().collect();
+            c.effects()
+                .wake(members.iter().map(|u| u.as_str()))
+                .room_activity(room_id.as_str(), RoomActivity::Event)
+                .replace_snapshot(working);
+            Ok(sent)
+        })
+        .await
     }
 
     /// Parses a stored event.

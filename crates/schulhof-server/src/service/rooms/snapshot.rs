@@ -1,6 +1,6 @@
 //! The in-memory current state of one room.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ruma::events::room::member::MembershipState;
@@ -33,9 +33,13 @@ pub struct RoomSnapshot {
     pub last_event: Option<OwnedEventId>,
     /// Depth of the newest event.
     pub depth: u64,
-    /// Every user with a member event, by user ID, with their membership (kept in step with
-    /// `state`, so member lists need no JSON parsing).
-    members: Arc<HashMap<String, MembershipState>>,
+    /// Every user with a member event, by user ID in order, with their membership (kept in
+    /// step with `state`, so member lists need no JSON parsing).
+    members: Arc<BTreeMap<String, MembershipState>>,
+    /// Members whose membership is `join`.
+    joined_count: u64,
+    /// Members whose membership is `invite`.
+    invited_count: u64,
     /// How the room was created, for the policy; `None` for rooms from before it was recorded.
     pub origin: Option<RoomOrigin>,
 }
@@ -64,6 +68,8 @@ impl RoomSnapshot {
             last_event: None,
             depth: 0,
             members: Arc::default(),
+            joined_count: 0,
+            invited_count: 0,
             origin: None,
         })
     }
@@ -101,9 +107,37 @@ impl RoomSnapshot {
     /// Replaces one piece of state.
     pub fn set_state(&mut self, kind: &str, state_key: String, pdu: Pdu) {
         if let Some(membership) = membership_of(&pdu) {
-            Arc::make_mut(&mut self.members).insert(state_key.clone(), membership);
+            self.count(&membership, 1);
+            if let Some(old) =
+                Arc::make_mut(&mut self.members).insert(state_key.clone(), membership)
+            {
+                self.count(&old, -1);
+            }
         }
         Arc::make_mut(&mut self.state).insert((kind.into(), state_key), Arc::new(pdu));
+    }
+
+    fn count(&mut self, membership: &MembershipState, delta: i64) {
+        let counter = match membership {
+            MembershipState::Join => &mut self.joined_count,
+            MembershipState::Invite => &mut self.invited_count,
+            _ => return,
+        };
+        *counter = counter.saturating_add_signed(delta);
+    }
+
+    /// `(joined, invited)` member counts.
+    pub fn member_counts(&self) -> (u64, u64) {
+        (self.joined_count, self.invited_count)
+    }
+
+    /// Up to `n` joined or invited members other than `user_id`, in user ID order (the room
+    /// summary's heroes).
+    pub fn heroes(&self, user_id: &UserId, n: usize) -> Vec<OwnedUserId> {
+        self.members_with(|m| matches!(m, MembershipState::Join | MembershipState::Invite))
+            .filter(|u| u != user_id)
+            .take(n)
+            .collect()
     }
 
     /// Moves the snapshot past a newly accepted event.

@@ -1,16 +1,14 @@
-//! The single writer that hands out stream positions.
+//! Stream positions: handed out under one lock, visible to readers only once committed.
 //!
-//! Every change that `/sync` must see (events, account data, receipts, to-device messages,
-//! device list changes, presence) gets a position from here while holding the write lock, is
-//! committed, and only then becomes visible through [`Stream::current`]. Readers never look past
-//! `current`, so they cannot see a gap that a slower transaction fills later.
+//! Readers never look past [`Stream::current`], so they cannot see a gap that a slower
+//! transaction fills later.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use tokio::sync::{Mutex, MutexGuard};
 
 /// Stream position allocator and the position visible to readers.
-pub struct Stream {
+pub(super) struct Stream {
     /// Newest position handed out and committed; the lock serialises writers.
     last: Mutex<i64>,
     /// Newest committed position, read without locking.
@@ -18,7 +16,7 @@ pub struct Stream {
 }
 
 /// Exclusive right to write the next stream positions.
-pub struct WriteGuard<'a> {
+pub(super) struct WriteGuard<'a> {
     stream: &'a Stream,
     last: MutexGuard<'a, i64>,
     next: i64,
@@ -26,7 +24,7 @@ pub struct WriteGuard<'a> {
 
 impl Stream {
     /// A stream whose newest stored position is `pos`.
-    pub fn new(pos: i64) -> Self {
+    pub(super) fn new(pos: i64) -> Self {
         Self {
             last: Mutex::new(pos),
             current: AtomicI64::new(pos),
@@ -34,12 +32,12 @@ impl Stream {
     }
 
     /// The newest committed position.
-    pub fn current(&self) -> i64 {
+    pub(super) fn current(&self) -> i64 {
         self.current.load(Ordering::Acquire)
     }
 
     /// Waits for the write lock.
-    pub async fn lock(&self) -> WriteGuard<'_> {
+    pub(super) async fn lock(&self) -> WriteGuard<'_> {
         let last = self.last.lock().await;
         let next = *last;
         WriteGuard {
@@ -52,16 +50,21 @@ impl Stream {
 
 impl WriteGuard<'_> {
     /// The next position for this write.
-    pub fn next_pos(&mut self) -> i64 {
+    pub(super) fn next_pos(&mut self) -> i64 {
         self.next += 1;
         self.next
     }
 
-    /// Marks every position handed out by this guard as committed. Dropping the guard without
-    /// calling this (after a failed transaction) discards the positions, which are then reused.
-    pub fn committed(mut self) -> i64 {
+    /// The newest position handed out so far (the committed one if none was).
+    pub(super) fn last_assigned(&self) -> i64 {
+        self.next
+    }
+
+    /// Marks every position handed out by this guard as committed and visible. Dropping the
+    /// guard without calling this (after a failed transaction) discards the positions, which
+    /// are then reused.
+    pub(super) fn publish(&mut self) {
         *self.last = self.next;
         self.stream.current.store(self.next, Ordering::Release);
-        self.next
     }
 }

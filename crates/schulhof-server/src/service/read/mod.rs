@@ -1,0 +1,304 @@
+//! The one reader of room history. Every path that shows a user events of a room — `/sync`,
+//! `/messages`, `/context`, `/event`, state at an event, notification counts — reads through a
+//! [`RoomReader`], which applies, in this order:
+//!
+//! 1. the range the user may read at all (nothing after their leave),
+//! 2. history visibility and their membership at each event ([`visibility`]),
+//! 3. the per-recipient exclusions ([`exclusions`]: ignored users today, quiet-hours holds
+//!    next), and
+//! 4. the client's filter ([`filter`]),
+//!
+//! and only then the `limit`, so a filtered page is as long as the client asked for. Fast
+//! paths (skipping visibility for a member joined before the whole range) live inside it.
+
+pub mod exclusions;
+pub mod filter;
+pub mod history;
+pub mod visibility;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ruma::api::client::filter::RoomEventFilter;
+use ruma::{RoomId, UserId};
+use schulhof_store::EventRow;
+use tokio::sync::OnceCell;
+
+use crate::state::AppState;
+use crate::{Error, Result};
+use exclusions::Exclusions;
+use filter::{event_matches, lazy_load_members};
+use visibility::Visibility;
+
+/// Rows fetched per database round trip while filling a page.
+const CHUNK: i64 = 100;
+/// Most rows one page looks at before it stops and hands out a token to go on from.
+const SCAN_LIMIT: usize = 2_000;
+
+/// What one user may read of one room.
+pub struct RoomReader<'a> {
+    state: &'a AppState,
+    user_id: &'a UserId,
+    room_id: &'a RoomId,
+    /// Nothing after this position is visible (the user's leave, or the stream's end).
+    until: i64,
+    /// The user is joined and was since this position: later events need no visibility check.
+    joined_since: Option<i64>,
+    visibility: OnceCell<Visibility>,
+    exclusions: Arc<Exclusions>,
+}
+
+/// Which way a page runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From newer to older events.
+    Backward,
+    /// From older to newer events.
+    Forward,
+}
+
+/// A page of visible, matching events.
+pub struct Page {
+    /// The events in the order of the page's direction.
+    pub events: Vec<EventRow>,
+    /// Where to go on from if the range holds more (a position between two events).
+    pub next: Option<i64>,
+}
+
+impl<'a> RoomReader<'a> {
+    /// A reader for `user_id`, who has or had a membership in the room (or the room is
+    /// world-readable); anyone else gets 403 `M_FORBIDDEN`.
+    pub async fn open(
+        state: &'a AppState,
+        user_id: &'a UserId,
+        room_id: &'a RoomId,
+    ) -> Result<RoomReader<'a>> {
+        let room = state.rooms.existing(&state.db, room_id).await?;
+        let now = state.writer.current();
+        let world_readable = room
+            .state_str("m.room.history_visibility", "history_visibility")
+            .as_deref()
+            == Some("world_readable");
+        if room.membership(user_id).is_none() && !world_readable {
+            return Err(Error::forbidden(
+                "Du bist nicht Mitglied dieses Raums.",
+                "You are not a member of this room.",
+            ));
+        }
+        let visibility =
+            Visibility::load(&state.db, room_id.as_str(), user_id.as_str(), now).await?;
+        let until = visibility.left_at().unwrap_or(now);
+        let reader = Self::new(state, user_id, room_id, until, None).await?;
+        reader
+            .visibility
+            .set(visibility)
+            .map_err(|_| Error::Internal("visibility loaded twice".into()))?;
+        Ok(reader)
+    }
+
+    /// A reader for `/sync`, which knows the user's membership already: `until` is where
+    /// they may read to, and `joined_since` the position of their current join if they are
+    /// joined.
+    pub async fn new(
+        state: &'a AppState,
+        user_id: &'a UserId,
+        room_id: &'a RoomId,
+        until: i64,
+        joined_since: Option<i64>,
+    ) -> Result<RoomReader<'a>> {
+        Ok(RoomReader {
+            state,
+            user_id,
+            room_id,
+            until,
+            joined_since,
+            visibility: OnceCell::new(),
+            exclusions: state.exclusions.of(&state.db, user_id).await?,
+        })
+    }
+
+    /// Where the user may read to.
+    pub fn until(&self) -> i64 {
+        self.until
+    }
+
+    async fn visibility(&self) -> Result<&Visibility> {
+        self.visibility
+            .get_or_try_init(|| {
+                Visibility::load(
+                    &self.state.db,
+                    self.room_id.as_str(),
+                    self.user_id.as_str(),
+                    self.until,
+                )
+            })
+            .await
+    }
+
+    /// Whether the user may see a stored event of this room (range, visibility, exclusions;
+    /// not the client's filter).
+    pub async fn can_see(&self, event: &EventRow) -> Result<bool> {
+        if event.stream_pos > self.until || event.room_id != self.room_id.as_str() {
+            return Ok(false);
+        }
+        if self.exclusions.hides(event) {
+            return Ok(false);
+        }
+        if self.joined_since.is_some_and(|p| event.stream_pos >= p) {
+            return Ok(true);
+        }
+        Ok(self.visibility().await?.can_see(
+            event.stream_pos,
+            &event.event_type,
+            event.state_key.as_deref(),
+        ))
+    }
+
+    /// Up to `limit` visible events that match `filter`, running from the position `from`
+    /// (exclusive going backward, i.e. events at or before it; exclusive going forward, i.e.
+    /// events after it) towards `to`. The limit counts only events that are returned.
+    pub async fn page(
+        &self,
+        direction: Direction,
+        from: i64,
+        to: Option<i64>,
+        limit: usize,
+        filter: &RoomEventFilter,
+    ) -> Result<Page> {
+        let db = &self.state.db;
+        let room = self.room_id.as_str();
+        let mut events = Vec::new();
+        let mut scanned = 0;
+        // The position the next chunk starts from, exclusive.
+        let mut cursor = match direction {
+            Direction::Backward => from.min(self.until),
+            Direction::Forward => from,
+        };
+        loop {
+            let chunk = match direction {
+                Direction::Backward => {
+                    db.room_events_backward(room, to.unwrap_or(0), cursor, CHUNK)
+                        .await?
+                }
+                Direction::Forward => {
+                    let end = to.unwrap_or(self.until).min(self.until);
+                    db.room_events_forward(room, cursor + 1, end + 1, CHUNK)
+                        .await?
+                }
+            };
+            let exhausted = (chunk.len() as i64) < CHUNK;
+            for row in chunk {
+                scanned += 1;
+                cursor = match direction {
+                    Direction::Backward => row.stream_pos - 1,
+                    Direction::Forward => row.stream_pos,
+                };
+                if self.can_see(&row).await? && event_matches(filter, &row) {
+                    events.push(row);
+                    if events.len() == limit {
+                        let more = !exhausted || self.has_more(direction, cursor, to).await?;
+                        return Ok(Page {
+                            events,
+                            next: more.then_some(cursor),
+                        });
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(Page { events, next: None });
+            }
+            if scanned >= SCAN_LIMIT {
+                return Ok(Page {
+                    events,
+                    next: Some(cursor),
+                });
+            }
+        }
+    }
+
+    /// Whether the range beyond `cursor` holds any event at all (a page that ended exactly on
+    /// its limit at the end of a chunk).
+    async fn has_more(&self, direction: Direction, cursor: i64, to: Option<i64>) -> Result<bool> {
+        let db = &self.state.db;
+        let room = self.room_id.as_str();
+        let next = match direction {
+            Direction::Backward => {
+                db.room_events_backward(room, to.unwrap_or(0), cursor, 1)
+                    .await?
+            }
+            Direction::Forward => {
+                let end = to.unwrap_or(self.until).min(self.until);
+                db.room_events_forward(room, cursor + 1, end + 1, 1).await?
+            }
+        };
+        Ok(!next.is_empty())
+    }
+
+    /// One event, if it exists in this room and the user may see it.
+    pub async fn event(&self, event_id: &str) -> Result<Option<EventRow>> {
+        let Some(event) = self.state.db.event(event_id).await? else {
+            return Ok(None);
+        };
+        Ok(self.can_see(&event).await?.then_some(event))
+    }
+
+    /// The room's state right after position `pos` (capped at what the user may read),
+    /// filtered by the client's state filter; with lazy-loaded members only the member events
+    /// of `senders` (and the user's own) are kept.
+    pub async fn state_at(
+        &self,
+        pos: i64,
+        filter: &RoomEventFilter,
+        senders: &BTreeSet<&str>,
+    ) -> Result<Vec<EventRow>> {
+        let rows = self
+            .state
+            .db
+            .state_at(self.room_id.as_str(), pos.min(self.until))
+            .await?;
+        Ok(self.filter_state(rows, filter, senders))
+    }
+
+    /// Applies the client's state filter (and lazy loading of members) to state events.
+    pub fn filter_state(
+        &self,
+        rows: Vec<EventRow>,
+        filter: &RoomEventFilter,
+        senders: &BTreeSet<&str>,
+    ) -> Vec<EventRow> {
+        let lazy = lazy_load_members(filter);
+        let mut rows: Vec<EventRow> = rows
+            .into_iter()
+            .filter(|e| event_matches(filter, e))
+            .filter(|e| {
+                !lazy
+                    || e.event_type != "m.room.member"
+                    || e.state_key
+                        .as_deref()
+                        .is_some_and(|k| k == self.user_id.as_str() || senders.contains(k))
+            })
+            .collect();
+        if let Some(limit) = filter.limit {
+            rows.truncate(u64::from(limit) as usize);
+        }
+        rows
+    }
+
+    /// `(notification_count, highlight_count)`: the user's unread notifying events of this
+    /// room that they may see.
+    pub async fn notification_counts(&self) -> Result<(u64, u64)> {
+        let unread = self
+            .state
+            .db
+            .unread_notifications(self.user_id.as_str(), self.room_id.as_str())
+            .await?;
+        let mut counts = (0, 0);
+        for (sender, highlight) in unread {
+            if !self.exclusions.hides_sender(&sender) {
+                counts.0 += 1;
+                counts.1 += u64::from(highlight != 0);
+            }
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,363 @@
+//! The sync engine: what changed for one user in `(since, until]`, as a [`SyncUpdate`]. Room
+//! history is read only through the one [`RoomReader`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use ruma::api::client::filter::RoomEventFilter;
+use ruma::{RoomId, UserId};
+use schulhof_store::{EventRow, MembershipRow};
+use serde_json::{json, Map, Value};
+
+use super::updates::{
+    InvitedRoomUpdate, JoinedRoomUpdate, LeftRoomUpdate, Summary, SyncUpdate, Timeline,
+};
+use super::{SinceToken, SyncParams};
+use crate::ruma_wrapper::Session;
+use crate::service::activity::UserStream;
+use crate::service::keys;
+use crate::service::read::history::senders;
+use crate::service::read::{Direction, RoomReader};
+use crate::service::rooms::{RoomActivity, RoomSnapshot};
+use crate::state::AppState;
+use crate::{Error, Result};
+
+/// Timeline length when the filter does not set one.
+const DEFAULT_TIMELINE_LIMIT: usize = 10;
+
+/// Computes the update for `(params.since, until]`.
+pub async fn compute(
+    state: &AppState,
+    session: &Session,
+    params: &SyncParams,
+    until: SinceToken,
+) -> Result<SyncUpdate> {
+    let user_id = &session.user_id;
+    let device_id = session.device_id.as_str();
+    let since = params.since.unwrap_or_default();
+    let incremental = params.since.is_some();
+    let room_filter = &params.filter.room;
+    let (account_data, mut room_account_data) = account_data(state, user_id, since, until).await?;
+
+    let mut update = SyncUpdate {
+        next_batch: until,
+        account_data,
+        ..SyncUpdate::default()
+    };
+    let wanted = |room_id: &str| {
+        room_filter
+            .rooms
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|x| x.as_str() == room_id))
+            && !room_filter.not_rooms.iter().any(|x| x.as_str() == room_id)
+    };
+    for m in state.db.memberships(user_id.as_str()).await? {
+        if !wanted(&m.room_id) {
+            continue;
+        }
+        let room_id = RoomId::parse(&m.room_id).map_err(|e| Error::Internal(e.to_string()))?;
+        let ctx = RoomSync {
+            state,
+            session,
+            params,
+            since,
+            until,
+            membership: &m,
+            room_id: &room_id,
+        };
+        match m.membership.as_str() {
+            "join" => {
+                update.joined_room_ids.push(m.room_id.clone());
+                let extra = room_account_data.remove(&m.room_id).unwrap_or_default();
+                if let Some(room) = ctx.joined_room(extra).await? {
+                    update.joined.push(room);
+                }
+            }
+            "invite" if !incremental || m.stream_pos > since.pos => {
+                let snapshot = state.rooms.existing(&state.db, &room_id).await?;
+                update.invited.push(InvitedRoomUpdate {
+                    room_id: m.room_id.clone(),
+                    invite_state: stripped_state(&snapshot, user_id),
+                });
+            }
+            "leave" | "ban"
+                if (incremental && m.stream_pos > since.pos)
+                    || (!incremental && room_filter.include_leave) =>
+            {
+                update.left.push(ctx.left_room().await?);
+            }
+            _ => {}
+        }
+    }
+
+    update.to_device =
+        keys::to_device_for_sync(state, user_id, device_id, since.pos, until.pos).await?;
+    if incremental {
+        (update.device_lists_changed, update.device_lists_left) =
+            keys::device_lists_for_sync(state, user_id, since.pos, until.pos).await?;
+    }
+    update.one_time_key_counts = keys::one_time_key_counts(state, user_id, device_id).await?;
+    update.unused_fallback_key_types =
+        keys::unused_fallback_key_types(state, user_id, device_id).await?;
+    Ok(update)
+}
+
+/// Account data changed in `(since, until]`: global events, and room events by room.
+async fn account_data(
+    state: &AppState,
+    user_id: &UserId,
+    since: SinceToken,
+    until: SinceToken,
+) -> Result<(Vec<Value>, HashMap<String, Vec<Value>>)> {
+    let mut global = Vec::new();
+    let mut by_room: HashMap<String, Vec<Value>> = HashMap::new();
+    if !state
+        .activity
+        .may_have_changed(UserStream::AccountData, user_id.as_str(), since.pos)
+    {
+        return Ok((global, by_room));
+    }
+    let rows = state
+        .db
+        .account_data_since(user_id.as_str(), since.pos, until.pos)
+        .await?;
+    // Later changes record themselves, so `until` bounds the last change from above.
+    state
+        .activity
+        .record(UserStream::AccountData, user_id.as_str(), until.pos);
+    for row in rows {
+        let content = serde_json::from_str::<Value>(&row.content).unwrap_or_default();
+        let event = json!({ "type": row.data_type, "content": content });
+        if row.room_id.is_empty() {
+            global.push(event);
+        } else {
+            by_room.entry(row.room_id).or_default().push(event);
+        }
+    }
+    Ok((global, by_room))
+}
+
+/// Stripped state shown with an invite.
+fn stripped_state(room: &RoomSnapshot, user_id: &UserId) -> Vec<Value> {
+    let kinds = [
+        "m.room.create",
+        "m.room.join_rules",
+        "m.room.name",
+        "m.room.avatar",
+        "m.room.canonical_alias",
+        "m.room.encryption",
+        "m.room.topic",
+    ];
+    let stripped = |p: &crate::service::pdu::Pdu| json!({ "type": p.kind.to_string(), "state_key": p.state_key, "content": p.content_value(), "sender": p.sender });
+    let mut events: Vec<Value> = kinds
+        .iter()
+        .filter_map(|k| room.get(k, ""))
+        .map(|p| stripped(p))
+        .collect();
+    if let Some(invite) = room.get("m.room.member", user_id.as_str()) {
+        if let Some(inviter) = room.get("m.room.member", invite.sender.as_str()) {
+            events.push(stripped(inviter));
+        }
+        events.push(stripped(invite));
+    }
+    events
+}
+
+/// Everything needed to build one room's part of the update.
+struct RoomSync<'a> {
+    state: &'a AppState,
+    session: &'a Session,
+    params: &'a SyncParams,
+    since: SinceToken,
+    until: SinceToken,
+    membership: &'a MembershipRow,
+    room_id: &'a RoomId,
+}
+
+impl RoomSync<'_> {
+    fn timeline_filter(&self) -> &RoomEventFilter {
+        &self.params.filter.room.timeline
+    }
+
+    fn state_filter(&self) -> &RoomEventFilter {
+        &self.params.filter.room.state
+    }
+
+    /// The reader for this room, reading up to `until`.
+    async fn reader(&self, until: i64) -> Result<RoomReader<'_>> {
+        let joined_since =
+            (self.membership.membership == "join").then_some(self.membership.stream_pos);
+        RoomReader::new(
+            self.state,
+            &self.session.user_id,
+            self.room_id,
+            until,
+            joined_since,
+        )
+        .await
+    }
+
+    /// The newest visible, filtered events in `(since, until]`, oldest first.
+    async fn timeline(&self, reader: &RoomReader<'_>) -> Result<Timeline> {
+        let filter = self.timeline_filter();
+        let limit = filter
+            .limit
+            .map_or(DEFAULT_TIMELINE_LIMIT, |l| u64::from(l) as usize)
+            .clamp(1, 500);
+        let page = reader
+            .page(
+                Direction::Backward,
+                reader.until(),
+                Some(self.since.pos),
+                limit,
+                filter,
+            )
+            .await?;
+        let mut events = page.events;
+        events.reverse();
+        let prev_batch = match (&page.next, events.first()) {
+            (Some(next), _) => *next,
+            (None, Some(first)) => first.stream_pos - 1,
+            (None, None) => reader.until(),
+        };
+        Ok(Timeline {
+            events,
+            limited: page.next.is_some(),
+            prev_batch,
+        })
+    }
+
+    /// State to send with a timeline: full state at its start, or what changed since `since`;
+    /// through the client's state filter.
+    async fn state_for(
+        &self,
+        reader: &RoomReader<'_>,
+        timeline: &Timeline,
+        full: bool,
+    ) -> Result<Vec<EventRow>> {
+        let senders = senders(&timeline.events);
+        if full {
+            return reader
+                .state_at(timeline.prev_batch, self.state_filter(), &senders)
+                .await;
+        }
+        if !timeline.limited {
+            return Ok(vec![]);
+        }
+        let mut latest: BTreeMap<(String, String), EventRow> = BTreeMap::new();
+        for row in self
+            .state
+            .db
+            .state_changes(self.room_id.as_str(), self.since.pos, timeline.prev_batch)
+            .await?
+        {
+            latest.insert(
+                (
+                    row.event_type.clone(),
+                    row.state_key.clone().unwrap_or_default(),
+                ),
+                row,
+            );
+        }
+        Ok(reader.filter_state(
+            latest.into_values().collect(),
+            self.state_filter(),
+            &senders,
+        ))
+    }
+
+    async fn joined_room(&self, account_data: Vec<Value>) -> Result<Option<JoinedRoomUpdate>> {
+        let state = self.state;
+        let room = self.room_id.as_str();
+        let incremental = self.params.since.is_some();
+        let newly_joined = self.membership.stream_pos > self.since.pos;
+        let full = !incremental || self.params.full_state || newly_joined;
+        let activity = state.rooms.last_activity(room, RoomActivity::Event) > self.since.pos;
+        let typing = state.typing.changed_since(room, self.since.typing);
+        let receipts_changed =
+            state.rooms.last_activity(room, RoomActivity::Receipt) > self.since.pos;
+        if !full && !activity && !receipts_changed && typing.is_none() && account_data.is_empty() {
+            return Ok(None);
+        }
+        let reader = self.reader(self.until.pos).await?;
+        let timeline = if full || activity {
+            self.timeline(&reader).await?
+        } else {
+            Timeline {
+                prev_batch: self.until.pos,
+                ..Timeline::default()
+            }
+        };
+        let room_state = self.state_for(&reader, &timeline, full).await?;
+
+        let mut ephemeral = Vec::new();
+        if let Some(users) = typing.filter(|u| incremental || !u.is_empty()) {
+            ephemeral.push(json!({ "type": "m.typing", "content": { "user_ids": users } }));
+        }
+        if let Some(receipts) = self.receipts().await? {
+            ephemeral.push(receipts);
+        }
+        let snapshot = state.rooms.existing(&state.db, self.room_id).await?;
+        Ok(Some(JoinedRoomUpdate {
+            room_id: room.to_owned(),
+            timeline,
+            state: room_state,
+            ephemeral,
+            account_data,
+            unread: reader.notification_counts().await?,
+            summary: summary(&snapshot, &self.session.user_id),
+        }))
+    }
+
+    /// Receipts that changed in `(since, until]`, as one `m.receipt` event.
+    async fn receipts(&self) -> Result<Option<Value>> {
+        let room = self.room_id.as_str();
+        if self.state.rooms.last_activity(room, RoomActivity::Receipt) <= self.since.pos
+            && self.params.since.is_some()
+        {
+            return Ok(None);
+        }
+        let rows = self
+            .state
+            .db
+            .receipts_since(room, self.since.pos, self.until.pos)
+            .await?;
+        let mut content: Map<String, Value> = Map::new();
+        for r in rows {
+            if r.receipt_type == "m.read.private" && r.user_id != self.session.user_id.as_str() {
+                continue;
+            }
+            let mut receipt = json!({ "ts": r.ts });
+            if !r.thread_id.is_empty() {
+                receipt["thread_id"] = json!(r.thread_id);
+            }
+            let by_event = content.entry(r.event_id).or_insert_with(|| json!({}));
+            by_event
+                .as_object_mut()
+                .expect("object")
+                .entry(r.receipt_type)
+                .or_insert_with(|| json!({}))[r.user_id] = receipt;
+        }
+        Ok((!content.is_empty()).then(|| json!({ "type": "m.receipt", "content": content })))
+    }
+
+    async fn left_room(&self) -> Result<LeftRoomUpdate> {
+        let reader = self.reader(self.membership.stream_pos).await?;
+        let timeline = self.timeline(&reader).await?;
+        let state = self.state_for(&reader, &timeline, false).await?;
+        Ok(LeftRoomUpdate {
+            room_id: self.room_id.to_string(),
+            timeline,
+            state,
+        })
+    }
+}
+
+/// The room summary: member counts and up to five heroes.
+fn summary(room: &RoomSnapshot, user_id: &UserId) -> Summary {
+    let (joined, invited) = room.member_counts();
+    Summary {
+        heroes: room.heroes(user_id, 5),
+        joined,
+        invited,
+    }
+}

@@ -1,0 +1,106 @@
+//! What a committed write changes outside the database: cached room state, the activity
+//! index `/sync` uses to skip reads, cached push rules, and whom to wake.
+
+use std::collections::BTreeSet;
+
+use ruma::OwnedUserId;
+
+use crate::service::activity::UserStream;
+use crate::service::rooms::{RoomActivity, RoomSnapshot};
+use crate::state::AppState;
+
+/// Effects a write declares while it runs; applied only if its transaction commits.
+#[derive(Default)]
+pub struct Effects {
+    wake: BTreeSet<String>,
+    user_streams: Vec<(UserStream, String)>,
+    device_lists: bool,
+    memberships: bool,
+    rooms: Vec<(String, RoomActivity)>,
+    snapshot: Option<RoomSnapshot>,
+    push_rules_changed: Vec<OwnedUserId>,
+    exclusions_changed: Vec<OwnedUserId>,
+}
+
+impl Effects {
+    /// Wakes these users' waiting `/sync` requests after the commit.
+    pub fn wake<'a>(&mut self, users: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.wake.extend(users.into_iter().map(str::to_owned));
+        self
+    }
+
+    /// Records that one of `user_id`'s own streams changed (and wakes them).
+    pub fn user_stream(&mut self, stream: UserStream, user_id: &str) -> &mut Self {
+        self.user_streams.push((stream, user_id.to_owned()));
+        self.wake([user_id])
+    }
+
+    /// Records a device list change.
+    pub fn device_list_changed(&mut self) -> &mut Self {
+        self.device_lists = true;
+        self
+    }
+
+    /// Records a membership change (device lists in sync depend on memberships).
+    pub fn membership_changed(&mut self) -> &mut Self {
+        self.memberships = true;
+        self
+    }
+
+    /// Records activity of `kind` in a room.
+    pub fn room_activity(&mut self, room_id: &str, kind: RoomActivity) -> &mut Self {
+        self.rooms.push((room_id.to_owned(), kind));
+        self
+    }
+
+    /// Replaces the room's cached current state with `snapshot`.
+    pub fn replace_snapshot(&mut self, snapshot: RoomSnapshot) -> &mut Self {
+        self.snapshot = Some(snapshot);
+        self
+    }
+
+    /// Drops the cached push rules of `user_id`.
+    pub fn push_rules_changed(&mut self, user_id: OwnedUserId) -> &mut Self {
+        self.push_rules_changed.push(user_id);
+        self
+    }
+
+    /// Drops the cached exclusions (ignored users) of `user_id`.
+    pub fn exclusions_changed(&mut self, user_id: OwnedUserId) -> &mut Self {
+        self.exclusions_changed.push(user_id);
+        self
+    }
+
+    /// Applies the in-memory changes for a commit whose newest position is `pos`, before that
+    /// position becomes visible to readers.
+    pub(super) fn apply_state(&mut self, state: &AppState, pos: i64) {
+        if let Some(snapshot) = self.snapshot.take() {
+            state.rooms.replace_snapshot(snapshot);
+        }
+        for (room_id, kind) in &self.rooms {
+            state.rooms.mark_activity(room_id, *kind, pos);
+        }
+        for (stream, user_id) in &self.user_streams {
+            state.activity.record(*stream, user_id, pos);
+        }
+        if self.device_lists {
+            state.activity.record_device_list(pos);
+        }
+        if self.memberships {
+            state.activity.record_membership(pos);
+        }
+        for user_id in &self.push_rules_changed {
+            state.push_rules.invalidate(user_id);
+        }
+        for user_id in &self.exclusions_changed {
+            state.exclusions.invalidate(user_id);
+        }
+    }
+
+    /// Wakes the users this write concerns, once `pos` is visible.
+    pub(super) fn notify_users(self, state: &AppState, pos: i64) {
+        state
+            .notifier
+            .notify(self.wake.iter().map(String::as_str), pos);
+    }
+}
