@@ -1,0 +1,135 @@
+//! In-memory room state equals the committed state under concurrency: many members join,
+//! write and leave one room at once while other tasks read the room's state with cold caches;
+//! afterwards every member's cached membership and the member counts equal what the database
+//! holds. Runs on SQLite and PostgreSQL.
+
+mod support;
+
+use std::sync::Arc;
+
+use ruma::api::client::room::create_room;
+use ruma::api::client::room::Visibility;
+use ruma::{OwnedUserId, RoomId};
+use schulhof_server::service::rooms::{EventTemplate, Rooms};
+use schulhof_server::service::{accounts, membership, rooms::create};
+use schulhof_server::state::AppState;
+use serde_json::json;
+use support::{Backend, TestState};
+
+/// Members taking part in each round.
+const MEMBERS: usize = 24;
+/// Rounds, each on a server state with cold caches.
+const ROUNDS: usize = 4;
+
+async fn public_room(state: &AppState, creator: &OwnedUserId) -> ruma::OwnedRoomId {
+    let mut request = create_room::v3::Request::new();
+    request.preset = Some(create_room::v3::RoomPreset::PublicChat);
+    request.visibility = Visibility::Private;
+    create::create_room(state, creator, &request, &json!({}))
+        .await
+        .expect("room created")
+}
+
+/// Joins, writes and (every third member) leaves again.
+async fn member_life(state: Arc<AppState>, room: ruma::OwnedRoomId, user: OwnedUserId, i: usize) {
+    membership::join(&state, &user, &room, None)
+        .await
+        .expect("join");
+    let message = EventTemplate::message(
+        "m.room.message",
+        json!({ "msgtype": "m.text", "body": "Hallo" }),
+    );
+    Rooms::send(&state, &room, &user, message, None)
+        .await
+        .expect("a joined member may write");
+    if i % 3 == 0 {
+        membership::set_membership(&state, &user, &room, &user, "leave", None)
+            .await
+            .expect("leave");
+    }
+}
+
+/// Compares the cached snapshot with the database for every member.
+async fn assert_cache_matches_database(state: &AppState, room: &RoomId, users: &[OwnedUserId]) {
+    let snapshot = state.rooms.existing(&state.db, room).await.unwrap();
+    let (mut joined, mut invited) = (0, 0);
+    for user in users {
+        let stored = state
+            .db
+            .memberships(user.as_str())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.room_id == room.as_str())
+            .map(|m| m.membership);
+        let cached = snapshot.membership(user).map(|m| m.to_string());
+        assert_eq!(
+            cached, stored,
+            "{user}: cached membership differs from the database"
+        );
+        match stored.as_deref() {
+            Some("join") => joined += 1,
+            Some("invite") => invited += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(snapshot.member_counts(), (joined, invited));
+}
+
+async fn concurrent_members_keep_the_cache_exact(backend: Backend) {
+    let t = TestState::new(backend, "room_state").await;
+    let creator = accounts::create_user(&t.state, "lehrkraft", "Sonne-Mond-42!", None, false)
+        .await
+        .unwrap();
+    let mut users = vec![creator.clone()];
+    for i in 0..MEMBERS {
+        let user =
+            accounts::create_user(&t.state, &format!("kind{i}"), "Sonne-Mond-42!", None, false)
+                .await
+                .unwrap();
+        users.push(user);
+    }
+    for round in 0..ROUNDS {
+        // One server state creates the room and goes away; the next starts with a cold room
+        // cache, so the readers below load snapshots from the database while writers commit.
+        // (Only one state writes at a time, as the serve lease guarantees for processes.)
+        let creating = AppState::new(t.state.config.clone()).await.unwrap();
+        let room = public_room(&creating, &creator).await;
+        creating.db.close().await;
+        drop(creating);
+        let state = AppState::new(t.state.config.clone()).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for reader in 0..4 {
+            let (state, room) = (state.clone(), room.clone());
+            tasks.spawn(async move {
+                for _ in 0..20 * (reader + 1) {
+                    state.rooms.existing(&state.db, &room).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        for (i, user) in users.iter().skip(1).enumerate() {
+            tasks.spawn(member_life(
+                state.clone(),
+                room.clone(),
+                user.clone(),
+                i + round,
+            ));
+        }
+        while let Some(result) = tasks.join_next().await {
+            result.expect("task");
+        }
+        assert_cache_matches_database(&state, &room, &users).await;
+        state.db.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_members_keep_the_cache_exact_sqlite() {
+    concurrent_members_keep_the_cache_exact(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_members_keep_the_cache_exact_postgres() {
+    concurrent_members_keep_the_cache_exact(Backend::Postgres).await;
+}
