@@ -54,6 +54,9 @@ pub struct Config {
     /// exist the built-in defaults apply.
     #[serde(default = "default_rights_file")]
     pub rights_file: PathBuf,
+    /// Application service registration files (YAML, as the Application Service API defines).
+    #[serde(default)]
+    pub appservices: Vec<PathBuf>,
     /// Switches for test servers only (section `[testing]`); a release build refuses them.
     #[serde(default)]
     pub testing: TestingConfig,

@@ -25,11 +25,16 @@ use crate::{Error, Result};
 /// The authenticated user and device behind a request.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// Who is asking.
+    /// Who is asking (for an appservice: the user it asserts to act as).
     pub user_id: OwnedUserId,
     /// With which device.
     pub device_id: OwnedDeviceId,
+    /// The appservice that made the request with its `as_token`, if one did.
+    pub appservice: Option<String>,
 }
+
+/// The device an appservice session uses when it names none of the user's devices.
+pub const APPSERVICE_DEVICE: &str = "APPSERVICE";
 
 /// A typed request with the session of the user who sent it.
 pub struct Ruma<T> {
@@ -125,7 +130,59 @@ fn access_token(parts: &http::request::Parts) -> Option<String> {
     })
 }
 
-/// Looks up the session for an access token.
+/// The value of one query parameter.
+fn query_param(parts: &http::request::Parts, name: &str) -> Option<String> {
+    parts.uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+/// The session of a request's token: a user's access token, or an appservice's `as_token`
+/// with the identity it asserts (`user_id` and `device_id` query parameters, spec "Identity
+/// assertion").
+pub async fn authenticate_request(
+    state: &AppState,
+    parts: &http::request::Parts,
+    token: &str,
+) -> Result<Session> {
+    let hash = token_hash(token);
+    let Some(registration) = state.appservices.by_token_hash(&hash) else {
+        return authenticate(state, token).await;
+    };
+    let user_id = crate::service::appservice::asserted_user(
+        registration,
+        &state.server_name,
+        query_param(parts, "user_id").as_deref(),
+    )?;
+    if state.db.user(user_id.as_str()).await?.is_none() {
+        return Err(Error::forbidden(
+            "Diesen Benutzer gibt es nicht.",
+            "This user does not exist.",
+        ));
+    }
+    let device_id = match query_param(parts, "device_id") {
+        Some(device) => {
+            let devices = state.db.devices(user_id.as_str()).await?;
+            if !devices.iter().any(|d| d.device_id == device) {
+                return Err(Error::forbidden(
+                    "Dieses Gerät gibt es nicht.",
+                    "This device does not exist.",
+                ));
+            }
+            device.into()
+        }
+        None => APPSERVICE_DEVICE.into(),
+    };
+    Ok(Session {
+        user_id,
+        device_id,
+        appservice: Some(registration.id.clone()),
+    })
+}
+
+/// Looks up the session for a user's access token.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
     let hash = token_hash(token);
     if let Some(session) = state.tokens.get(&hash) {
@@ -135,6 +192,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
     let session = Session {
         user_id: row.user_id.try_into().map_err(|_| Error::UnknownToken)?,
         device_id: row.device_id.into(),
+        appservice: None,
     };
     state.tokens.insert(hash, session.clone());
     Ok(session)
@@ -157,10 +215,15 @@ where
 
         let session = match (T::Authentication::TOKEN, access_token(&parts)) {
             (Some(true), None) => return Err(Error::MissingToken),
-            (Some(_), Some(token)) => Some(authenticate(state, &token).await?),
+            (Some(_), Some(token)) => Some(authenticate_request(state, &parts, &token).await?),
             _ => None,
         };
-        if T::RATE_LIMITED {
+        let appservice_unlimited = session
+            .as_ref()
+            .and_then(|s| s.appservice.as_deref())
+            .and_then(|id| state.appservices.all().iter().find(|r| r.id == id))
+            .is_some_and(|r| !r.rate_limited);
+        if T::RATE_LIMITED && !appservice_unlimited {
             let key = match (&session, client_ip) {
                 (Some(s), _) => s.user_id.to_string(),
                 (None, Some(ip)) => ip.to_string(),
@@ -269,7 +332,9 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         state: &Arc<AppState>,
     ) -> Result<Self> {
         let token = access_token(parts).ok_or(Error::MissingToken)?;
-        Ok(Authenticated(authenticate(state, &token).await?))
+        Ok(Authenticated(
+            authenticate_request(state, parts, &token).await?,
+        ))
     }
 }
 
@@ -285,7 +350,7 @@ impl FromRequestParts<Arc<AppState>> for MaybeAuthenticated {
         state: &Arc<AppState>,
     ) -> Result<Self> {
         let session = match access_token(parts) {
-            Some(token) => authenticate(state, &token).await.ok(),
+            Some(token) => authenticate_request(state, parts, &token).await.ok(),
             None => None,
         };
         Ok(MaybeAuthenticated(session))

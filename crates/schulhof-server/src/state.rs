@@ -52,6 +52,8 @@ pub struct AppState {
     pub directory: crate::service::school::SchoolDirectory,
     /// Open sessions of the password-reset web page.
     pub web_sessions: crate::web::sessions::WebSessions,
+    /// Registered application services.
+    pub appservices: crate::service::appservice::Appservices,
     /// The school's rights and the denial counters (`service::policy`).
     pub policy: crate::service::policy::Policy,
 }
@@ -75,6 +77,8 @@ impl AppState {
         let directory = crate::service::school::SchoolDirectory::load(&db).await?;
         let policy = crate::service::policy::Policy::load(&config.rights_file)
             .map_err(crate::Error::Internal)?;
+        let appservices = crate::service::appservice::Appservices::load(&config.appservices)
+            .map_err(crate::Error::Internal)?;
         Ok(Arc::new(AppState {
             server_name,
             db,
@@ -95,6 +99,7 @@ impl AppState {
             directory,
             web_sessions: Default::default(),
             policy,
+            appservices,
             config,
         }))
     }

@@ -3,6 +3,7 @@
 pub mod account_data;
 pub mod accounts;
 pub mod activity;
+pub mod appservice;
 pub mod clock;
 pub mod devices;
 pub mod directory;

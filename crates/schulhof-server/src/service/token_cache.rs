@@ -53,6 +53,7 @@ mod tests {
 
     fn session(user: &str, device: &str) -> Session {
         Session {
+            appservice: None,
             user_id: user.try_into().unwrap(),
             device_id: device.into(),
         }

@@ -12,5 +12,6 @@ mod encryption_switch;
 mod media;
 mod policy;
 mod rate_limits;
+mod reader;
 mod session;
 mod spec_coverage;
