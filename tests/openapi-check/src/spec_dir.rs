@@ -21,11 +21,28 @@ const BESIDE_REPO: &str = "../shared/matrix-spec";
 /// Fails with [`LoadError::SpecMissing`], whose message says how to get the spec, when no
 /// place has the data: the OpenAPI tests never skip.
 pub fn spec_dir() -> Result<PathBuf, LoadError> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+    find(
+        std::env::var_os(SPEC_DIR_VAR).map(PathBuf::from),
+        &repo_root(),
+    )
+}
+
+/// The repository root: the nearest directory with a `.gitmodules` file at or above the crate
+/// under test, else that crate's directory.
+///
+/// `CARGO_MANIFEST_DIR` is read at run time, where `cargo test` sets it to the crate under
+/// test (this one, or `tests/e2e`), not baked in at compile time: a build that is shared
+/// between clones through one `CARGO_TARGET_DIR`, and not rebuilt, still looks in the clone
+/// that runs it. Outside cargo the search starts at the working directory.
+fn repo_root() -> PathBuf {
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    let root = start
         .ancestors()
-        .nth(2)
-        .expect("the crate lives at tests/openapi-check inside the repository");
-    find(std::env::var_os(SPEC_DIR_VAR).map(PathBuf::from), repo)
+        .find(|dir| dir.join(".gitmodules").is_file());
+    root.map_or_else(|| start.clone(), Path::to_path_buf)
 }
 
 /// The first of the places to look at that has spec data: `explicit` alone if given, else
@@ -74,6 +91,15 @@ mod tests {
         fn drop(&mut self) {
             let _ = fs::remove_dir_all(&self.root);
         }
+    }
+
+    #[test]
+    fn the_repository_is_the_one_under_test() {
+        let repo = repo_root();
+        assert!(
+            repo.join("tests/openapi-check/Cargo.toml").is_file(),
+            "{repo:?}"
+        );
     }
 
     #[test]
