@@ -688,6 +688,32 @@ mod tests {
         assert_eq!(person(&plan.result, "S1"), person(&current, "S1"));
     }
 
+    /// People imported before the transliteration of Vietnamese letters keep their ID
+    /// (`nguyn`, from when `ễ` was dropped): people are matched by import ID, never by name.
+    #[test]
+    fn ids_from_an_older_transliteration_survive_reimport() {
+        let rows = "S1;Lan;Nguyễn;Schüler;Klasse 8.1;;ja\n";
+        let mut current = school(rows);
+        current.people.get_mut("S1").unwrap().localpart = "lan.nguyn".to_owned();
+        let plan = plan(&current, rows);
+        assert!(plan.is_empty(), "no new account, no rename: {plan}");
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(person(&plan.result, "S1").localpart, "lan.nguyn");
+
+        let plan = plan_import(
+            &current,
+            &file(&format!("{rows}S2;Lan;Nguyễn;Schüler;;;ja\n")),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            localparts(&plan.added),
+            ["lan.nguyen"],
+            "newcomers get the new ID"
+        );
+        assert_eq!(person(&plan.result, "S1").localpart, "lan.nguyn");
+    }
+
     #[test]
     fn reimport_updates_names_groups_and_derived_parent_groups() {
         let current = school(SCHOOL);

@@ -34,6 +34,19 @@ pub enum LoadError {
         /// Why it could not be resolved.
         reason: String,
     },
+    /// No matrix-spec data in any place [`crate::spec_dir`] looks at.
+    #[error(
+        "no Matrix spec data (a data/ directory) in {}. Get it with `git submodule update \
+         --init` (the pinned matrix-spec in {}), or put a matrix-spec checkout at \
+         shared/matrix-spec beside the repository, or set {} to one",
+        list(looked_in),
+        crate::spec_dir::SUBMODULE,
+        crate::spec_dir::SPEC_DIR_VAR
+    )]
+    SpecMissing {
+        /// The places looked at, in order.
+        looked_in: Vec<PathBuf>,
+    },
     /// The spec directory holds no client-server API files.
     #[error("no client-server API files found in {0}")]
     NoApiFiles(PathBuf),
@@ -45,6 +58,12 @@ pub enum LoadError {
         /// The compiler's message.
         message: String,
     },
+}
+
+/// Paths as "`a`, `b`".
+fn list(paths: &[PathBuf]) -> String {
+    let quoted: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+    quoted.join(", ")
 }
 
 /// Cache of parsed spec files, keyed by canonical path.

@@ -243,7 +243,8 @@ mod tests {
 
     #[tokio::test]
     async fn records_violations_of_forwarded_responses() {
-        let validator = Arc::new(SpecValidator::load_default().unwrap());
+        let validator = SpecValidator::load_default().unwrap_or_else(|e| panic!("{e}"));
+        let validator = Arc::new(validator);
         let proxy = ValidatingProxy::start(&format!("http://{}", upstream().await), validator)
             .await
             .unwrap();

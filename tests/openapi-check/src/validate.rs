@@ -132,15 +132,9 @@ impl SpecValidator {
         })
     }
 
-    /// Loads the spec from `$MATRIX_SPEC_DIR`, or else from `shared/matrix-spec` beside the
-    /// repository checkout (`<crate>/../../../shared/matrix-spec`).
+    /// Loads the spec from where [`spec_dir`](crate::spec_dir) finds it.
     pub fn load_default() -> Result<Self, LoadError> {
-        let dir = std::env::var_os("MATRIX_SPEC_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/matrix-spec")
-            });
-        Self::load(&dir)
+        Self::load(&crate::spec_dir()?)
     }
 
     /// Validates one response. `path` is the request path without query string
@@ -334,12 +328,17 @@ mod tests {
     use super::*;
 
     /// The real spec, loaded once for all tests.
-    static SPEC: LazyLock<SpecValidator> =
-        LazyLock::new(|| SpecValidator::load_default().expect("spec loads"));
+    static SPEC: LazyLock<Result<SpecValidator, String>> =
+        LazyLock::new(|| SpecValidator::load_default().map_err(|e| e.to_string()));
+
+    /// The real spec; every test using it fails with the reason if it cannot be loaded.
+    fn spec() -> &'static SpecValidator {
+        SPEC.as_ref().unwrap_or_else(|e| panic!("{e}"))
+    }
 
     #[test]
     fn loads_every_api_file() {
-        let spec = &*SPEC;
+        let spec = spec();
         let count = |prefix: &str| {
             spec.paths
                 .iter()
@@ -354,7 +353,7 @@ mod tests {
     }
 
     fn check(method: &str, path: &str, status: u16, body: &str) -> Result<Checked, Vec<String>> {
-        SPEC.validate(method, path, status, body.as_bytes())
+        spec().validate(method, path, status, body.as_bytes())
     }
 
     #[test]
@@ -474,7 +473,7 @@ mod tests {
             "{violations:?}"
         );
         assert!(violations[0].contains("event_id"), "{violations:?}");
-        let (endpoint, _) = SPEC.check("PUT", send, 200, br#"{"event_id":"$e"}"#);
+        let (endpoint, _) = spec().check("PUT", send, 200, br#"{"event_id":"$e"}"#);
         assert_eq!(
             endpoint.as_deref(),
             Some("PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId} 200")
@@ -494,7 +493,7 @@ mod tests {
     #[test]
     fn most_specific_template_wins() {
         // `/pushrules/global/` (no variables) rather than `/pushrules/{scope}/...`-style ones.
-        let (endpoint, _) = SPEC.check("GET", "/_matrix/client/v3/pushrules/global/", 200, b"{}");
+        let (endpoint, _) = spec().check("GET", "/_matrix/client/v3/pushrules/global/", 200, b"{}");
         assert_eq!(
             endpoint.as_deref(),
             Some("GET /_matrix/client/v3/pushrules/global/ 200")
@@ -533,9 +532,8 @@ mod tests {
     /// validate against its own operation's schema: a check of the bundling.
     #[test]
     fn spec_examples_validate() {
-        let api_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/matrix-spec");
-        let api_dir = std::env::var_os("MATRIX_SPEC_DIR")
-            .map_or(api_dir, PathBuf::from)
+        let api_dir = crate::spec_dir()
+            .unwrap_or_else(|e| panic!("{e}"))
             .join(API_DIR);
         let mut docs = Documents::default();
         let mut checked = 0;
@@ -569,7 +567,7 @@ mod tests {
                                 continue;
                             }
                             let path = format!("{}{path}", base.unwrap_or(""));
-                            let result = SPEC.validate(
+                            let result = spec().validate(
                                 method,
                                 &path,
                                 status.parse().unwrap(),
