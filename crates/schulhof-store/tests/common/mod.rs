@@ -1,18 +1,35 @@
-//! Shared helpers of the store's integration tests.
+//! Shared helpers of the store's integration tests: each test runs once on a fresh SQLite file
+//! and once on a fresh PostgreSQL database (see `engines.rs`).
 
+// Each test binary uses a part of these helpers.
+#![allow(dead_code)]
+
+#[macro_use]
+pub mod engines;
+
+pub use engines::{Engine, TempDatabase};
 use schulhof_store::Db;
 
-/// A fresh SQLite database in a new file under the system's temp directory.
-pub async fn temp_db(prefix: &str, name: &str) -> Db {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let path = std::env::temp_dir().join(format!(
-        "schulhof-{prefix}-{name}-{}-{nanos}.db",
-        std::process::id()
-    ));
-    Db::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap()
+/// A migrated store on a fresh database; the database is removed when this is dropped.
+pub struct TestDb {
+    db: Db,
+    // Dropped after `db`.
+    _database: TempDatabase,
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// A store on a fresh database of `engine`, opened (and so migrated) with [`Db::connect`].
+pub async fn fresh_db(engine: Engine) -> TestDb {
+    let database = TempDatabase::new(engine).await;
+    TestDb {
+        db: Db::connect(&database.url).await.unwrap(),
+        _database: database,
+    }
 }
