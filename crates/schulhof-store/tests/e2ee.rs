@@ -3,8 +3,8 @@
 #[macro_use]
 mod common;
 
-use common::{fresh_db, Engine};
-use schulhof_store::{Db, NewEvent, NewToDevice, OneTimeKeyRow};
+use common::{fresh_db, member, Engine};
+use schulhof_store::{Db, NewToDevice, OneTimeKeyRow};
 
 on_both_engines!(
     one_time_keys_are_claimed_before_the_fallback_key,
@@ -131,29 +131,6 @@ async fn to_device_messages_wait_until_acknowledged(engine: Engine) {
         vec![7]
     );
     assert_eq!(rows[0].event_type, "m.test");
-}
-
-async fn member(db: &Db, pos: i64, room: &str, user: &str, membership: &str) {
-    let event_id = format!("$e{pos}");
-    let mut tx = db.begin().await.unwrap();
-    Db::insert_event(
-        &mut tx,
-        &NewEvent {
-            stream_pos: pos,
-            event_id: &event_id,
-            room_id: room,
-            sender: user,
-            event_type: "m.room.member",
-            state_key: Some(user),
-            membership: Some(membership),
-            origin_server_ts: 0,
-            json: "{}",
-            txn: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
 }
 
 async fn change(db: &Db, user: &str, pos: i64) {
