@@ -1,4 +1,4 @@
-//! Connection handling, schema set-up and the macros that run one query text on either engine.
+//! Connection handling and the macros that run one query text on either engine.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -158,9 +158,16 @@ impl AnyRow for PgRow {
 
 impl Db {
     /// Opens the database named by `url` (`sqlite://PATH` or `postgres://...`), creating the
-    /// SQLite file and the schema when missing.
+    /// SQLite file when missing, and applies the migrations it lacks (see `migrate.rs`).
     pub async fn connect(url: &str) -> Result<Db> {
-        let db = if let Some(path) = url.strip_prefix("sqlite://") {
+        let db = Db::open(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Opens the database named by `url` as it is, without migrating it.
+    pub(crate) async fn open(url: &str) -> Result<Db> {
+        Ok(if let Some(path) = url.strip_prefix("sqlite://") {
             let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -191,23 +198,7 @@ impl Db {
             Db::Postgres(pool)
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        };
-        db.migrate().await?;
-        Ok(db)
-    }
-
-    /// Creates every table and index that does not exist yet.
-    async fn migrate(&self) -> Result<()> {
-        let schema = match self {
-            Db::Sqlite(_) => include_str!("schema/sqlite.sql"),
-            Db::Postgres(_) => include_str!("schema/postgres.sql"),
-        };
-        let mut tx = self.begin().await?;
-        for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            let statement = sqlx::AssertSqlSafe(statement.to_owned());
-            execute_tx!(&mut tx, statement, [])?;
-        }
-        tx.commit().await
+        })
     }
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so it never has to upgrade a

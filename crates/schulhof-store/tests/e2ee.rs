@@ -1,12 +1,16 @@
-//! Store-level tests of the end-to-end encryption tables on a temporary SQLite file.
+//! Store-level tests of the end-to-end encryption tables on SQLite and on PostgreSQL.
 
+#[macro_use]
 mod common;
 
-use schulhof_store::{Db, NewEvent, NewToDevice, OneTimeKeyRow};
+use common::{fresh_db, member, Engine};
+use schulhof_store::{Db, NewToDevice, OneTimeKeyRow};
 
-async fn temp_db(name: &str) -> Db {
-    common::temp_db("e2ee", name).await
-}
+on_both_engines!(
+    one_time_keys_are_claimed_before_the_fallback_key,
+    to_device_messages_wait_until_acknowledged,
+    device_list_changes_reach_users_sharing_a_room,
+);
 
 fn key(id: &str) -> OneTimeKeyRow {
     OneTimeKeyRow {
@@ -16,9 +20,8 @@ fn key(id: &str) -> OneTimeKeyRow {
     }
 }
 
-#[tokio::test]
-async fn one_time_keys_are_claimed_before_the_fallback_key() {
-    let db = temp_db("claim").await;
+async fn one_time_keys_are_claimed_before_the_fallback_key(engine: Engine) {
+    let db = fresh_db(engine).await;
     let (u, d) = ("@a:x", "DEV");
     db.add_one_time_keys(u, d, &[key("A"), key("B")])
         .await
@@ -90,9 +93,8 @@ async fn one_time_keys_are_claimed_before_the_fallback_key() {
         .is_none());
 }
 
-#[tokio::test]
-async fn to_device_messages_wait_until_acknowledged() {
-    let db = temp_db("todevice").await;
+async fn to_device_messages_wait_until_acknowledged(engine: Engine) {
+    let db = fresh_db(engine).await;
     for pos in [5, 7] {
         let mut tx = db.begin().await.unwrap();
         assert!(
@@ -131,29 +133,6 @@ async fn to_device_messages_wait_until_acknowledged() {
     assert_eq!(rows[0].event_type, "m.test");
 }
 
-async fn member(db: &Db, pos: i64, room: &str, user: &str, membership: &str) {
-    let event_id = format!("$e{pos}");
-    let mut tx = db.begin().await.unwrap();
-    Db::insert_event(
-        &mut tx,
-        &NewEvent {
-            stream_pos: pos,
-            event_id: &event_id,
-            room_id: room,
-            sender: user,
-            event_type: "m.room.member",
-            state_key: Some(user),
-            membership: Some(membership),
-            origin_server_ts: 0,
-            json: "{}",
-            txn: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
-
 async fn change(db: &Db, user: &str, pos: i64) {
     let mut tx = db.begin().await.unwrap();
     Db::insert_device_list_change(&mut tx, user, pos)
@@ -162,9 +141,8 @@ async fn change(db: &Db, user: &str, pos: i64) {
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
-async fn device_list_changes_reach_users_sharing_a_room() {
-    let db = temp_db("devicelists").await;
+async fn device_list_changes_reach_users_sharing_a_room(engine: Engine) {
+    let db = fresh_db(engine).await;
     member(&db, 1, "!r:x", "@a:x", "join").await;
     member(&db, 2, "!r:x", "@b:x", "join").await;
     member(&db, 3, "!other:x", "@c:x", "join").await;

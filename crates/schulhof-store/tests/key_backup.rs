@@ -1,15 +1,19 @@
-//! Store-level tests of the server-side key backup tables on a temporary SQLite file.
+//! Store-level tests of the server-side key backup tables on SQLite and on PostgreSQL.
 
+#[macro_use]
 mod common;
 
+use common::{fresh_db, Engine};
 use schulhof_store::{BackupCounts, BackupKeyRow, BackupUpload, Db};
+
+on_both_engines!(
+    versions_count_up_and_the_newest_is_current,
+    keys_go_only_to_the_current_version_and_follow_the_rule,
+    keys_are_deleted_by_session_room_all_and_with_their_version,
+);
 
 const ALGORITHM: &str = "m.megolm_backup.v1.curve25519-aes-sha2";
 const USER: &str = "@a:x";
-
-async fn temp_db(name: &str) -> Db {
-    common::temp_db("backup", name).await
-}
 
 fn key(room: &str, session: &str, index: i64, data: &str) -> BackupKeyRow {
     BackupKeyRow {
@@ -34,9 +38,8 @@ async fn put(db: &Db, version: i64, keys: &[BackupKeyRow]) -> BackupUpload {
         .unwrap()
 }
 
-#[tokio::test]
-async fn versions_count_up_and_the_newest_is_current() {
-    let db = temp_db("versions").await;
+async fn versions_count_up_and_the_newest_is_current(engine: Engine) {
+    let db = fresh_db(engine).await;
     assert_eq!(db.backup_version(USER, None).await.unwrap(), None);
     assert_eq!(
         db.create_backup_version(USER, ALGORITHM, "{\"public_key\":\"A\"}")
@@ -102,9 +105,8 @@ async fn versions_count_up_and_the_newest_is_current() {
     );
 }
 
-#[tokio::test]
-async fn keys_go_only_to_the_current_version_and_follow_the_rule() {
-    let db = temp_db("keys").await;
+async fn keys_go_only_to_the_current_version_and_follow_the_rule(engine: Engine) {
+    let db = fresh_db(engine).await;
     let s1 = key("!r:x", "s1", 5, "a");
     assert_eq!(
         put(&db, 1, std::slice::from_ref(&s1)).await,
@@ -145,9 +147,8 @@ async fn keys_go_only_to_the_current_version_and_follow_the_rule() {
     assert_eq!((info.etag, info.count), (2, 3));
 }
 
-#[tokio::test]
-async fn keys_are_deleted_by_session_room_all_and_with_their_version() {
-    let db = temp_db("delete").await;
+async fn keys_are_deleted_by_session_room_all_and_with_their_version(engine: Engine) {
+    let db = fresh_db(engine).await;
     db.create_backup_version(USER, ALGORITHM, "{}")
         .await
         .unwrap();

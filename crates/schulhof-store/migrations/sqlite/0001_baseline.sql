@@ -1,19 +1,22 @@
--- Schulhof schema for PostgreSQL. Kept in step with sqlite.sql (generated from it: INTEGER becomes BIGINT): same tables, columns and indexes.
+-- Migration 0001 (SQLite): the schema as Schulhof created it on every start before it had
+-- versioned migrations (up to December 2026). Every statement is IF NOT EXISTS, so the same
+-- migration adopts a database such a version created: it adds only what that version lacked.
+-- Applied migrations are recorded by checksum: never edit this file, add a new migration.
 CREATE TABLE IF NOT EXISTS users (
     user_id TEXT PRIMARY KEY,
     password_hash TEXT,
     displayname TEXT,
     avatar_url TEXT,
-    is_admin BIGINT NOT NULL DEFAULT 0,
-    deactivated BIGINT NOT NULL DEFAULT 0,
-    created_ts BIGINT NOT NULL
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    deactivated INTEGER NOT NULL DEFAULT 0,
+    created_ts INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS devices (
     user_id TEXT NOT NULL,
     device_id TEXT NOT NULL,
     display_name TEXT,
-    created_ts BIGINT NOT NULL,
-    last_seen_ts BIGINT,
+    created_ts INTEGER NOT NULL,
+    last_seen_ts INTEGER,
     last_seen_ip TEXT,
     PRIMARY KEY (user_id, device_id)
 );
@@ -21,24 +24,24 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     token_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
     device_id TEXT NOT NULL,
-    created_ts BIGINT NOT NULL
+    created_ts INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS access_tokens_device ON access_tokens (user_id, device_id);
 CREATE TABLE IF NOT EXISTS rooms (
     room_id TEXT PRIMARY KEY,
     room_version TEXT NOT NULL,
     creator TEXT NOT NULL,
-    created_ts BIGINT NOT NULL,
-    published BIGINT NOT NULL DEFAULT 0
+    created_ts INTEGER NOT NULL,
+    published INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
-    stream_pos BIGINT PRIMARY KEY,
+    stream_pos INTEGER PRIMARY KEY,
     event_id TEXT NOT NULL UNIQUE,
     room_id TEXT NOT NULL,
     sender TEXT NOT NULL,
     event_type TEXT NOT NULL,
     state_key TEXT,
-    origin_server_ts BIGINT NOT NULL,
+    origin_server_ts INTEGER NOT NULL,
     json TEXT NOT NULL,
     txn_device TEXT,
     txn_id TEXT
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS current_state (
     event_type TEXT NOT NULL,
     state_key TEXT NOT NULL,
     event_id TEXT NOT NULL,
-    stream_pos BIGINT NOT NULL,
+    stream_pos INTEGER NOT NULL,
     membership TEXT,
     PRIMARY KEY (room_id, event_type, state_key)
 );
@@ -62,7 +65,7 @@ CREATE TABLE IF NOT EXISTS txn_ids (
     device_id TEXT NOT NULL,
     txn_id TEXT NOT NULL,
     event_id TEXT NOT NULL,
-    created_ts BIGINT NOT NULL,
+    created_ts INTEGER NOT NULL,
     PRIMARY KEY (user_id, device_id, txn_id)
 );
 CREATE TABLE IF NOT EXISTS room_aliases (
@@ -75,7 +78,7 @@ CREATE TABLE IF NOT EXISTS account_data (
     room_id TEXT NOT NULL,
     data_type TEXT NOT NULL,
     content TEXT NOT NULL,
-    stream_pos BIGINT NOT NULL,
+    stream_pos INTEGER NOT NULL,
     PRIMARY KEY (user_id, room_id, data_type)
 );
 CREATE INDEX IF NOT EXISTS account_data_pos ON account_data (user_id, stream_pos);
@@ -85,23 +88,23 @@ CREATE TABLE IF NOT EXISTS receipts (
     receipt_type TEXT NOT NULL,
     thread_id TEXT NOT NULL,
     event_id TEXT NOT NULL,
-    event_pos BIGINT NOT NULL,
-    ts BIGINT NOT NULL,
-    stream_pos BIGINT NOT NULL,
+    event_pos INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    stream_pos INTEGER NOT NULL,
     PRIMARY KEY (room_id, user_id, receipt_type, thread_id)
 );
 CREATE INDEX IF NOT EXISTS receipts_pos ON receipts (room_id, stream_pos);
 CREATE TABLE IF NOT EXISTS filters (
     user_id TEXT NOT NULL,
-    filter_id BIGINT NOT NULL,
+    filter_id INTEGER NOT NULL,
     json TEXT NOT NULL,
     PRIMARY KEY (user_id, filter_id)
 );
 CREATE TABLE IF NOT EXISTS push_actions (
     user_id TEXT NOT NULL,
     room_id TEXT NOT NULL,
-    stream_pos BIGINT NOT NULL,
-    highlight BIGINT NOT NULL,
+    stream_pos INTEGER NOT NULL,
+    highlight INTEGER NOT NULL,
     PRIMARY KEY (user_id, room_id, stream_pos)
 );
 CREATE TABLE IF NOT EXISTS device_keys (
@@ -124,7 +127,7 @@ CREATE TABLE IF NOT EXISTS fallback_keys (
     algorithm TEXT NOT NULL,
     key_id TEXT NOT NULL,
     json TEXT NOT NULL,
-    used BIGINT NOT NULL DEFAULT 0,
+    used INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, device_id, algorithm)
 );
 CREATE TABLE IF NOT EXISTS cross_signing_keys (
@@ -142,14 +145,14 @@ CREATE TABLE IF NOT EXISTS key_signatures (
     PRIMARY KEY (target_user_id, target_key_id, signer_user_id, signer_key_id)
 );
 CREATE TABLE IF NOT EXISTS device_list_changes (
-    stream_pos BIGINT NOT NULL,
+    stream_pos INTEGER NOT NULL,
     user_id TEXT NOT NULL,
     PRIMARY KEY (stream_pos, user_id)
 );
 CREATE TABLE IF NOT EXISTS to_device (
     user_id TEXT NOT NULL,
     device_id TEXT NOT NULL,
-    stream_pos BIGINT NOT NULL,
+    stream_pos INTEGER NOT NULL,
     sender TEXT NOT NULL,
     event_type TEXT NOT NULL,
     content TEXT NOT NULL,
@@ -159,40 +162,40 @@ CREATE TABLE IF NOT EXISTS media (
     media_id TEXT PRIMARY KEY,
     content_type TEXT NOT NULL,
     filename TEXT,
-    size BIGINT NOT NULL,
+    size INTEGER NOT NULL,
     uploader TEXT NOT NULL,
-    created_ts BIGINT NOT NULL
+    created_ts INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS presence (
     user_id TEXT PRIMARY KEY,
     presence TEXT NOT NULL,
     status_msg TEXT,
-    last_active_ts BIGINT NOT NULL,
-    stream_pos BIGINT NOT NULL
+    last_active_ts INTEGER NOT NULL,
+    stream_pos INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS start_codes (
     user_id TEXT PRIMARY KEY,
     code_mac TEXT NOT NULL,
-    expires_ts BIGINT NOT NULL,
-    created_ts BIGINT NOT NULL
+    expires_ts INTEGER NOT NULL,
+    created_ts INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS backup_versions (
     user_id TEXT NOT NULL,
-    version BIGINT NOT NULL,
+    version INTEGER NOT NULL,
     algorithm TEXT NOT NULL,
     auth_data TEXT NOT NULL,
-    etag BIGINT NOT NULL DEFAULT 0,
-    deleted BIGINT NOT NULL DEFAULT 0,
+    etag INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, version)
 );
 CREATE TABLE IF NOT EXISTS backup_keys (
     user_id TEXT NOT NULL,
-    version BIGINT NOT NULL,
+    version INTEGER NOT NULL,
     room_id TEXT NOT NULL,
     session_id TEXT NOT NULL,
-    first_message_index BIGINT NOT NULL,
-    forwarded_count BIGINT NOT NULL,
-    is_verified BIGINT NOT NULL,
+    first_message_index INTEGER NOT NULL,
+    forwarded_count INTEGER NOT NULL,
+    is_verified INTEGER NOT NULL,
     session_data TEXT NOT NULL,
     PRIMARY KEY (user_id, version, room_id, session_id)
 );
@@ -202,9 +205,9 @@ CREATE TABLE IF NOT EXISTS people (
     first_name TEXT NOT NULL,
     last_name TEXT NOT NULL,
     role TEXT NOT NULL,
-    consent BIGINT NOT NULL,
+    consent INTEGER NOT NULL,
     status TEXT NOT NULL,
-    deactivated_ts BIGINT
+    deactivated_ts INTEGER
 );
 CREATE TABLE IF NOT EXISTS directory_groups (
     name TEXT PRIMARY KEY,
@@ -224,10 +227,10 @@ CREATE TABLE IF NOT EXISTS parent_children (
 );
 CREATE TABLE IF NOT EXISTS used_localparts (
     localpart TEXT PRIMARY KEY,
-    created_ts BIGINT NOT NULL
+    created_ts INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit_log (
-    ts BIGINT NOT NULL,
+    ts INTEGER NOT NULL,
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
     target TEXT NOT NULL,
@@ -236,20 +239,20 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log (target, ts);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
-    value BIGINT NOT NULL
+    value INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS room_leave_queue (
     user_id TEXT PRIMARY KEY,
-    queued_ts BIGINT NOT NULL
+    queued_ts INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log (ts);
 CREATE TABLE IF NOT EXISTS room_origin (
     room_id TEXT PRIMARY KEY,
     creator_role TEXT,
-    is_direct BIGINT NOT NULL
+    is_direct INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS reports (
-    ts BIGINT NOT NULL,
+    ts INTEGER NOT NULL,
     reporter TEXT NOT NULL,
     room_id TEXT,
     event_id TEXT,

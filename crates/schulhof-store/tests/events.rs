@@ -1,0 +1,350 @@
+//! Conformance of the event store on SQLite and PostgreSQL: history pages, room state at a
+//! position, memberships, duplicate events, stream positions, aliases and the room directory.
+
+#[macro_use]
+mod common;
+
+use common::{fresh_db, member, store_event, Engine, ANNA, BEN, OTHER_ROOM, ROOM};
+use schulhof_store::{Db, EventRow, NewEvent, StoreError};
+
+on_both_engines!(
+    history_pages_neither_skip_nor_repeat_events,
+    state_at_a_position_is_the_state_right_after_that_event,
+    memberships_follow_the_newest_member_event,
+    an_event_and_a_client_transaction_are_stored_once,
+    the_highest_stream_position_covers_every_stream,
+    aliases_and_the_room_directory,
+);
+
+fn positions(events: &[EventRow]) -> Vec<i64> {
+    events.iter().map(|e| e.stream_pos).collect()
+}
+
+/// Stores a text message.
+async fn message(db: &Db, pos: i64, room: &str, sender: &str) -> String {
+    let content = format!(r#"{{"msgtype":"m.text","body":"Nachricht {pos}"}}"#);
+    store_event(db, pos, room, sender, "m.room.message", None, &content).await
+}
+
+/// Stores a room name.
+async fn name(db: &Db, pos: i64, room: &str, name: &str) -> String {
+    let content = format!(r#"{{"name":"{name}"}}"#);
+    store_event(db, pos, room, ANNA, "m.room.name", Some(""), &content).await
+}
+
+async fn history_pages_neither_skip_nor_repeat_events(engine: Engine) {
+    let db = fresh_db(engine).await;
+    // Two rooms written in turns: ROOM has the odd positions 1..=19, OTHER_ROOM the even ones.
+    let create = r#"{"creator":"@anna:schule.test"}"#;
+    store_event(&db, 1, ROOM, ANNA, "m.room.create", Some(""), create).await;
+    for pos in 2..=20 {
+        let room = if pos % 2 == 1 { ROOM } else { OTHER_ROOM };
+        message(&db, pos, room, ANNA).await;
+    }
+    let all: Vec<i64> = (1..=19).step_by(2).collect();
+
+    // Backward, as `/messages?dir=b` pages: each page continues below the oldest event seen.
+    let mut seen = Vec::new();
+    let mut until = 20;
+    loop {
+        let page = db.room_events_backward(ROOM, 0, until, 3).await.unwrap();
+        let Some(oldest) = page.last() else { break };
+        until = oldest.stream_pos - 1;
+        seen.extend(positions(&page));
+    }
+    assert_eq!(seen, all.iter().rev().copied().collect::<Vec<_>>());
+    // Only what came after a given position (an incremental sync's timeline).
+    assert_eq!(
+        positions(&db.room_events_backward(ROOM, 15, 20, 10).await.unwrap()),
+        vec![19, 17]
+    );
+
+    // Forward, as `/messages?dir=f` pages: from is inclusive, until exclusive.
+    let mut seen = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = db.room_events_forward(ROOM, from, 21, 4).await.unwrap();
+        let Some(newest) = page.last() else { break };
+        from = newest.stream_pos + 1;
+        seen.extend(positions(&page));
+    }
+    assert_eq!(seen, all);
+    assert_eq!(
+        positions(&db.room_events_forward(ROOM, 5, 9, 10).await.unwrap()),
+        vec![5, 7]
+    );
+
+    let newest = db.last_room_event(ROOM).await.unwrap().unwrap();
+    assert_eq!((newest.stream_pos, newest.event_id.as_str()), (19, "$ev19"));
+    let mut rooms = db.room_positions().await.unwrap();
+    rooms.sort();
+    assert_eq!(
+        rooms,
+        vec![(OTHER_ROOM.to_owned(), 20), (ROOM.to_owned(), 19)]
+    );
+    let event = db.event("$ev7").await.unwrap().unwrap();
+    assert_eq!(
+        (event.room_id.as_str(), event.sender.as_str()),
+        (ROOM, ANNA)
+    );
+    assert!(event.json.contains("Nachricht 7"));
+    assert!(db.event("$nowhere").await.unwrap().is_none());
+}
+
+async fn state_at_a_position_is_the_state_right_after_that_event(engine: Engine) {
+    let db = fresh_db(engine).await;
+    let create = r#"{"creator":"@anna:schule.test"}"#;
+    store_event(&db, 1, ROOM, ANNA, "m.room.create", Some(""), create).await;
+    member(&db, 2, ROOM, ANNA, "join").await;
+    name(&db, 3, ROOM, "Mathe").await;
+    message(&db, 4, ROOM, ANNA).await;
+    name(&db, 5, ROOM, "Mathe 8.1").await;
+    let invite = r#"{"membership":"invite"}"#;
+    store_event(&db, 6, ROOM, ANNA, "m.room.member", Some(BEN), invite).await;
+    name(&db, 7, OTHER_ROOM, "Deutsch").await;
+    member(&db, 8, ROOM, BEN, "join").await;
+    message(&db, 9, ROOM, BEN).await;
+
+    assert!(db.state_at(ROOM, 0).await.unwrap().is_empty());
+    // What a client joining at the first message would have seen: the old name.
+    assert_eq!(
+        positions(&db.state_at(ROOM, 4).await.unwrap()),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        positions(&db.state_at(ROOM, 6).await.unwrap()),
+        vec![1, 2, 5, 6]
+    );
+    let now = db.state_at(ROOM, 9).await.unwrap();
+    assert_eq!(positions(&now), vec![1, 2, 5, 8]);
+    assert_eq!(
+        positions(&db.current_state(ROOM).await.unwrap()),
+        positions(&now)
+    );
+    assert_eq!(
+        positions(&db.current_state(OTHER_ROOM).await.unwrap()),
+        vec![7]
+    );
+
+    // What changed between two syncs, and the history of one kind of state.
+    assert_eq!(
+        positions(&db.state_changes(ROOM, 4, 9).await.unwrap()),
+        vec![5, 6, 8]
+    );
+    assert_eq!(
+        positions(&db.state_history(ROOM, "m.room.name", 9).await.unwrap()),
+        vec![3, 5]
+    );
+    assert_eq!(
+        positions(&db.membership_history(ROOM, BEN, 9).await.unwrap()),
+        vec![6, 8]
+    );
+    assert_eq!(
+        positions(&db.membership_history(ROOM, BEN, 7).await.unwrap()),
+        vec![6]
+    );
+}
+
+async fn memberships_follow_the_newest_member_event(engine: Engine) {
+    let db = fresh_db(engine).await;
+    let invite = r#"{"membership":"invite"}"#;
+    store_event(&db, 1, ROOM, ANNA, "m.room.member", Some(BEN), invite).await;
+    member(&db, 2, ROOM, BEN, "join").await;
+    member(&db, 3, OTHER_ROOM, BEN, "join").await;
+    member(&db, 4, OTHER_ROOM, BEN, "leave").await;
+    member(&db, 5, OTHER_ROOM, ANNA, "join").await;
+    let ban = r#"{"membership":"ban"}"#;
+    store_event(
+        &db,
+        6,
+        "!theater:schule.test",
+        ANNA,
+        "m.room.member",
+        Some(BEN),
+        ban,
+    )
+    .await;
+
+    let mut rooms = db.memberships(BEN).await.unwrap();
+    rooms.sort_by(|a, b| a.room_id.cmp(&b.room_id));
+    let rooms: Vec<(&str, &str, i64, &str)> = rooms
+        .iter()
+        .map(|m| (&*m.room_id, &*m.membership, m.stream_pos, &*m.event_id))
+        .collect();
+    assert_eq!(
+        rooms,
+        vec![
+            (OTHER_ROOM, "leave", 4, "$ev4"),
+            (ROOM, "join", 2, "$ev2"),
+            ("!theater:schule.test", "ban", 6, "$ev6"),
+        ]
+    );
+    assert_eq!(db.memberships(ANNA).await.unwrap().len(), 1);
+    assert!(db
+        .memberships("@nobody:schule.test")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// A message from ANNA's device DEV with a client transaction ID.
+fn sent<'a>(pos: i64, event_id: &'a str, txn_id: &'a str) -> NewEvent<'a> {
+    NewEvent {
+        stream_pos: pos,
+        event_id,
+        room_id: ROOM,
+        sender: ANNA,
+        event_type: "m.room.message",
+        state_key: None,
+        membership: None,
+        origin_server_ts: 0,
+        json: "{}",
+        txn: Some(("DEV", txn_id)),
+    }
+}
+
+/// Stores `event` in a transaction of its own and commits only if it was accepted.
+async fn insert(db: &Db, event: &NewEvent<'_>) -> Result<(), StoreError> {
+    let mut tx = db.begin().await.unwrap();
+    Db::insert_event(&mut tx, event).await?;
+    tx.commit().await
+}
+
+async fn an_event_and_a_client_transaction_are_stored_once(engine: Engine) {
+    let db = fresh_db(engine).await;
+    insert(&db, &sent(1, "$first", "txn1")).await.unwrap();
+    assert_eq!(
+        db.txn_event(ANNA, "DEV", "txn1").await.unwrap().as_deref(),
+        Some("$first")
+    );
+    // A retried request must not post the message twice, and event IDs are unique.
+    let again = insert(&db, &sent(2, "$second", "txn1")).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    let same_id = insert(&db, &sent(3, "$first", "txn3")).await;
+    assert!(matches!(same_id, Err(StoreError::Conflict)), "{same_id:?}");
+    // The same transaction ID from another device is another message.
+    let other_device = NewEvent {
+        txn: Some(("PHONE", "txn1")),
+        ..sent(4, "$fourth", "txn1")
+    };
+    insert(&db, &other_device).await.unwrap();
+    assert_eq!(
+        positions(&db.room_events_forward(ROOM, 0, 10, 10).await.unwrap()),
+        vec![1, 4]
+    );
+
+    // A rejected state event leaves the room's state as it was.
+    name(&db, 5, ROOM, "Mathe").await;
+    let duplicate_name = NewEvent {
+        event_type: "m.room.name",
+        state_key: Some(""),
+        ..sent(6, "$ev5", "txn6")
+    };
+    assert!(insert(&db, &duplicate_name).await.is_err());
+    let state = db.current_state(ROOM).await.unwrap();
+    assert_eq!(positions(&state), vec![5]);
+
+    // A device that is deleted and logs in again under its old ID starts without old
+    // transactions.
+    db.delete_devices(ANNA, &["DEV".to_owned()]).await.unwrap();
+    assert!(db.txn_event(ANNA, "DEV", "txn1").await.unwrap().is_none());
+    insert(&db, &sent(7, "$seventh", "txn1")).await.unwrap();
+}
+
+async fn the_highest_stream_position_covers_every_stream(engine: Engine) {
+    let db = fresh_db(engine).await;
+    assert_eq!(db.max_stream_pos().await.unwrap(), 0);
+    message(&db, 3, ROOM, ANNA).await;
+    assert_eq!(db.max_stream_pos().await.unwrap(), 3);
+
+    // A restarted server continues after the newest position of any stream, or clients would
+    // miss what lies between.
+    let mut tx = db.begin().await.unwrap();
+    Db::put_account_data(&mut tx, ANNA, "", "m.direct", "{}", 5)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.max_stream_pos().await.unwrap(), 5);
+
+    let mut tx = db.begin().await.unwrap();
+    Db::put_receipt(&mut tx, ROOM, BEN, "m.read", "", "$ev3", 3, 0, 7)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.max_stream_pos().await.unwrap(), 7);
+
+    let mut tx = db.begin().await.unwrap();
+    Db::insert_device_list_change(&mut tx, ANNA, 9)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.max_stream_pos().await.unwrap(), 9);
+
+    let mut tx = db.begin().await.unwrap();
+    let to_ben = schulhof_store::NewToDevice {
+        user_id: BEN,
+        device_id: "PHONE",
+        content: "{}",
+    };
+    Db::insert_to_device(&mut tx, ANNA, "m.room_key_request", &[to_ben], 11)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.max_stream_pos().await.unwrap(), 11);
+
+    let mut tx = db.begin().await.unwrap();
+    Db::put_presence(&mut tx, BEN, "online", None, 0, 13)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.max_stream_pos().await.unwrap(), 13);
+
+    message(&db, 12, ROOM, ANNA).await;
+    assert_eq!(db.max_stream_pos().await.unwrap(), 13);
+}
+
+async fn aliases_and_the_room_directory(engine: Engine) {
+    let db = fresh_db(engine).await;
+    let mut tx = db.begin().await.unwrap();
+    Db::insert_room(&mut tx, ROOM, "10", ANNA, 0).await.unwrap();
+    Db::insert_room(&mut tx, OTHER_ROOM, "11", ANNA, 0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.room_version(ROOM).await.unwrap().as_deref(), Some("10"));
+    assert!(db
+        .room_version("!gibtsnicht:schule.test")
+        .await
+        .unwrap()
+        .is_none());
+    let mut tx = db.begin().await.unwrap();
+    let twice = Db::insert_room(&mut tx, ROOM, "10", ANNA, 0).await;
+    assert!(matches!(twice, Err(StoreError::Conflict)), "{twice:?}");
+    drop(tx);
+
+    db.create_alias("#mathe:schule.test", ROOM, ANNA)
+        .await
+        .unwrap();
+    db.create_alias("#mathe-8-1:schule.test", ROOM, ANNA)
+        .await
+        .unwrap();
+    let taken = db.create_alias("#mathe:schule.test", OTHER_ROOM, BEN).await;
+    assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
+    assert_eq!(
+        db.alias("#mathe:schule.test").await.unwrap(),
+        Some((ROOM.to_owned(), ANNA.to_owned()))
+    );
+    assert_eq!(
+        db.room_aliases(ROOM).await.unwrap(),
+        vec!["#mathe-8-1:schule.test", "#mathe:schule.test"]
+    );
+    db.delete_alias("#mathe:schule.test").await.unwrap();
+    assert!(db.alias("#mathe:schule.test").await.unwrap().is_none());
+
+    assert!(!db.room_published(ROOM).await.unwrap());
+    db.set_room_published(OTHER_ROOM, true).await.unwrap();
+    db.set_room_published(ROOM, true).await.unwrap();
+    db.set_room_published(ROOM, false).await.unwrap();
+    assert!(db.room_published(OTHER_ROOM).await.unwrap());
+    assert_eq!(db.published_rooms().await.unwrap(), vec![OTHER_ROOM]);
+}
