@@ -12,7 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use schulhof_directory::{parse_csv, ImportFile, SyntheticSchool};
-use schulhof_server::service::import;
+use schulhof_server::service::school::import;
 use schulhof_server::state::AppState;
 use serde_json::json;
 use support::{Backend, TestState};

@@ -31,27 +31,27 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
     .await
 }
 
-/// Starts every background job of a serving process (see `service::jobs`).
+/// Starts every background job of a serving process (see `service::runtime::jobs`).
 fn start_jobs(state: &Arc<AppState>) {
-    use service::jobs::Scope;
+    use service::runtime::jobs::Scope;
     let jobs = &state.jobs;
     jobs.start(
         state,
         "directory-watcher",
         Scope::PerProcess,
-        service::school::watch_directory,
+        service::school::directory::watch_directory,
     );
     jobs.start(
         state,
         "retention",
         Scope::Singleton,
-        service::retention::job,
+        service::school::retention::job,
     );
     jobs.start(state, "wal-checkpoint", Scope::PerProcess, checkpoints);
 }
 
 /// Checkpoints SQLite's write-ahead log once a second.
-async fn checkpoints(state: Arc<AppState>, mut stop: service::jobs::Stop) {
+async fn checkpoints(state: Arc<AppState>, mut stop: service::runtime::jobs::Stop) {
     while stop.sleep(std::time::Duration::from_secs(1)).await {
         if let Err(err) = state.db.checkpoint().await {
             tracing::warn!(%err, "WAL checkpoint failed");

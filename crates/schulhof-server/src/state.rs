@@ -7,9 +7,11 @@ use schulhof_store::Db;
 
 use crate::config::Config;
 use crate::service::{
-    activity::Activity, clock::Clock, jobs::Jobs, notifier::Notifier, passwords::Passwords,
-    push::PushRules, rate_limit::RateLimiter, rooms::Rooms, secret_key::SecretKey,
-    token_cache::TokenCache, typing::Typing, uiaa::UiaaSessions, write::Writer,
+    identity::passwords::Passwords, identity::rate_limit::RateLimiter,
+    identity::secret_key::SecretKey, identity::token_cache::TokenCache,
+    identity::uiaa::UiaaSessions, push::rules::PushRules, rooms::typing::Typing, rooms::Rooms,
+    runtime::clock::Clock, runtime::jobs::Jobs, write::activity::Activity,
+    write::notifier::Notifier, write::Writer,
 };
 
 /// Everything the server needs while running; shared as `Arc<AppState>`.
@@ -48,14 +50,14 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Open user-interactive authentication sessions.
     pub uiaa: UiaaSessions,
-    /// The school directory snapshot (kept current by `service::school::spawn_watcher`).
-    pub directory: crate::service::school::SchoolDirectory,
+    /// The school directory snapshot (kept current by `service::school::directory::spawn_watcher`).
+    pub directory: crate::service::school::directory::SchoolDirectory,
     /// Open sessions of the password-reset web page.
     pub web_sessions: crate::web::sessions::WebSessions,
     /// Registered application services.
     pub appservices: crate::service::appservice::Appservices,
-    /// The school's rights and the denial counters (`service::policy`).
-    pub policy: crate::service::policy::Policy,
+    /// The school's rights and the denial counters (`service::school::policy`).
+    pub policy: crate::service::school::policy::Policy,
 }
 
 impl AppState {
@@ -74,8 +76,8 @@ impl AppState {
         let rooms = Rooms::load(&db).await?;
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
         let secret_key = SecretKey::load_or_create(&config.accounts.secret_key_file)?;
-        let directory = crate::service::school::SchoolDirectory::load(&db).await?;
-        let policy = crate::service::policy::Policy::load(&config.rights_file)
+        let directory = crate::service::school::directory::SchoolDirectory::load(&db).await?;
+        let policy = crate::service::school::policy::Policy::load(&config.rights_file)
             .map_err(crate::Error::Internal)?;
         let appservices = crate::service::appservice::Appservices::load(&config.appservices)
             .map_err(crate::Error::Internal)?;

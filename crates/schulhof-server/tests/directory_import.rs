@@ -8,9 +8,11 @@ use std::collections::BTreeSet;
 
 use ruma::UserId;
 use schulhof_directory::{parse_csv, synthetic_school_csv, Group, GroupKind, PersonStatus};
-use schulhof_server::service::import::{self, ImportOutcome};
-use schulhof_server::service::school::{self, DirectoryChange};
-use schulhof_server::service::{password_reset, retention, start_codes, user_admin};
+use schulhof_server::service::school::directory::{self as school, DirectoryChange};
+use schulhof_server::service::school::import::{self, ImportOutcome};
+use schulhof_server::service::{
+    identity::password_reset, identity::start_codes, school::retention, school::user_admin,
+};
 use schulhof_server::state::AppState;
 use schulhof_server::Error;
 use support::{Backend, TestState};

@@ -11,7 +11,7 @@ use ruma::api::client::room::create_room;
 use ruma::api::client::room::Visibility;
 use ruma::{OwnedUserId, RoomId};
 use schulhof_server::service::rooms::{EventTemplate, Rooms};
-use schulhof_server::service::{accounts, membership, rooms::create};
+use schulhof_server::service::{identity::accounts, rooms::create, rooms::membership};
 use schulhof_server::state::AppState;
 use serde_json::json;
 use support::{Backend, TestState};
@@ -42,7 +42,7 @@ async fn member_life(state: Arc<AppState>, room: ruma::OwnedRoomId, user: OwnedU
     Rooms::send(&state, &room, &user, message, None)
         .await
         .expect("a joined member may write");
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         membership::set_membership(&state, &user, &room, &user, "leave", None)
             .await
             .expect("leave");

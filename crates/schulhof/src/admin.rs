@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use schulhof_directory::{DirectoryIndex, Person, PersonStatus, Role};
-use schulhof_server::service::letters::german_time;
-use schulhof_server::service::{password_reset, school, user_admin};
+use schulhof_server::service::identity::password_reset;
+use schulhof_server::service::school::letters::german_time;
+use schulhof_server::service::school::{directory as school, user_admin};
 use schulhof_server::state::AppState;
 
 use crate::import::LetterFiles;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use schulhof_directory::parse_csv;
 use schulhof_server::config::Config;
-use schulhof_server::service::{import, user_admin};
+use schulhof_server::service::{school::import, school::user_admin};
 use schulhof_server::state::AppState;
 
 /// The demo school: the example import file shipped in `config/`.

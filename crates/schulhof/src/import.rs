@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use schulhof_directory::{parse_csv, ImportError};
 use schulhof_server::config::Config;
-use schulhof_server::service::import;
-use schulhof_server::service::letters::{self, AccessLetter};
+use schulhof_server::service::school::import;
+use schulhof_server::service::school::letters::{self, AccessLetter};
 
 /// Arguments of `schulhof import`.
 #[derive(Args)]
@@ -167,7 +167,7 @@ impl LetterFiles {
 
 /// `./zugangsbriefe-YYYYMMDD-HHMMSS` in German time.
 fn default_dir() -> PathBuf {
-    let t = letters::german_time(schulhof_server::service::clock::system_now_ms());
+    let t = letters::german_time(schulhof_server::service::runtime::clock::system_now_ms());
     PathBuf::from(format!(
         "zugangsbriefe-{}{:02}{:02}-{:02}{:02}{:02}",
         t.year, t.month, t.day, t.hour, t.minute, t.second

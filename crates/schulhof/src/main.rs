@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use schulhof_server::config::Config;
-use schulhof_server::service::jobs::Scope;
+use schulhof_server::service::runtime::jobs::Scope;
 use schulhof_server::state::AppState;
 
 /// How long background jobs get to finish at shutdown.
@@ -112,7 +112,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
             let state = AppState::new(config).await.map_err(|e| e.to_string())?;
-            let user_id = schulhof_server::service::accounts::create_user(
+            let user_id = schulhof_server::service::identity::accounts::create_user(
                 &state,
                 &localpart,
                 &password,
@@ -141,7 +141,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("media_path {}: {e}", config.media_path.display()))?;
     // An invalid rights file stops the start with its own message (file, line, field).
     let file = config.rights_file.display().to_string();
-    match schulhof_server::service::policy::read_rights(&config.rights_file)? {
+    match schulhof_server::service::school::policy::read_rights(&config.rights_file)? {
         Some(_) => tracing::info!(%file, "rights loaded"),
         None => tracing::warn!(%file, "rights file not found: the default rights apply"),
     }

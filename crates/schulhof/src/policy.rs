@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use schulhof_server::config::Config;
-use schulhof_server::service::jobs::Stop;
-use schulhof_server::service::letters::german_time;
-use schulhof_server::service::policy::read_rights;
+use schulhof_server::service::runtime::jobs::Stop;
+use schulhof_server::service::school::letters::german_time;
+use schulhof_server::service::school::policy::read_rights;
 use schulhof_server::state::AppState;
 
 /// Subcommands of `schulhof rights`.

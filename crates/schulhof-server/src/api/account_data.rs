@@ -11,12 +11,12 @@ use ruma::serde::Raw;
 use ruma::{RoomId, UserId};
 use serde_json::{json, Value};
 
-use super::push_rules::ruleset_json;
+use super::push::ruleset_json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::account_data::{account_data, set_account_data};
-use crate::service::push::PUSH_RULES_TYPE;
+use crate::service::push::rules::PUSH_RULES_TYPE;
+use crate::service::user::account_data::{account_data, set_account_data};
 use crate::state::AppState;
 use crate::{Error, Result};
 

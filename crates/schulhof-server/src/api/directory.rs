@@ -14,7 +14,8 @@ use serde_json::json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::{directory, policy};
+use crate::service::rooms::room_directory as directory;
+use crate::service::school::policy;
 use crate::state::AppState;
 use crate::Error;
 

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::receipts::{set_fully_read, set_receipt};
+use crate::service::rooms::receipts::{set_fully_read, set_receipt};
 use crate::state::AppState;
 use crate::Error;
 

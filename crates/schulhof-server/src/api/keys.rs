@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::keys;
+use crate::service::e2ee::keys;
 use crate::state::AppState;
 use crate::{Error, Result};
 

@@ -8,20 +8,17 @@ use ruma::api::client::membership::{
     ban_user, forget_room, invite_user, join_room_by_id, join_room_by_id_or_alias, joined_rooms,
     kick_user, leave_room, unban_user,
 };
-use ruma::api::client::room::create_room;
 use serde_json::json;
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::membership::{self, resolve_room};
-use crate::service::rooms::create::create_room;
+use crate::service::rooms::membership::{self, resolve_room};
 use crate::state::AppState;
 use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
-        .endpoint::<create_room::v3::Request, _, _>(create)
         .endpoint::<join_room_by_id::v3::Request, _, _>(join_by_id)
         .endpoint::<join_room_by_id_or_alias::v3::Request, _, _>(join_by_id_or_alias)
         .endpoint::<knock_room::v3::Request, _, _>(knock)
@@ -32,15 +29,6 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<ban_user::v3::Request, _, _>(ban)
         .endpoint::<unban_user::v3::Request, _, _>(unban)
         .endpoint::<joined_rooms::v3::Request, _, _>(joined)
-}
-
-async fn create(
-    State(state): State<Arc<AppState>>,
-    req: Ruma<create_room::v3::Request>,
-) -> JsonResult {
-    let raw = req.json_body.clone().unwrap_or_else(|| json!({}));
-    let room_id = create_room(&state, req.user_id(), &req.body, &raw).await?;
-    Ok(Json(json!({ "room_id": room_id })))
 }
 
 async fn join_by_id(

@@ -16,9 +16,9 @@ use serde_json::json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::devices::delete_devices;
-use crate::service::password_rule;
-use crate::service::uiaa::require_password;
+use crate::service::identity::devices::delete_devices;
+use crate::service::identity::password_rule;
+use crate::service::identity::uiaa::require_password;
 use crate::state::AppState;
 use crate::Error;
 

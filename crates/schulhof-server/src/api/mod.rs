@@ -2,27 +2,26 @@
 //! typed request into service calls and the result into a response.
 
 mod account_data;
-mod devices;
+mod backup;
+mod device;
 mod directory;
 mod discovery;
 mod ephemeral;
 mod events;
-mod filters;
-mod key_backup;
+mod filter;
 mod keys;
 mod media;
 mod membership;
 mod misc;
 mod presence;
 mod profile;
-mod push_rules;
+mod push;
 mod report;
-mod rooms;
+mod room;
 pub(crate) mod session;
 mod sync;
-mod tags;
+mod tag;
 pub(crate) mod test_clock;
-mod upgrade;
 mod user_directory;
 
 use axum::response::{IntoResponse, Response};
@@ -55,26 +54,25 @@ pub type JsonResult = crate::Result<Json>;
 pub fn routes(routes: Routes) -> Routes {
     let mut routes = routes;
     routes = account_data::routes(routes);
-    routes = devices::routes(routes);
+    routes = backup::routes(routes);
+    routes = device::routes(routes);
     routes = directory::routes(routes);
     routes = discovery::routes(routes);
     routes = ephemeral::routes(routes);
     routes = events::routes(routes);
-    routes = filters::routes(routes);
-    routes = key_backup::routes(routes);
+    routes = filter::routes(routes);
     routes = keys::routes(routes);
     routes = media::routes(routes);
     routes = membership::routes(routes);
     routes = misc::routes(routes);
     routes = presence::routes(routes);
     routes = profile::routes(routes);
-    routes = push_rules::routes(routes);
+    routes = push::routes(routes);
     routes = report::routes(routes);
-    routes = rooms::routes(routes);
+    routes = room::routes(routes);
     routes = session::routes(routes);
     routes = sync::routes(routes);
-    routes = tags::routes(routes);
-    routes = upgrade::routes(routes);
+    routes = tag::routes(routes);
     routes = user_directory::routes(routes);
     routes
 }

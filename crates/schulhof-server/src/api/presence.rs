@@ -45,7 +45,7 @@ async fn set(
     let user_id = req.user_id();
     require_self(user_id, &req.body.user_id)?;
     check_state(&req.body.presence)?;
-    crate::service::presence::set_presence(
+    crate::service::user::presence::set_presence(
         &state,
         user_id,
         req.body.presence.as_str(),

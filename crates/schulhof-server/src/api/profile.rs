@@ -18,8 +18,8 @@ use super::account_data::require_self;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::{MaybeAuthenticated, Ruma};
-use crate::service::policy::Context;
-use crate::service::profile::{change_profile, Field};
+use crate::service::school::policy::Context;
+use crate::service::user::profile::{change_profile, Field};
 use crate::state::AppState;
 use crate::{Error, Result};
 

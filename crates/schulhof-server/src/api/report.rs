@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::report::{report, Reported};
+use crate::service::rooms::report::{report, Reported};
 use crate::state::AppState;
 
 pub(super) fn routes(routes: Routes) -> Routes {

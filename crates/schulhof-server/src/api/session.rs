@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::service::login::check_password;
+use crate::service::identity::login::check_password;
 use axum::extract::State;
 use ruma::api::client::account::whoami;
 use ruma::api::client::session::{get_login_types, login, logout, logout_all};
@@ -77,7 +77,7 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
 
 async fn logout(State(state): State<Arc<AppState>>, req: Ruma<logout::v3::Request>) -> JsonResult {
     let session = req.session();
-    crate::service::devices::delete_devices(
+    crate::service::identity::devices::delete_devices(
         &state,
         &session.user_id,
         &[session.device_id.to_string()],
@@ -98,7 +98,7 @@ async fn logout_all(
         .into_iter()
         .map(|d| d.device_id)
         .collect();
-    crate::service::devices::delete_devices(&state, user_id, &devices).await?;
+    crate::service::identity::devices::delete_devices(&state, user_id, &devices).await?;
     Ok(Json(json!({})))
 }
 

@@ -10,8 +10,8 @@ use ruma::api::client::sync::sync_events;
 use super::RawJson;
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::account_data::load_filter;
 use crate::service::sync::{self, SinceToken, SyncParams};
+use crate::service::user::account_data::load_filter;
 use crate::state::AppState;
 
 /// Longest long-poll the server holds open.

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::policy::Context;
+use crate::service::school::policy::Context;
 use crate::state::AppState;
 use crate::Result;
 

@@ -1,42 +1,14 @@
-//! The service layer: everything between HTTP handlers and the store.
+//! The service layer: everything between HTTP handlers and the store, grouped by concern.
 
-pub mod account_data;
-pub mod accounts;
-pub mod activity;
 pub mod appservice;
-pub mod clock;
-pub mod devices;
-pub mod directory;
-pub mod import;
-pub mod jobs;
-pub mod key_backup;
-pub mod keys;
-pub mod letters;
-pub mod login;
+pub mod e2ee;
+pub mod identity;
 pub mod media;
-pub mod membership;
-pub mod notifier;
-pub mod password_reset;
-pub mod password_rule;
-pub mod passwords;
-pub mod pdu;
-pub mod policy;
-pub mod presence;
-pub mod profile;
 pub mod push;
-pub mod rate_limit;
 pub mod read;
-pub mod receipts;
-pub mod report;
-pub mod retention;
 pub mod rooms;
+pub mod runtime;
 pub mod school;
-pub mod secret_key;
-pub mod start_codes;
 pub mod sync;
-pub mod token_cache;
-pub mod typing;
-pub mod uiaa;
-pub mod user_admin;
-pub mod user_cache;
+pub mod user;
 pub mod write;

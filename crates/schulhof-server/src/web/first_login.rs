@@ -12,8 +12,8 @@ use ruma::OwnedUserId;
 use super::html::{self, Input};
 use super::{client_address, error_message, form, Page, Visitor};
 use crate::router::Routes;
-use crate::service::login::resolve_user;
-use crate::service::{password_rule, start_codes};
+use crate::service::identity::login::resolve_user;
+use crate::service::{identity::password_rule, identity::start_codes};
 use crate::state::AppState;
 use crate::Error;
 

@@ -20,10 +20,10 @@ use super::PRINT_SCRIPT_PATH;
 use super::{client_address, cookie, error_message, form, html_response, redirect, Page, Visitor};
 use crate::config::Language;
 use crate::router::Routes;
-use crate::service::letters::{self, AccessLetter};
-use crate::service::login::{self, resolve_user};
-use crate::service::password_reset::reset_password;
-use crate::service::school;
+use crate::service::identity::login::{self, resolve_user};
+use crate::service::identity::password_reset::reset_password;
+use crate::service::school::directory as school;
+use crate::service::school::letters::{self, AccessLetter};
 use crate::state::AppState;
 use crate::{Error, Result};
 

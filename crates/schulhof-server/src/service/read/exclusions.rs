@@ -10,7 +10,7 @@ use ruma::UserId;
 use schulhof_store::{Db, EventRow};
 use serde_json::Value;
 
-use crate::service::user_cache::UserCache;
+use crate::service::user::user_cache::UserCache;
 use crate::Result;
 
 /// The account data type that lists ignored users.

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::filter::lazy_load_members;
 use super::{Direction, RoomReader};
-use crate::service::pdu::client_event;
+use crate::service::rooms::pdu::client_event;
 use crate::state::AppState;
 use crate::{Error, Result};
 

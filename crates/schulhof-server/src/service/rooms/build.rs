@@ -10,7 +10,7 @@ use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{Map, Value};
 
 use super::RoomSnapshot;
-use crate::service::pdu::Pdu;
+use crate::service::rooms::pdu::Pdu;
 use crate::{Error, Result};
 
 /// What a client (or the server on its behalf) wants to send.

@@ -6,7 +6,7 @@ use ruma::{OwnedRoomId, RoomAliasId, RoomVersionId, UserId};
 use serde_json::{json, Map, Value};
 
 use super::{EventTemplate, Rooms};
-use crate::service::policy::{self, NewRoom};
+use crate::service::school::policy::{self, NewRoom};
 use crate::state::AppState;
 use crate::{Error, Result};
 

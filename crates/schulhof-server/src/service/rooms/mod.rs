@@ -7,7 +7,13 @@
 
 mod build;
 pub mod create;
+pub mod membership;
+pub mod pdu;
+pub mod receipts;
+pub mod report;
+pub mod room_directory;
 mod snapshot;
+pub mod typing;
 pub mod upgrade;
 
 use std::collections::HashMap;
@@ -19,8 +25,8 @@ use schulhof_store::{Db, NewEvent};
 pub use build::EventTemplate;
 pub use snapshot::RoomSnapshot;
 
-use crate::service::pdu::Pdu;
-use crate::service::policy::{self, RoomOrigin};
+use crate::service::rooms::pdu::Pdu;
+use crate::service::school::policy::{self, RoomOrigin};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -240,8 +246,14 @@ impl Rooms {
                 if let Some(target) = pdu.redacted_event() {
                     build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu).await?;
                 }
-                crate::service::push::record_notifications(state, c.tx(), &working, pdu, pos)
-                    .await?;
+                crate::service::push::rules::record_notifications(
+                    state,
+                    c.tx(),
+                    &working,
+                    pdu,
+                    pos,
+                )
+                .await?;
                 if pdu.kind == ruma::events::TimelineEventType::RoomMember {
                     // A user who just left or was kicked, banned or invited must hear of it too.
                     if let Some(target) = pdu.state_key.as_deref() {

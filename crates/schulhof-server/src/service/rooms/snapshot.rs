@@ -13,8 +13,8 @@ use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId
 use schulhof_store::Db;
 use serde_json::Value;
 
-use crate::service::pdu::Pdu;
-use crate::service::policy::{localpart, RoomOrigin};
+use crate::service::rooms::pdu::Pdu;
+use crate::service::school::policy::{localpart, RoomOrigin};
 use crate::{Error, Result};
 
 /// A room's current state and the tip of its event chain.

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::create::{default_power_levels, member_content, SUPPORTED_VERSIONS};
 use super::{EventTemplate, RoomSnapshot, Rooms};
-use crate::service::policy::{Context, RoomOrigin};
+use crate::service::school::policy::{Context, RoomOrigin};
 use crate::state::AppState;
 use crate::{Error, Result};
 

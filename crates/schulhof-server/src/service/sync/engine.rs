@@ -13,11 +13,11 @@ use super::updates::{
 };
 use super::{SinceToken, SyncParams};
 use crate::ruma_wrapper::Session;
-use crate::service::activity::UserStream;
-use crate::service::keys;
+use crate::service::e2ee::keys;
 use crate::service::read::history::senders;
 use crate::service::read::{Direction, RoomReader};
 use crate::service::rooms::{RoomActivity, RoomSnapshot};
+use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -147,7 +147,7 @@ fn stripped_state(room: &RoomSnapshot, user_id: &UserId) -> Vec<Value> {
         "m.room.encryption",
         "m.room.topic",
     ];
-    let stripped = |p: &crate::service::pdu::Pdu| json!({ "type": p.kind.to_string(), "state_key": p.state_key, "content": p.content_value(), "sender": p.sender });
+    let stripped = |p: &crate::service::rooms::pdu::Pdu| json!({ "type": p.kind.to_string(), "state_key": p.state_key, "content": p.content_value(), "sender": p.sender });
     let mut events: Vec<Value> = kinds
         .iter()
         .filter_map(|k| room.get(k, ""))

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::updates::{JoinedRoomUpdate, LeftRoomUpdate, SyncUpdate, Timeline};
 use crate::ruma_wrapper::Session;
-use crate::service::pdu::client_event;
 use crate::service::read::history::token;
+use crate::service::rooms::pdu::client_event;
 use crate::state::AppState;
 use crate::{Error, Result};
 

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use ruma::OwnedUserId;
 
-use crate::service::activity::UserStream;
 use crate::service::rooms::{RoomActivity, RoomSnapshot};
+use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 
 /// Effects a write declares while it runs; applied only if its transaction commits.

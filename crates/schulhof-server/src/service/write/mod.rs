@@ -13,7 +13,9 @@
 //! same transaction as the events it comes from, so a crash either keeps both or neither; the
 //! job that sends them is woken like a user, after the commit.
 
+pub mod activity;
 mod effects;
+pub mod notifier;
 mod stream;
 
 use schulhof_store::Tx;

@@ -17,7 +17,7 @@ use schulhof_store::{Db, KeySignatureRow, NewToDevice, OneTimeKeyRow};
 use serde_json::{json, Map, Value};
 
 use crate::ruma_wrapper::Session;
-use crate::service::activity::UserStream;
+use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -409,7 +409,8 @@ pub async fn upload_signing_keys(state: &AppState, user_id: &UserId, body: &Valu
     }
     let has_master = existing.contains_key("master");
     if has_master && !new_keys.is_empty() {
-        crate::service::uiaa::require_password(state, user_id.as_str(), Some(body)).await?;
+        crate::service::identity::uiaa::require_password(state, user_id.as_str(), Some(body))
+            .await?;
     }
     if new_keys.is_empty() {
         return Ok(());

@@ -4,8 +4,8 @@ use ruma::{RoomAliasId, RoomId, UserId};
 use schulhof_policy::{Action, JoinVia};
 use serde_json::{json, Value};
 
-use crate::service::policy::{self, Context};
 use crate::service::rooms::RoomSnapshot;
+use crate::service::school::policy::{self, Context};
 use crate::state::AppState;
 use crate::{Error, Result};
 

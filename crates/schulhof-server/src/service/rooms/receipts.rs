@@ -4,8 +4,8 @@ use ruma::{EventId, RoomId, UserId};
 use schulhof_store::Db;
 use serde_json::json;
 
-use crate::service::account_data::set_account_data;
 use crate::service::rooms::RoomActivity;
+use crate::service::user::account_data::set_account_data;
 use crate::state::AppState;
 use crate::{Error, Result};
 

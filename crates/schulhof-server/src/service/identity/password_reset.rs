@@ -18,9 +18,9 @@ use schulhof_directory::{DirectoryIndex, PersonStatus, Role};
 use schulhof_policy::Action;
 use schulhof_store::Db;
 
-use crate::service::letters::{self, AccessLetter};
-use crate::service::policy;
-use crate::service::school::{user_id_of, DirectoryChange};
+use crate::service::school::directory::{user_id_of, DirectoryChange};
+use crate::service::school::letters::{self, AccessLetter};
+use crate::service::school::policy;
 use crate::state::AppState;
 use crate::{Error, Result};
 

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::{devices, keys, uiaa};
+use crate::service::{e2ee::keys, identity::devices, identity::uiaa};
 use crate::state::AppState;
 use crate::{Error, Result};
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::MethodFilter;
 use ruma::api::client::push::{
-    delete_pushrule, get_pushrule, get_pushrule_actions, get_pushrule_enabled, get_pushrules_all,
-    get_pushrules_global_scope, set_pushrule, set_pushrule_actions, set_pushrule_enabled, PushRule,
+    delete_pushrule, get_pushers, get_pushrule, get_pushrule_actions, get_pushrule_enabled,
+    get_pushrules_all, get_pushrules_global_scope, set_pushrule, set_pushrule_actions,
+    set_pushrule_enabled, PushRule,
 };
 use ruma::push::{AnyPushRuleRef, InsertPushRuleError, RemovePushRuleError, RuleKind, Ruleset};
 use ruma::UserId;
@@ -18,8 +19,8 @@ use tokio::sync::Mutex;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::account_data::set_account_data;
-use crate::service::push::PUSH_RULES_TYPE;
+use crate::service::push::rules::PUSH_RULES_TYPE;
+use crate::service::user::account_data::set_account_data;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -31,6 +32,7 @@ const KINDS: [&str; 5] = ["override", "content", "room", "sender", "underride"];
 
 pub(super) fn routes(routes: Routes) -> Routes {
     let mut routes = routes
+        .endpoint::<get_pushers::v3::Request, _, _>(pushers)
         .endpoint::<get_pushrules_all::v3::Request, _, _>(get_all)
         .endpoint::<get_pushrules_global_scope::v3::Request, _, _>(get_global)
         .endpoint::<get_pushrule::v3::Request, _, _>(get_rule)
@@ -246,6 +248,12 @@ async fn set_actions(
             .map_err(|_| unknown_rule())
     })
     .await
+}
+
+/// Push notification gateways come with the phone apps (a later release); until then nobody
+/// has a pusher.
+async fn pushers(_: Ruma<get_pushers::v3::Request>) -> JsonResult {
+    Ok(Json(json!({ "pushers": [] })))
 }
 
 #[cfg(test)]

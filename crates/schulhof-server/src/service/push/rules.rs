@@ -9,9 +9,9 @@ use ruma::{UInt, UserId};
 use schulhof_store::{Db, Tx};
 use serde_json::Value;
 
-use crate::service::pdu::Pdu;
+use crate::service::rooms::pdu::Pdu;
 use crate::service::rooms::RoomSnapshot;
-use crate::service::user_cache::UserCache;
+use crate::service::user::user_cache::UserCache;
 use crate::state::AppState;
 use crate::{Error, Result};
 

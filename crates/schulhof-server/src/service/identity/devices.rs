@@ -22,5 +22,5 @@ pub async fn delete_devices(
     for device_id in device_ids {
         state.tokens.forget(user_id.as_str(), Some(device_id));
     }
-    crate::service::keys::device_list_changed(state, user_id).await
+    crate::service::e2ee::keys::device_list_changed(state, user_id).await
 }

@@ -6,7 +6,7 @@ use ruma::{EventId, RoomId, UserId};
 use schulhof_policy::Action;
 use schulhof_store::{AuditRow, ReportRow};
 
-use crate::service::policy;
+use crate::service::school::policy;
 use crate::state::AppState;
 use crate::{Error, Result};
 

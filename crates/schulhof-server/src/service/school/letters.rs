@@ -10,7 +10,7 @@ use ruma::OwnedUserId;
 use schulhof_store::Tx;
 
 use crate::config::Config;
-use crate::service::start_codes;
+use crate::service::identity::start_codes;
 use crate::state::AppState;
 use crate::web::html::escape;
 use crate::Result;

@@ -5,7 +5,7 @@
 use ruma::{OwnedUserId, UserId};
 use schulhof_store::UserRow;
 
-use crate::service::school;
+use crate::service::school::directory as school;
 use crate::state::AppState;
 use crate::{Error, Result};
 

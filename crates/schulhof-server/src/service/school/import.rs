@@ -9,8 +9,8 @@ use schulhof_directory::{
 };
 use schulhof_store::{Db, UserRow};
 
-use crate::service::letters::{self, AccessLetter};
-use crate::service::school::{user_id_of, DirectoryChange};
+use crate::service::school::directory::{user_id_of, DirectoryChange};
+use crate::service::school::letters::{self, AccessLetter};
 use crate::state::AppState;
 use crate::Result;
 

@@ -10,7 +10,7 @@ use super::account_data::require_self;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::account_data::{parse_filter, stored_filter};
+use crate::service::user::account_data::{parse_filter, stored_filter};
 use crate::state::AppState;
 use crate::Error;
 

@@ -18,7 +18,7 @@ use serde_json::json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::key_backup;
+use crate::service::e2ee::key_backup;
 use crate::state::AppState;
 use crate::{Error, Result};
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use ruma::{RoomId, UserId};
 use schulhof_directory::{DirectoryIndex, PersonStatus};
 
-use crate::service::jobs::Stop;
-use crate::service::{membership, user_admin};
+use crate::service::runtime::jobs::Stop;
+use crate::service::{rooms::membership, school::user_admin};
 use crate::state::AppState;
 use crate::{Error, Result};
 

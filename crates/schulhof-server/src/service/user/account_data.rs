@@ -8,9 +8,9 @@ use ruma::{RoomId, UserId};
 use schulhof_store::Db;
 use serde_json::Value;
 
-use crate::service::activity::UserStream;
-use crate::service::push::PUSH_RULES_TYPE;
+use crate::service::push::rules::PUSH_RULES_TYPE;
 use crate::service::read::exclusions::IGNORED_USERS_TYPE;
+use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 use crate::{Error, Result};
 

@@ -16,8 +16,8 @@ use ruma::{OwnedUserId, UserId};
 use schulhof_directory::{Directory, DirectoryIndex, PersonStatus, Role};
 use schulhof_store::{AuditRow, Db, Tx};
 
-use crate::service::jobs::Stop;
-use crate::service::{letters, profile, retention, start_codes};
+use crate::service::runtime::jobs::Stop;
+use crate::service::{identity::start_codes, school::letters, school::retention, user::profile};
 use crate::state::AppState;
 use crate::{Error, Result};
 

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use ruma::api::client::push::get_pushers;
 use ruma::api::client::tag::{create_tag, delete_tag, get_tags};
 use ruma::{RoomId, UserId};
 use serde_json::{json, Map, Value};
@@ -11,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::account_data::{account_data, set_account_data};
+use crate::service::user::account_data::{account_data, set_account_data};
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -22,7 +21,6 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<get_tags::v3::Request, _, _>(get)
         .endpoint::<create_tag::v3::Request, _, _>(put)
         .endpoint::<delete_tag::v3::Request, _, _>(delete)
-        .endpoint::<get_pushers::v3::Request, _, _>(pushers)
 }
 
 fn only_own(asker: &UserId, owner: &UserId) -> Result<()> {
@@ -95,10 +93,4 @@ async fn delete(
         store_tags(&state, &b.user_id, &b.room_id, tags).await?;
     }
     Ok(Json(json!({})))
-}
-
-/// Push notification gateways come with the phone apps (a later release); until then nobody
-/// has a pusher.
-async fn pushers(_: Ruma<get_pushers::v3::Request>) -> JsonResult {
-    Ok(Json(json!({ "pushers": [] })))
 }

@@ -7,8 +7,8 @@ use schulhof_directory::{Directory, Person, PersonStatus};
 use schulhof_store::{Db, UserRow};
 use serde_json::{json, Value};
 
-use crate::service::school::{user_id_of, DirectoryChange};
-use crate::service::{media, password_rule};
+use crate::service::school::directory::{user_id_of, DirectoryChange};
+use crate::service::{identity::password_rule, media};
 use crate::state::AppState;
 use crate::{Error, Result};
 

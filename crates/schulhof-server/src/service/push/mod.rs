@@ -1,0 +1,3 @@
+//! Push rules and their evaluation.
+
+pub mod rules;

@@ -1,0 +1,8 @@
+//! The school: the directory snapshot and its import, access letters, retention, admin operations and the policy that enforces the school's rights.
+
+pub mod directory;
+pub mod import;
+pub mod letters;
+pub mod policy;
+pub mod retention;
+pub mod user_admin;
