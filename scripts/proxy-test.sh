@@ -19,13 +19,15 @@
 # Server binary: $SCHULHOF_BIN (as scripts/test.sh exports it); without it, `cargo build -p
 # schulhof` and <target>/debug/schulhof.
 # Prints a last line "proxy: N passed, M failed, K skipped" and exits non-zero on failure.
+# Functions below are called indirectly (check NAME FUNCTION), $admin_cli is split on purpose.
+# shellcheck disable=SC2317,SC2086
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
 chat=chat.schule.example.de     # host name in the shipped files and the example config
 suite=bookworm                  # the Debian release the guide is written for
-cache="${SCHULHOF_PROXY_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/schulhof/proxy-test}"
+cache="${SCHULHOF_PROXY_TEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/schulhof/proxy-test}"
 base="$cache/debian-$suite"
 # A minimal Debian plus what every standard installation has and a test system needs: systemd
 # as init, sudo, procps (/bin/kill, used by the unit's ExecReload=), CA certificates.
