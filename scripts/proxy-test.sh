@@ -33,7 +33,7 @@ base="$cache/debian-$suite"
 # as init, sudo, procps (/bin/kill, used by the unit's ExecReload=), CA certificates.
 # Bump when the recipe of the base system changes; the base is also rebuilt after 14 days.
 base_recipe="1 minbase+systemd,systemd-sysv,dbus,sudo,procps,ca-certificates; debs: nginx caddy curl"
-systems="${PROXY_TEST_SYSTEMS:-nginx caddy}"
+systems="${PROXY_TEST_SYSTEMS-nginx caddy}"
 started=$SECONDS
 
 say() { printf '%s\n' "$*"; }
@@ -101,7 +101,9 @@ cleanup() {
     done
     if [ -n "${container_cleanup:-}" ]; then eval "$container_cleanup" || true; fi
     if [ "$alive" -eq 0 ] && [ -z "${KEEP_PROXY_TEST:-}" ]; then
+        local t0=$SECONDS
         rm -rf "$work"
+        say "removed $work in $((SECONDS - t0)) s"
     else
         say "left $work in place"
     fi
@@ -597,7 +599,9 @@ print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$@"; }
     if [ -n "$(sys journalctl -u schulhof --no-pager -p err 2>/dev/null | grep -v '^-- ' || true)" ]; then
         sys journalctl -u schulhof --no-pager -p err | tail -n 10 | sed 's/^/    journal: /'
     fi
-    say "== $p done"
+    local t0=$SECONDS
+    stop_system "$dir"
+    say "== $p done (powered off in $((SECONDS - t0)) s)"
 }
 
 # --- container file ---------------------------------------------------------------------------
@@ -626,7 +630,9 @@ container_test() {
     local tag="localhost/schulhof-proxy-test:latest" name="schulhof-proxy-test-$$" port=18008 dir="$work/container"
     mkdir -p "$dir"
     say "== $engine build -f deploy/container/Containerfile (a release build, takes a while)"
-    if ! "$engine" build -f deploy/container/Containerfile -t "$tag" "$repo" >"$dir/build.log" 2>&1; then
+    local ignore=()
+    [ "$engine" = podman ] && ignore=(--ignorefile "$repo/deploy/container/Containerfile.dockerignore")
+    if ! "$engine" build -f "$repo/deploy/container/Containerfile" "${ignore[@]}" -t "$tag" "$repo" >"$dir/build.log" 2>&1; then
         tail -n 30 "$dir/build.log"
         record "$res" FAIL "container: $engine build" "see the build output above"
         return 0
@@ -654,16 +660,19 @@ container_test() {
         record "$res" FAIL "container: GET /_matrix/client/versions" "status $code"
         return 0
     fi
-    code="$(curl -s -o /dev/null -w '%{http_code}' "$url/.well-known/matrix/client")"
-    [ "$code" = 200 ] && record "$res" PASS "container: GET /.well-known/matrix/client" || record "$res" FAIL "container: well-known" "status $code"
-    code="$(curl -s -o /dev/null -w '%{http_code}' "$url/erstanmeldung")"
-    [ "$code" = 200 ] && record "$res" PASS "container: GET /erstanmeldung" || record "$res" FAIL "container: /erstanmeldung" "status $code"
+    local path
+    for path in /.well-known/matrix/client /erstanmeldung /passwort-zuruecksetzen; do
+        code="$(curl -s -o /dev/null -w '%{http_code}' "$url$path")"
+        if [ "$code" = 200 ]; then record "$res" PASS "container: GET $path"; else
+            record "$res" FAIL "container: GET $path" "status $code"; fi
+    done
     if "$engine" exec "$name" schulhof --config /etc/schulhof/schulhof.toml user add pruefer \
         --password 'Pruef-Konto-2026!' --display-name Pruefer >/dev/null 2>&1; then
         code="$(curl -s -o "$dir/login.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
             --data '{"type":"m.login.password","identifier":{"type":"m.id.user","user":"pruefer"},"password":"Pruef-Konto-2026!"}' \
             "$url/_matrix/client/v3/login")"
-        [ "$code" = 200 ] && record "$res" PASS "container: user add (exec) and login" || record "$res" FAIL "container: login" "status $code"
+        if [ "$code" = 200 ]; then record "$res" PASS "container: user add (exec) and login"; else
+            record "$res" FAIL "container: login" "status $code"; fi
     else
         record "$res" FAIL "container: user add via $engine exec"
     fi
