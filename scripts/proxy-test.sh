@@ -5,7 +5,8 @@
 # self-signed certificate) everything people and apps need. Also builds and runs the container
 # file where podman or docker works.
 #
-# How: a minimal Debian 12 (debootstrap, cached in $CACHE) is copied for each proxy and booted
+# How: a minimal Debian 12 (debootstrap, cached in ~/.cache/schulhof/proxy-test or
+# $SCHULHOF_PROXY_TEST_CACHE) is copied for each proxy and booted
 # with its own systemd in a container (systemd-nspawn) with a private network, so ports 80,
 # 443 and 8008 are its own and every connection stays on that container's loopback. The guide's
 # command blocks marked `<!-- setup-test: WHO -->` run there in order as an admin user with
@@ -48,29 +49,6 @@ fi
 
 say "== deployment test: the admin guide's set-up on a fresh Debian $suite, behind ${systems// / and }"
 
-# --- server binary ----------------------------------------------------------------------------
-bin="${SCHULHOF_BIN:-}"
-if [ -z "$bin" ]; then
-    say "== cargo build -p schulhof (SCHULHOF_BIN not set)"
-    cargo build -p schulhof
-    bin="${CARGO_TARGET_DIR:-$repo/target}/debug/schulhof"
-fi
-[ -x "$bin" ] || { say "server binary $bin missing"; exit 1; }
-
-# --- tools on this machine ----------------------------------------------------------------------
-missing=()
-command -v debootstrap >/dev/null || missing+=(debootstrap)
-command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
-command -v curl >/dev/null || missing+=(curl)
-command -v openssl >/dev/null || missing+=(openssl)
-command -v python3 >/dev/null || missing+=(python3)
-if [ "${#missing[@]}" -gt 0 ]; then
-    say "== apt-get install ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q "${missing[@]}"
-fi
-
 # --- work directory and cleanup -------------------------------------------------------------
 work="$(mktemp -d /var/tmp/schulhof-proxy-test.XXXXXX)"
 bg_pids=()
@@ -101,16 +79,45 @@ cleanup() {
     done
     if [ -n "${container_cleanup:-}" ]; then eval "$container_cleanup" || true; fi
     if [ "$alive" -eq 0 ] && [ -z "${KEEP_PROXY_TEST:-}" ]; then
-        local t0=$SECONDS
         rm -rf "$work"
-        say "removed $work in $((SECONDS - t0)) s"
     else
         say "left $work in place"
+    fi
+    # The summary comes last, after everything is stopped and removed.
+    if [ -n "${summary:-}" ]; then
+        printf '%s\n' "$summary"
+    else
+        say "aborted before the end (status $status)"
+        say "proxy: 0 passed, 1 failed, 0 skipped"
+        [ "$status" -ne 0 ] || status=1
     fi
     exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# --- server binary ----------------------------------------------------------------------------
+bin="${SCHULHOF_BIN:-}"
+if [ -z "$bin" ]; then
+    say "== cargo build -p schulhof (SCHULHOF_BIN not set)"
+    cargo build -p schulhof
+    bin="${CARGO_TARGET_DIR:-$repo/target}/debug/schulhof"
+fi
+[ -x "$bin" ] || { say "server binary $bin missing"; exit 1; }
+
+# --- tools on this machine ----------------------------------------------------------------------
+missing=()
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
+command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v python3 >/dev/null || missing+=(python3)
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "== apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q "${missing[@]}"
+fi
 
 # --- results ----------------------------------------------------------------------------------
 # Every system writes "PASS name", "FAIL name: why" or "SKIP name: why" lines to its file.
@@ -353,8 +360,8 @@ run_system() { # PROXY
         fi
     done
     if [ "$guide_ok" -ne 1 ]; then
+        # The remaining blocks are skipped; the checks below still tell what works.
         sys journalctl -u schulhof --no-pager -n 30 2>/dev/null | sed 's/^/    journal: /' || true
-        return 0
     fi
 
     # --- the systemd unit as installed by the guide ---
@@ -676,6 +683,8 @@ container_test() {
     else
         record "$res" FAIL "container: user add via $engine exec"
     fi
+    eval "$container_cleanup" || true
+    container_cleanup=""
 }
 
 # --- run ----------------------------------------------------------------------------------------
@@ -683,7 +692,7 @@ for p in $systems; do
     (run_system "$p") > >(sed -u "s/^/[$p] /") 2>&1 &
     bg_pids+=($!)
 done
-container_test 2>&1 | sed -u 's/^/[container] /'
+container_test > >(sed -u 's/^/[container] /') 2>&1
 for pid in "${bg_pids[@]}"; do wait "$pid" || true; done
 bg_pids=()
 sleep 0.2
@@ -700,5 +709,5 @@ done
 say ""
 say "== summary ($((SECONDS - started)) s)"
 sed 's/^/  /' "$results"
-say "proxy: $pass passed, $fail failed, $skip skipped"
+summary="proxy: $pass passed, $fail failed, $skip skipped" # printed last, by cleanup
 [ "$fail" -eq 0 ]
