@@ -25,3 +25,4 @@ export SCHULHOF_BIN="$target/debug/schulhof"
 
 echo "== browser test: Element's client stack (matrix-js-sdk + Rust crypto) in headless Chromium"
 tests/browser/run.sh
+scripts/proxy-test.sh
