@@ -1,8 +1,10 @@
 //! Benchmark phases and helpers they share.
 
 pub mod initial_sync;
+pub mod large_room;
 pub mod latency;
 pub mod throughput;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
