@@ -48,9 +48,12 @@ pub async fn leave_rooms(pairs: Vec<(Arc<Session>, String)>) {
         session.leave(&room).await
     })
     .await;
-    let failed = results.iter().filter(|r| r.is_err()).count();
-    if failed > 0 {
-        eprintln!("warning: {failed} rooms could not be left");
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    if let Some(first) = failed.first() {
+        eprintln!(
+            "warning: {} rooms could not be left, first: {first}",
+            failed.len()
+        );
     }
 }
 
