@@ -12,6 +12,9 @@ use crate::client::Session;
 /// Long-poll timeout of every incremental /sync of a watcher, in milliseconds.
 pub const LONG_POLL_MS: u64 = 30_000;
 
+/// Attempts at the initial sync before a watcher gives up.
+const INITIAL_SYNC_ATTEMPTS: usize = 5;
+
 /// One numbered message seen by one watcher.
 #[derive(Clone, Copy, Debug)]
 pub struct Arrival {
@@ -45,7 +48,8 @@ pub struct Watcher {
 impl Watcher {
     /// Initial sync, then incremental long-polls restricted to the room's
     /// messages until aborted or the arrivals' receiver is gone. Gives up
-    /// silently if the initial sync fails (the caller sees `ready` dropped).
+    /// if the initial sync fails five times (the caller sees `ready`
+    /// dropped).
     pub async fn run(self) {
         let Watcher {
             session,
@@ -68,12 +72,24 @@ impl Watcher {
             "account_data": { "types": [] },
         })
         .to_string();
-        let Ok(mut since) = session
-            .sync(None, 0, &filter)
-            .await
-            .and_then(|s| s.next_batch())
-        else {
-            return;
+        let mut attempt = 1;
+        let mut since = loop {
+            match session
+                .sync(None, 0, &filter)
+                .await
+                .and_then(|s| s.next_batch())
+            {
+                Ok(token) => break token,
+                Err(e) if attempt < INITIAL_SYNC_ATTEMPTS => {
+                    eprintln!("watcher {tag}: initial sync failed, retrying: {e}");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => {
+                    eprintln!("watcher {tag}: initial sync failed, giving up: {e}");
+                    return;
+                }
+            }
         };
         if ready.send(()).is_err() {
             return;
