@@ -87,6 +87,8 @@ pub struct Report {
     pub room_members: usize,
     /// The joins.
     pub joins: Joins,
+    /// Server VmRSS after the joins, in MiB.
+    pub rss_after_joins_mb: Option<f64>,
     /// Member lists right after the joins.
     pub membership_after_joins: MembershipCheck,
     /// Member lists at the end, before anyone leaves.
@@ -149,6 +151,10 @@ pub struct Fanout {
     pub watchers_failed: usize,
     /// Time until every watcher finished its initial sync (all at once).
     pub watchers_ready_seconds: f64,
+    /// Server VmRSS once every watcher finished its initial sync, in MiB.
+    pub rss_watchers_ready_mb: Option<f64>,
+    /// Server VmRSS after the last message, in MiB.
+    pub rss_after_mb: Option<f64>,
     /// Messages sent.
     pub messages: usize,
     /// Fewest watcher long-polls in flight when a message was sent.
@@ -225,6 +231,7 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
         .chain(&members)
         .map(|s| s.user_id.clone())
         .collect();
+    let rss_after_joins_mb = server_rss(pid)?;
     let membership_after_joins =
         check_membership(&creator, &room, &expected, "after joins").await?;
 
@@ -250,6 +257,7 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
     let report = Report {
         room_members: expected.len(),
         joins,
+        rss_after_joins_mb,
         membership_after_joins,
         membership_at_end,
         fanout,
@@ -433,6 +441,7 @@ async fn fan_out(
             .is_ok();
     }
     let watchers_ready_seconds = ready_start.elapsed().as_secs_f64();
+    let rss_watchers_ready_mb = server_rss(pid)?;
     let failed = active.iter().filter(|a| !**a).count();
     let n = n - failed;
     eprintln!(
@@ -478,12 +487,15 @@ async fn fan_out(
     // The watchers' next long-polls belong to the cost of a message.
     wait_for_polls(&in_flight, n).await;
     let cpu = cpu_between(cpu_before, server_cpu(pid)?);
+    let rss_after_mb = server_rss(pid)?;
     tasks.shutdown().await;
 
     let fanout = Fanout {
         watchers: n,
         watchers_failed: failed,
         watchers_ready_seconds: round3(watchers_ready_seconds),
+        rss_watchers_ready_mb,
+        rss_after_mb,
         messages,
         watchers_in_flight_min: if messages == 0 { 0 } else { in_flight_min },
         delivery_ms: Summary::from_samples(&deliveries),
@@ -670,6 +682,16 @@ fn print_table(r: &Report) {
             "fan-out: server CPU per message",
             show(f.server_cpu_ms_per_message, "ms"),
             format!("≤ {cpu_goal} ms"),
+        ),
+        (
+            "RSS after joins / watchers ready / messages",
+            format!(
+                "{} / {} / {}",
+                show(r.rss_after_joins_mb, "MB"),
+                show(f.rss_watchers_ready_mb, "MB"),
+                show(f.rss_after_mb, "MB")
+            ),
+            String::new(),
         ),
         (
             "initial syncs: time",
