@@ -23,7 +23,7 @@ use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId
 use schulhof_store::{Db, NewEvent};
 
 pub use build::EventTemplate;
-pub use snapshot::RoomSnapshot;
+pub use snapshot::{Member, RoomSnapshot};
 
 use crate::service::rooms::pdu::Pdu;
 use crate::service::school::policy::{self, RoomOrigin};
