@@ -36,6 +36,8 @@ pub struct AppState {
     pub rooms: Rooms,
     /// Bounded password hashing.
     pub passwords: Passwords,
+    /// Admission of initial and full-state syncs (bounded memory).
+    pub full_syncs: crate::service::sync::FullSyncs,
     /// Cached push rulesets.
     pub push_rules: PushRules,
     /// Cached per-recipient exclusions of the room reader.
@@ -91,6 +93,7 @@ impl AppState {
             notifier: Notifier::default(),
             rooms,
             passwords: Passwords::default(),
+            full_syncs: Default::default(),
             push_rules: PushRules::default(),
             exclusions: Default::default(),
             secret_key,
