@@ -40,6 +40,11 @@ impl PushRules {
             .await
     }
 
+    /// The ruleset of `user_id` (for handlers).
+    pub async fn of(state: &AppState, user_id: &UserId) -> Result<Arc<Ruleset>> {
+        state.push_rules.ruleset(&state.db, user_id).await
+    }
+
     /// Forgets a cached ruleset after it changed.
     pub fn invalidate(&self, user_id: &UserId) {
         self.cache.invalidate(user_id.as_str());

@@ -112,6 +112,11 @@ impl Rooms {
         Ok(Some(snapshot))
     }
 
+    /// The current state of a room (404 if it does not exist), for handlers.
+    pub async fn current(state: &AppState, room_id: &RoomId) -> Result<Arc<RoomSnapshot>> {
+        state.rooms.existing(&state.db, room_id).await
+    }
+
     /// Like [`Rooms::snapshot`] but a missing room is a 404.
     pub async fn existing(&self, db: &Db, room_id: &RoomId) -> Result<Arc<RoomSnapshot>> {
         self.snapshot(db, room_id)
