@@ -84,7 +84,7 @@ async fn get_global(
     if data_type == PUSH_RULES_TYPE {
         // Push rules exist (as server defaults) before the user first changes them.
         let ruleset = PushRules::of(&state, user_id).await?;
-        return Ok(Json(json!({ "global": ruleset_json(&ruleset) })));
+        return Ok(Json(json!({ "global": ruleset_json(&ruleset.ruleset) })));
     }
     account_data(&state, user_id, None, &data_type)
         .await?

@@ -99,7 +99,7 @@ async fn edit(
     change: impl FnOnce(&mut Ruleset) -> Result<()>,
 ) -> JsonResult {
     let _edit = EDITS.lock().await;
-    let mut ruleset = PushRules::of(state, user_id).await?.as_ref().clone();
+    let mut ruleset = PushRules::of(state, user_id).await?.ruleset.clone();
     change(&mut ruleset)?;
     set_account_data(
         state,
@@ -139,24 +139,27 @@ async fn get_all(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrules_all::v3::Request>,
 ) -> JsonResult {
-    let ruleset = PushRules::of(&state, req.user_id()).await?;
-    Ok(Json(json!({ "global": ruleset_json(&ruleset) })))
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    Ok(Json(json!({ "global": ruleset_json(ruleset) })))
 }
 
 async fn get_global(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrules_global_scope::v3::Request>,
 ) -> JsonResult {
-    let ruleset = PushRules::of(&state, req.user_id()).await?;
-    Ok(Json(ruleset_json(&ruleset)))
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    Ok(Json(ruleset_json(ruleset)))
 }
 
 async fn get_rule(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrule::v3::Request>,
 ) -> JsonResult {
-    let ruleset = PushRules::of(&state, req.user_id()).await?;
-    let rule = PushRule::from(find(&ruleset, &req.body.kind, &req.body.rule_id)?.to_owned());
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    let rule = PushRule::from(find(ruleset, &req.body.kind, &req.body.rule_id)?.to_owned());
     Ok(Json(
         serde_json::to_value(rule).map_err(|e| Error::Internal(e.to_string()))?,
     ))
@@ -204,8 +207,9 @@ async fn get_enabled(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrule_enabled::v3::Request>,
 ) -> JsonResult {
-    let ruleset = PushRules::of(&state, req.user_id()).await?;
-    let rule = find(&ruleset, &req.body.kind, &req.body.rule_id)?;
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    let rule = find(ruleset, &req.body.kind, &req.body.rule_id)?;
     Ok(Json(json!({ "enabled": rule.enabled() })))
 }
 
@@ -226,8 +230,9 @@ async fn get_actions(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrule_actions::v3::Request>,
 ) -> JsonResult {
-    let ruleset = PushRules::of(&state, req.user_id()).await?;
-    let rule = find(&ruleset, &req.body.kind, &req.body.rule_id)?;
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    let rule = find(ruleset, &req.body.kind, &req.body.rule_id)?;
     Ok(Json(json!({ "actions": rule.actions() })))
 }
 

@@ -21,27 +21,44 @@ pub const PUSH_RULES_TYPE: &str = "m.push_rules";
 /// Cache of users' push rulesets.
 #[derive(Default)]
 pub struct PushRules {
-    cache: UserCache<Ruleset>,
+    cache: UserCache<UserRules>,
+}
+
+/// One user's push rules.
+pub struct UserRules {
+    /// The ruleset in force.
+    pub ruleset: Ruleset,
+    /// Whether it is the server's default ruleset (nothing stored), which lets evaluation skip
+    /// events the defaults never notify about.
+    pub server_default: bool,
 }
 
 impl PushRules {
     /// A user's ruleset: stored rules, or the server defaults.
-    pub async fn ruleset(&self, db: &Db, user_id: &UserId) -> Result<Arc<Ruleset>> {
+    pub async fn ruleset(&self, db: &Db, user_id: &UserId) -> Result<Arc<UserRules>> {
         self.cache
             .get_or_load(user_id.as_str(), async {
                 let stored = db
                     .account_data(user_id.as_str(), "", PUSH_RULES_TYPE)
-                    .await?;
-                Ok(stored
+                    .await?
                     .and_then(|json| serde_json::from_str::<Value>(&json).ok())
-                    .and_then(|v| serde_json::from_value::<Ruleset>(v.get("global")?.clone()).ok())
-                    .unwrap_or_else(|| Ruleset::server_default(user_id)))
+                    .and_then(|v| serde_json::from_value::<Ruleset>(v.get("global")?.clone()).ok());
+                Ok(match stored {
+                    Some(ruleset) => UserRules {
+                        ruleset,
+                        server_default: false,
+                    },
+                    None => UserRules {
+                        ruleset: Ruleset::server_default(user_id),
+                        server_default: true,
+                    },
+                })
             })
             .await
     }
 
     /// The ruleset of `user_id` (for handlers).
-    pub async fn of(state: &AppState, user_id: &UserId) -> Result<Arc<Ruleset>> {
+    pub async fn of(state: &AppState, user_id: &UserId) -> Result<Arc<UserRules>> {
         state.push_rules.ruleset(&state.db, user_id).await
     }
 
@@ -84,8 +101,15 @@ pub async fn record_notifications(
     let event = FlattenedJson::from_raw(&raw);
     let (joined, _) = room.member_counts();
     let member_count = UInt::try_from(joined).unwrap_or_default();
+    let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
     for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
-        let ruleset = state.push_rules.ruleset(&state.db, user).await?;
+        let rules = state.push_rules.ruleset(&state.db, user).await?;
+        // The default rules never notify a joined member of a member event: the only override
+        // before `.m.rule.member_event` that notifies is `.m.rule.invite_for_me`, whose target
+        // is not joined.
+        if member_event && rules.server_default {
+            continue;
+        }
         let display_name = member
             .displayname
             .clone()
@@ -96,7 +120,7 @@ pub async fn record_notifications(
             user.to_owned(),
             display_name,
         );
-        let actions = actions_for(&ruleset, &event, &ctx).await;
+        let actions = actions_for(&rules.ruleset, &event, &ctx).await;
         if actions.iter().any(|a| matches!(a, Action::Notify)) {
             let highlight = actions.iter().any(|a| {
                 matches!(
@@ -144,5 +168,46 @@ mod tests {
                 assert_eq!(ours, rumas, "{event} in a room of {members}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn default_rules_notify_of_member_events_only_the_invitee() {
+        let user = owned_user_id!("@ben:schule.test");
+        let ruleset = Ruleset::server_default(&user);
+        let ctx = PushConditionRoomCtx::new(
+            owned_room_id!("!r:schule.test"),
+            30u32.into(),
+            user.clone(),
+            "Ben".into(),
+        );
+        let member = |target: &str, content: Value| json!({ "type": "m.room.member", "sender": "@anna:schule.test", "state_key": target, "content": content });
+        let silent = [
+            member("@anna:schule.test", json!({ "membership": "join" })),
+            member("@carla:schule.test", json!({ "membership": "invite" })),
+            member(
+                "@anna:schule.test",
+                json!({ "membership": "join", "displayname": "Ben" }),
+            ),
+            member(
+                "@anna:schule.test",
+                json!({ "membership": "leave", "msgtype": "m.notice" }),
+            ),
+            member(
+                "@carla:schule.test",
+                json!({ "membership": "ban", "reason": "@ben:schule.test" }),
+            ),
+        ];
+        for event in silent {
+            let raw: Raw<Value> = Raw::new(&event).unwrap().cast();
+            let actions = actions_for(&ruleset, &FlattenedJson::from_raw(&raw), &ctx).await;
+            assert!(
+                !actions.iter().any(|a| matches!(a, Action::Notify)),
+                "{event}"
+            );
+        }
+        let invite = member("@ben:schule.test", json!({ "membership": "invite" }));
+        let raw: Raw<Value> = Raw::new(&invite).unwrap().cast();
+        let actions = actions_for(&ruleset, &FlattenedJson::from_raw(&raw), &ctx).await;
+        assert!(actions.iter().any(|a| matches!(a, Action::Notify)));
     }
 }
