@@ -15,6 +15,7 @@ pub mod room_directory;
 mod snapshot;
 pub mod typing;
 pub mod upgrade;
+pub mod user_rooms;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -262,7 +263,7 @@ impl Rooms {
                 if pdu.kind == ruma::events::TimelineEventType::RoomMember {
                     // A user who just left or was kicked, banned or invited must hear of it too.
                     if let Some(target) = pdu.state_key.as_deref() {
-                        c.effects().wake([target]).membership_changed();
+                        c.effects().wake([target]).membership_changed(target);
                     }
                 }
                 sent.push(Sent {
