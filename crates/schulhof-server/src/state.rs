@@ -36,6 +36,12 @@ pub struct AppState {
     pub rooms: Rooms,
     /// Bounded password hashing.
     pub passwords: Passwords,
+    /// Admission of initial and full-state syncs (bounded memory).
+    pub full_syncs: crate::service::sync::FullSyncs,
+    /// Cached memberships of each user.
+    pub user_rooms: crate::service::rooms::user_rooms::UserRooms,
+    /// Cached one-time key counts of each device.
+    pub key_counts: crate::service::e2ee::key_counts::KeyCountCache,
     /// Cached push rulesets.
     pub push_rules: PushRules,
     /// Cached per-recipient exclusions of the room reader.
@@ -91,6 +97,9 @@ impl AppState {
             notifier: Notifier::default(),
             rooms,
             passwords: Passwords::default(),
+            full_syncs: Default::default(),
+            user_rooms: Default::default(),
+            key_counts: Default::default(),
             push_rules: PushRules::default(),
             exclusions: Default::default(),
             secret_key,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use ruma::api::client::room::create_room;
 use ruma::api::client::room::Visibility;
 use ruma::{OwnedUserId, RoomId};
+use schulhof_server::service::rooms::user_rooms::UserRooms;
 use schulhof_server::service::rooms::{EventTemplate, Rooms};
 use schulhof_server::service::{identity::accounts, rooms::create, rooms::membership};
 use schulhof_server::state::AppState;
@@ -67,6 +68,16 @@ async fn assert_cache_matches_database(state: &AppState, room: &RoomId, users: &
             cached, stored,
             "{user}: cached membership differs from the database"
         );
+        let synced = UserRooms::of(state, user)
+            .await
+            .unwrap()
+            .iter()
+            .find(|m| m.room_id == room.as_str())
+            .map(|m| m.membership.clone());
+        assert_eq!(
+            synced, stored,
+            "{user}: /sync's room list differs from the database"
+        );
         match stored.as_deref() {
             Some("join") => joined += 1,
             Some("invite") => invited += 1,
@@ -100,10 +111,14 @@ async fn concurrent_members_keep_the_cache_exact(backend: Backend) {
         let state = AppState::new(t.state.config.clone()).await.unwrap();
         let mut tasks = tokio::task::JoinSet::new();
         for reader in 0..4 {
-            let (state, room) = (state.clone(), room.clone());
+            let (state, room, users) = (state.clone(), room.clone(), users.clone());
             tasks.spawn(async move {
-                for _ in 0..20 * (reader + 1) {
+                for i in 0..20 * (reader + 1) {
                     state.rooms.existing(&state.db, &room).await.unwrap();
+                    // A syncing member's room list, loaded while members join and leave.
+                    UserRooms::of(&state, &users[i % users.len()])
+                        .await
+                        .unwrap();
                     tokio::task::yield_now().await;
                 }
             });

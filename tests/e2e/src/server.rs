@@ -158,11 +158,17 @@ impl TestServer {
     /// `sections` (TOML, e.g. `"[rate_limits]\nenabled = true\n[encryption]\nallow = false"`)
     /// and restarts the server with them.
     pub async fn restart_with_sections(&self, sections: &str) -> Result<()> {
+        self.restart_with_settings("", sections).await
+    }
+
+    /// Like [`TestServer::restart_with_sections`], and adds `top_level` keys (TOML lines that
+    /// belong before the first section) to the configuration.
+    pub async fn restart_with_settings(&self, top_level: &str, sections: &str) -> Result<()> {
         let config = fs::read_to_string(&self.config)?;
         let (before, _) = config
             .split_once("[rate_limits]")
             .context("config has [rate_limits]")?;
-        fs::write(&self.config, format!("{before}{sections}\n"))?;
+        fs::write(&self.config, format!("{before}{top_level}\n{sections}\n"))?;
         self.restart().await
     }
 

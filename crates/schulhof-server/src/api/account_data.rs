@@ -15,7 +15,7 @@ use super::push::ruleset_json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::push::rules::PUSH_RULES_TYPE;
+use crate::service::push::rules::{PushRules, PUSH_RULES_TYPE};
 use crate::service::user::account_data::{account_data, set_account_data};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -83,8 +83,8 @@ async fn get_global(
     let data_type = req.body.event_type.to_string();
     if data_type == PUSH_RULES_TYPE {
         // Push rules exist (as server defaults) before the user first changes them.
-        let ruleset = state.push_rules.ruleset(&state.db, user_id).await?;
-        return Ok(Json(json!({ "global": ruleset_json(&ruleset) })));
+        let ruleset = PushRules::of(&state, user_id).await?;
+        return Ok(Json(json!({ "global": ruleset_json(&ruleset.ruleset) })));
     }
     account_data(&state, user_id, None, &data_type)
         .await?

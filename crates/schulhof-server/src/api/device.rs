@@ -14,7 +14,6 @@ use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::{e2ee::keys, identity::devices, identity::uiaa};
 use crate::state::AppState;
-use crate::{Error, Result};
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -41,20 +40,11 @@ fn device_json(device: &DeviceRow) -> Value {
     Value::Object(object)
 }
 
-/// One of the user's own devices, or 404 (also for other users' device IDs).
-async fn own_device(state: &AppState, user_id: &str, device_id: &str) -> Result<DeviceRow> {
-    let devices = state.db.devices(user_id).await?;
-    devices
-        .into_iter()
-        .find(|d| d.device_id == device_id)
-        .ok_or_else(|| Error::not_found("Dieses Gerät gibt es nicht.", "Unknown device."))
-}
-
 async fn list(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_devices::v3::Request>,
 ) -> JsonResult {
-    let devices = state.db.devices(req.user_id().as_str()).await?;
+    let devices = devices::devices(&state, req.user_id()).await?;
     Ok(Json(
         json!({ "devices": devices.iter().map(device_json).collect::<Vec<_>>() }),
     ))
@@ -64,7 +54,7 @@ async fn show(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_device::v3::Request>,
 ) -> JsonResult {
-    let device = own_device(&state, req.user_id().as_str(), req.body.device_id.as_str()).await?;
+    let device = devices::own_device(&state, req.user_id(), req.body.device_id.as_str()).await?;
     Ok(Json(device_json(&device)))
 }
 
@@ -73,7 +63,7 @@ async fn rename(
     req: Ruma<update_device::v3::Request>,
 ) -> JsonResult {
     let user_id = req.user_id();
-    let device = own_device(&state, user_id.as_str(), req.body.device_id.as_str()).await?;
+    let device = devices::own_device(&state, user_id, req.body.device_id.as_str()).await?;
     if let Some(name) = req.body.display_name.as_deref() {
         if device.display_name.as_deref() != Some(name) {
             state
@@ -92,7 +82,7 @@ async fn delete(
     req: Ruma<delete_device::v3::Request>,
 ) -> JsonResult {
     let user_id = req.user_id();
-    let device = own_device(&state, user_id.as_str(), req.body.device_id.as_str()).await?;
+    let device = devices::own_device(&state, user_id, req.body.device_id.as_str()).await?;
     uiaa::require_password(&state, user_id.as_str(), req.json_body.as_ref()).await?;
     devices::delete_devices(&state, user_id, &[device.device_id]).await?;
     Ok(Json(json!({})))

@@ -332,7 +332,7 @@ async fn joined(
     State(state): State<Arc<AppState>>,
     req: Ruma<joined_members::v3::Request>,
 ) -> JsonResult {
-    let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
+    let room = Rooms::current(&state, &req.body.room_id).await?;
     room.require_joined(req.user_id())?;
     let mut joined = serde_json::Map::new();
     for user in room.joined() {

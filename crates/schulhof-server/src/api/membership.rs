@@ -105,7 +105,7 @@ async fn forget(
     State(state): State<Arc<AppState>>,
     req: Ruma<forget_room::v3::Request>,
 ) -> JsonResult {
-    let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
+    let room = crate::service::rooms::Rooms::current(&state, &req.body.room_id).await?;
     if matches!(room.membership(req.user_id()), Some(m) if m.as_str() == "join" || m.as_str() == "invite")
     {
         return Err(Error::BadRequest(crate::text!(

@@ -16,8 +16,7 @@ use serde_json::json;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::identity::devices::delete_devices;
-use crate::service::identity::password_rule;
+use crate::service::identity::accounts;
 use crate::service::identity::uiaa::require_password;
 use crate::state::AppState;
 use crate::Error;
@@ -55,27 +54,14 @@ async fn change_password(
 ) -> JsonResult {
     // The endpoint allows anonymous password resets via e-mail, which Schulhof does not offer.
     let session = req.optional_session().ok_or(Error::MissingToken)?;
-    let user_id = session.user_id.as_str();
-    require_password(&state, user_id, req.json_body.as_ref()).await?;
-    let new_password = req.body.new_password.clone();
-    password_rule::check(
-        &state.config.passwords,
-        &new_password,
-        &[session.user_id.localpart()],
-    )?;
-    let hash = state.passwords.hash(&new_password).await?;
-    state.db.set_password_hash(user_id, &hash).await?;
-    if req.body.logout_devices {
-        let others: Vec<String> = state
-            .db
-            .devices(user_id)
-            .await?
-            .into_iter()
-            .map(|d| d.device_id)
-            .filter(|d| *d != session.device_id.as_str())
-            .collect();
-        delete_devices(&state, &session.user_id, &others).await?;
-    }
+    require_password(&state, session.user_id.as_str(), req.json_body.as_ref()).await?;
+    accounts::change_password(
+        &state,
+        session,
+        &req.body.new_password,
+        req.body.logout_devices,
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 

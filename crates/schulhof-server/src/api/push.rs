@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
-use crate::service::push::rules::PUSH_RULES_TYPE;
+use crate::service::push::rules::{PushRules, PUSH_RULES_TYPE};
 use crate::service::user::account_data::set_account_data;
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -99,12 +99,7 @@ async fn edit(
     change: impl FnOnce(&mut Ruleset) -> Result<()>,
 ) -> JsonResult {
     let _edit = EDITS.lock().await;
-    let mut ruleset = state
-        .push_rules
-        .ruleset(&state.db, user_id)
-        .await?
-        .as_ref()
-        .clone();
+    let mut ruleset = PushRules::of(state, user_id).await?.ruleset.clone();
     change(&mut ruleset)?;
     set_account_data(
         state,
@@ -144,24 +139,27 @@ async fn get_all(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrules_all::v3::Request>,
 ) -> JsonResult {
-    let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
-    Ok(Json(json!({ "global": ruleset_json(&ruleset) })))
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    Ok(Json(json!({ "global": ruleset_json(ruleset) })))
 }
 
 async fn get_global(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrules_global_scope::v3::Request>,
 ) -> JsonResult {
-    let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
-    Ok(Json(ruleset_json(&ruleset)))
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    Ok(Json(ruleset_json(ruleset)))
 }
 
 async fn get_rule(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrule::v3::Request>,
 ) -> JsonResult {
-    let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
-    let rule = PushRule::from(find(&ruleset, &req.body.kind, &req.body.rule_id)?.to_owned());
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    let rule = PushRule::from(find(ruleset, &req.body.kind, &req.body.rule_id)?.to_owned());
     Ok(Json(
         serde_json::to_value(rule).map_err(|e| Error::Internal(e.to_string()))?,
     ))
@@ -209,8 +207,9 @@ async fn get_enabled(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrule_enabled::v3::Request>,
 ) -> JsonResult {
-    let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
-    let rule = find(&ruleset, &req.body.kind, &req.body.rule_id)?;
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    let rule = find(ruleset, &req.body.kind, &req.body.rule_id)?;
     Ok(Json(json!({ "enabled": rule.enabled() })))
 }
 
@@ -231,8 +230,9 @@ async fn get_actions(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_pushrule_actions::v3::Request>,
 ) -> JsonResult {
-    let ruleset = state.push_rules.ruleset(&state.db, req.user_id()).await?;
-    let rule = find(&ruleset, &req.body.kind, &req.body.rule_id)?;
+    let rules = PushRules::of(&state, req.user_id()).await?;
+    let ruleset = &rules.ruleset;
+    let rule = find(ruleset, &req.body.kind, &req.body.rule_id)?;
     Ok(Json(json!({ "actions": rule.actions() })))
 }
 

@@ -104,7 +104,10 @@ async fn logout_all(
 
 async fn whoami(req: Ruma<whoami::v3::Request>) -> JsonResult {
     let s = req.session();
-    Ok(Json(
-        json!({ "user_id": s.user_id, "device_id": s.device_id, "is_guest": false }),
-    ))
+    let mut body = json!({ "user_id": s.user_id, "is_guest": false });
+    // An appservice acting without one of the user's devices has no device to name.
+    if s.device_id != crate::ruma_wrapper::APPSERVICE_DEVICE {
+        body["device_id"] = json!(s.device_id);
+    }
+    Ok(Json(body))
 }

@@ -3,6 +3,7 @@
 //! Each scenario runs once per database backend (`<scenario>::sqlite`, `<scenario>::postgres`)
 //! on its own freshly started server; see the crate README for how to run them.
 
+mod appservice;
 mod bad_input;
 mod chat;
 mod directory;

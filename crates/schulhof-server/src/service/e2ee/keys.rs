@@ -247,6 +247,8 @@ pub async fn upload_keys(
             .put_fallback_keys(user_id, device_id, &fallback)
             .await?;
     }
+    // After the writes: a sync that loaded the counts meanwhile does not keep them.
+    state.key_counts.invalidate(user_id, device_id);
     one_time_key_counts(state, &session.user_id, device_id).await
 }
 
@@ -351,7 +353,9 @@ pub async fn claim_keys(
     for (user_id, devices) in wanted {
         let mut user_keys = Map::new();
         for (device_id, algorithm) in devices {
-            if let Some((key_id, json)) = state.db.claim_key(user_id, device_id, algorithm).await? {
+            let claimed_key = state.db.claim_key(user_id, device_id, algorithm).await?;
+            state.key_counts.invalidate(user_id, device_id);
+            if let Some((key_id, json)) = claimed_key {
                 user_keys.insert(device_id.clone(), json!({ key_id: parse_stored(&json) }));
             }
         }

@@ -46,3 +46,30 @@ pub async fn create_user(
         })?;
     Ok(user_id)
 }
+
+/// Sets a new password for the session's user after checking it against the password rule;
+/// with `logout_devices` every other device of theirs is signed out.
+pub async fn change_password(
+    state: &AppState,
+    session: &crate::ruma_wrapper::Session,
+    new_password: &str,
+    logout_devices: bool,
+) -> Result<()> {
+    let user_id = &session.user_id;
+    crate::service::identity::password_rule::check(
+        &state.config.passwords,
+        new_password,
+        &[user_id.localpart()],
+    )?;
+    let hash = state.passwords.hash(new_password).await?;
+    state.db.set_password_hash(user_id.as_str(), &hash).await?;
+    if logout_devices {
+        crate::service::identity::devices::delete_other_devices(
+            state,
+            user_id,
+            session.device_id.as_str(),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -15,6 +15,7 @@ pub mod room_directory;
 mod snapshot;
 pub mod typing;
 pub mod upgrade;
+pub mod user_rooms;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -23,7 +24,7 @@ use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId
 use schulhof_store::{Db, NewEvent};
 
 pub use build::EventTemplate;
-pub use snapshot::RoomSnapshot;
+pub use snapshot::{Member, RoomSnapshot};
 
 use crate::service::rooms::pdu::Pdu;
 use crate::service::school::policy::{self, RoomOrigin};
@@ -110,6 +111,11 @@ impl Rooms {
             .or_insert_with(|| Arc::new(snapshot))
             .clone();
         Ok(Some(snapshot))
+    }
+
+    /// The current state of a room (404 if it does not exist), for handlers.
+    pub async fn current(state: &AppState, room_id: &RoomId) -> Result<Arc<RoomSnapshot>> {
+        state.rooms.existing(&state.db, room_id).await
     }
 
     /// Like [`Rooms::snapshot`] but a missing room is a 404.
@@ -257,7 +263,7 @@ impl Rooms {
                 if pdu.kind == ruma::events::TimelineEventType::RoomMember {
                     // A user who just left or was kicked, banned or invited must hear of it too.
                     if let Some(target) = pdu.state_key.as_deref() {
-                        c.effects().wake([target]).membership_changed();
+                        c.effects().wake([target]).membership_changed(target);
                     }
                 }
                 sent.push(Sent {

@@ -33,15 +33,24 @@ pub struct RoomSnapshot {
     pub last_event: Option<OwnedEventId>,
     /// Depth of the newest event.
     pub depth: u64,
-    /// Every user with a member event, by user ID in order, with their membership (kept in
-    /// step with `state`, so member lists need no JSON parsing).
-    members: Arc<BTreeMap<String, MembershipState>>,
+    /// Every user with a member event, by user ID in order, with their membership and display
+    /// name (kept in step with `state`, so member lists need no JSON parsing).
+    members: Arc<BTreeMap<OwnedUserId, Member>>,
     /// Members whose membership is `join`.
     joined_count: u64,
     /// Members whose membership is `invite`.
     invited_count: u64,
     /// How the room was created, for the policy; `None` for rooms from before it was recorded.
     pub origin: Option<RoomOrigin>,
+}
+
+/// What the room's member list keeps of one member event.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The membership.
+    pub membership: MembershipState,
+    /// The display name in this room, if set.
+    pub displayname: Option<String>,
 }
 
 /// The membership a member event sets.
@@ -106,12 +115,21 @@ impl RoomSnapshot {
 
     /// Replaces one piece of state.
     pub fn set_state(&mut self, kind: &str, state_key: String, pdu: Pdu) {
-        if let Some(membership) = membership_of(&pdu) {
+        if let (Some(membership), Ok(user_id)) =
+            (membership_of(&pdu), UserId::parse(state_key.as_str()))
+        {
             self.count(&membership, 1);
-            if let Some(old) =
-                Arc::make_mut(&mut self.members).insert(state_key.clone(), membership)
-            {
-                self.count(&old, -1);
+            let displayname = pdu
+                .content_value()
+                .get("displayname")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let member = Member {
+                membership,
+                displayname,
+            };
+            if let Some(old) = Arc::make_mut(&mut self.members).insert(user_id, member) {
+                self.count(&old.membership, -1);
             }
         }
         Arc::make_mut(&mut self.state).insert((kind.into(), state_key), Arc::new(pdu));
@@ -182,7 +200,7 @@ impl RoomSnapshot {
 
     /// Users whose membership is `join`.
     pub fn joined(&self) -> impl Iterator<Item = OwnedUserId> + '_ {
-        self.members_with(|m| m == MembershipState::Join)
+        self.members_with(|m| *m == MembershipState::Join)
     }
 
     /// Users who are joined or invited (they all see new events or invites in `/sync`).
@@ -192,13 +210,20 @@ impl RoomSnapshot {
 
     fn members_with(
         &self,
-        want: impl Fn(MembershipState) -> bool + 'static,
+        want: impl Fn(&MembershipState) -> bool + 'static,
     ) -> impl Iterator<Item = OwnedUserId> + '_ {
-        self.members.iter().filter_map(move |(user, membership)| {
-            want(membership.clone())
-                .then(|| UserId::parse(user.as_str()).ok())
-                .flatten()
-        })
+        self.members
+            .iter()
+            .filter(move |(_, m)| want(&m.membership))
+            .map(|(user, _)| user.clone())
+    }
+
+    /// The joined members with their display names (for push rule evaluation).
+    pub fn joined_members(&self) -> impl Iterator<Item = (&UserId, &Member)> + '_ {
+        self.members
+            .iter()
+            .filter(|(_, m)| m.membership == MembershipState::Join)
+            .map(|(user, m)| (user.as_ref(), m))
     }
 
     /// Localparts of the joined and invited members (the policy's view of a room; all users
@@ -206,8 +231,13 @@ impl RoomSnapshot {
     pub fn member_localparts(&self) -> Vec<&str> {
         self.members
             .iter()
-            .filter(|(_, m)| matches!(m, MembershipState::Join | MembershipState::Invite))
-            .map(|(user, _)| localpart(user))
+            .filter(|(_, m)| {
+                matches!(
+                    m.membership,
+                    MembershipState::Join | MembershipState::Invite
+                )
+            })
+            .map(|(user, _)| localpart(user.as_str()))
             .collect()
     }
 

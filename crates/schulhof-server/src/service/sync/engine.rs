@@ -13,9 +13,11 @@ use super::updates::{
 };
 use super::{SinceToken, SyncParams};
 use crate::ruma_wrapper::Session;
+use crate::service::e2ee::key_counts::KeyCountCache;
 use crate::service::e2ee::keys;
 use crate::service::read::history::senders;
 use crate::service::read::{Direction, RoomReader};
+use crate::service::rooms::user_rooms::UserRooms;
 use crate::service::rooms::{RoomActivity, RoomSnapshot};
 use crate::service::write::activity::UserStream;
 use crate::state::AppState;
@@ -50,7 +52,8 @@ pub async fn compute(
             .is_none_or(|r| r.iter().any(|x| x.as_str() == room_id))
             && !room_filter.not_rooms.iter().any(|x| x.as_str() == room_id)
     };
-    for m in state.db.memberships(user_id.as_str()).await? {
+    let memberships = UserRooms::of(state, user_id).await?;
+    for m in memberships.iter() {
         if !wanted(&m.room_id) {
             continue;
         }
@@ -61,7 +64,7 @@ pub async fn compute(
             params,
             since,
             until,
-            membership: &m,
+            membership: m,
             room_id: &room_id,
         };
         match m.membership.as_str() {
@@ -95,9 +98,9 @@ pub async fn compute(
         (update.device_lists_changed, update.device_lists_left) =
             keys::device_lists_for_sync(state, user_id, since.pos, until.pos).await?;
     }
-    update.one_time_key_counts = keys::one_time_key_counts(state, user_id, device_id).await?;
-    update.unused_fallback_key_types =
-        keys::unused_fallback_key_types(state, user_id, device_id).await?;
+    let key_counts = KeyCountCache::of(state, user_id, device_id).await?;
+    update.one_time_key_counts = key_counts.one_time.clone();
+    update.unused_fallback_key_types = key_counts.unused_fallback.clone();
     Ok(update)
 }
 

@@ -59,8 +59,36 @@ pub struct SyncParams {
     pub filter: FilterDefinition,
 }
 
+/// How many initial or full-state syncs are built at once. They return a room's whole state;
+/// a morning login storm of hundreds would otherwise hold hundreds of such responses in memory
+/// at the same time. The others wait for a permit, so memory stays bounded by this many.
+const CONCURRENT_FULL_SYNCS: usize = 8;
+
+/// Admission of full (initial or full-state) sync builds.
+pub struct FullSyncs(tokio::sync::Semaphore);
+
+impl Default for FullSyncs {
+    fn default() -> Self {
+        Self(tokio::sync::Semaphore::new(CONCURRENT_FULL_SYNCS))
+    }
+}
+
 /// Answers a `/sync` request with the v3 body, waiting up to `timeout` for something new.
 pub async fn sync(state: &AppState, session: &Session, params: SyncParams) -> Result<Vec<u8>> {
+    if params.since.is_none() || params.full_state {
+        let _permit = state
+            .full_syncs
+            .0
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let until = SinceToken {
+            pos: state.writer.current(),
+            typing: state.typing.serial(),
+        };
+        let update = compute(state, session, &params, until).await?;
+        return v3::render(state, session, &update);
+    }
     let mut wake = state.notifier.subscribe(session.user_id.as_str());
     let deadline = Instant::now() + params.timeout;
     loop {
@@ -70,7 +98,7 @@ pub async fn sync(state: &AppState, session: &Session, params: SyncParams) -> Re
         };
         let update = compute(state, session, &params, until).await?;
         let now = Instant::now();
-        if update.has_news() || params.since.is_none() || params.full_state || now >= deadline {
+        if update.has_news() || now >= deadline {
             return v3::render(state, session, &update);
         }
         let typing_expiry = state

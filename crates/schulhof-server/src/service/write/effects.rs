@@ -15,7 +15,7 @@ pub struct Effects {
     wake: BTreeSet<String>,
     user_streams: Vec<(UserStream, String)>,
     device_lists: bool,
-    memberships: bool,
+    memberships: Vec<String>,
     rooms: Vec<(String, RoomActivity)>,
     snapshot: Option<RoomSnapshot>,
     push_rules_changed: Vec<OwnedUserId>,
@@ -41,9 +41,10 @@ impl Effects {
         self
     }
 
-    /// Records a membership change (device lists in sync depend on memberships).
-    pub fn membership_changed(&mut self) -> &mut Self {
-        self.memberships = true;
+    /// Records that `user_id`'s membership in a room changed (their room list and, in sync,
+    /// everyone's device lists depend on memberships).
+    pub fn membership_changed(&mut self, user_id: &str) -> &mut Self {
+        self.memberships.push(user_id.to_owned());
         self
     }
 
@@ -86,7 +87,10 @@ impl Effects {
         if self.device_lists {
             state.activity.record_device_list(pos);
         }
-        if self.memberships {
+        for user_id in &self.memberships {
+            state.user_rooms.invalidate(user_id);
+        }
+        if !self.memberships.is_empty() {
             state.activity.record_membership(pos);
         }
         for user_id in &self.push_rules_changed {
