@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -31,6 +33,7 @@ use crate::phases::watch::{Arrival, Watcher};
 use crate::phases::{bounded, leave_rooms};
 use crate::procfs::{self, RssSampler};
 use crate::stats::{round3, Summary};
+use crate::{record_phase, CpuMark};
 
 /// Body prefix of the fan-out messages; the sequence number follows it.
 const PREFIX: &str = "bench-large-room-";
@@ -99,6 +102,9 @@ pub struct Report {
     pub initial_syncs: InitialSyncs,
     /// The first message after the initial syncs.
     pub message_after: MessageAfter,
+    /// Average cores used by processes other than the benchmark and the
+    /// server during each step (needs the PID); near 0 for a clean run.
+    pub other_cores_busy: BTreeMap<&'static str, f64>,
 }
 
 /// Timing of the joins.
@@ -220,7 +226,10 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
         joiners.len(),
         settings.joins_in_flight
     );
+    let mut other_cores_busy = BTreeMap::new();
+    let mark = CpuMark::now(pid)?;
     let (joins, joined) = join(&joiners, &room, settings.joins_in_flight).await;
+    record_phase(&mut other_cores_busy, "joins", mark, pid)?;
     let members: Vec<Arc<Session>> = joiners
         .iter()
         .zip(&joined)
@@ -236,10 +245,14 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
         check_membership(&creator, &room, &expected, "after joins").await?;
 
     let watchers = &members[..settings.watchers.min(members.len())];
+    let mark = CpuMark::now(pid)?;
     let fanout = fan_out(&creator, &room, watchers, settings.messages, pid).await?;
+    record_phase(&mut other_cores_busy, "fanout", mark, pid)?;
 
     let syncers = &members[..settings.initial_syncs.min(members.len())];
+    let mark = CpuMark::now(pid)?;
     let initial_syncs = initial_syncs(syncers, &room, settings.initial_sync_timeout, pid).await?;
+    record_phase(&mut other_cores_busy, "initial-syncs", mark, pid)?;
     let message_after = message_after(&creator, &room, pid).await?;
     let membership_at_end = check_membership(&creator, &room, &expected, "at the end").await?;
 
@@ -263,6 +276,7 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
         fanout,
         initial_syncs,
         message_after,
+        other_cores_busy,
     };
     print_table(&report);
     Ok(report)
@@ -625,6 +639,7 @@ fn print_table(r: &Report) {
         )
     };
     let cpu_goal = 2.0 + 0.2 * f.watchers as f64;
+    let busy = |step| r.other_cores_busy.get(step).copied();
     let rows = [
         ("room members", r.room_members.to_string(), String::new()),
         (
@@ -740,6 +755,16 @@ fn print_table(r: &Report) {
                 show(m.rss_after_mb, "MB")
             ),
             "≤ 150 MB".to_owned(),
+        ),
+        (
+            "other processes' cores: joins / fan-out / syncs",
+            format!(
+                "{} / {} / {}",
+                show(busy("joins"), "cores"),
+                show(busy("fanout"), "cores"),
+                show(busy("initial-syncs"), "cores")
+            ),
+            "≈ 0".to_owned(),
         ),
     ];
     let width = rows
