@@ -21,8 +21,9 @@ pub struct HolidayPeriod {
     pub first: NaiveDate,
     /// The last free day.
     pub last: NaiveDate,
-    /// The line of the period in its file, for errors about it.
-    line: usize,
+    /// Its position in the file's `holidays` list and the line of its first day, for errors
+    /// about it.
+    at: (usize, usize),
 }
 
 /// A school-holiday file: the periods of one state in one school year.
@@ -50,6 +51,8 @@ pub struct HolidayFile {
     pub school_year: i32,
     /// The periods, sorted by their first day.
     pub periods: Vec<HolidayPeriod>,
+    /// The lines of `state` and `school_year`, for errors about them.
+    lines: (usize, usize),
 }
 
 /// The file as written.
@@ -130,14 +133,16 @@ impl HolidayFile {
                     ));
                 }
             }
-            let line = document.locate(FieldError::new(field("first"), "", "")).line;
+            let line = document
+                .locate(FieldError::new(field("first"), "", ""))
+                .line;
             periods.push((
                 index,
                 HolidayPeriod {
                     name: period.name,
                     first,
                     last,
-                    line,
+                    at: (index, line),
                 },
             ));
         }
@@ -156,11 +161,13 @@ impl HolidayFile {
                 return Err(overlap(format!("holidays[{index}].first"), other, file));
             }
         }
+        let line = |field: &str| document.locate(FieldError::new(field, "", "")).line;
         Ok(HolidayFile {
             file: file.to_owned(),
             state: raw.state,
             school_year,
             periods: periods.into_iter().map(|(_, period)| period).collect(),
+            lines: (line("state"), line("school_year")),
         })
     }
 
@@ -182,11 +189,11 @@ fn overlap(field: String, other: &HolidayPeriod, file: &str) -> FieldError {
         field,
         format!(
             "Der Zeitraum überschneidet sich mit „{}“ ({} bis {}, {file} Zeile {}).",
-            other.name, other.first, other.last, other.line
+            other.name, other.first, other.last, other.at.1
         ),
         format!(
             "the period overlaps `{}` ({} to {}, {file} line {})",
-            other.name, other.first, other.last, other.line
+            other.name, other.first, other.last, other.at.1
         ),
     )
 }
@@ -218,9 +225,11 @@ fn school_year(text: &str) -> Result<i32, FieldError> {
 /// A TOML date without time or offset.
 fn date(value: &toml::value::Datetime, field: &str) -> Result<NaiveDate, FieldError> {
     let day = match (value.date, value.time, value.offset) {
-        (Some(date), None, None) => {
-            NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
-        }
+        (Some(date), None, None) => NaiveDate::from_ymd_opt(
+            i32::from(date.year),
+            u32::from(date.month),
+            u32::from(date.day),
+        ),
         _ => None,
     };
     day.ok_or_else(|| {
@@ -249,22 +258,21 @@ impl Calendar {
     /// file of another state, two files for the same school year, periods of different files
     /// that overlap; each names the file and line.
     pub fn new(state: State, files: &[HolidayFile]) -> Result<Calendar, ConfigError> {
-        let locate = |file: &HolidayFile, field: &str, line: usize, de: String, en: String| {
-            ConfigError {
+        let locate =
+            |file: &HolidayFile, field: String, line: usize, de: String, en: String| ConfigError {
                 file: file.file.clone(),
                 line,
-                field: field.to_owned(),
+                field,
                 message_de: de,
                 message_en: en,
-            }
-        };
+            };
         let mut years: Vec<&HolidayFile> = Vec::with_capacity(files.len());
         for file in files {
             if file.state != state {
                 return Err(locate(
                     file,
-                    "state",
-                    1,
+                    "state".to_owned(),
+                    file.lines.0,
                     format!(
                         "Die Datei gilt für {}, die Schule liegt in {}.",
                         file.state.name(),
@@ -277,11 +285,14 @@ impl Calendar {
                     ),
                 ));
             }
-            if let Some(other) = years.iter().find(|other| other.school_year == file.school_year) {
+            if let Some(other) = years
+                .iter()
+                .find(|other| other.school_year == file.school_year)
+            {
                 return Err(locate(
                     file,
-                    "school_year",
-                    1,
+                    "school_year".to_owned(),
+                    file.lines.1,
                     format!("Für dieses Schuljahr gibt es schon {}.", other.file),
                     format!("{} already covers this school year", other.file),
                 ));
@@ -299,10 +310,11 @@ impl Calendar {
             };
             if later.first <= earlier.last {
                 let error = overlap(String::new(), earlier, &earlier_file.file);
+                let (index, line) = later.at;
                 return Err(locate(
                     later_file,
-                    "holidays",
-                    later.line,
+                    format!("holidays[{index}].first"),
+                    line,
                     error.message_de,
                     error.message_en,
                 ));
@@ -313,7 +325,10 @@ impl Calendar {
         covered.sort_unstable();
         Ok(Calendar {
             state,
-            periods: periods.into_iter().map(|(_, period)| period.clone()).collect(),
+            periods: periods
+                .into_iter()
+                .map(|(_, period)| period.clone())
+                .collect(),
             covered,
         })
     }
@@ -348,7 +363,12 @@ impl Calendar {
 
     /// The first day from `date` on that is not free (`date` itself if it is not), counting
     /// public holidays if `public` and school holidays if `school`.
-    pub(crate) fn next_working_day(&self, mut date: NaiveDate, public: bool, school: bool) -> NaiveDate {
+    pub(crate) fn next_working_day(
+        &self,
+        mut date: NaiveDate,
+        public: bool,
+        school: bool,
+    ) -> NaiveDate {
         loop {
             if school {
                 if let Some(period) = self.period(date) {
@@ -386,7 +406,8 @@ mod tests {
             [[holidays]]\nname = \"Sommerferien\"\nfirst = 2027-07-01\nlast = 2027-08-14\n";
         let file = HolidayFile::from_toml("bb.toml", text).unwrap();
         assert_eq!(file.covers(), (ymd(2026, 8, 1), ymd(2027, 8, 14)));
-        assert_eq!(file.periods[0].line, 5);
+        assert_eq!(file.periods[0].at, (0, 5));
+        assert_eq!(file.lines, (1, 2));
         let calendar = Calendar::new(State::BB, &[file]).unwrap();
         assert!(!calendar.school_holidays_known(ymd(2026, 7, 31)));
         assert!(calendar.school_holidays_known(ymd(2026, 8, 1)));

@@ -204,7 +204,11 @@ impl QuietHours {
             })?;
             bounds.check(window)?;
         }
-        compile(person.unwrap_or(&self.config.school), window, &self.calendar)
+        compile(
+            person.unwrap_or(&self.config.school),
+            window,
+            &self.calendar,
+        )
     }
 
     /// Checks a teacher's personal window against the admin's bounds and their schedule

@@ -87,7 +87,10 @@ impl fmt::Display for ConfigError {
         let (file, line, field) = (&self.file, self.line, &self.field);
         let (where_de, where_en) = match (line, field.is_empty()) {
             (0, _) => (file.clone(), file.clone()),
-            (_, true) => (format!("{file}, Zeile {line}"), format!("{file}, line {line}")),
+            (_, true) => (
+                format!("{file}, Zeile {line}"),
+                format!("{file}, line {line}"),
+            ),
             (_, false) => (
                 format!("{file}, Zeile {line}, Feld „{field}“"),
                 format!("{file}, line {line}, field `{field}`"),
@@ -138,15 +141,13 @@ impl<'a> Document<'a> {
     pub(crate) fn read<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         toml::from_str(self.text).map_err(|error| {
             let message = error.message().trim();
-            let offset = error.span().map_or(0, |span| span.start);
-            let mut field = path_at(&self.root, offset);
-            // A missing or unknown key is reported at its table; name the key itself.
-            if let Some(key) = backticked(message).first().filter(|_| {
-                message.starts_with("missing field") || message.starts_with("unknown field")
-            }) {
-                if !field.ends_with(key) {
-                    field = join(&field, key);
-                }
+            let span = error.span().unwrap_or(0..0);
+            let offset = span.start;
+            let missing = message.starts_with("missing field");
+            let mut field = path_at(&self.root, span, missing);
+            // A missing key is reported at its table; name the key itself.
+            if let Some(key) = backticked(message).first().filter(|_| missing) {
+                field = join(&field, key);
             }
             ConfigError {
                 file: self.file.to_owned(),
@@ -191,44 +192,57 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
-/// The path of the innermost key or value at byte `offset` (`school.windows[0].begin`).
-fn path_at(root: &Spanned<DeTable<'_>>, offset: usize) -> String {
-    let mut path = String::new();
-    let mut table = root.get_ref();
-    'descend: loop {
-        for (key, value) in table.iter() {
-            if key.span().contains(&offset) {
-                return join(&path, key.get_ref());
-            }
-            if !value.span().contains(&offset) {
-                continue;
-            }
-            path = join(&path, key.get_ref());
-            let mut value = value;
-            // Arrays (of tables, or inline) descend into the item at the offset.
-            while let DeValue::Array(items) = value.get_ref() {
-                match items
-                    .iter()
-                    .enumerate()
-                    .find(|(_, item)| item.span().contains(&offset))
-                {
-                    Some((index, item)) => {
-                        path = format!("{path}[{index}]");
-                        value = item;
-                    }
-                    None => return path,
+/// Every key and value of the tree: its span, its path (`school.windows[0].begin`; a key has
+/// the path of its value) and whether it is a table.
+fn nodes(root: &Spanned<DeTable<'_>>) -> Vec<(Range<usize>, String, bool)> {
+    /// Adds `value` at `path` and everything below it.
+    fn add(
+        value: &Spanned<DeValue<'_>>,
+        path: String,
+        out: &mut Vec<(Range<usize>, String, bool)>,
+    ) {
+        match value.get_ref() {
+            DeValue::Table(table) => {
+                out.push((value.span(), path.clone(), true));
+                for (key, inner) in table.iter() {
+                    let inner_path = join(&path, key.get_ref());
+                    out.push((key.span(), inner_path.clone(), false));
+                    add(inner, inner_path, out);
                 }
             }
-            match value.get_ref() {
-                DeValue::Table(inner) => {
-                    table = inner;
-                    continue 'descend;
+            DeValue::Array(items) => {
+                out.push((value.span(), path.clone(), false));
+                for (index, item) in items.iter().enumerate() {
+                    add(item, format!("{path}[{index}]"), out);
                 }
-                _ => return path,
             }
+            _ => out.push((value.span(), path, false)),
         }
-        return path;
     }
+    let mut out = Vec::new();
+    for (key, value) in root.get_ref().iter() {
+        out.push((key.span(), key.get_ref().to_string(), false));
+        add(value, key.get_ref().to_string(), &mut out);
+    }
+    out
+}
+
+/// The path an error's `span` points at: for a missing key the table it is missing from (its
+/// header or braces; the top level otherwise), else the innermost key or value at the span.
+/// (A table opened by a `[header]` spans only its header, so the search covers the whole tree.)
+fn path_at(root: &Spanned<DeTable<'_>>, span: Range<usize>, missing: bool) -> String {
+    let nodes = nodes(root);
+    let found = if missing {
+        nodes
+            .into_iter()
+            .find(|(node, _, is_table)| *is_table && *node == span)
+    } else {
+        nodes
+            .into_iter()
+            .filter(|(node, _, _)| node.contains(&span.start) || node.start == span.start)
+            .min_by_key(|(node, _, _)| node.len())
+    };
+    found.map(|(_, path, _)| path).unwrap_or_default()
 }
 
 /// The span of the value at `path` (`school.windows[0].begin`), or of the innermost enclosing
@@ -251,7 +265,11 @@ fn span_of(root: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>> {
             .flat_map(|rest| rest.split('['))
             .filter_map(|index| index.trim_end_matches(']').parse::<usize>().ok())
         {
-            match value.get_ref().as_array().and_then(|items| items.get(index)) {
+            match value
+                .get_ref()
+                .as_array()
+                .and_then(|items| items.get(index))
+            {
                 Some(item) => {
                     value = item;
                     found = Some(item);
@@ -282,7 +300,10 @@ fn german(message: &str) -> String {
         }
     };
     if message.starts_with("unknown field") {
-        format!("Unbekannter Eintrag „{first}“. Erlaubt sind: {}.", allowed())
+        format!(
+            "Unbekannter Eintrag „{first}“. Erlaubt sind: {}.",
+            allowed()
+        )
     } else if message.starts_with("unknown variant") {
         format!("Unbekannter Wert „{first}“. Erlaubt sind: {}.", allowed())
     } else if message.starts_with("missing field") {

@@ -35,8 +35,7 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
     let century_rest = century % 4;
     let moon_correction = (century + 8) / 25;
     let solar_correction = (century - moon_correction + 1) / 3;
-    let epact =
-        (19 * golden + century - leap_centuries - solar_correction + 15).rem_euclid(30);
+    let epact = (19 * golden + century - leap_centuries - solar_correction + 15).rem_euclid(30);
     let weekday_shift =
         (32 + 2 * century_rest + 2 * (in_century / 4) - epact - in_century % 4).rem_euclid(7);
     let late = (golden + 11 * epact + 22 * weekday_shift) / 451;

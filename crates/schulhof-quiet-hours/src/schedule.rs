@@ -97,9 +97,8 @@ impl Schedule {
             let base = week * i64::from(WEEK);
             // Intervals starting no later than the slack after `at`, newest first; stop at the
             // first that ended more than the slack before it.
-            let upto = intervals.partition_point(|&(start, _)| {
-                i64::from(start) + base <= offset + SLACK
-            });
+            let upto =
+                intervals.partition_point(|&(start, _)| i64::from(start) + base <= offset + SLACK);
             for &(start, stop) in intervals[..upto].iter().rev() {
                 if i64::from(stop) + base <= offset - SLACK {
                     break;

@@ -87,8 +87,20 @@ impl PersonalBounds {
     /// range.
     pub fn check(&self, window: &PersonalWindow) -> Result<(), FieldError> {
         let checks = [
-            ("begin", "Beginn", window.begin, self.begin_earliest, self.begin_latest),
-            ("end", "Ende", window.end, self.end_earliest, self.end_latest),
+            (
+                "begin",
+                "Beginn",
+                window.begin,
+                self.begin_earliest,
+                self.begin_latest,
+            ),
+            (
+                "end",
+                "Ende",
+                window.end,
+                self.end_earliest,
+                self.end_latest,
+            ),
         ];
         for (field, german, time, earliest, latest) in checks {
             if !time.within(earliest, latest) {

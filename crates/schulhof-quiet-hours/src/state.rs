@@ -122,10 +122,7 @@ mod tests {
     fn codes_round_trip_in_any_case() {
         for state in State::ALL {
             assert_eq!(State::from_code(state.code()), Some(state));
-            assert_eq!(
-                State::from_code(&state.code().to_lowercase()),
-                Some(state)
-            );
+            assert_eq!(State::from_code(&state.code().to_lowercase()), Some(state));
         }
         assert_eq!(State::from_code("XX"), None);
         assert_eq!(State::BB.name(), "Brandenburg");

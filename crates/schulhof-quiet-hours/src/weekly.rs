@@ -218,9 +218,12 @@ fn cron_form(text: &str, day_of_week: &str) -> Result<Boundary, (String, String)
         ));
     }
     let schedule = cron::Schedule::from_str(text).map_err(|error| {
+        // The parser's message may draw a caret under the expression; keep its last line.
+        let error = error.to_string();
+        let reason = error.lines().last().unwrap_or_default().trim();
         (
             format!("„{text}“ ist kein gültiger Cron-Ausdruck (siehe englische Meldung)."),
-            format!("`{text}` is not a valid cron expression: {error}"),
+            format!("`{text}` is not a valid cron expression: {reason}"),
         )
     })?;
     if !(schedule.days_of_month().is_all()
@@ -289,7 +292,10 @@ impl Weekly {
         for (window, field) in windows {
             let begins = window.begin.points();
             let ends = window.end.points();
-            if let Some(&clash) = begins.iter().find(|point| ends.binary_search(point).is_ok()) {
+            if let Some(&clash) = begins
+                .iter()
+                .find(|point| ends.binary_search(point).is_ok())
+            {
                 let (day, time) = describe(clash);
                 return Err(FieldError::new(
                     format!("{field}.end"),
@@ -490,8 +496,11 @@ mod tests {
         let e = compile(&[("Mo 00:00", "Mo 00:00")]).unwrap_err();
         assert_eq!(e.field, "windows[0].end");
         assert_eq!(e.message_de, "Beginn und Ende fallen zusammen (Mo 00:00).");
-        let e = compile(&[("Mo-Fr 18:00", "Mo-Fr 07:00"), ("Mo-Fr 06:00", "Mo-Fr 19:00")])
-            .unwrap_err();
+        let e = compile(&[
+            ("Mo-Fr 18:00", "Mo-Fr 07:00"),
+            ("Mo-Fr 06:00", "Mo-Fr 19:00"),
+        ])
+        .unwrap_err();
         assert_eq!(e.field, "windows");
         let e = compile(&[("Mo-Fr 18:00", "Mo-Fr 07:00"), ("Fr 17:00", "Fr 18:00")]);
         assert!(e.is_ok());

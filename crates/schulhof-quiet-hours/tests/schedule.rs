@@ -12,49 +12,157 @@ const SCHOOL: &[(&str, &str, Option<&str>)] = &[
     // An ordinary week in November 2026.
     ("Tuesday morning", "2026-11-10 10:00", None),
     ("Tuesday just before the evening", "2026-11-10 17:59", None),
-    ("Tuesday evening begins", "2026-11-10 18:00", Some("2026-11-11 07:00")),
-    ("Tuesday night", "2026-11-10 23:30", Some("2026-11-11 07:00")),
-    ("Wednesday just before seven", "2026-11-11 06:59", Some("2026-11-11 07:00")),
+    (
+        "Tuesday evening begins",
+        "2026-11-10 18:00",
+        Some("2026-11-11 07:00"),
+    ),
+    (
+        "Tuesday night",
+        "2026-11-10 23:30",
+        Some("2026-11-11 07:00"),
+    ),
+    (
+        "Wednesday just before seven",
+        "2026-11-11 06:59",
+        Some("2026-11-11 07:00"),
+    ),
     ("Wednesday at seven", "2026-11-11 07:00", None),
-    ("Friday evening", "2026-11-13 18:00", Some("2026-11-16 07:00")),
+    (
+        "Friday evening",
+        "2026-11-13 18:00",
+        Some("2026-11-16 07:00"),
+    ),
     ("Friday night", "2026-11-13 23:00", Some("2026-11-16 07:00")),
-    ("Saturday noon", "2026-11-14 12:00", Some("2026-11-16 07:00")),
-    ("Sunday before midnight", "2026-11-15 23:59", Some("2026-11-16 07:00")),
+    (
+        "Saturday noon",
+        "2026-11-14 12:00",
+        Some("2026-11-16 07:00"),
+    ),
+    (
+        "Sunday before midnight",
+        "2026-11-15 23:59",
+        Some("2026-11-16 07:00"),
+    ),
     ("Monday early", "2026-11-16 05:00", Some("2026-11-16 07:00")),
     ("Monday at seven", "2026-11-16 07:00", None),
     // Christi Himmelfahrt, Thursday 6 May 2027: the evening before runs into Friday morning.
-    ("evening before Christi Himmelfahrt", "2027-05-05 20:00", Some("2027-05-07 07:00")),
-    ("Christi Himmelfahrt noon", "2027-05-06 12:00", Some("2027-05-07 07:00")),
+    (
+        "evening before Christi Himmelfahrt",
+        "2027-05-05 20:00",
+        Some("2027-05-07 07:00"),
+    ),
+    (
+        "Christi Himmelfahrt noon",
+        "2027-05-06 12:00",
+        Some("2027-05-07 07:00"),
+    ),
     ("Wednesday afternoon before it", "2027-05-05 15:00", None),
     // Pfingsten: weekend, Pfingstsonntag, Pfingstmontag, the free Tuesday: one hold.
-    ("Friday before Pfingsten", "2027-05-14 18:00", Some("2027-05-19 07:00")),
-    ("Pfingstmontag", "2027-05-17 10:00", Some("2027-05-19 07:00")),
-    ("Tuesday after Pfingsten", "2027-05-18 10:00", Some("2027-05-19 07:00")),
+    (
+        "Friday before Pfingsten",
+        "2027-05-14 18:00",
+        Some("2027-05-19 07:00"),
+    ),
+    (
+        "Pfingstmontag",
+        "2027-05-17 10:00",
+        Some("2027-05-19 07:00"),
+    ),
+    (
+        "Tuesday after Pfingsten",
+        "2027-05-18 10:00",
+        Some("2027-05-19 07:00"),
+    ),
     // Herbstferien 19–30 October 2026, then Reformationstag (Saturday) and Sunday; summer time
     // ends on 25 October in between.
-    ("Friday before the autumn holidays", "2026-10-16 18:00", Some("2026-11-02 07:00")),
-    ("first day of the autumn holidays", "2026-10-19 10:00", Some("2026-11-02 07:00")),
-    ("summer time, first 02:30", "2026-10-25 02:30 +02:00", Some("2026-11-02 07:00")),
-    ("winter time, second 02:30", "2026-10-25 02:30 +01:00", Some("2026-11-02 07:00")),
-    ("last day of the autumn holidays", "2026-10-30 10:00", Some("2026-11-02 07:00")),
+    (
+        "Friday before the autumn holidays",
+        "2026-10-16 18:00",
+        Some("2026-11-02 07:00"),
+    ),
+    (
+        "first day of the autumn holidays",
+        "2026-10-19 10:00",
+        Some("2026-11-02 07:00"),
+    ),
+    (
+        "summer time, first 02:30",
+        "2026-10-25 02:30 +02:00",
+        Some("2026-11-02 07:00"),
+    ),
+    (
+        "winter time, second 02:30",
+        "2026-10-25 02:30 +01:00",
+        Some("2026-11-02 07:00"),
+    ),
+    (
+        "last day of the autumn holidays",
+        "2026-10-30 10:00",
+        Some("2026-11-02 07:00"),
+    ),
     ("first school day after them", "2026-11-02 09:00", None),
-    ("Friday before the autumn holidays, afternoon", "2026-10-16 15:00", None),
+    (
+        "Friday before the autumn holidays, afternoon",
+        "2026-10-16 15:00",
+        None,
+    ),
     // Weihnachtsferien 23 December 2026 – 2 January 2027 (a Saturday).
-    ("Tuesday before Christmas", "2026-12-22 18:00", Some("2027-01-04 07:00")),
+    (
+        "Tuesday before Christmas",
+        "2026-12-22 18:00",
+        Some("2027-01-04 07:00"),
+    ),
     ("Neujahr", "2027-01-01 00:00", Some("2027-01-04 07:00")),
     ("first school day in January", "2027-01-04 07:00", None),
     // Winterferien 1–6 February 2027.
-    ("Friday before the winter holidays", "2027-01-29 18:00", Some("2027-02-08 07:00")),
+    (
+        "Friday before the winter holidays",
+        "2027-01-29 18:00",
+        Some("2027-02-08 07:00"),
+    ),
     // Osterferien 22 March – 3 April 2027; summer time begins on Easter Sunday, 28 March.
-    ("Friday before the Easter holidays", "2027-03-19 18:00", Some("2027-04-05 07:00")),
-    ("Easter Sunday, summer time", "2027-03-28 03:00", Some("2027-04-05 07:00")),
-    ("Easter Sunday, winter time", "2027-03-28 01:30", Some("2027-04-05 07:00")),
-    ("last day of the Easter holidays", "2027-04-03 10:00", Some("2027-04-05 07:00")),
+    (
+        "Friday before the Easter holidays",
+        "2027-03-19 18:00",
+        Some("2027-04-05 07:00"),
+    ),
+    (
+        "Easter Sunday, summer time",
+        "2027-03-28 03:00",
+        Some("2027-04-05 07:00"),
+    ),
+    (
+        "Easter Sunday, winter time",
+        "2027-03-28 01:30",
+        Some("2027-04-05 07:00"),
+    ),
+    (
+        "last day of the Easter holidays",
+        "2027-04-03 10:00",
+        Some("2027-04-05 07:00"),
+    ),
     // Sommerferien 1 July – 14 August 2027: a hold of six and a half weeks.
-    ("evening before the summer holidays", "2027-06-30 18:00", Some("2027-08-16 07:00")),
-    ("middle of the summer holidays", "2027-07-20 12:00", Some("2027-08-16 07:00")),
-    ("last day of the summer holidays", "2027-08-14 23:59", Some("2027-08-16 07:00")),
-    ("first school day after the summer", "2027-08-16 08:00", None),
+    (
+        "evening before the summer holidays",
+        "2027-06-30 18:00",
+        Some("2027-08-16 07:00"),
+    ),
+    (
+        "middle of the summer holidays",
+        "2027-07-20 12:00",
+        Some("2027-08-16 07:00"),
+    ),
+    (
+        "last day of the summer holidays",
+        "2027-08-14 23:59",
+        Some("2027-08-16 07:00"),
+    ),
+    (
+        "first school day after the summer",
+        "2027-08-16 08:00",
+        None,
+    ),
 ];
 
 /// Runs `table` against `schedule`.
@@ -121,9 +229,17 @@ fn weekends_across_both_daylight_saving_changes() {
         &schedule,
         &[
             // 28 March 2027: 23 hours from Sunday to Monday.
-            ("spring weekend", "2027-03-27 12:00", Some("2027-03-29 07:00")),
+            (
+                "spring weekend",
+                "2027-03-27 12:00",
+                Some("2027-03-29 07:00"),
+            ),
             // 25 October 2026: 25 hours.
-            ("autumn weekend", "2026-10-24 12:00", Some("2026-10-26 07:00")),
+            (
+                "autumn weekend",
+                "2026-10-24 12:00",
+                Some("2026-10-26 07:00"),
+            ),
         ],
     );
     assert_eq!(
@@ -166,7 +282,10 @@ fn boundaries_in_the_skipped_and_the_repeated_hour() {
         night.quiet_until(berlin("2026-10-24 22:00")),
         Some(utc("2026-10-25 00:30"))
     );
-    assert!(!night.is_quiet(utc("2026-10-25 01:10")), "02:10 winter time");
+    assert!(
+        !night.is_quiet(utc("2026-10-25 01:10")),
+        "02:10 winter time"
+    );
 }
 
 #[test]
@@ -192,12 +311,20 @@ fn a_teacher_moves_the_window() {
         &schedule,
         &[
             ("Tuesday 19:00", "2026-11-10 19:00", None),
-            ("Tuesday 20:00", "2026-11-10 20:00", Some("2026-11-11 06:30")),
+            (
+                "Tuesday 20:00",
+                "2026-11-10 20:00",
+                Some("2026-11-11 06:30"),
+            ),
             ("Wednesday 06:30", "2026-11-11 06:30", None),
             ("Friday 19:59", "2026-11-13 19:59", None),
             ("Friday 20:00", "2026-11-13 20:00", Some("2026-11-16 06:30")),
             // Holidays stay quiet.
-            ("autumn holidays", "2026-10-20 12:00", Some("2026-11-02 06:30")),
+            (
+                "autumn holidays",
+                "2026-10-20 12:00",
+                Some("2026-11-02 06:30"),
+            ),
         ],
     );
 }
@@ -219,8 +346,16 @@ fn an_admin_sets_a_schedule_for_one_person() {
     check(
         &schedule,
         &[
-            ("Tuesday evening", "2026-11-10 18:00", Some("2026-11-12 07:00")),
-            ("Wednesday morning", "2026-11-11 10:00", Some("2026-11-12 07:00")),
+            (
+                "Tuesday evening",
+                "2026-11-10 18:00",
+                Some("2026-11-12 07:00"),
+            ),
+            (
+                "Wednesday morning",
+                "2026-11-11 10:00",
+                Some("2026-11-12 07:00"),
+            ),
             ("Thursday morning", "2026-11-12 10:00", None),
         ],
     );
@@ -229,12 +364,18 @@ fn an_admin_sets_a_schedule_for_one_person() {
         windows: Vec::new(),
         ..ScheduleSpec::default()
     };
-    let schedule = school().person_schedule(Some(&holidays_only), None).unwrap();
+    let schedule = school()
+        .person_schedule(Some(&holidays_only), None)
+        .unwrap();
     check(
         &schedule,
         &[
             ("Tuesday evening", "2026-11-10 22:00", None),
-            ("Christi Himmelfahrt", "2027-05-06 22:00", Some("2027-05-07 00:00")),
+            (
+                "Christi Himmelfahrt",
+                "2027-05-06 22:00",
+                Some("2027-05-07 00:00"),
+            ),
         ],
     );
 }

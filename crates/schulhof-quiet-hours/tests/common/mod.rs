@@ -23,12 +23,8 @@ pub fn school() -> QuietHours {
 
 /// The shipped configuration with `text` as configuration instead.
 pub fn with_config(text: &str) -> QuietHours {
-    QuietHours::from_texts(
-        "quiet-hours.toml",
-        text,
-        &[("bb-2026-27.toml", BB_2026_27)],
-    )
-    .expect("valid configuration")
+    QuietHours::from_texts("quiet-hours.toml", text, &[("bb-2026-27.toml", BB_2026_27)])
+        .expect("valid configuration")
 }
 
 /// The instant of a Berlin wall-clock time `YYYY-MM-DD HH:MM` (which must exist once), or with
