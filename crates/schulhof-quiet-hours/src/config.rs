@@ -269,3 +269,27 @@ fn read(path: &Path) -> Result<String, ConfigError> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TimeOfDay;
+
+    #[test]
+    fn the_shipped_file_holds_the_defaults() {
+        let shipped =
+            QuietHours::from_texts("quiet-hours.toml", DEFAULT_QUIET_HOURS_TOML, &[]).unwrap();
+        let minimal = QuietHours::from_texts("quiet-hours.toml", "state = \"BB\"\n", &[]).unwrap();
+        let mut expected = minimal.config().clone();
+        // Without `[personal]` teachers cannot move their window; the shipped file allows it.
+        assert_eq!(expected.personal, None);
+        expected.personal = Some(PersonalBounds {
+            begin_earliest: TimeOfDay::new(16, 0).unwrap(),
+            begin_latest: TimeOfDay::new(22, 0).unwrap(),
+            end_earliest: TimeOfDay::new(5, 0).unwrap(),
+            end_latest: TimeOfDay::new(9, 0).unwrap(),
+        });
+        assert_eq!(shipped.config(), &expected);
+        assert_eq!(expected.school, ScheduleSpec::default());
+    }
+}

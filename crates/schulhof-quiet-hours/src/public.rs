@@ -89,7 +89,7 @@ enum Day {
     /// This many days after Easter Sunday (negative: before).
     Easter(i64),
     /// Buß- und Bettag: the Wednesday before 23 November.
-    RepentanceDay,
+    Repentance,
 }
 
 impl Day {
@@ -98,7 +98,7 @@ impl Day {
         match self {
             Day::Fixed(month, day) => NaiveDate::from_ymd_opt(year, month, day),
             Day::Easter(offset) => easter().checked_add_signed(chrono::Duration::days(offset)),
-            Day::RepentanceDay => {
+            Day::Repentance => {
                 let limit = NaiveDate::from_ymd_opt(year, 11, 22)?;
                 let back = (limit.weekday().num_days_from_monday() + 7
                     - Weekday::Wed.num_days_from_monday())
@@ -276,7 +276,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "Buß- und Bettag",
-        day: Day::RepentanceDay,
+        day: Day::Repentance,
         states: &[SN],
         years: Years::Every,
     },

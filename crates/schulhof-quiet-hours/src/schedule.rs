@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::offset::LocalResult;
 use chrono::{DateTime, Datelike, Days, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
+use chrono_tz::GapInfo;
 
 use crate::weekly::{Weekly, WEEK};
 use crate::Calendar;
@@ -103,9 +104,11 @@ impl Schedule {
                 if i64::from(stop) + base <= offset - SLACK {
                     break;
                 }
-                let from = instant(week_start + chrono::Duration::seconds(i64::from(start) + base));
-                let until = instant(week_start + chrono::Duration::seconds(i64::from(stop) + base));
-                if from <= at && at < until {
+                let wall_at = |seconds: u32| {
+                    instant(week_start + chrono::Duration::seconds(i64::from(seconds) + base))
+                };
+                let until = wall_at(stop);
+                if at < until && wall_at(start) <= at {
                     end = end.max(Some(until));
                 }
             }
@@ -115,36 +118,16 @@ impl Schedule {
 }
 
 /// The instant a Berlin wall-clock time stands for: its first occurrence if it occurs twice,
-/// the end of the gap if the clock skips it.
+/// the end of the gap (the first instant after it) if the clock skips it.
 fn instant(wall: NaiveDateTime) -> DateTime<Utc> {
     match Berlin.from_local_datetime(&wall) {
         LocalResult::Single(at) => at.to_utc(),
         LocalResult::Ambiguous(first, _) => first.to_utc(),
-        LocalResult::None => gap_end(wall),
+        LocalResult::None => GapInfo::new(&wall, &Berlin)
+            .and_then(|gap| gap.end)
+            .expect("a gap in Berlin's time ends")
+            .to_utc(),
     }
-}
-
-/// The first instant whose wall-clock time is at or after `wall`, a time the clock skips.
-fn gap_end(wall: NaiveDateTime) -> DateTime<Utc> {
-    // Reading `wall` as UTC and moving 14 hours either way brackets the instant for any offset
-    // of at most 12 hours; the wall clock only moves forward within that bracket around a gap.
-    let shown = |seconds: i64| {
-        DateTime::from_timestamp(seconds, 0)
-            .expect("in range")
-            .with_timezone(&Berlin)
-            .naive_local()
-    };
-    let mut before = wall.and_utc().timestamp() - 14 * 3600;
-    let mut after = wall.and_utc().timestamp() + 14 * 3600;
-    while after - before > 1 {
-        let middle = before + (after - before) / 2;
-        if shown(middle) >= wall {
-            after = middle;
-        } else {
-            before = middle;
-        }
-    }
-    DateTime::from_timestamp(after, 0).expect("in range")
 }
 
 #[cfg(test)]
