@@ -1,11 +1,15 @@
 //! The school's free days: public holidays of its state (computed) and school holidays from
 //! one file per state and school year (`config/holidays/bb-2026-27.toml`).
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Deserialize;
 
 use crate::error::Document;
-use crate::{public_holiday, ConfigError, FieldError, State};
+use crate::{public_holiday, public_holidays, ConfigError, FieldError, State};
+
+/// The years whose public holidays a calendar keeps as a table (other years are computed when
+/// asked).
+const TABLE_YEARS: std::ops::RangeInclusive<i32> = 1970..=2100;
 
 /// The longest period a holiday file may hold, in days (summer holidays last about 45; a
 /// longer period is almost always a typing error in a year).
@@ -247,6 +251,8 @@ fn date(value: &toml::value::Datetime, field: &str) -> Result<NaiveDate, FieldEr
 pub struct Calendar {
     /// The state.
     state: State,
+    /// The state's public holidays in [`TABLE_YEARS`], sorted.
+    public: Vec<NaiveDate>,
     /// School-holiday periods of all files, sorted, not overlapping.
     periods: Vec<HolidayPeriod>,
     /// The spans the files speak for, sorted.
@@ -325,6 +331,10 @@ impl Calendar {
         covered.sort_unstable();
         Ok(Calendar {
             state,
+            public: TABLE_YEARS
+                .flat_map(|year| public_holidays(state, year))
+                .map(|holiday| holiday.date)
+                .collect(),
             periods: periods
                 .into_iter()
                 .map(|(_, period)| period.clone())
@@ -361,6 +371,15 @@ impl Calendar {
             .filter(|period| date <= period.last)
     }
 
+    /// Whether `date` is a public holiday of the state.
+    fn is_public_holiday(&self, date: NaiveDate) -> bool {
+        if TABLE_YEARS.contains(&date.year()) {
+            self.public.binary_search(&date).is_ok()
+        } else {
+            public_holiday(self.state, date).is_some()
+        }
+    }
+
     /// The first day from `date` on that is not free (`date` itself if it is not), counting
     /// public holidays if `public` and school holidays if `school`.
     pub(crate) fn next_working_day(
@@ -376,7 +395,7 @@ impl Calendar {
                     continue;
                 }
             }
-            if public && public_holiday(self.state, date).is_some() {
+            if public && self.is_public_holiday(date) {
                 date = date + Days::new(1);
                 continue;
             }
@@ -397,6 +416,16 @@ mod tests {
         for bad in ["2026/28", "2026", "26/27", "2026/2028", "x/27"] {
             let e = school_year(bad).unwrap_err();
             assert_eq!(e.field, "school_year", "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_holidays_in_and_outside_the_table() {
+        let calendar = Calendar::new(State::BB, &[]).unwrap();
+        for year in [1969, 1970, 2026, 2100, 2101] {
+            let easter = crate::easter_sunday(year);
+            assert!(calendar.is_public_holiday(easter), "{year}");
+            assert!(!calendar.is_public_holiday(easter + Days::new(2)), "{year}");
         }
     }
 

@@ -23,6 +23,7 @@ mod schedule;
 mod spec;
 mod state;
 mod weekly;
+mod zone;
 
 pub use calendar::{Calendar, HolidayFile, HolidayPeriod};
 pub use config::{Config, QuietHours, DEFAULT_QUIET_HOURS_TOML};

@@ -8,12 +8,10 @@
 
 use std::sync::Arc;
 
-use chrono::offset::LocalResult;
-use chrono::{DateTime, Datelike, Days, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Europe::Berlin;
-use chrono_tz::GapInfo;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::weekly::{Weekly, WEEK};
+use crate::zone::{self, DAY};
 use crate::Calendar;
 
 /// A compiled schedule: weekly windows, whether public and school holidays are quiet, and the
@@ -42,6 +40,8 @@ impl Schedule {
         school_holidays: bool,
         calendar: Arc<Calendar>,
     ) -> Schedule {
+        // The time-zone table is built here, once per process, not in a decision.
+        zone::berlin();
         Schedule {
             weekly,
             public_holidays,
@@ -52,63 +52,63 @@ impl Schedule {
 
     /// Whether `at` is in quiet hours.
     pub fn is_quiet(&self, at: DateTime<Utc>) -> bool {
-        self.covering_end(at).is_some()
+        self.covering_end(at.timestamp()).is_some()
     }
 
     /// The first instant at or after `at` that is not in quiet hours: `at` itself if it is not
     /// quiet. Quiet periods that meet are one: Friday evening, the weekend and a public holiday
     /// on Monday end on Tuesday morning.
     pub fn release_after(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        let mut release = at;
+        self.quiet_until(at).unwrap_or(at)
+    }
+
+    /// When quiet hours that cover `at` end, or `None` when `at` is not in quiet hours.
+    pub fn quiet_until(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // Periods begin and end on whole seconds, so the second `at` falls in decides.
+        let mut release = self.covering_end(at.timestamp())?;
         // Each step moves to the end of a period covering `release`, which lies after it.
         // Free days end where the holiday data ends, and the windows leave time free in every
         // week, so the steps end.
         while let Some(end) = self.covering_end(release) {
             release = end;
         }
-        release
+        Some(DateTime::from_timestamp(release, 0).expect("within chrono's range"))
     }
 
-    /// When quiet hours that cover `at` end, or `None` when `at` is not in quiet hours.
-    pub fn quiet_until(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.covering_end(at).map(|end| self.release_after(end))
-    }
-
-    /// The latest end of the periods (a run of free days, a window occurrence) covering `at`.
-    fn covering_end(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let wall = at.with_timezone(&Berlin).naive_local();
-        let date = wall.date();
+    /// The latest end (UTC second) of the periods covering UTC second `at`: a run of free days,
+    /// a window occurrence.
+    fn covering_end(&self, at: i64) -> Option<i64> {
+        let zone = zone::berlin();
+        let wall = zone.wall(at);
+        let day = wall.div_euclid(DAY);
         let mut end = None;
         if self.public_holidays || self.school_holidays {
+            let date = date_of(day);
             let working =
                 self.calendar
                     .next_working_day(date, self.public_holidays, self.school_holidays);
             if working > date {
-                end = Some(instant(working.and_hms_opt(0, 0, 0).expect("midnight")));
+                end = Some(zone.instant(day_of(working) * DAY));
             }
         }
         let intervals = self.weekly.intervals();
         if intervals.is_empty() {
             return end;
         }
-        let monday = date - Days::new(u64::from(date.weekday().num_days_from_monday()));
-        let week_start = monday.and_hms_opt(0, 0, 0).expect("midnight");
-        let offset = (wall - week_start).num_seconds();
-        for week in [-1i64, 0, 1] {
-            let base = week * i64::from(WEEK);
+        // 1970-01-01 was a Thursday: day 0 is weekday 3 counting from Monday.
+        let week_start = (day - (day + 3).rem_euclid(7)) * DAY;
+        for week in [-1, 0, 1] {
+            let base = week_start + week * i64::from(WEEK);
             // Intervals starting no later than the slack after `at`, newest first; stop at the
             // first that ended more than the slack before it.
             let upto =
-                intervals.partition_point(|&(start, _)| i64::from(start) + base <= offset + SLACK);
+                intervals.partition_point(|&(start, _)| base + i64::from(start) <= wall + SLACK);
             for &(start, stop) in intervals[..upto].iter().rev() {
-                if i64::from(stop) + base <= offset - SLACK {
+                if base + i64::from(stop) <= wall - SLACK {
                     break;
                 }
-                let wall_at = |seconds: u32| {
-                    instant(week_start + chrono::Duration::seconds(i64::from(seconds) + base))
-                };
-                let until = wall_at(stop);
-                if at < until && wall_at(start) <= at {
+                let until = zone.instant(base + i64::from(stop));
+                if at < until && zone.instant(base + i64::from(start)) <= at {
                     end = end.max(Some(until));
                 }
             }
@@ -117,53 +117,39 @@ impl Schedule {
     }
 }
 
-/// The instant a Berlin wall-clock time stands for: its first occurrence if it occurs twice,
-/// the end of the gap (the first instant after it) if the clock skips it.
-fn instant(wall: NaiveDateTime) -> DateTime<Utc> {
-    match Berlin.from_local_datetime(&wall) {
-        LocalResult::Single(at) => at.to_utc(),
-        LocalResult::Ambiguous(first, _) => first.to_utc(),
-        LocalResult::None => GapInfo::new(&wall, &Berlin)
-            .and_then(|gap| gap.end)
-            .expect("a gap in Berlin's time ends")
-            .to_utc(),
-    }
+/// Days since 1970-01-01 from the start of the Common Era (as chrono counts them).
+const EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+/// The date `day` days after 1970-01-01.
+fn date_of(day: i64) -> NaiveDate {
+    i32::try_from(day + EPOCH_DAYS_FROM_CE)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .expect("within chrono's range")
+}
+
+/// Days from 1970-01-01 to `date`.
+fn day_of(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A Berlin wall-clock time `YYYY-MM-DD HH:MM`.
-    fn wall(text: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
-    }
-
-    /// An instant in UTC, `YYYY-MM-DD HH:MM`.
-    fn utc(text: &str) -> DateTime<Utc> {
-        wall(text).and_utc()
-    }
-
     #[test]
-    fn wall_clock_times_map_to_instants_across_both_changes() {
+    fn days_and_dates_convert() {
         let table = [
-            // Winter and summer time.
-            ("2027-01-15 18:00", "2027-01-15 17:00"),
-            ("2027-07-15 18:00", "2027-07-15 16:00"),
-            // 28 March 2027: 02:00 CET jumps to 03:00 CEST; the skipped half hour stands for
-            // the instant of the jump.
-            ("2027-03-28 01:59", "2027-03-28 00:59"),
-            ("2027-03-28 02:00", "2027-03-28 01:00"),
-            ("2027-03-28 02:30", "2027-03-28 01:00"),
-            ("2027-03-28 03:00", "2027-03-28 01:00"),
-            ("2027-03-28 03:01", "2027-03-28 01:01"),
-            // 25 October 2026: 03:00 CEST falls back to 02:00 CET; the repeated half hour
-            // stands for its first occurrence (summer time).
-            ("2026-10-25 02:30", "2026-10-25 00:30"),
-            ("2026-10-25 03:00", "2026-10-25 02:00"),
+            (0, "1970-01-01"),
+            (-1, "1969-12-31"),
+            (20_767, "2026-11-10"),
         ];
-        for (local, expected) in table {
-            assert_eq!(instant(wall(local)), utc(expected), "{local}");
+        for (day, date) in table {
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+            assert_eq!(date_of(day), date);
+            assert_eq!(day_of(date), day);
         }
+        // 2026-11-10 is a Tuesday: one day after its week's Monday.
+        assert_eq!((20_767 + 3_i64).rem_euclid(7), 1);
     }
 }
