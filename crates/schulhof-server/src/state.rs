@@ -56,7 +56,7 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Open user-interactive authentication sessions.
     pub uiaa: UiaaSessions,
-    /// The school directory snapshot (kept current by `service::school::directory::spawn_watcher`).
+    /// The school directory snapshot (kept current by the `directory-watcher` job).
     pub directory: crate::service::school::directory::SchoolDirectory,
     /// Open sessions of the password-reset web page.
     pub web_sessions: crate::web::sessions::WebSessions,
