@@ -20,7 +20,7 @@ use ruma::events::room::power_levels::UserPowerLevel;
 use ruma::UserId;
 use schulhof_directory::{DirectoryIndex, Role};
 use schulhof_policy::{
-    decide, Action, Decision, Denial, JoinVia, Rights, RoomFacts, Rule, StateChange,
+    decide, Action, Address, Decision, Denial, JoinVia, Rights, RoomFacts, Rule, StateChange,
 };
 use schulhof_store::{AuditRow, RoomOriginRow};
 use serde_json::Value;
@@ -209,6 +209,15 @@ impl Context {
     fn role_of(&self, user: &UserId) -> Option<Role> {
         self.dir.person(user.localpart()).map(|p| p.role)
     }
+
+    /// How German texts address `user`: "du" if their role is in the configuration's
+    /// `informal_address`, else (also outside the directory) "Sie".
+    pub fn address(&self, state: &AppState, user: &UserId) -> Address {
+        match self.role_of(user) {
+            Some(role) if state.config.informal_address.contains(&role) => Address::Du,
+            _ => Address::Sie,
+        }
+    }
 }
 
 /// Decides `action` by `actor` on the snapshot and rights in force now; see [`Context::check`].
@@ -241,7 +250,8 @@ impl Denied {
     }
 
     /// Counts the denial, writes its audit entry (in a transaction of its own; a failure is
-    /// logged with the entry) and returns the 403 with the rule's message.
+    /// logged with the entry) and returns the 403 with the rule's text, addressed to the
+    /// actor ("du" or "Sie", see [`Context::address`]).
     pub async fn refuse(self, state: &AppState, actor: &UserId) -> Error {
         let rule = self.denial.rule;
         let count = state.policy.count(rule);
@@ -262,7 +272,9 @@ impl Denied {
         if let Err(err) = state.db.audit(std::slice::from_ref(&row)).await {
             tracing::error!(%err, ?row, "policy denial not written to the audit log");
         }
-        Error::forbidden(self.denial.message_de, self.denial.message_en)
+        let text = rule.text();
+        let address = Context::now(state).address(state, actor);
+        Error::forbidden(text.de(address), text.en)
     }
 }
 
