@@ -60,7 +60,8 @@ pub const NOTICE_ROOM_NAME: Line = Line {
 /// The topic of the server-notices room.
 pub const NOTICE_ROOM_TOPIC: Message = Message {
     du: "Hier erklärt Schulhof, wenn etwas nicht geklappt hat, und was du stattdessen tun kannst.",
-    sie: "Hier erklärt Schulhof, wenn etwas nicht geklappt hat, und was Sie stattdessen tun können.",
+    sie:
+        "Hier erklärt Schulhof, wenn etwas nicht geklappt hat, und was Sie stattdessen tun können.",
     en: "Here Schulhof explains when something did not work, and what you can do instead.",
 };
 
@@ -271,39 +272,95 @@ impl Action<'_> {
     /// What was refused, in a few words: the first line of a server notice.
     pub const fn refused(&self) -> Line {
         let (de, en) = match self {
-            Action::CreateRoom { direct: true, .. } => {
-                ("Der Chat wurde nicht gestartet.", "The chat was not started.")
-            }
-            Action::CreateRoom { .. } => ("Der Raum wurde nicht angelegt.", "The room was not created."),
-            Action::Invite { .. } => ("Die Einladung wurde nicht verschickt.", "The invitation was not sent."),
-            Action::Join { .. } => ("Der Beitritt zum Raum ging nicht.", "Joining the room did not work."),
-            Action::SendMessage { .. } => ("Die Nachricht wurde nicht gesendet.", "The message was not sent."),
-            Action::ChangeRoomState { .. } => {
-                ("Die Raumeinstellung wurde nicht geändert.", "The room setting was not changed.")
-            }
-            Action::UpgradeRoom => ("Der Raum wurde nicht aktualisiert.", "The room was not upgraded."),
-            Action::PublishRoom => ("Der Raum wurde nicht veröffentlicht.", "The room was not published."),
-            Action::SearchDirectory { .. } => ("Die Suche hat niemanden gefunden.", "The search found nobody."),
-            Action::ViewProfile { .. } => ("Das Profil wird nicht gezeigt.", "The profile is not shown."),
-            Action::Report => ("Die Meldung wurde nicht verschickt.", "The report was not sent."),
-            Action::CreateGroup => ("Die Gruppe wurde nicht angelegt.", "The group was not created."),
-            Action::InviteGroup { .. } => ("Die Gruppe wurde nicht eingeladen.", "The group was not invited."),
-            Action::ResetPassword { .. } => {
-                ("Das Passwort wurde nicht zurückgesetzt.", "The password was not reset.")
-            }
+            Action::CreateRoom { direct: true, .. } => (
+                "Der Chat wurde nicht gestartet.",
+                "The chat was not started.",
+            ),
+            Action::CreateRoom { .. } => (
+                "Der Raum wurde nicht angelegt.",
+                "The room was not created.",
+            ),
+            Action::Invite { .. } => (
+                "Die Einladung wurde nicht verschickt.",
+                "The invitation was not sent.",
+            ),
+            Action::Join { .. } => (
+                "Der Beitritt zum Raum ging nicht.",
+                "Joining the room did not work.",
+            ),
+            Action::SendMessage { .. } => (
+                "Die Nachricht wurde nicht gesendet.",
+                "The message was not sent.",
+            ),
+            Action::ChangeRoomState { .. } => (
+                "Die Raumeinstellung wurde nicht geändert.",
+                "The room setting was not changed.",
+            ),
+            Action::UpgradeRoom => (
+                "Der Raum wurde nicht aktualisiert.",
+                "The room was not upgraded.",
+            ),
+            Action::PublishRoom => (
+                "Der Raum wurde nicht veröffentlicht.",
+                "The room was not published.",
+            ),
+            Action::SearchDirectory { .. } => (
+                "Die Suche hat niemanden gefunden.",
+                "The search found nobody.",
+            ),
+            Action::ViewProfile { .. } => (
+                "Das Profil wird nicht gezeigt.",
+                "The profile is not shown.",
+            ),
+            Action::Report => (
+                "Die Meldung wurde nicht verschickt.",
+                "The report was not sent.",
+            ),
+            Action::CreateGroup => (
+                "Die Gruppe wurde nicht angelegt.",
+                "The group was not created.",
+            ),
+            Action::InviteGroup { .. } => (
+                "Die Gruppe wurde nicht eingeladen.",
+                "The group was not invited.",
+            ),
+            Action::ResetPassword { .. } => (
+                "Das Passwort wurde nicht zurückgesetzt.",
+                "The password was not reset.",
+            ),
             Action::SetTask => ("Die Aufgabe wurde nicht gestellt.", "The task was not set."),
-            Action::SubmitTask => ("Die Aufgabe wurde nicht abgegeben.", "The task was not handed in."),
-            Action::StartVideoConference => {
-                ("Die Videokonferenz wurde nicht gestartet.", "The video conference was not started.")
-            }
-            Action::JoinVideoConference => {
-                ("Die Teilnahme an der Videokonferenz ging nicht.", "Joining the video conference did not work.")
-            }
-            Action::ImportUsers => ("Der Import wurde nicht ausgeführt.", "The import was not run."),
-            Action::ChangeRights => ("Die Rechte wurden nicht geändert.", "The rights were not changed."),
-            Action::ChangeDisplayName => ("Der Name wurde nicht geändert.", "The name was not changed."),
-            Action::ChangeAvatar => ("Das Profilbild wurde nicht geändert.", "The profile picture was not changed."),
-            Action::ChangePassword => ("Das Passwort wurde nicht geändert.", "The password was not changed."),
+            Action::SubmitTask => (
+                "Die Aufgabe wurde nicht abgegeben.",
+                "The task was not handed in.",
+            ),
+            Action::StartVideoConference => (
+                "Die Videokonferenz wurde nicht gestartet.",
+                "The video conference was not started.",
+            ),
+            Action::JoinVideoConference => (
+                "Die Teilnahme an der Videokonferenz ging nicht.",
+                "Joining the video conference did not work.",
+            ),
+            Action::ImportUsers => (
+                "Der Import wurde nicht ausgeführt.",
+                "The import was not run.",
+            ),
+            Action::ChangeRights => (
+                "Die Rechte wurden nicht geändert.",
+                "The rights were not changed.",
+            ),
+            Action::ChangeDisplayName => (
+                "Der Name wurde nicht geändert.",
+                "The name was not changed.",
+            ),
+            Action::ChangeAvatar => (
+                "Das Profilbild wurde nicht geändert.",
+                "The profile picture was not changed.",
+            ),
+            Action::ChangePassword => (
+                "Das Passwort wurde nicht geändert.",
+                "The password was not changed.",
+            ),
         };
         Line { de, en }
     }
@@ -321,16 +378,23 @@ mod tests {
 
     /// The words of a text, without punctuation.
     fn words(text: &str) -> impl Iterator<Item = &str> {
-        text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty())
+        text.split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
     }
 
     /// Fails unless `text` is a short sentence (or two) in the given form.
     fn check(what: &str, text: &str, forbidden: &[&str]) {
         assert!(!text.is_empty(), "{what} is empty");
-        assert!(text.ends_with('.'), "{what} does not end a sentence: {text}");
+        assert!(
+            text.ends_with('.'),
+            "{what} does not end a sentence: {text}"
+        );
         assert!(text.chars().count() <= 190, "{what} is too long: {text}");
         let found: Vec<&str> = words(text).filter(|w| forbidden.contains(w)).collect();
-        assert!(found.is_empty(), "{what} addresses the reader the other way ({found:?}): {text}");
+        assert!(
+            found.is_empty(),
+            "{what} addresses the reader the other way ({found:?}): {text}"
+        );
     }
 
     #[test]
@@ -353,7 +417,10 @@ mod tests {
             let text = rule.text();
             for german in [text.du, text.sie] {
                 assert!(!german.contains("Mitglieder"), "{rule}: {german}");
-                assert!(!german.contains("Schülerinnen und Schüler können"), "{rule}: {german}");
+                assert!(
+                    !german.contains("Schülerinnen und Schüler können"),
+                    "{rule}: {german}"
+                );
             }
         }
     }

@@ -190,7 +190,11 @@ fn student_dm_outside_groups_denied() {
     .into_result()
     .unwrap_err();
     assert_eq!(denial.rule, Rule::StudentContactOutsideGroups);
-    assert!(denial.rule.text().du.starts_with("Du kannst nur Personen aus deiner Klasse"));
+    assert!(denial
+        .rule
+        .text()
+        .du
+        .starts_with("Du kannst nur Personen aus deiner Klasse"));
 }
 
 #[test]

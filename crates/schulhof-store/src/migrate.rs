@@ -227,7 +227,9 @@ mod tests {
 
     /// The `(version, name)` pairs `migrations` are recorded as.
     fn numbered(migrations: &[Migration]) -> Vec<(i64, String)> {
-        (1..).zip(migrations.iter().map(|m| m.name.to_owned())).collect()
+        (1..)
+            .zip(migrations.iter().map(|m| m.name.to_owned()))
+            .collect()
     }
 
     /// The recorded `(version, name)` pairs.

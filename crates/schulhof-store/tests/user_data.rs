@@ -278,7 +278,10 @@ async fn notices_are_claimed_once_per_period_and_rooms_remembered(engine: Engine
     let hour = 3_600_000;
     let claim = |now: i64| db.claim_notice(ANNA, "policy.student_create_room", now, now - hour);
     assert!(claim(10 * hour).await.unwrap(), "the first one is sent");
-    assert!(!claim(10 * hour + 1).await.unwrap(), "a retry within the hour is not");
+    assert!(
+        !claim(10 * hour + 1).await.unwrap(),
+        "a retry within the hour is not"
+    );
     assert!(!claim(11 * hour - 1).await.unwrap());
     assert!(claim(11 * hour + 1).await.unwrap(), "after the hour again");
     // Per kind and per person.

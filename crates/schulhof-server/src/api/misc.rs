@@ -19,8 +19,10 @@ use crate::ruma_wrapper::Ruma;
 use crate::service::identity::devices::delete_devices;
 use crate::service::identity::password_rule;
 use crate::service::identity::uiaa::require_password;
+use crate::service::school::policy;
 use crate::state::AppState;
 use crate::Error;
+use schulhof_policy::Action;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -56,6 +58,7 @@ async fn change_password(
     // The endpoint allows anonymous password resets via e-mail, which Schulhof does not offer.
     let session = req.optional_session().ok_or(Error::MissingToken)?;
     let user_id = session.user_id.as_str();
+    policy::check(&state, &session.user_id, &Action::ChangePassword, user_id).await?;
     require_password(&state, user_id, req.json_body.as_ref()).await?;
     let new_password = req.body.new_password.clone();
     password_rule::check(
