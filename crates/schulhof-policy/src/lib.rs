@@ -24,4 +24,6 @@ pub use rights::{
     DEFAULT_RIGHTS_TOML,
 };
 pub use rule::{Decision, Denial, Rule};
-pub use texts::{Address, Line, Message, NOTICE_ROOM_NAME, NOTICE_ROOM_TOPIC};
+pub use texts::{
+    Address, Line, Message, LOGIN_NO_CONSENT, LOGIN_START_CODE, NOTICE_ROOM_NAME, NOTICE_ROOM_TOPIC,
+};

@@ -2,6 +2,8 @@
 //! (the `error` of the 403 and the body of the server notice) for each [`Rule`], the line
 //! naming what was refused for each [`Action`], and the texts of the server-notices room.
 //!
+//! The texts of refused logins (missing consent, password still to be chosen) are here too.
+//!
 //! Written for their readers: short, concrete ("deiner Klasse"), and naming what is possible
 //! instead. German comes in two forms, "du" (students, by default) and "Sie" (parents and
 //! staff); which one a person gets is the server's setting `informal_address`. English has
@@ -63,6 +65,21 @@ pub const NOTICE_ROOM_TOPIC: Message = Message {
     sie:
         "Hier erklärt Schulhof, wenn etwas nicht geklappt hat, und was Sie stattdessen tun können.",
     en: "Here Schulhof explains when something did not work, and what you can do instead.",
+};
+
+/// A login refused because the school has no consent for the account yet.
+pub const LOGIN_NO_CONSENT: Message = Message {
+    du: "Für dein Konto fehlt noch die Einwilligung. Das Sekretariat schaltet es frei, sobald sie da ist.",
+    sie: "Für Ihr Konto fehlt noch die Einwilligung. Das Sekretariat schaltet es frei, sobald sie vorliegt.",
+    en: "Consent for your account is still missing. The school office unlocks it once consent has been given.",
+};
+
+/// A login refused because the password is still to be chosen with the start code; `{url}`
+/// stands for the first-login page.
+pub const LOGIN_START_CODE: Message = Message {
+    du: "Wähle zuerst dein Passwort: unter {url} mit dem Startcode von deinem Zugangsbrief.",
+    sie: "Bitte wählen Sie zuerst Ihr Passwort: unter {url} mit dem Startcode von Ihrem Zugangsbrief.",
+    en: "First choose your password: at {url} with the start code from your access letter.",
 };
 
 /// Builds a [`Message`] from its three texts.
@@ -407,8 +424,15 @@ mod tests {
             assert_eq!(text.de(Address::Du), text.du);
             assert_eq!(text.de(Address::Sie), text.sie);
         }
-        check("room topic (du)", NOTICE_ROOM_TOPIC.du, &FORMAL);
-        check("room topic (Sie)", NOTICE_ROOM_TOPIC.sie, &INFORMAL);
+        for (what, text) in [
+            ("room topic", NOTICE_ROOM_TOPIC),
+            ("login without consent", LOGIN_NO_CONSENT),
+            ("login with a start code", LOGIN_START_CODE),
+        ] {
+            check(&format!("{what} (du)"), text.du, &FORMAL);
+            check(&format!("{what} (Sie)"), text.sie, &INFORMAL);
+            check(&format!("{what} (en)"), text.en, &[]);
+        }
     }
 
     #[test]
