@@ -128,9 +128,9 @@ fn is_person(state: &AppState, user: &UserId, rule: Rule) -> bool {
             .is_some()
 }
 
-/// Sends a notice (`headline`, then `body` on a new line) to `user`, creating their
-/// notices room first if they have none they are in.
-pub async fn send(state: &AppState, user: &UserId, headline: &str, body: &str) -> Result<()> {
+/// Sends a notice about a refusal (`headline`, then `body` on a new line) to `user`, creating
+/// their notices room first if they have none they are in.
+async fn send(state: &AppState, user: &UserId, headline: &str, body: &str) -> Result<()> {
     let room_id = notices_room(state, user).await?;
     let content = json!({
         "msgtype": "m.server_notice",
