@@ -11,6 +11,7 @@ use ruma::api::client::account::{
 use ruma::api::client::push::get_notifications;
 use ruma::api::client::thirdparty::get_protocols;
 use ruma::api::client::voip::get_turn_server_info;
+use schulhof_policy::Action;
 use serde_json::json;
 
 use super::{Json, JsonResult};
@@ -22,7 +23,6 @@ use crate::service::identity::uiaa::require_password;
 use crate::service::school::policy;
 use crate::state::AppState;
 use crate::Error;
-use schulhof_policy::Action;
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
@@ -55,10 +55,14 @@ async fn change_password(
     State(state): State<Arc<AppState>>,
     req: Ruma<change_password::v3::Request>,
 ) -> JsonResult {
+    // The school's rights (`may_change_password`) come before the question for the password.
+    if let Some(session) = req.optional_session() {
+        let user = &session.user_id;
+        policy::check(&state, user, &Action::ChangePassword, user.as_str()).await?;
+    }
     // The endpoint allows anonymous password resets via e-mail, which Schulhof does not offer.
     let session = req.optional_session().ok_or(Error::MissingToken)?;
     let user_id = session.user_id.as_str();
-    policy::check(&state, &session.user_id, &Action::ChangePassword, user_id).await?;
     require_password(&state, user_id, req.json_body.as_ref()).await?;
     let new_password = req.body.new_password.clone();
     password_rule::check(
