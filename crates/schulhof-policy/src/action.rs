@@ -178,6 +178,12 @@ pub enum Action<'a> {
     ImportUsers,
     /// Changing the rights.
     ChangeRights,
+    /// Changing one's own display name (`/profile/{userId}/displayname`).
+    ChangeDisplayName,
+    /// Changing one's own profile picture (`/profile/{userId}/avatar_url`).
+    ChangeAvatar,
+    /// Changing one's own password (`/account/password`).
+    ChangePassword,
 }
 
 impl Action<'_> {
@@ -203,6 +209,9 @@ impl Action<'_> {
             Action::JoinVideoConference => "join_video_conference",
             Action::ImportUsers => "import_users",
             Action::ChangeRights => "change_rights",
+            Action::ChangeDisplayName => "change_display_name",
+            Action::ChangeAvatar => "change_avatar",
+            Action::ChangePassword => "change_password",
         }
     }
 }

@@ -104,6 +104,9 @@ struct Abilities {
     start_video: bool,
     join_video: bool,
     set_room_name: bool,
+    change_display_name: bool,
+    change_avatar: bool,
+    change_password: bool,
 }
 
 impl Abilities {
@@ -125,6 +128,9 @@ impl Abilities {
                     start_video: t.may_start_video_conferences,
                     join_video: true,
                     set_room_name: true,
+                    change_display_name: t.may_change_display_name,
+                    change_avatar: t.may_change_avatar,
+                    change_password: t.may_change_password,
                 }
             }
             Role::Student => {
@@ -141,6 +147,9 @@ impl Abilities {
                     start_video: s.may_start_video_conferences,
                     join_video: s.may_join_video_conferences,
                     set_room_name: s.may_set_room_name,
+                    change_display_name: s.may_change_display_name,
+                    change_avatar: s.may_change_avatar,
+                    change_password: s.may_change_password,
                 }
             }
             Role::Parent => {
@@ -160,6 +169,9 @@ impl Abilities {
                     start_video: p.may_start_video_conferences,
                     join_video: p.may_join_video_conferences,
                     set_room_name: p.may_set_room_name,
+                    change_display_name: p.may_change_display_name,
+                    change_avatar: p.may_change_avatar,
+                    change_password: p.may_change_password,
                 }
             }
             Role::Admin => Abilities {
@@ -174,6 +186,9 @@ impl Abilities {
                 start_video: true,
                 join_video: true,
                 set_room_name: true,
+                change_display_name: true,
+                change_avatar: true,
+                change_password: true,
             },
         }
     }
@@ -323,6 +338,11 @@ impl<'a> Policy<'a> {
             Action::StartVideoConference => actor.video(true),
             Action::JoinVideoConference => actor.video(false),
             Action::ImportUsers | Action::ChangeRights => Err(Rule::AdminOnly),
+            Action::ChangeDisplayName => {
+                require(can.change_display_name, Rule::DisplayNameNotAllowed)
+            }
+            Action::ChangeAvatar => require(can.change_avatar, Rule::AvatarNotAllowed),
+            Action::ChangePassword => require(can.change_password, Rule::PasswordChangeNotAllowed),
         }
     }
 

@@ -190,10 +190,11 @@ fn student_dm_outside_groups_denied() {
     .into_result()
     .unwrap_err();
     assert_eq!(denial.rule, Rule::StudentContactOutsideGroups);
-    assert_eq!(
-        denial.message_de,
-        "Schülerinnen und Schüler können nur Mitgliedern ihrer eigenen Gruppen und Lehrkräften schreiben."
-    );
+    assert!(denial
+        .rule
+        .text()
+        .du
+        .starts_with("Du kannst nur Personen aus deiner Klasse"));
 }
 
 #[test]
@@ -711,6 +712,52 @@ fn room_name_follows_the_setting() {
     assert_eq!(
         outcome("eva.koch", &name, &dir, &rights),
         "room_name_not_allowed"
+    );
+}
+
+#[test]
+fn profile_and_password_changes_follow_the_rights() {
+    let dir = school();
+    let mut rights = Rights::default();
+    let cases = [
+        (Action::ChangeDisplayName, "display_name_not_allowed"),
+        (Action::ChangeAvatar, "avatar_not_allowed"),
+        (Action::ChangePassword, "password_change_not_allowed"),
+    ];
+    // Students keep the name from the directory; everything else is allowed by default.
+    assert_eq!(
+        outcome("ben.mueller", &Action::ChangeDisplayName, &dir, &rights),
+        "display_name_not_allowed"
+    );
+    for (action, _) in &cases[1..] {
+        assert_eq!(outcome("ben.mueller", action, &dir, &rights), "allow");
+    }
+    for actor in ["anna.schmidt", "eva.koch", "birgit.schaefer", "bot"] {
+        for (action, _) in &cases {
+            assert_eq!(outcome(actor, action, &dir, &rights), "allow", "{actor}");
+        }
+    }
+    for role in [
+        &mut rights.teacher.may_change_display_name,
+        &mut rights.teacher.may_change_avatar,
+        &mut rights.teacher.may_change_password,
+        &mut rights.parent.may_change_display_name,
+        &mut rights.parent.may_change_avatar,
+        &mut rights.parent.may_change_password,
+        &mut rights.student.may_change_avatar,
+        &mut rights.student.may_change_password,
+    ] {
+        *role = false;
+    }
+    for actor in ["anna.schmidt", "eva.koch", "ben.mueller"] {
+        for (action, rule) in &cases {
+            assert_eq!(outcome(actor, action, &dir, &rights), *rule, "{actor}");
+        }
+    }
+    // Admins may always.
+    assert_eq!(
+        outcome("birgit.schaefer", &Action::ChangePassword, &dir, &rights),
+        "allow"
     );
 }
 

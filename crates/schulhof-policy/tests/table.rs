@@ -122,6 +122,9 @@ start_video_conference         allow          start_video_not_allowed   start_vi
 join_video_conference          allow          allow                     allow                     allow          allow
 import_users                   admin_only     admin_only                admin_only                allow          admin_only
 change_rights                  admin_only     admin_only                admin_only                allow          admin_only
+change_display_name            allow          display_name_not_allowed  allow                     allow          allow
+change_avatar                  allow          allow                     allow                     allow          allow
+change_password                allow          allow                     allow                     allow          allow
 ";
 
 /// Expected decisions of actions with a target: one row per actor and action, one column
@@ -166,7 +169,7 @@ unknown  accept_dm       allow       allow                           allow    - 
 ";
 
 /// Actions without a target, in table order.
-const CASES: [&str; 38] = [
+const CASES: [&str; 41] = [
     "create_room",
     "create_public_room",
     "join_alias",
@@ -205,6 +208,9 @@ const CASES: [&str; 38] = [
     "join_video_conference",
     "import_users",
     "change_rights",
+    "change_display_name",
+    "change_avatar",
+    "change_password",
 ];
 
 /// Actions with a target, in table order.
@@ -285,6 +291,9 @@ fn run(actor: &str, case: &str, dir: &DirectoryIndex, rights: &Rights) -> &'stat
         "join_video_conference" => Action::JoinVideoConference,
         "import_users" => Action::ImportUsers,
         "change_rights" => Action::ChangeRights,
+        "change_display_name" => Action::ChangeDisplayName,
+        "change_avatar" => Action::ChangeAvatar,
+        "change_password" => Action::ChangePassword,
         other => panic!("no such case {other}"),
     };
     outcome(actor, &action, dir, rights)

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use schulhof_directory::Role;
 use serde::Deserialize;
 
 /// The whole configuration file.
@@ -28,6 +29,10 @@ pub struct Config {
     /// Language of user-facing texts.
     #[serde(default)]
     pub language: Language,
+    /// Roles addressed with "du" in German texts (default: students); everyone else, and
+    /// accounts outside the directory, with "Sie".
+    #[serde(default = "default_informal_address")]
+    pub informal_address: Vec<Role>,
     /// End-to-end encryption settings.
     #[serde(default)]
     pub encryption: EncryptionConfig,
@@ -54,6 +59,9 @@ pub struct Config {
     /// exist the built-in defaults apply.
     #[serde(default = "default_rights_file")]
     pub rights_file: PathBuf,
+    /// Server notices: the system account and how often it tells a person about a refusal.
+    #[serde(default)]
+    pub notices: NoticesConfig,
     /// Application service registration files (YAML, as the Application Service API defines).
     #[serde(default)]
     pub appservices: Vec<PathBuf>,
@@ -180,19 +188,80 @@ pub enum Language {
     En,
 }
 
-/// Whether rooms may be end-to-end encrypted.
+/// Whether rooms may be end-to-end encrypted, and which new rooms the server encrypts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptionConfig {
     /// When false, `m.room.encryption` events are refused and clients are told not to encrypt.
     #[serde(default = "yes")]
     pub allow: bool,
+    /// New rooms the server adds `m.room.encryption` to itself (unless the client already
+    /// asked for it), so a direct chat with someone who never logged in is encrypted too.
+    /// Only while `allow` is true and the rights' `allow_encryption` is true.
+    #[serde(default)]
+    pub enabled_by_default_for: EncryptByDefault,
 }
 
 impl Default for EncryptionConfig {
     fn default() -> Self {
-        Self { allow: true }
+        Self {
+            allow: true,
+            enabled_by_default_for: EncryptByDefault::default(),
+        }
     }
+}
+
+/// Which new rooms are encrypted by the server (by the `createRoom` preset).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EncryptByDefault {
+    /// Every new room.
+    All,
+    /// Rooms joined by invitation (presets `private_chat` and `trusted_private_chat`):
+    /// direct chats and chat rooms, not public rooms (default).
+    #[default]
+    InviteOnly,
+    /// None: the clients decide.
+    Off,
+}
+
+/// Server notices (section `[notices]`): a system account sends each person short messages
+/// in a room of their own, e.g. why the school's rights refused something.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticesConfig {
+    /// Localpart of the system account (it cannot log in).
+    #[serde(default = "default_notices_localpart")]
+    pub localpart: String,
+    /// Its display name.
+    #[serde(default = "default_notices_display_name")]
+    pub display_name: String,
+    /// At most one notice per rule and person within this many minutes.
+    #[serde(default = "default_notices_period_minutes")]
+    pub period_minutes: u32,
+}
+
+impl Default for NoticesConfig {
+    fn default() -> Self {
+        Self {
+            localpart: default_notices_localpart(),
+            display_name: default_notices_display_name(),
+            period_minutes: default_notices_period_minutes(),
+        }
+    }
+}
+
+fn default_notices_localpart() -> String {
+    "schulhof".to_owned()
+}
+fn default_notices_display_name() -> String {
+    "Schulhof".to_owned()
+}
+fn default_notices_period_minutes() -> u32 {
+    60
+}
+fn default_informal_address() -> Vec<Role> {
+    vec![Role::Student]
 }
 
 /// Size limits.
@@ -346,6 +415,14 @@ impl Config {
                 config.database_url
             ));
         }
+        let localpart = &config.notices.localpart;
+        let allowed =
+            |c: char| matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '=' | '-' | '/' | '+');
+        if localpart.is_empty() || !localpart.chars().all(allowed) {
+            return Err(format!(
+                "key `notices.localpart`: {localpart:?} is not a valid user name (a-z, 0-9, . _ = - / +)"
+            ));
+        }
         if config.testing.movable_clock && !cfg!(debug_assertions) {
             return Err(
                 "key `testing.movable_clock`: a release build refuses test switches".to_owned(),
@@ -372,8 +449,15 @@ public_baseurl = "http://127.0.0.1:8008/"
         let c = Config::parse(MINIMAL).unwrap();
         assert_eq!(c.server_name, "schule.test");
         assert!(c.encryption.allow);
+        assert_eq!(
+            c.encryption.enabled_by_default_for,
+            EncryptByDefault::InviteOnly
+        );
         assert!(c.rate_limits.enabled);
         assert_eq!(c.language, Language::De);
+        assert_eq!(c.informal_address, [Role::Student]);
+        assert_eq!(c.notices.localpart, "schulhof");
+        assert_eq!(c.notices.period_minutes, 60);
     }
 
     #[test]
@@ -399,6 +483,13 @@ public_baseurl = "http://127.0.0.1:8008/"
         } else {
             assert!(parsed.unwrap_err().contains("testing.movable_clock"));
         }
+    }
+
+    #[test]
+    fn bad_notices_localpart_is_named() {
+        let text = format!("{MINIMAL}\n[notices]\nlocalpart = \"Schul Hof\"\n");
+        let err = Config::parse(&text).unwrap_err();
+        assert!(err.contains("notices.localpart"), "{err}");
     }
 
     #[test]

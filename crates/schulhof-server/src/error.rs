@@ -159,7 +159,7 @@ impl Error {
                     StatusCode::UNAUTHORIZED,
                     "M_UNKNOWN_TOKEN",
                     text!(
-                        "Der Zugangstoken ist ungültig oder abgelaufen. Bitte melde dich neu an.",
+                        "Die Anmeldung ist abgelaufen. Bitte neu anmelden.",
                         "Unknown or expired access token. Please log in again."
                     ),
                     extra,
@@ -190,7 +190,7 @@ impl Error {
                     StatusCode::TOO_MANY_REQUESTS,
                     "M_LIMIT_EXCEEDED",
                     text!(
-                        "Zu viele Anfragen. Bitte warte einen Moment.",
+                        "Zu viele Anfragen. Bitte einen Moment warten.",
                         "Too many requests. Please wait a moment."
                     ),
                     extra,
@@ -241,8 +241,8 @@ impl Error {
                     StatusCode::UNAUTHORIZED,
                     "M_USER_LOCKED",
                     text!(
-                        "Dein Konto ist gesperrt. Bitte wende dich an die Schulleitung.",
-                        "Your account is locked. Please contact the school management."
+                        "Dieses Konto ist gesperrt. Das Sekretariat kann es wieder freigeben.",
+                        "This account is locked. The school office can unlock it."
                     ),
                     extra,
                 )
@@ -258,7 +258,7 @@ impl Error {
                     StatusCode::UNAUTHORIZED,
                     errcode,
                     text!(
-                        "Bitte bestätige mit deinem Passwort.",
+                        "Bitte mit dem Passwort bestätigen.",
                         "Please confirm with your password."
                     ),
                     extra,

@@ -64,6 +64,8 @@ pub struct AppState {
     pub appservices: crate::service::appservice::Appservices,
     /// The school's rights and the denial counters (`service::school::policy`).
     pub policy: crate::service::school::policy::Policy,
+    /// The system account of the server notices (`service::notices`).
+    pub notices: crate::service::notices::Notices,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
             .map_err(crate::Error::Internal)?;
         let appservices = crate::service::appservice::Appservices::load(&config.appservices)
             .map_err(crate::Error::Internal)?;
+        let notices = crate::service::notices::Notices::new(&config, &server_name)?;
         Ok(Arc::new(AppState {
             server_name,
             db,
@@ -111,6 +114,7 @@ impl AppState {
             web_sessions: Default::default(),
             policy,
             appservices,
+            notices,
             config,
         }))
     }

@@ -12,6 +12,7 @@ on_both_engines!(
     account_data_is_replaced_and_delivered_once_per_change,
     receipts_only_move_forward_and_clear_unread_counts,
     filters_and_presence,
+    notices_are_claimed_once_per_period_and_rooms_remembered,
 );
 
 fn account(user_id: &str) -> UserRow {
@@ -270,4 +271,32 @@ async fn filters_and_presence(engine: Engine) {
         db.presence(ANNA).await.unwrap(),
         Some(("unavailable".to_owned(), None, 8000, 8))
     );
+}
+
+async fn notices_are_claimed_once_per_period_and_rooms_remembered(engine: Engine) {
+    let db = fresh_db(engine).await;
+    let hour = 3_600_000;
+    let claim = |now: i64| db.claim_notice(ANNA, "policy.student_create_room", now, now - hour);
+    assert!(claim(10 * hour).await.unwrap(), "the first one is sent");
+    assert!(
+        !claim(10 * hour + 1).await.unwrap(),
+        "a retry within the hour is not"
+    );
+    assert!(!claim(11 * hour - 1).await.unwrap());
+    assert!(claim(11 * hour + 1).await.unwrap(), "after the hour again");
+    // Per kind and per person.
+    let other_kind = db.claim_notice(ANNA, "policy.join_requires_invite", 11 * hour + 2, 0);
+    assert!(other_kind.await.unwrap());
+    let other_person = db.claim_notice(BEN, "policy.student_create_room", 11 * hour + 2, 0);
+    assert!(other_person.await.unwrap());
+
+    assert_eq!(db.notice_room(ANNA).await.unwrap(), None);
+    db.set_notice_room(ANNA, ROOM).await.unwrap();
+    assert_eq!(db.notice_room(ANNA).await.unwrap().as_deref(), Some(ROOM));
+    db.set_notice_room(ANNA, "!neu:schule.test").await.unwrap();
+    assert_eq!(
+        db.notice_room(ANNA).await.unwrap().as_deref(),
+        Some("!neu:schule.test")
+    );
+    assert_eq!(db.notice_room(BEN).await.unwrap(), None);
 }

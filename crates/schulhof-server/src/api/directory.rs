@@ -101,7 +101,7 @@ async fn set_visibility(
         .user_can_send_state(req.user_id(), "m.room.canonical_alias".into())
     {
         return Err(Error::forbidden(
-            "Du darfst diesen Raum nicht im Verzeichnis veröffentlichen.",
+            "Diesen Raum im Verzeichnis zu veröffentlichen, ist hier nicht erlaubt.",
             "You may not publish this room in the directory.",
         ));
     }

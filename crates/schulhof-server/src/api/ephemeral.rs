@@ -31,7 +31,7 @@ async fn typing(
     let b = &req.body;
     if &b.user_id != req.user_id() {
         return Err(Error::forbidden(
-            "Du kannst nur deinen eigenen Tippstatus setzen.",
+            "Nur der eigene Tippstatus lässt sich setzen.",
             "You can only set your own typing status.",
         ));
     }

@@ -18,7 +18,7 @@ use super::account_data::require_self;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::{MaybeAuthenticated, Ruma};
-use crate::service::school::policy::Context;
+use crate::service::school::policy::{self, Context};
 use crate::service::user::profile::{change_profile, Field};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -152,6 +152,8 @@ async fn set_displayname(
 ) -> JsonResult {
     require_self(req.user_id(), &req.body.user_id)?;
     require_key(req.json_body.as_ref(), Field::DisplayName)?;
+    let user = req.user_id();
+    policy::check(&state, user, &Action::ChangeDisplayName, user.as_str()).await?;
     let name = req.body.displayname.as_deref().filter(|n| !n.is_empty());
     if name.is_some_and(|n| n.chars().count() > MAX_DISPLAYNAME_CHARS) {
         return Err(Error::BadJson(crate::text!(
@@ -170,6 +172,8 @@ async fn set_avatar(
 ) -> JsonResult {
     require_self(req.user_id(), &req.body.user_id)?;
     require_key(req.json_body.as_ref(), Field::AvatarUrl)?;
+    let user = req.user_id();
+    policy::check(&state, user, &Action::ChangeAvatar, user.as_str()).await?;
     // Element removes an avatar by sending an empty string.
     let url = req
         .body

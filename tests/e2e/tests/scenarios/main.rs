@@ -11,6 +11,7 @@ mod durability;
 mod encryption;
 mod encryption_switch;
 mod media;
+mod notices;
 mod policy;
 mod rate_limits;
 mod reader;

@@ -1,13 +1,16 @@
 //! The school's rights over HTTP on an imported school: each row of the rights table allowed
 //! or denied as a user of a Matrix client sees it (403 `M_FORBIDDEN` with the rule's German
-//! message), the escalation paths, the directory search and profiles, reports, a group change
+//! text, "du" for students, "Sie" for parents), the escalation paths, the directory search and profiles, reports, a group change
 //! and the audit log.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use schulhof_e2e::{backend_tests, say, user_id_of, RawApi, RawResponse, TestServer, TestUser};
+use schulhof_e2e::{
+    backend_tests, create_room as create, direct_chat as dm, say, user_id_of, RawApi, RawResponse,
+    TestServer, TestUser,
+};
 use serde_json::{json, Value};
 
 backend_tests!(school_rights);
@@ -30,27 +33,37 @@ E-3;Udo;Weber;Sorgeberechtigter;;S-3;ja
 /// How long the running server may take to load a re-import.
 const PICKUP: Duration = Duration::from_secs(3);
 
-const STUDENT_CONTACT: &str = "Schülerinnen und Schüler können nur Mitgliedern ihrer eigenen \
-                               Gruppen und Lehrkräften schreiben.";
-const STUDENT_CREATE_ROOM: &str = "Schülerinnen und Schüler können keine Chaträume anlegen und \
-                                   niemanden einladen. Direktnachrichten an einzelne Personen \
-                                   sind möglich.";
-const PARENT_ROOM: &str = "Sorgeberechtigte können nur Mitglieder ihrer eigenen Gruppen und \
-                           Lehrkräfte in Räume einladen.";
-const ROOM_PUBLIC: &str =
-    "Nur Lehrkräfte und die Schulleitung können Räume öffentlich oder auffindbar machen.";
-const ROOM_SETTINGS: &str =
-    "Diese Raumeinstellung können nur Lehrkräfte und die Schulleitung ändern.";
-const ROOM_NAME: &str =
-    "Name, Thema und Bild von Räumen ändern ist für dieses Konto nicht freigegeben.";
-const RAISE_SELF: &str = "Die eigenen Berechtigungen in einem Raum können nicht erhöht werden.";
-const JOIN_INVITE: &str = "Räumen kann nur beitreten, wer eingeladen wurde.";
-const INVITE_OUTDATED: &str =
-    "Diese Einladung gilt nicht mehr, weil sich die Gruppen geändert haben.";
-const NO_LONGER: &str = "Hier kann nicht mehr geschrieben werden, weil mit jemandem in diesem \
-                         Chat keine gemeinsame Gruppe mehr besteht.";
-const NOT_VISIBLE: &str = "Sichtbar sind nur Personen, denen dieses Konto schreiben darf.";
-const UPGRADE: &str = "Nur Lehrkräfte und die Schulleitung können Räume aktualisieren.";
+// What a student reads ("du") and what a parent reads ("Sie").
+const STUDENT_CONTACT: &str = "Du kannst nur Personen aus deiner Klasse und deinen Gruppen und \
+                               Lehrkräften schreiben. Eine Lehrkraft kann euch zusammen in einen \
+                               Raum einladen.";
+const STUDENT_CREATE_ROOM: &str = "Du kannst keine Chaträume anlegen und niemanden einladen. Du \
+                                   kannst aber Personen aus deiner Klasse und Lehrkräften direkt \
+                                   schreiben.";
+const PARENT_ROOM: &str = "In Räume können Sie nur Eltern aus den Klassen Ihrer Kinder und \
+                           Lehrkräfte einladen. Ihren Kindern können Sie direkt schreiben.";
+const ROOM_PUBLIC: &str = "Nur Lehrkräfte können Räume öffentlich oder auffindbar machen. Frag \
+                           eine Lehrkraft, wenn andere den Raum finden sollen.";
+const ROOM_SETTINGS: &str = "Diese Raumeinstellung können nur Lehrkräfte ändern. Frag eine \
+                             Lehrkraft, wenn sie geändert werden soll.";
+const ROOM_NAME: &str = "Name, Thema und Bild von Räumen kannst du nicht ändern. Frag eine \
+                         Lehrkraft, wenn etwas geändert werden soll.";
+const RAISE_SELF: &str = "Ihre eigenen Rechte in einem Raum können Sie nicht erhöhen. Das kann \
+                          nur, wer im Raum mehr Rechte hat.";
+const JOIN_INVITE: &str = "Du kannst nur Räumen beitreten, in die dich jemand eingeladen hat. \
+                           Frag eine Lehrkraft nach einer Einladung.";
+const JOIN_INVITE_SIE: &str = "Sie können nur Räumen beitreten, in die Sie eingeladen wurden. \
+                               Bitten Sie eine Lehrkraft um eine Einladung.";
+const INVITE_OUTDATED: &str = "Diese Einladung gilt nicht mehr, weil sich die Klassen oder \
+                               Gruppen geändert haben. Du kannst sie ablehnen.";
+const NO_LONGER: &str = "Hier kannst du nicht mehr schreiben, weil jemand in diesem Chat nicht \
+                         mehr in deiner Klasse oder Gruppe ist. Die alten Nachrichten kannst \
+                         du weiter lesen.";
+const NOT_VISIBLE: &str = "Du findest nur Personen, denen du schreiben darfst: aus deiner \
+                           Klasse, deinen Gruppen und Lehrkräfte. Fehlt jemand, frag eine \
+                           Lehrkraft.";
+const UPGRADE: &str = "Nur Lehrkräfte können Räume aktualisieren. Der Raum funktioniert weiter \
+                       wie bisher.";
 
 /// The people logged in for the scenario.
 struct School {
@@ -66,24 +79,7 @@ struct School {
 
 /// Fails unless `response` is 403 `M_FORBIDDEN` with exactly `message`.
 fn denied(response: RawResponse, message: &str) -> Result<()> {
-    response.expect_error(&[403], &["M_FORBIDDEN"])?;
-    let error = response.body["error"].as_str().unwrap_or_default();
-    ensure!(error == message, "message {error:?}, expected {message:?}");
-    Ok(())
-}
-
-/// `createRoom` with `body`; the raw response.
-async fn create(api: &RawApi, body: Value) -> Result<RawResponse> {
-    api.post("/_matrix/client/v3/createRoom", body).await
-}
-
-/// A direct chat with one person (as Element creates it).
-fn dm(localpart: &str) -> Value {
-    json!({
-        "is_direct": true,
-        "preset": "trusted_private_chat",
-        "invite": [user_id_of(localpart)],
-    })
+    response.expect_forbidden(message)
 }
 
 /// `createRoom` that must succeed; the new room's ID.
@@ -146,9 +142,8 @@ async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
 
 /// Imports the school, sets passwords and logs everyone in.
 async fn import_and_log_in(server: &TestServer) -> Result<School> {
-    std::fs::write(server.path("schule.csv"), SCHOOL)?;
     server
-        .cli(&["import", "schule.csv", "--letters", "briefe"], None)
+        .import("schule.csv", SCHOOL, &["--letters", "briefe"])
         .await?;
     let people = [
         "anna.schmidt",
@@ -359,7 +354,7 @@ async fn joining_without_invitation(s: &School) -> Result<()> {
     created(&s.anna.raw(), body).await?;
     let alias = "#offen:schule.test";
     denied(join(&s.ben.raw(), alias).await?, JOIN_INVITE)?;
-    denied(join(&s.clara.raw(), alias).await?, JOIN_INVITE)?;
+    denied(join(&s.clara.raw(), alias).await?, JOIN_INVITE_SIE)?;
     let knock = s
         .ben
         .raw()
@@ -426,14 +421,11 @@ async fn directory_and_profiles(server: &TestServer, s: &School) -> Result<()> {
 /// direct chat stays readable but nobody can write there any more.
 async fn group_change(server: &TestServer, s: &School, dm_room: &str) -> Result<()> {
     let pending = created(&s.ben.raw(), dm("zoe.yilmaz")).await?;
-    std::fs::write(
-        server.path("schule-neu.csv"),
-        SCHOOL.replace(
-            "S-2;Zoë;Yılmaz;Schülerin;Klasse 8a",
-            "S-2;Zoë;Yılmaz;Schülerin;Klasse 8b",
-        ),
-    )?;
-    server.cli(&["import", "schule-neu.csv"], None).await?;
+    let moved = SCHOOL.replace(
+        "S-2;Zoë;Yılmaz;Schülerin;Klasse 8a",
+        "S-2;Zoë;Yılmaz;Schülerin;Klasse 8b",
+    );
+    server.import("schule-neu.csv", &moved, &[]).await?;
     // The next request after the server loaded the change sees it.
     let started = Instant::now();
     while !search(&s.ben.raw(), "zoe").await?.is_empty() {

@@ -81,7 +81,7 @@ impl<'a> RoomReader<'a> {
             == Some("world_readable");
         if room.membership(user_id).is_none() && !world_readable {
             return Err(Error::forbidden(
-                "Du bist nicht Mitglied dieses Raums.",
+                "Dieses Konto ist nicht Mitglied dieses Raums.",
                 "You are not a member of this room.",
             ));
         }

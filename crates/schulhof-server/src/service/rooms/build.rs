@@ -189,7 +189,7 @@ pub async fn apply_redaction(
             .user_can_redact_event_of_other(&redaction.sender)
     {
         return Err(Error::forbidden(
-            "Du darfst nur deine eigenen Nachrichten löschen.",
+            "Löschen lassen sich nur die eigenen Nachrichten.",
             "You may only redact your own events.",
         ));
     }

@@ -6,6 +6,7 @@ use ruma::{OwnedRoomId, RoomAliasId, RoomVersionId, UserId};
 use serde_json::{json, Map, Value};
 
 use super::{EventTemplate, Rooms};
+use crate::config::EncryptByDefault;
 use crate::service::school::policy::{self, NewRoom};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -43,6 +44,19 @@ pub(super) fn default_power_levels(creator: &UserId, trusted_invitees: &[&UserId
         "invite": 0,
         "historical": 100
     })
+}
+
+/// Whether the server adds `m.room.encryption` to a new room with `preset` itself
+/// (`[encryption] enabled_by_default_for`): only while encryption is allowed by the
+/// configuration and by the rights (`allow_encryption`).
+pub fn encrypted_by_default(state: &AppState, preset: &RoomPreset) -> bool {
+    let config = &state.config.encryption;
+    let by_preset = match config.enabled_by_default_for {
+        EncryptByDefault::All => true,
+        EncryptByDefault::InviteOnly => *preset != RoomPreset::PublicChat,
+        EncryptByDefault::Off => false,
+    };
+    by_preset && config.allow && state.policy.rights().allow_encryption
 }
 
 /// Merges `override_` into `base`, replacing top-level keys and merging `users`/`events` maps.
@@ -151,7 +165,7 @@ pub async fn create_room(
         RoomPreset::PublicChat => ("public", "forbidden"),
         _ => ("invite", "can_join"),
     };
-    let initial_state = initial_state(raw);
+    let mut initial_state = initial_state(raw);
     let mut chosen_state: Vec<(&str, Value)> = initial_state
         .iter()
         .map(|t| (t.kind.as_str(), t.content.clone()))
@@ -174,6 +188,16 @@ pub async fn create_room(
         chosen_state: &chosen_state,
     };
     let origin = policy::check_create_room(state, creator, &new_room).await?;
+    // Not the creator's choice, so not checked as one: the server's setting, within the rights.
+    if encrypted_by_default(state, &preset)
+        && !initial_state.iter().any(|t| t.kind == "m.room.encryption")
+    {
+        initial_state.push(EventTemplate::state(
+            "m.room.encryption",
+            "",
+            json!({ "algorithm": "m.megolm.v1.aes-sha2" }),
+        ));
+    }
 
     let mut events = vec![
         EventTemplate::state(

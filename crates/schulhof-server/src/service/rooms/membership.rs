@@ -110,7 +110,7 @@ pub async fn set_membership(
     let room = state.rooms.existing(&state.db, room_id).await?;
     if sender == target && room.membership(target).is_none() {
         return Err(Error::forbidden(
-            "Du bist nicht in diesem Raum.",
+            "Dieses Konto ist nicht in diesem Raum.",
             "You are not in this room.",
         ));
     }

@@ -62,8 +62,8 @@ pub async fn delete_alias(state: &AppState, user_id: &UserId, alias: &RoomAliasI
             .user_can_send_state(user_id, "m.room.canonical_alias".into());
     if !may {
         return Err(Error::forbidden(
-            "Du darfst diesen Raumalias nicht löschen.",
-            "You may not delete this alias.",
+            "Diesen Raumalias kann nur löschen, wer ihn angelegt hat oder den Raum verwaltet.",
+            "Only who created this alias or manages the room can delete it.",
         ));
     }
     state.db.delete_alias(alias.as_str()).await?;

@@ -62,8 +62,8 @@ pub async fn upgrade(
     .all(|kind| levels.user_can_send_state(user, kind));
     if !may {
         return Err(Error::forbidden(
-            "Du darfst diesen Raum nicht aktualisieren.",
-            "You may not upgrade this room.",
+            "Diesen Raum kann nur aktualisieren, wer ihn verwaltet.",
+            "Only someone who manages this room can upgrade it.",
         ));
     }
     let origin = ctx.origin_for(user, old.origin.is_some_and(|o| o.is_direct));

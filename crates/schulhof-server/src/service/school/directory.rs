@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use ruma::{OwnedUserId, UserId};
 use schulhof_directory::{Directory, DirectoryIndex, PersonStatus, Role};
+use schulhof_policy::{LOGIN_NO_CONSENT, LOGIN_START_CODE};
 use schulhof_store::{AuditRow, Db, Tx};
 
 use crate::service::runtime::jobs::Stop;
+use crate::service::school::policy::Context;
 use crate::service::{identity::start_codes, school::letters, school::retention, user::profile};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -170,9 +172,10 @@ pub async fn refuse_pending_start_code(state: &AppState, user_id: &UserId) -> Re
         return Ok(());
     }
     let url = letters::first_login_url(&state.config);
+    let address = Context::now(state).address(state, user_id);
     Err(Error::forbidden(
-        format!("Bitte wähle zuerst unter {url} mit deinem Startcode ein Passwort."),
-        format!("Please first choose a password with your start code at {url}."),
+        LOGIN_START_CODE.de(address).replace("{url}", &url),
+        LOGIN_START_CODE.en.replace("{url}", &url),
     ))
 }
 
@@ -187,10 +190,13 @@ pub fn refuse_by_directory(state: &AppState, user_id: &UserId) -> Result<()> {
         None => Ok(()),
         Some(Refusal::Locked) => Err(Error::UserLocked),
         Some(Refusal::Deactivated) => Err(Error::UserDeactivated),
-        Some(Refusal::NoConsent) => Err(Error::forbidden(
-            "Für dein Konto liegt noch keine Einwilligung vor. Bitte wende dich an das Sekretariat.",
-            "There is no consent for your account yet. Please contact the school office.",
-        )),
+        Some(Refusal::NoConsent) => {
+            let address = Context::now(state).address(state, user_id);
+            Err(Error::forbidden(
+                LOGIN_NO_CONSENT.de(address),
+                LOGIN_NO_CONSENT.en,
+            ))
+        }
     }
 }
 

@@ -20,11 +20,12 @@ use ruma::events::room::power_levels::UserPowerLevel;
 use ruma::UserId;
 use schulhof_directory::{DirectoryIndex, Role};
 use schulhof_policy::{
-    decide, Action, Decision, Denial, JoinVia, Rights, RoomFacts, Rule, StateChange,
+    decide, Action, Address, Decision, Denial, JoinVia, Line, Rights, RoomFacts, Rule, StateChange,
 };
 use schulhof_store::{AuditRow, RoomOriginRow};
 use serde_json::Value;
 
+use crate::service::notices;
 use crate::service::rooms::{EventTemplate, RoomSnapshot};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -148,6 +149,8 @@ pub struct Context {
     pub dir: Arc<DirectoryIndex>,
     /// The rights.
     pub rights: Arc<Rights>,
+    /// The system account of the server notices: its rooms are not the rights' business.
+    system_user: Arc<ruma::OwnedUserId>,
 }
 
 impl Context {
@@ -156,6 +159,7 @@ impl Context {
         Context {
             dir: state.directory.snapshot(),
             rights: state.policy.rights(),
+            system_user: state.notices.system_user().clone(),
         }
     }
 
@@ -209,6 +213,15 @@ impl Context {
     fn role_of(&self, user: &UserId) -> Option<Role> {
         self.dir.person(user.localpart()).map(|p| p.role)
     }
+
+    /// How German texts address `user`: "du" if their role is in the configuration's
+    /// `informal_address`, else (also outside the directory) "Sie".
+    pub fn address(&self, state: &AppState, user: &UserId) -> Address {
+        match self.role_of(user) {
+            Some(role) if state.config.informal_address.contains(&role) => Address::Du,
+            _ => Address::Sie,
+        }
+    }
 }
 
 /// Decides `action` by `actor` on the snapshot and rights in force now; see [`Context::check`].
@@ -229,6 +242,8 @@ pub struct Denied {
     action: &'static str,
     target: String,
     denial: Denial,
+    /// What was refused, if the person is told in a server notice (see [`tells_person`]).
+    refused: Option<Line>,
 }
 
 impl Denied {
@@ -237,11 +252,13 @@ impl Denied {
             action: action.id(),
             target: target.to_owned(),
             denial,
+            refused: tells_person(action).then(|| action.refused()),
         }
     }
 
     /// Counts the denial, writes its audit entry (in a transaction of its own; a failure is
-    /// logged with the entry) and returns the 403 with the rule's message.
+    /// logged with the entry) and returns the 403 with the rule's text, addressed to the
+    /// actor ("du" or "Sie", see [`Context::address`]).
     pub async fn refuse(self, state: &AppState, actor: &UserId) -> Error {
         let rule = self.denial.rule;
         let count = state.policy.count(rule);
@@ -262,8 +279,21 @@ impl Denied {
         if let Err(err) = state.db.audit(std::slice::from_ref(&row)).await {
             tracing::error!(%err, ?row, "policy denial not written to the audit log");
         }
-        Error::forbidden(self.denial.message_de, self.denial.message_en)
+        if let Some(refused) = self.refused {
+            // Boxed: the notice goes through `Rooms::send`, whose own refusals end up here.
+            Box::pin(notices::tell_refusal(state, actor, refused, rule)).await;
+        }
+        let text = rule.text();
+        let address = Context::now(state).address(state, actor);
+        Error::forbidden(text.de(address), text.en)
     }
+}
+
+/// Whether a refusal of `action` is told to the person in a server notice: everything a
+/// person does on purpose. Profile lookups are not: clients make them on their own (for
+/// every sender in a timeline, for a typed user ID), so the person did not ask for them.
+fn tells_person(action: &Action<'_>) -> bool {
+    !matches!(action, Action::ViewProfile { .. })
 }
 
 /// What a room event means to the policy.
@@ -290,6 +320,11 @@ pub fn check_event(
     sender: &UserId,
     template: &EventTemplate,
 ) -> std::result::Result<(), Denied> {
+    // A server-notices room belongs to the server: it puts the person there, and its power
+    // levels keep everyone but the system account from writing or inviting.
+    if room.creator() == Some(ctx.system_user.as_ref()) {
+        return Ok(());
+    }
     let kind = classify(room, sender, template);
     let members = match kind {
         EventKind::Unchecked => return Ok(()),
@@ -836,6 +871,22 @@ mod tests {
         assert!(policy.rights().student.may_create_rooms);
         assert!(Policy::load(&file).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refusals_are_told_unless_the_client_asked_on_its_own() {
+        let profile = Action::ViewProfile {
+            target: "mia",
+            shares_room: false,
+        };
+        assert!(!tells_person(&profile));
+        let chat = Action::CreateRoom {
+            direct: true,
+            invitees: &["mia"],
+            public: false,
+        };
+        assert!(tells_person(&chat));
+        assert!(tells_person(&Action::ChangeDisplayName));
     }
 
     #[test]
