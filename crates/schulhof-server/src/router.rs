@@ -98,14 +98,18 @@ async fn method_not_allowed() -> Error {
 /// Turns a panic anywhere in a request into 500 `M_UNKNOWN` (with the panic in the log)
 /// instead of a dropped connection.
 async fn catch_panics(request: Request, next: Next) -> Response {
-    match (CatchUnwind(Box::pin(next.run(request)))).await {
-        Ok(response) => response,
-        Err(panic) => Error::Internal(format!(
-            "request panicked: {}",
-            crate::ruma_wrapper::panic_message(panic.as_ref())
-        ))
-        .into_response(),
-    }
+    CatchUnwind(Box::pin(next.run(request)))
+        .await
+        .unwrap_or_else(|panic| panic_response(panic.as_ref()))
+}
+
+/// The 500 `M_UNKNOWN` for a request that panicked; the panic goes to the log.
+fn panic_response(panic: &(dyn std::any::Any + Send)) -> Response {
+    Error::Internal(format!(
+        "request panicked: {}",
+        crate::ruma_wrapper::panic_message(panic)
+    ))
+    .into_response()
 }
 
 /// A future that returns a panic of the future it polls as an error.
@@ -146,3 +150,23 @@ async fn cors(request: Request, next: Next) -> Response {
 
 /// Handler state shorthand.
 pub type AppStateArg = State<Arc<AppState>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_request_becomes_a_500() {
+        let panicked = CatchUnwind(Box::pin(async { panic!("kaputt") }))
+            .await
+            .expect_err("the panic is caught");
+        assert_eq!(
+            crate::ruma_wrapper::panic_message(panicked.as_ref()),
+            "kaputt"
+        );
+        let response = panic_response(panicked.as_ref());
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let fine = CatchUnwind(Box::pin(async { 7 })).await;
+        assert_eq!(fine.ok(), Some(7));
+    }
+}

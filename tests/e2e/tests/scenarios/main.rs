@@ -9,6 +9,7 @@ mod directory;
 mod durability;
 mod encryption;
 mod encryption_switch;
+mod hardening;
 mod media;
 mod policy;
 mod rate_limits;

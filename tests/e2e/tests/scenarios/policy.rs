@@ -13,10 +13,10 @@ use serde_json::{json, Value};
 backend_tests!(school_rights);
 
 /// The password every imported person gets here (satisfies the password rule).
-const PASSWORD: &str = "Gruen-Tanne-4711";
+pub(crate) const PASSWORD: &str = "Gruen-Tanne-4711";
 
 /// A small school: two classes with a teacher each, three students, three parents.
-const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
+pub(crate) const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
 L-1;Anna;Schmidt;Lehrkraft;Lehrer, Klasse 8a;;ja
 L-2;Jürgen;Groß;Lehrkraft;Lehrer, Klasse 8b;;ja
 S-1;Ben;Müller;Schüler;Klasse 8a;;ja
@@ -28,44 +28,50 @@ E-3;Udo;Weber;Sorgeberechtigter;;S-3;ja
 ";
 
 /// How long the running server may take to load a re-import.
-const PICKUP: Duration = Duration::from_secs(3);
+pub(crate) const PICKUP: Duration = Duration::from_secs(3);
 
-const STUDENT_CONTACT: &str = "Schülerinnen und Schüler können nur Mitgliedern ihrer eigenen \
+pub(crate) const STUDENT_CONTACT: &str =
+    "Schülerinnen und Schüler können nur Mitgliedern ihrer eigenen \
                                Gruppen und Lehrkräften schreiben.";
-const STUDENT_CREATE_ROOM: &str = "Schülerinnen und Schüler können keine Chaträume anlegen und \
+pub(crate) const STUDENT_CREATE_ROOM: &str =
+    "Schülerinnen und Schüler können keine Chaträume anlegen und \
                                    niemanden einladen. Direktnachrichten an einzelne Personen \
                                    sind möglich.";
-const PARENT_ROOM: &str = "Sorgeberechtigte können nur Mitglieder ihrer eigenen Gruppen und \
+pub(crate) const PARENT_ROOM: &str =
+    "Sorgeberechtigte können nur Mitglieder ihrer eigenen Gruppen und \
                            Lehrkräfte in Räume einladen.";
-const ROOM_PUBLIC: &str =
+pub(crate) const ROOM_PUBLIC: &str =
     "Nur Lehrkräfte und die Schulleitung können Räume öffentlich oder auffindbar machen.";
-const ROOM_SETTINGS: &str =
+pub(crate) const ROOM_SETTINGS: &str =
     "Diese Raumeinstellung können nur Lehrkräfte und die Schulleitung ändern.";
-const ROOM_NAME: &str =
+pub(crate) const ROOM_NAME: &str =
     "Name, Thema und Bild von Räumen ändern ist für dieses Konto nicht freigegeben.";
-const RAISE_SELF: &str = "Die eigenen Berechtigungen in einem Raum können nicht erhöht werden.";
-const JOIN_INVITE: &str = "Räumen kann nur beitreten, wer eingeladen wurde.";
-const INVITE_OUTDATED: &str =
+pub(crate) const RAISE_SELF: &str =
+    "Die eigenen Berechtigungen in einem Raum können nicht erhöht werden.";
+pub(crate) const JOIN_INVITE: &str = "Räumen kann nur beitreten, wer eingeladen wurde.";
+pub(crate) const INVITE_OUTDATED: &str =
     "Diese Einladung gilt nicht mehr, weil sich die Gruppen geändert haben.";
-const NO_LONGER: &str = "Hier kann nicht mehr geschrieben werden, weil mit jemandem in diesem \
+pub(crate) const NO_LONGER: &str =
+    "Hier kann nicht mehr geschrieben werden, weil mit jemandem in diesem \
                          Chat keine gemeinsame Gruppe mehr besteht.";
-const NOT_VISIBLE: &str = "Sichtbar sind nur Personen, denen dieses Konto schreiben darf.";
-const UPGRADE: &str = "Nur Lehrkräfte und die Schulleitung können Räume aktualisieren.";
+pub(crate) const NOT_VISIBLE: &str =
+    "Sichtbar sind nur Personen, denen dieses Konto schreiben darf.";
+pub(crate) const UPGRADE: &str = "Nur Lehrkräfte und die Schulleitung können Räume aktualisieren.";
 
 /// The people logged in for the scenario.
-struct School {
-    anna: TestUser,
-    juergen: TestUser,
-    ben: TestUser,
-    zoe: TestUser,
-    mia: TestUser,
-    clara: TestUser,
-    eva: TestUser,
-    udo: TestUser,
+pub(crate) struct School {
+    pub(crate) anna: TestUser,
+    pub(crate) juergen: TestUser,
+    pub(crate) ben: TestUser,
+    pub(crate) zoe: TestUser,
+    pub(crate) mia: TestUser,
+    pub(crate) clara: TestUser,
+    pub(crate) eva: TestUser,
+    pub(crate) udo: TestUser,
 }
 
 /// Fails unless `response` is 403 `M_FORBIDDEN` with exactly `message`.
-fn denied(response: RawResponse, message: &str) -> Result<()> {
+pub(crate) fn denied(response: RawResponse, message: &str) -> Result<()> {
     response.expect_error(&[403], &["M_FORBIDDEN"])?;
     let error = response.body["error"].as_str().unwrap_or_default();
     ensure!(error == message, "message {error:?}, expected {message:?}");
@@ -73,12 +79,12 @@ fn denied(response: RawResponse, message: &str) -> Result<()> {
 }
 
 /// `createRoom` with `body`; the raw response.
-async fn create(api: &RawApi, body: Value) -> Result<RawResponse> {
+pub(crate) async fn create(api: &RawApi, body: Value) -> Result<RawResponse> {
     api.post("/_matrix/client/v3/createRoom", body).await
 }
 
 /// A direct chat with one person (as Element creates it).
-fn dm(localpart: &str) -> Value {
+pub(crate) fn dm(localpart: &str) -> Value {
     json!({
         "is_direct": true,
         "preset": "trusted_private_chat",
@@ -87,22 +93,38 @@ fn dm(localpart: &str) -> Value {
 }
 
 /// `createRoom` that must succeed; the new room's ID.
-async fn created(api: &RawApi, body: Value) -> Result<String> {
+pub(crate) async fn created(api: &RawApi, body: Value) -> Result<String> {
     let body = create(api, body).await?.ok()?;
     Ok(body["room_id"].as_str().context("room_id")?.to_owned())
 }
 
 /// `PUT /rooms/{room}/state/{kind}` (empty state key).
-async fn put_state(api: &RawApi, room: &str, kind: &str, content: Value) -> Result<RawResponse> {
+pub(crate) async fn put_state(
+    api: &RawApi,
+    room: &str,
+    kind: &str,
+    content: Value,
+) -> Result<RawResponse> {
+    put_state_key(api, room, kind, "", content).await
+}
+
+/// `PUT /rooms/{room}/state/{kind}/{key}`.
+pub(crate) async fn put_state_key(
+    api: &RawApi,
+    room: &str,
+    kind: &str,
+    key: &str,
+    content: Value,
+) -> Result<RawResponse> {
     api.put(
-        &format!("/_matrix/client/v3/rooms/{room}/state/{kind}/"),
+        &format!("/_matrix/client/v3/rooms/{room}/state/{kind}/{key}"),
         content,
     )
     .await
 }
 
 /// Sends a text message with a raw request.
-async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> {
+pub(crate) async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> {
     static TXN: AtomicU64 = AtomicU64::new(0);
     let txn = TXN.fetch_add(1, Ordering::Relaxed);
     api.put(
@@ -113,14 +135,14 @@ async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> 
 }
 
 /// Joins `room` (an ID or `#alias`).
-async fn join(api: &RawApi, room: &str) -> Result<RawResponse> {
+pub(crate) async fn join(api: &RawApi, room: &str) -> Result<RawResponse> {
     let room = room.replace('#', "%23");
     api.post(&format!("/_matrix/client/v3/join/{room}"), json!({}))
         .await
 }
 
 /// Invites `localpart` into `room`.
-async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse> {
+pub(crate) async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse> {
     api.post(
         &format!("/_matrix/client/v3/rooms/{room}/invite"),
         json!({ "user_id": user_id_of(localpart) }),
@@ -129,7 +151,7 @@ async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse
 }
 
 /// The user IDs a directory search for `term` finds.
-async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
+pub(crate) async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
     let body = api
         .post(
             "/_matrix/client/v3/user_directory/search",
@@ -145,7 +167,7 @@ async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
 }
 
 /// Imports the school, sets passwords and logs everyone in.
-async fn import_and_log_in(server: &TestServer) -> Result<School> {
+pub(crate) async fn import_and_log_in(server: &TestServer) -> Result<School> {
     std::fs::write(server.path("schule.csv"), SCHOOL)?;
     server
         .cli(&["import", "schule.csv", "--letters", "briefe"], None)
