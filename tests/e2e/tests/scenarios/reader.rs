@@ -86,10 +86,7 @@ async fn filter_before_limit(server: &TestServer) -> Result<()> {
         "/messages: expected {newest_first:?}, got {}",
         messages["chunk"]
     );
-    ensure!(
-        messages["end"].is_string(),
-        "/messages: more history but no `end`"
-    );
+    ensure!(messages["end"].is_string(), "/messages: more history but no `end`");
     Ok(())
 }
 
@@ -132,10 +129,7 @@ async fn every_read_path_hides_ignored_messages(server: &TestServer) -> Result<(
     let unread = room["unread_notifications"]["notification_count"]
         .as_u64()
         .context("no notification_count")?;
-    ensure!(
-        unread == 1,
-        "/sync counts {unread} unread, expected only Carla's message"
-    );
+    ensure!(unread == 1, "/sync counts {unread} unread, expected only Carla's message");
 
     let messages = ben
         .raw()
@@ -165,16 +159,12 @@ async fn every_read_path_hides_ignored_messages(server: &TestServer) -> Result<(
     );
 
     ben.raw()
-        .get(&format!(
-            "/_matrix/client/v3/rooms/{room_id}/event/{hidden}"
-        ))
+        .get(&format!("/_matrix/client/v3/rooms/{room_id}/event/{hidden}"))
         .await?
         .expect_error(&[404], &["M_NOT_FOUND"])?;
     // Anna herself still sees her message.
     anna.raw()
-        .get(&format!(
-            "/_matrix/client/v3/rooms/{room_id}/event/{hidden}"
-        ))
+        .get(&format!("/_matrix/client/v3/rooms/{room_id}/event/{hidden}"))
         .await?
         .ok()?;
     Ok(())
