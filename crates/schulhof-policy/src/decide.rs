@@ -332,13 +332,15 @@ impl<'a> Policy<'a> {
                 if shares_room {
                     return Ok(());
                 }
-                let to = self.resolve(target)?;
                 let rule = match channel {
                     Channel::ToDevice => can.messages.rule(actor.person.role, false),
                     Channel::Profile | Channel::Presence | Channel::Keys => {
                         Rule::DirectoryNotVisible
                     }
                 };
+                // An account outside the directory that may not be addressed gets the same
+                // answer as anyone else out of reach: nobody learns who exists.
+                let to = self.resolve(target).map_err(|_| rule)?;
                 require(self.reaches(actor.person, can.messages, to), rule)
             }
             Action::Report => Ok(()),

@@ -599,6 +599,17 @@ fn contact_outside_rooms_needs_reach_or_a_shared_room() {
         check("eva.koch", contact("jo.klein", false, Channel::ToDevice)),
         "parent_contact_outside_groups"
     );
+    // With `unknown_users = "deny"`, an account outside the directory is out of reach like
+    // anyone else (not "not in the directory": that would tell it exists).
+    let rights = Rights {
+        unknown_users: UnknownUsers::Deny,
+        ..Rights::default()
+    };
+    let lookup = contact("other.bot", false, Channel::Profile);
+    assert_eq!(
+        outcome("ben.mueller", &lookup, &school(), &rights),
+        "directory_not_visible"
+    );
     for channel in [
         Channel::Profile,
         Channel::Presence,

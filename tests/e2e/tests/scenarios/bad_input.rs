@@ -92,6 +92,17 @@ fn event_cases(room: &str) -> Vec<Case> {
         )
         .expect(&[400], &["M_INVALID_PARAM"]),
         Case::new(
+            "room ID over 255 bytes",
+            Method::PUT,
+            &format!(
+                "/_matrix/client/v3/rooms/!{}:{SERVER_NAME}/send/m.room.message/id",
+                "r".repeat(256)
+            ),
+            Auth::User,
+            text(json!({})),
+        )
+        .expect(&[400], &["M_INVALID_PARAM"]),
+        Case::new(
             "state key over 255 bytes",
             Method::PUT,
             &format!("{topic}/{long}"),
