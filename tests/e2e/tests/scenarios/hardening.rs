@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use schulhof_e2e::{backend_tests, user_id_of, Body, RawApi, RawResponse, TestServer};
+use schulhof_e2e::{backend_tests, user_id_of, Body, RawApi, RawResponse, TestServer, TestUser};
 use serde_json::{json, Value};
 
 use crate::policy::{
-    create, created, denied, dm, import_and_log_in, join, put_state, put_state_key, search,
-    send_text, School, NOT_VISIBLE, NO_LONGER, PASSWORD, PICKUP, ROOM_SETTINGS, SCHOOL,
+    create, created, denied, dm, import_and_log_in, join, put_state, put_state_key, send_text,
+    until_not_found, School, NOT_VISIBLE, NO_LONGER, PASSWORD, PICKUP, ROOM_SETTINGS, SCHOOL,
     STUDENT_CONTACT, STUDENT_CREATE_ROOM, UPGRADE,
 };
 
@@ -284,34 +284,16 @@ async fn calls_and_widgets(s: &School, dm_room: &str) -> Result<()> {
     Ok(())
 }
 
-/// Fails unless `reader` finds nothing of `text` in the history of `room`.
-async fn history_hides(reader: &RawApi, room: &str, text: &str) -> Result<()> {
-    let history = reader
-        .get(&format!(
-            "/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=50"
-        ))
-        .await?
-        .ok()?;
-    ensure!(
-        !history.to_string().contains(text),
-        "the new member reads {history}"
-    );
-    Ok(())
-}
-
 /// Rooms of students and parents show a new partner nothing from before their invitation,
 /// and students and parents cannot widen that.
 async fn history_for_new_partners(s: &School) -> Result<()> {
     // Ben's chat with his mother (private_chat: he may remove her), then with a classmate.
-    let ben = s.ben.raw();
     let mut body = dm("clara.mueller");
     body["preset"] = json!("private_chat");
-    let room = created(&ben, body).await?;
-    join(&s.clara.raw(), &room).await?.ok()?;
-    send_text(&ben, &room, "Mama, ich habe die Mathearbeit verhauen.")
-        .await?
-        .ok()?;
-    let visibility = ben
+    let room = created(&s.ben.raw(), body).await?;
+    let visibility = s
+        .ben
+        .raw()
         .get(&format!(
             "/_matrix/client/v3/rooms/{room}/state/m.room.history_visibility/"
         ))
@@ -321,40 +303,49 @@ async fn history_for_new_partners(s: &School) -> Result<()> {
         visibility["history_visibility"] == "invited",
         "{visibility}"
     );
+    let mathe = "Mama, ich habe die Mathearbeit verhauen.";
+    hand_over(&s.ben, &room, &s.clara, &s.zoe, mathe).await?;
+    // A parents' room, then with a teacher.
+    let body = json!({ "name": "Eltern 8a", "invite": [user_id_of("eva.yilmaz")] });
+    let room = created(&s.clara.raw(), body).await?;
+    let trip = "Unter uns: der Ausflug fällt aus.";
+    hand_over(&s.clara, &room, &s.eva, &s.anna, trip).await
+}
+
+/// In `owner`'s room with `partner` (invited), `owner` says `secret`, cannot widen the
+/// history, removes `partner` and invites `newcomer`, who reads nothing of `secret`.
+async fn hand_over(
+    owner: &TestUser,
+    room: &str,
+    partner: &TestUser,
+    newcomer: &TestUser,
+    secret: &str,
+) -> Result<()> {
+    let api = owner.raw();
+    join(&partner.raw(), room).await?.ok()?;
+    send_text(&api, room, secret).await?.ok()?;
     let shared = json!({ "history_visibility": "shared" });
     denied(
-        put_state(&ben, &room, "m.room.history_visibility", shared.clone()).await?,
+        put_state(&api, room, "m.room.history_visibility", shared).await?,
         ROOM_SETTINGS,
     )?;
-    membership(&ben, &room, "kick", &user_id_of("clara.mueller"))
+    membership(&api, room, "kick", partner.id()).await?.ok()?;
+    crate::policy::invite(&api, room, newcomer.user_id.localpart())
         .await?
         .ok()?;
-    crate::policy::invite(&ben, &room, "zoe.yilmaz")
+    join(&newcomer.raw(), room).await?.ok()?;
+    let history = newcomer
+        .raw()
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=50"
+        ))
         .await?
         .ok()?;
-    join(&s.zoe.raw(), &room).await?.ok()?;
-    history_hides(&s.zoe.raw(), &room, "Mathearbeit").await?;
-
-    // A parents' room, then with a teacher.
-    let clara = s.clara.raw();
-    let body = json!({ "name": "Eltern 8a", "invite": [user_id_of("eva.yilmaz")] });
-    let room = created(&clara, body).await?;
-    join(&s.eva.raw(), &room).await?.ok()?;
-    send_text(&clara, &room, "Unter uns: der Ausflug fällt aus.")
-        .await?
-        .ok()?;
-    denied(
-        put_state(&clara, &room, "m.room.history_visibility", shared).await?,
-        ROOM_SETTINGS,
-    )?;
-    membership(&clara, &room, "kick", &user_id_of("eva.yilmaz"))
-        .await?
-        .ok()?;
-    crate::policy::invite(&clara, &room, "anna.schmidt")
-        .await?
-        .ok()?;
-    join(&s.anna.raw(), &room).await?.ok()?;
-    history_hides(&s.anna.raw(), &room, "Unter uns").await
+    ensure!(
+        !history.to_string().contains(secret),
+        "the new member reads {history}"
+    );
+    Ok(())
 }
 
 /// Alias lookups and directory visibility only for rooms the asker sees or could join.
@@ -503,11 +494,7 @@ async fn after_a_group_change(server: &TestServer, s: &School, dm_room: &str) ->
         ),
     )
     .await?;
-    let started = Instant::now();
-    while !search(&ben, "zoe").await?.is_empty() {
-        ensure!(started.elapsed() < PICKUP, "the move was not picked up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_not_found(&ben, "zoe").await?;
     let zoe_since = sync_token(&s.zoe.raw()).await?;
     let eva_since = sync_token(&s.eva.raw()).await?;
     let ben_id = user_id_of("ben.mueller");
@@ -605,17 +592,7 @@ async fn restricted_parents(server: &TestServer, s: &School) -> Result<()> {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let login = server
-            .raw()
-            .post(
-                "/_matrix/client/v3/login",
-                json!({
-                    "type": "m.login.password",
-                    "identifier": { "type": "m.id.user", "user": localpart },
-                    "password": PASSWORD,
-                }),
-            )
-            .await?;
+        let login = crate::directory::login(server, localpart, PASSWORD).await?;
         denied(login, NO_CONSENT).with_context(|| localpart.to_owned())?;
     }
     // Clara, whose children have consent, keeps her session.

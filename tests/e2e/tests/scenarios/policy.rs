@@ -166,6 +166,17 @@ pub(crate) async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Waits until `api`'s user no longer finds `term` in the directory search: a re-import that
+/// moved someone away was picked up by the server.
+pub(crate) async fn until_not_found(api: &RawApi, term: &str) -> Result<()> {
+    let started = Instant::now();
+    while !search(api, term).await?.is_empty() {
+        ensure!(started.elapsed() < PICKUP, "the move was not picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Imports the school, sets passwords and logs everyone in.
 pub(crate) async fn import_and_log_in(server: &TestServer) -> Result<School> {
     std::fs::write(server.path("schule.csv"), SCHOOL)?;
@@ -457,11 +468,7 @@ async fn group_change(server: &TestServer, s: &School, dm_room: &str) -> Result<
     )?;
     server.cli(&["import", "schule-neu.csv"], None).await?;
     // The next request after the server loaded the change sees it.
-    let started = Instant::now();
-    while !search(&s.ben.raw(), "zoe").await?.is_empty() {
-        ensure!(started.elapsed() < PICKUP, "the move was not picked up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_not_found(&s.ben.raw(), "zoe").await?;
     denied(join(&s.zoe.raw(), &pending).await?, INVITE_OUTDATED)?;
     denied(
         send_text(&s.ben.raw(), dm_room, "Noch da?").await?,
