@@ -17,8 +17,8 @@ mod rights;
 mod rule;
 mod texts;
 
-pub use action::{Action, JoinVia, RoomFacts, StateChange};
-pub use decide::decide;
+pub use action::{Action, Channel, History, JoinVia, RoomFacts, StateChange};
+pub use decide::{decide, unavailability};
 pub use rights::{
     ParentRights, Reach, Rights, RightsError, StudentRights, TeacherRights, UnknownUsers,
     DEFAULT_RIGHTS_TOML,

@@ -191,6 +191,11 @@ pub struct Rights {
     pub consent_required: Vec<Role>,
     /// Whether end-to-end encryption may be enabled in rooms (default: true; admins always may).
     pub allow_encryption: bool,
+    /// Parents are restricted as well while students need consent and none of their children
+    /// has it (default: true). Not part of the rights file: the server sets it from its
+    /// configuration (`[directory] restrict_parents_of_students_without_consent`).
+    #[serde(skip)]
+    pub parents_need_a_consenting_child: bool,
     /// `[teacher]`.
     pub teacher: TeacherRights,
     /// `[student]`.
@@ -206,6 +211,7 @@ impl Default for Rights {
             derived_parent_groups_count_as_shared: true,
             consent_required: vec![Role::Student, Role::Parent],
             allow_encryption: true,
+            parents_need_a_consenting_child: true,
             teacher: TeacherRights::default(),
             student: StudentRights::default(),
             parent: ParentRights::default(),

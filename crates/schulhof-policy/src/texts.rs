@@ -325,9 +325,17 @@ impl Action<'_> {
                 "Die Suche hat niemanden gefunden.",
                 "The search found nobody.",
             ),
-            Action::ViewProfile { .. } => (
-                "Das Profil wird nicht gezeigt.",
-                "The profile is not shown.",
+            Action::Contact { .. } => (
+                "Diese Person ist von hier aus nicht erreichbar.",
+                "This person cannot be reached from here.",
+            ),
+            Action::ChangeMembership { .. } => (
+                "Die Mitgliedschaft wurde nicht geändert.",
+                "The membership was not changed.",
+            ),
+            Action::CreateSpace => (
+                "Der Bereich wurde nicht angelegt.",
+                "The space was not created.",
             ),
             Action::Report => (
                 "Die Meldung wurde nicht verschickt.",

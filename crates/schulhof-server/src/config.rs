@@ -21,6 +21,11 @@ pub struct Config {
     pub database_url: String,
     /// Directory for uploaded files.
     pub media_path: PathBuf,
+    /// Directory for the server's own files: the secret key and the access letters, unless
+    /// configured otherwise. Default: the directory holding `media_path` (`data` for
+    /// `data/media`); see [`Config::data_dir`].
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
     /// The URL clients reach the server at (used in `.well-known`).
     pub public_baseurl: String,
     /// Name of the school, shown in texts.
@@ -150,8 +155,10 @@ fn default_password_min_length() -> usize {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountsConfig {
-    /// File with the server's 32-byte secret key (created on first start).
-    #[serde(default = "default_secret_key_file")]
+    /// File with the server's 32-byte secret key (created on first start). Default:
+    /// `schulhof.key` in the data directory ([`Config::data_dir`]), filled in by
+    /// [`Config::parse`].
+    #[serde(default)]
     pub secret_key_file: PathBuf,
     /// How many days a start code stays valid.
     #[serde(default = "default_start_code_days")]
@@ -161,7 +168,7 @@ pub struct AccountsConfig {
 impl Default for AccountsConfig {
     fn default() -> Self {
         Self {
-            secret_key_file: default_secret_key_file(),
+            secret_key_file: PathBuf::new(),
             start_code_days: default_start_code_days(),
         }
     }
@@ -170,9 +177,9 @@ impl Default for AccountsConfig {
 fn default_rights_file() -> PathBuf {
     PathBuf::from("config/rights.toml")
 }
-fn default_secret_key_file() -> PathBuf {
-    PathBuf::from("data/schulhof.key")
-}
+/// The secret key's file name in the data directory, if not configured.
+const SECRET_KEY_FILE: &str = "schulhof.key";
+
 fn default_start_code_days() -> i64 {
     14
 }
@@ -391,9 +398,22 @@ impl Config {
         })
     }
 
+    /// The directory for the server's own files (secret key, access letters): `data_dir`, or
+    /// else the directory holding `media_path` — never the working directory as such (a bare
+    /// relative `media_path` has no other: then it is `media_path` itself).
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        match self.media_path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => self.media_path.clone(),
+        }
+    }
+
     /// Parses configuration text; the error names the offending key.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         ruma::ServerName::parse(&config.server_name).map_err(|e| {
             format!(
                 "key `server_name`: {:?} is not a valid server name ({e})",
@@ -422,6 +442,9 @@ impl Config {
             return Err(format!(
                 "key `notices.localpart`: {localpart:?} is not a valid user name (a-z, 0-9, . _ = - / +)"
             ));
+        }
+        if config.accounts.secret_key_file.as_os_str().is_empty() {
+            config.accounts.secret_key_file = config.data_dir().join(SECRET_KEY_FILE);
         }
         if config.testing.movable_clock && !cfg!(debug_assertions) {
             return Err(
@@ -490,6 +513,34 @@ public_baseurl = "http://127.0.0.1:8008/"
         let text = format!("{MINIMAL}\n[notices]\nlocalpart = \"Schul Hof\"\n");
         let err = Config::parse(&text).unwrap_err();
         assert!(err.contains("notices.localpart"), "{err}");
+    }
+
+    #[test]
+    fn server_files_default_to_the_data_directory() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.data_dir(), Path::new("data"));
+        assert_eq!(c.accounts.secret_key_file, Path::new("data/schulhof.key"));
+        let text = MINIMAL.replace("\"data/media\"", "\"/var/lib/schulhof/media\"");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.data_dir(), Path::new("/var/lib/schulhof"));
+        assert_eq!(
+            c.accounts.secret_key_file,
+            Path::new("/var/lib/schulhof/schulhof.key")
+        );
+        let text = format!("data_dir = \"/srv/schulhof\"\n{MINIMAL}");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(
+            c.accounts.secret_key_file,
+            Path::new("/srv/schulhof/schulhof.key")
+        );
+        let text = MINIMAL.replace("\"data/media\"", "\"medien\"");
+        assert_eq!(
+            Config::parse(&text).unwrap().data_dir(),
+            Path::new("medien")
+        );
+        let text = format!("{MINIMAL}[accounts]\nsecret_key_file = \"k.key\"\n");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.accounts.secret_key_file, Path::new("k.key"));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Conformance of accounts and per-user data on SQLite and PostgreSQL: access tokens and
-//! devices, account data, receipts with unread counts, filters and presence.
+//! devices, account data, receipts with unread counts, filters, presence and the freeze of
+//! unauthenticated media.
 
 #[macro_use]
 mod common;
 
 use common::{fresh_db, Engine, ANNA, BEN, ROOM};
-use schulhof_store::{Db, StoreError, UserRow};
+use schulhof_store::{Db, MediaRow, StoreError, UserRow};
 
 on_both_engines!(
     an_access_token_stands_for_its_device_until_revoked,
@@ -13,6 +14,7 @@ on_both_engines!(
     receipts_only_move_forward_and_clear_unread_counts,
     filters_and_presence,
     notices_are_claimed_once_per_period_and_rooms_remembered,
+    the_media_freeze_is_set_once,
 );
 
 fn account(user_id: &str) -> UserRow {
@@ -299,4 +301,24 @@ async fn notices_are_claimed_once_per_period_and_rooms_remembered(engine: Engine
         Some("!neu:schule.test")
     );
     assert_eq!(db.notice_room(BEN).await.unwrap(), None);
+}
+
+async fn the_media_freeze_is_set_once(engine: Engine) {
+    let db = fresh_db(engine).await;
+    assert_eq!(db.media_freeze(1_000).await.unwrap(), 1_000);
+    // Later starts keep the first moment.
+    assert_eq!(db.media_freeze(5_000).await.unwrap(), 1_000);
+    let file = MediaRow {
+        media_id: "A".repeat(24),
+        content_type: "text/plain".into(),
+        filename: None,
+        size: 3,
+        uploader: ANNA.into(),
+    };
+    db.create_media(&file, 2_000).await.unwrap();
+    assert_eq!(
+        db.media_uploaded_ts(&file.media_id).await.unwrap(),
+        Some(2_000)
+    );
+    assert_eq!(db.media_uploaded_ts("gibtsnicht").await.unwrap(), None);
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
-use crate::ruma_wrapper::Ruma;
+use crate::ruma_wrapper::{MaybeAuthenticated, Ruma};
 use crate::service::rooms::room_directory as directory;
 use crate::service::school::policy;
 use crate::state::AppState;
@@ -47,15 +47,11 @@ async fn put_alias(
 
 async fn get_alias_handler(
     State(state): State<Arc<AppState>>,
+    MaybeAuthenticated(asker): MaybeAuthenticated,
     req: Ruma<get_alias::v3::Request>,
 ) -> JsonResult {
-    let (room_id, _) = state
-        .db
-        .alias(req.body.room_alias.as_str())
-        .await?
-        .ok_or_else(|| {
-            Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.")
-        })?;
+    let asker = asker.as_ref().map(|s| s.user_id.as_ref());
+    let room_id = directory::resolve_alias(&state, asker, &req.body.room_alias).await?;
     Ok(Json(
         json!({ "room_id": room_id, "servers": [state.server_name] }),
     ))
@@ -82,10 +78,11 @@ async fn room_aliases(
 
 async fn get_visibility(
     State(state): State<Arc<AppState>>,
+    MaybeAuthenticated(asker): MaybeAuthenticated,
     req: Ruma<get_room_visibility::v3::Request>,
 ) -> JsonResult {
-    state.rooms.existing(&state.db, &req.body.room_id).await?;
-    let published = state.db.room_published(req.body.room_id.as_str()).await?;
+    let asker = asker.as_ref().map(|s| s.user_id.as_ref());
+    let published = directory::published(&state, asker, &req.body.room_id).await?;
     Ok(Json(
         json!({ "visibility": if published { "public" } else { "private" } }),
     ))

@@ -14,6 +14,7 @@ use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::rooms::receipts::{set_fully_read, set_receipt};
+use crate::service::school::policy;
 use crate::state::AppState;
 use crate::Error;
 
@@ -41,6 +42,9 @@ async fn typing(
         Typing::Yes(info) => Some(info.timeout.max(Duration::from_millis(1))),
         _ => None,
     };
+    if timeout.is_some() {
+        policy::check_signal(&state, &room, &b.user_id, "m.typing").await?;
+    }
     if state
         .typing
         .set(b.room_id.as_str(), b.user_id.as_str(), timeout)

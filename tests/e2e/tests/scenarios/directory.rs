@@ -25,7 +25,8 @@ fn example_file() -> String {
         .to_string()
 }
 
-async fn login(
+/// `POST /login` with `localpart` and `password`; the raw response.
+pub(crate) async fn login(
     server: &TestServer,
     localpart: &str,
     password: &str,

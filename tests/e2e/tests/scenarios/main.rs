@@ -10,6 +10,7 @@ mod directory;
 mod durability;
 mod encryption;
 mod encryption_switch;
+mod hardening;
 mod media;
 mod notices;
 mod policy;

@@ -16,10 +16,10 @@ use serde_json::{json, Value};
 backend_tests!(school_rights);
 
 /// The password every imported person gets here (satisfies the password rule).
-const PASSWORD: &str = "Gruen-Tanne-4711";
+pub(crate) const PASSWORD: &str = "Gruen-Tanne-4711";
 
 /// A small school: two classes with a teacher each, three students, three parents.
-const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
+pub(crate) const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
 L-1;Anna;Schmidt;Lehrkraft;Lehrer, Klasse 8a;;ja
 L-2;Jürgen;Groß;Lehrkraft;Lehrer, Klasse 8b;;ja
 S-1;Ben;Müller;Schüler;Klasse 8a;;ja
@@ -31,74 +31,103 @@ E-3;Udo;Weber;Sorgeberechtigter;;S-3;ja
 ";
 
 /// How long the running server may take to load a re-import.
-const PICKUP: Duration = Duration::from_secs(3);
+pub(crate) const PICKUP: Duration = Duration::from_secs(3);
 
 // What a student reads ("du") and what a parent reads ("Sie").
-const STUDENT_CONTACT: &str = "Du kannst nur Personen aus deiner Klasse und deinen Gruppen und \
+pub(crate) const STUDENT_CONTACT: &str =
+    "Du kannst nur Personen aus deiner Klasse und deinen Gruppen und \
                                Lehrkräften schreiben. Eine Lehrkraft kann euch zusammen in einen \
                                Raum einladen.";
-const STUDENT_CREATE_ROOM: &str = "Du kannst keine Chaträume anlegen und niemanden einladen. Du \
+pub(crate) const STUDENT_CREATE_ROOM: &str =
+    "Du kannst keine Chaträume anlegen und niemanden einladen. Du \
                                    kannst aber Personen aus deiner Klasse und Lehrkräften direkt \
                                    schreiben.";
-const PARENT_ROOM: &str = "In Räume können Sie nur Eltern aus den Klassen Ihrer Kinder und \
+pub(crate) const PARENT_ROOM: &str =
+    "In Räume können Sie nur Eltern aus den Klassen Ihrer Kinder und \
                            Lehrkräfte einladen. Ihren Kindern können Sie direkt schreiben.";
-const ROOM_PUBLIC: &str = "Nur Lehrkräfte können Räume öffentlich oder auffindbar machen. Frag \
+pub(crate) const ROOM_PUBLIC: &str =
+    "Nur Lehrkräfte können Räume öffentlich oder auffindbar machen. Frag \
                            eine Lehrkraft, wenn andere den Raum finden sollen.";
-const ROOM_SETTINGS: &str = "Diese Raumeinstellung können nur Lehrkräfte ändern. Frag eine \
+pub(crate) const ROOM_SETTINGS: &str =
+    "Diese Raumeinstellung können nur Lehrkräfte ändern. Frag eine \
                              Lehrkraft, wenn sie geändert werden soll.";
-const ROOM_NAME: &str = "Name, Thema und Bild von Räumen kannst du nicht ändern. Frag eine \
+pub(crate) const ROOM_NAME: &str =
+    "Name, Thema und Bild von Räumen kannst du nicht ändern. Frag eine \
                          Lehrkraft, wenn etwas geändert werden soll.";
-const RAISE_SELF: &str = "Ihre eigenen Rechte in einem Raum können Sie nicht erhöhen. Das kann \
+pub(crate) const RAISE_SELF: &str =
+    "Ihre eigenen Rechte in einem Raum können Sie nicht erhöhen. Das kann \
                           nur, wer im Raum mehr Rechte hat.";
-const JOIN_INVITE: &str = "Du kannst nur Räumen beitreten, in die dich jemand eingeladen hat. \
+pub(crate) const JOIN_INVITE: &str =
+    "Du kannst nur Räumen beitreten, in die dich jemand eingeladen hat. \
                            Frag eine Lehrkraft nach einer Einladung.";
-const JOIN_INVITE_SIE: &str = "Sie können nur Räumen beitreten, in die Sie eingeladen wurden. \
+pub(crate) const JOIN_INVITE_SIE: &str =
+    "Sie können nur Räumen beitreten, in die Sie eingeladen wurden. \
                                Bitten Sie eine Lehrkraft um eine Einladung.";
-const INVITE_OUTDATED: &str = "Diese Einladung gilt nicht mehr, weil sich die Klassen oder \
+pub(crate) const INVITE_OUTDATED: &str =
+    "Diese Einladung gilt nicht mehr, weil sich die Klassen oder \
                                Gruppen geändert haben. Du kannst sie ablehnen.";
-const NO_LONGER: &str = "Hier kannst du nicht mehr schreiben, weil jemand in diesem Chat nicht \
+pub(crate) const NO_LONGER: &str =
+    "Hier kannst du nicht mehr schreiben, weil jemand in diesem Chat nicht \
                          mehr in deiner Klasse oder Gruppe ist. Die alten Nachrichten kannst \
                          du weiter lesen.";
-const NOT_VISIBLE: &str = "Du findest nur Personen, denen du schreiben darfst: aus deiner \
+pub(crate) const NOT_VISIBLE: &str =
+    "Du findest nur Personen, denen du schreiben darfst: aus deiner \
                            Klasse, deinen Gruppen und Lehrkräfte. Fehlt jemand, frag eine \
                            Lehrkraft.";
-const UPGRADE: &str = "Nur Lehrkräfte können Räume aktualisieren. Der Raum funktioniert weiter \
+pub(crate) const UPGRADE: &str =
+    "Nur Lehrkräfte können Räume aktualisieren. Der Raum funktioniert weiter \
                        wie bisher.";
 
 /// The people logged in for the scenario.
-struct School {
-    anna: TestUser,
-    juergen: TestUser,
-    ben: TestUser,
-    zoe: TestUser,
-    mia: TestUser,
-    clara: TestUser,
-    eva: TestUser,
-    udo: TestUser,
+pub(crate) struct School {
+    pub(crate) anna: TestUser,
+    pub(crate) juergen: TestUser,
+    pub(crate) ben: TestUser,
+    pub(crate) zoe: TestUser,
+    pub(crate) mia: TestUser,
+    pub(crate) clara: TestUser,
+    pub(crate) eva: TestUser,
+    pub(crate) udo: TestUser,
 }
 
 /// Fails unless `response` is 403 `M_FORBIDDEN` with exactly `message`.
-fn denied(response: RawResponse, message: &str) -> Result<()> {
+pub(crate) fn denied(response: RawResponse, message: &str) -> Result<()> {
     response.expect_forbidden(message)
 }
 
 /// `createRoom` that must succeed; the new room's ID.
-async fn created(api: &RawApi, body: Value) -> Result<String> {
+pub(crate) async fn created(api: &RawApi, body: Value) -> Result<String> {
     let body = create(api, body).await?.ok()?;
     Ok(body["room_id"].as_str().context("room_id")?.to_owned())
 }
 
 /// `PUT /rooms/{room}/state/{kind}` (empty state key).
-async fn put_state(api: &RawApi, room: &str, kind: &str, content: Value) -> Result<RawResponse> {
+pub(crate) async fn put_state(
+    api: &RawApi,
+    room: &str,
+    kind: &str,
+    content: Value,
+) -> Result<RawResponse> {
+    put_state_key(api, room, kind, "", content).await
+}
+
+/// `PUT /rooms/{room}/state/{kind}/{key}`.
+pub(crate) async fn put_state_key(
+    api: &RawApi,
+    room: &str,
+    kind: &str,
+    key: &str,
+    content: Value,
+) -> Result<RawResponse> {
     api.put(
-        &format!("/_matrix/client/v3/rooms/{room}/state/{kind}/"),
+        &format!("/_matrix/client/v3/rooms/{room}/state/{kind}/{key}"),
         content,
     )
     .await
 }
 
 /// Sends a text message with a raw request.
-async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> {
+pub(crate) async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> {
     static TXN: AtomicU64 = AtomicU64::new(0);
     let txn = TXN.fetch_add(1, Ordering::Relaxed);
     api.put(
@@ -109,14 +138,14 @@ async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> 
 }
 
 /// Joins `room` (an ID or `#alias`).
-async fn join(api: &RawApi, room: &str) -> Result<RawResponse> {
+pub(crate) async fn join(api: &RawApi, room: &str) -> Result<RawResponse> {
     let room = room.replace('#', "%23");
     api.post(&format!("/_matrix/client/v3/join/{room}"), json!({}))
         .await
 }
 
 /// Invites `localpart` into `room`.
-async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse> {
+pub(crate) async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse> {
     api.post(
         &format!("/_matrix/client/v3/rooms/{room}/invite"),
         json!({ "user_id": user_id_of(localpart) }),
@@ -125,7 +154,7 @@ async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse
 }
 
 /// The user IDs a directory search for `term` finds.
-async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
+pub(crate) async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
     let body = api
         .post(
             "/_matrix/client/v3/user_directory/search",
@@ -140,8 +169,19 @@ async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Waits until `api`'s user no longer finds `term` in the directory search: a re-import that
+/// moved someone away was picked up by the server.
+pub(crate) async fn until_not_found(api: &RawApi, term: &str) -> Result<()> {
+    let started = Instant::now();
+    while !search(api, term).await?.is_empty() {
+        ensure!(started.elapsed() < PICKUP, "the move was not picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Imports the school, sets passwords and logs everyone in.
-async fn import_and_log_in(server: &TestServer) -> Result<School> {
+pub(crate) async fn import_and_log_in(server: &TestServer) -> Result<School> {
     server
         .import("schule.csv", SCHOOL, &["--letters", "briefe"])
         .await?;
@@ -427,11 +467,7 @@ async fn group_change(server: &TestServer, s: &School, dm_room: &str) -> Result<
     );
     server.import("schule-neu.csv", &moved, &[]).await?;
     // The next request after the server loaded the change sees it.
-    let started = Instant::now();
-    while !search(&s.ben.raw(), "zoe").await?.is_empty() {
-        ensure!(started.elapsed() < PICKUP, "the move was not picked up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_not_found(&s.ben.raw(), "zoe").await?;
     denied(join(&s.zoe.raw(), &pending).await?, INVITE_OUTDATED)?;
     denied(
         send_text(&s.ben.raw(), dm_room, "Noch da?").await?,
