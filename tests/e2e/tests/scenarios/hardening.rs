@@ -26,6 +26,17 @@ const CREATE_GROUP: &str =
 const NO_CONSENT: &str = "Für Ihr Konto fehlt noch die Einwilligung. Das Sekretariat schaltet \
                           es frei, sobald sie vorliegt.";
 
+/// A student's own name change.
+const DISPLAY_NAME: &str = "Deinen Namen kannst du nicht ändern, er kommt aus dem \
+                            Schulverzeichnis. Ist er falsch, sag es im Sekretariat.";
+
+/// What a parent reads ("Sie") where `policy.rs` has the student's text.
+const ROOM_SETTINGS_SIE: &str = "Diese Raumeinstellung können nur Lehrkräfte und die Schulleitung \
+                                 ändern. Bitte fragen Sie eine Lehrkraft.";
+const NO_LONGER_SIE: &str = "Hier können Sie nicht mehr schreiben, weil jemand in diesem Chat \
+                             nicht mehr in einer Gruppe mit Ihnen ist. Die bisherigen Nachrichten \
+                             können Sie weiter lesen.";
+
 /// Text a refused request tried to get to someone.
 const SECRET: &str = "Treffen um 3 am Tor";
 
@@ -309,22 +320,24 @@ async fn history_for_new_partners(s: &School) -> Result<()> {
         "{visibility}"
     );
     let mathe = "Mama, ich habe die Mathearbeit verhauen.";
-    hand_over(&s.ben, &room, &s.clara, &s.zoe, mathe).await?;
+    hand_over(&s.ben, &room, &s.clara, &s.zoe, mathe, ROOM_SETTINGS).await?;
     // A parents' room, then with a teacher.
     let body = json!({ "name": "Eltern 8a", "invite": [user_id_of("eva.yilmaz")] });
     let room = created(&s.clara.raw(), body).await?;
     let trip = "Unter uns: der Ausflug fällt aus.";
-    hand_over(&s.clara, &room, &s.eva, &s.anna, trip).await
+    hand_over(&s.clara, &room, &s.eva, &s.anna, trip, ROOM_SETTINGS_SIE).await
 }
 
 /// In `owner`'s room with `partner` (invited), `owner` says `secret`, cannot widen the
-/// history, removes `partner` and invites `newcomer`, who reads nothing of `secret`.
+/// history (refused with `refusal`), removes `partner` and invites `newcomer`, who reads nothing
+/// of `secret`.
 async fn hand_over(
     owner: &TestUser,
     room: &str,
     partner: &TestUser,
     newcomer: &TestUser,
     secret: &str,
+    refusal: &str,
 ) -> Result<()> {
     let api = owner.raw();
     join(&partner.raw(), room).await?.ok()?;
@@ -332,7 +345,7 @@ async fn hand_over(
     let shared = json!({ "history_visibility": "shared" });
     denied(
         put_state(&api, room, "m.room.history_visibility", shared).await?,
-        ROOM_SETTINGS,
+        refusal,
     )?;
     membership(&api, room, "kick", partner.id()).await?.ok()?;
     crate::policy::invite(&api, room, newcomer.user_id.localpart())
@@ -526,15 +539,20 @@ async fn after_a_group_change(server: &TestServer, s: &School, dm_room: &str) ->
         put_state(&clara, &parents, "m.room.topic", json!({ "topic": SECRET })).await?,
     ];
     for (n, response) in refused.into_iter().enumerate() {
-        denied(response, NO_LONGER).with_context(|| format!("request {n}"))?;
+        // The last two are Clara's (a parent: "Sie").
+        let text = if n >= 5 { NO_LONGER_SIE } else { NO_LONGER };
+        denied(response, text).with_context(|| format!("request {n}"))?;
     }
-    // A new display name reaches the rooms Ben may still write in, not this chat.
-    ben.put(
-        &format!("/_matrix/client/v3/profile/{ben_id}/displayname"),
-        json!({ "displayname": SECRET }),
-    )
-    .await?
-    .ok()?;
+    // Students keep the directory's name (server notices' rights), so a display name cannot
+    // carry text into this chat either.
+    denied(
+        ben.put(
+            &format!("/_matrix/client/v3/profile/{ben_id}/displayname"),
+            json!({ "displayname": SECRET }),
+        )
+        .await?,
+        DISPLAY_NAME,
+    )?;
     for (who, api, since) in [
         ("Zoë", s.zoe.raw(), &zoe_since),
         ("Eva", s.eva.raw(), &eva_since),
