@@ -69,11 +69,8 @@ async fn room_aliases(
     State(state): State<Arc<AppState>>,
     req: Ruma<aliases::v3::Request>,
 ) -> JsonResult {
-    let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
-    room.require_joined(req.user_id())?;
-    Ok(Json(
-        json!({ "aliases": state.db.room_aliases(req.body.room_id.as_str()).await? }),
-    ))
+    let aliases = directory::room_aliases(&state, req.user_id(), &req.body.room_id).await?;
+    Ok(Json(json!({ "aliases": aliases })))
 }
 
 async fn get_visibility(
@@ -92,7 +89,7 @@ async fn set_visibility(
     State(state): State<Arc<AppState>>,
     req: Ruma<set_room_visibility::v3::Request>,
 ) -> JsonResult {
-    let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
+    let room = crate::service::rooms::Rooms::current(&state, &req.body.room_id).await?;
     if !room
         .power_levels()
         .user_can_send_state(req.user_id(), "m.room.canonical_alias".into())

@@ -36,7 +36,7 @@ async fn typing(
             "You can only set your own typing status.",
         ));
     }
-    let room = state.rooms.existing(&state.db, &b.room_id).await?;
+    let room = crate::service::rooms::Rooms::current(&state, &b.room_id).await?;
     room.require_joined(&b.user_id)?;
     let timeout = match &b.state {
         Typing::Yes(info) => Some(info.timeout.max(Duration::from_millis(1))),

@@ -14,6 +14,7 @@ use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::school::reach::Contacts;
+use crate::service::user::presence;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -82,15 +83,17 @@ async fn get(
         .require_existing(&req.body.user_id, Channel::Presence)
         .await?;
     let user_id = req.body.user_id.as_str();
-    Ok(Json(match state.db.presence(user_id).await? {
-        Some((presence, status_msg, last_active_ts, _)) => presence_json(
-            &presence,
-            status_msg.as_deref(),
-            last_active_ts,
-            state.clock.now_ms(),
-        ),
-        None => json!({ "presence": "offline" }),
-    }))
+    Ok(Json(
+        match presence::stored_presence(&state, user_id).await? {
+            Some((presence, status_msg, last_active_ts, _)) => presence_json(
+                &presence,
+                status_msg.as_deref(),
+                last_active_ts,
+                state.clock.now_ms(),
+            ),
+            None => json!({ "presence": "offline" }),
+        },
+    ))
 }
 
 #[cfg(test)]

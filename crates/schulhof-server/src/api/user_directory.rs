@@ -39,7 +39,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
 async fn searchable_users(state: &AppState, searcher: &UserId) -> Result<(Vec<UserRow>, bool)> {
     let ctx = Context::now(state);
     let system = state.notices.system_user();
-    let mut users = state.db.active_users().await?;
+    let mut users = crate::service::identity::accounts::active_users(state).await?;
     let mut hidden_by_reach = false;
     users.retain(|user| {
         let target = localpart(&user.user_id);

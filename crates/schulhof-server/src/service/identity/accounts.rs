@@ -74,3 +74,8 @@ pub async fn change_password(
     }
     Ok(())
 }
+
+/// Every account that is not deactivated.
+pub async fn active_users(state: &AppState) -> Result<Vec<UserRow>> {
+    Ok(state.db.active_users().await?)
+}

@@ -223,3 +223,14 @@ pub async fn public_rooms(
     }
     Ok(body)
 }
+
+/// The local aliases of a room, for its joined members.
+pub async fn room_aliases(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+) -> Result<Vec<String>> {
+    let room = state.rooms.existing(&state.db, room_id).await?;
+    room.require_joined(user_id)?;
+    Ok(state.db.room_aliases(room_id.as_str()).await?)
+}
