@@ -6,10 +6,14 @@
 #
 # Environment (all optional):
 #   DATA             data directory, recreated      (/work/schulhof-bench-data)
-#   USERS            accounts to create              (250)
+#   USERS            accounts to create              (250; the large-room
+#                    phase needs --members + 1, i.e. 1501)
 #   OUT              result file                     ($DATA/schulhof-results.json)
 #   CARGO_TARGET_DIR cargo target dir for the build  (/work/target-release)
-#   Any arguments are passed on to schulhof-bench (e.g. --phases latency).
+#   SCHULHOF_BIN     prebuilt schulhof binary, e.g. of an older commit
+#                    (else built with cargo)
+#   BENCH_BIN        prebuilt schulhof-bench binary  (else built with cargo)
+#   Any arguments are passed on to schulhof-bench (e.g. --phases large-room).
 set -euo pipefail
 
 cd "$(dirname "$0")/../../.."
@@ -19,8 +23,14 @@ OUT=${OUT:-$DATA/schulhof-results.json}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-release}
 HS=http://127.0.0.1:8458
 
-cargo build --release -p schulhof -p schulhof-bench
-BIN=$CARGO_TARGET_DIR/release
+if [ -z "${SCHULHOF_BIN:-}" ]; then
+    cargo build --release -p schulhof
+    SCHULHOF_BIN=$CARGO_TARGET_DIR/release/schulhof
+fi
+if [ -z "${BENCH_BIN:-}" ]; then
+    cargo build --release -p schulhof-bench
+    BENCH_BIN=$CARGO_TARGET_DIR/release/schulhof-bench
+fi
 
 rm -rf "$DATA"
 mkdir -p "$DATA"
@@ -38,12 +48,15 @@ enabled = false
 secret_key_file = "$DATA/schulhof.key"
 TOML
 
-for i in $(seq -w 1 "$USERS"); do
-    "$BIN/schulhof" --config "$DATA/schulhof.toml" user add "bench$i" --password bench-password >/dev/null
-    echo "bench$i bench-password"
-done > "$DATA/users.txt"
+# The first account creates the database; the others are added four at a time.
+seq -w 1 "$USERS" | sed 's/.*/bench& bench-password/' > "$DATA/users.txt"
+add_user() { "$SCHULHOF_BIN" --config "$DATA/schulhof.toml" user add "$1" --password "$2" >/dev/null; }
+export -f add_user
+export SCHULHOF_BIN DATA
+head -n 1 "$DATA/users.txt" | xargs -n 2 bash -c 'add_user "$@"' _
+tail -n +2 "$DATA/users.txt" | xargs -n 2 -P 4 bash -c 'add_user "$@"' _
 
-RUST_LOG=warn "$BIN/schulhof" --config "$DATA/schulhof.toml" serve > "$DATA/server.log" 2>&1 &
+RUST_LOG=warn "$SCHULHOF_BIN" --config "$DATA/schulhof.toml" serve > "$DATA/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
@@ -51,5 +64,5 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 
-"$BIN/schulhof-bench" --hs "$HS" --users "$DATA/users.txt" --pid "$PID" "$@" > "$OUT"
+"$BENCH_BIN" --hs "$HS" --users "$DATA/users.txt" --pid "$PID" "$@" > "$OUT"
 echo "result: $OUT"

@@ -16,6 +16,7 @@ USERS FILE:
   reused with separate logins when a phase needs more clients than there are
   accounts. The latency phase with idle long-polls needs at least 3 accounts
   (sender, receiver, idle); about idle + 2 accounts avoid sharing users.
+  The large-room phase needs --members + 1 accounts (one user joins once).
 
 OUTPUT:
   One JSON object on stdout; progress goes to stderr.";
@@ -24,7 +25,9 @@ OUTPUT:
 ///
 /// Measures send→sync delivery latency while idle /sync long-polls are held
 /// open, message throughput of concurrent senders, initial /sync time of a
-/// user in many rooms and, with --pid, the server process's CPU and memory.
+/// user in many rooms, a public room with many members (large-room, run on
+/// its own: `--phases large-room`) and, with --pid, the server process's CPU
+/// and memory.
 /// Only loopback homeservers are accepted.
 #[derive(Debug, Parser)]
 #[command(name = "schulhof-bench", version, after_help = USERS_HELP)]
@@ -86,6 +89,35 @@ pub struct Args {
     /// Timed initial /sync requests.
     #[arg(long, default_value_t = 10)]
     pub initial_sync_repeats: usize,
+
+    /// Large-room phase: users who join the public room (besides its
+    /// creator); needs one account more than this.
+    #[arg(long, default_value_t = 1500)]
+    pub members: usize,
+
+    /// Large-room phase: joins in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub joins_in_flight: usize,
+
+    /// Large-room phase: members long-polling /sync while messages are sent.
+    #[arg(long, default_value_t = 200)]
+    pub watchers: usize,
+
+    /// Large-room phase: messages sent one at a time to the watchers.
+    #[arg(long, default_value_t = 20)]
+    pub room_messages: usize,
+
+    /// Large-room phase: concurrent initial syncs without lazy loading.
+    #[arg(long, default_value_t = 200)]
+    pub initial_syncs: usize,
+
+    /// Large-room phase: upper bound on each of those initial syncs, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub initial_sync_timeout_secs: u64,
+
+    /// Large-room phase: keep the room (members do not leave at the end).
+    #[arg(long)]
+    pub keep_room: bool,
 }
 
 /// A benchmark phase.
@@ -98,6 +130,9 @@ pub enum Phase {
     Throughput,
     /// Initial /sync time of a user in many rooms.
     InitialSync,
+    /// A public room with many members: joins, fan-out to long-polling
+    /// members, concurrent initial syncs without lazy loading.
+    LargeRoom,
 }
 
 /// Parses an `http://` URL and rejects hosts that are not loopback.
@@ -147,5 +182,25 @@ mod tests {
         ]);
         assert_eq!(args.phases, vec![Phase::Throughput, Phase::InitialSync]);
         assert_eq!(args.idle, 200);
+    }
+
+    #[test]
+    fn large_room_defaults() {
+        let args = Args::parse_from([
+            "schulhof-bench",
+            "--hs",
+            "http://127.0.0.1:8448",
+            "--users",
+            "u.txt",
+            "--phases",
+            "large-room",
+        ]);
+        assert_eq!(args.phases, vec![Phase::LargeRoom]);
+        assert_eq!(
+            (args.members, args.joins_in_flight, args.watchers),
+            (1500, 8, 200)
+        );
+        assert_eq!((args.room_messages, args.initial_syncs), (20, 200));
+        assert!(!args.keep_room);
     }
 }

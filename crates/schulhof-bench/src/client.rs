@@ -155,6 +155,21 @@ impl Synced {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Distinct users with membership `join` among the member events in
+    /// joined room `room_id`'s state and timeline.
+    pub fn joined_members(&self, room_id: &str) -> usize {
+        let room = &self.body["rooms"]["join"][room_id];
+        let events = ["state", "timeline"]
+            .into_iter()
+            .filter_map(|section| room[section]["events"].as_array())
+            .flatten();
+        let joined: std::collections::HashSet<&str> = events
+            .filter(|e| e["type"] == "m.room.member" && e["content"]["membership"] == "join")
+            .filter_map(|e| e["state_key"].as_str())
+            .collect();
+        joined.len()
+    }
+
     /// Number of joined rooms in the response.
     pub fn joined_rooms(&self) -> usize {
         self.body["rooms"]["join"]
@@ -172,7 +187,19 @@ impl Session {
 
     /// Creates a private room, inviting `invite`, and returns its id.
     pub async fn create_room(&self, invite: &[&str]) -> Result<String> {
-        let body = json!({ "preset": "private_chat", "invite": invite });
+        self.create_room_with(json!({ "preset": "private_chat", "invite": invite }))
+            .await
+    }
+
+    /// Creates a public room (preset `public_chat`: anyone may join) and
+    /// returns its id.
+    pub async fn create_public_room(&self) -> Result<String> {
+        self.create_room_with(json!({ "preset": "public_chat" }))
+            .await
+    }
+
+    /// `POST /createRoom` with `body`; returns the new room's id.
+    async fn create_room_with(&self, body: Value) -> Result<String> {
         let bytes = self
             .call(Method::POST, &["createRoom"], Some(&body))
             .await?;
@@ -220,7 +247,21 @@ impl Session {
                 query.append_pair("since", since);
             }
         }
-        let timeout = Duration::from_millis(timeout_ms) + SYNC_GRACE;
+        self.fetch_sync(url, Duration::from_millis(timeout_ms) + SYNC_GRACE)
+            .await
+    }
+
+    /// An initial /sync without a filter, i.e. with the server's default
+    /// filter (full room state, no lazy loading of members), given up after
+    /// `timeout`.
+    pub async fn initial_sync_unfiltered(&self, timeout: Duration) -> Result<Synced> {
+        let mut url = self.http.url(&["sync"]);
+        url.query_pairs_mut().append_pair("timeout", "0");
+        self.fetch_sync(url, timeout).await
+    }
+
+    /// `GET` of a /sync `url`, timestamped on arrival.
+    async fn fetch_sync(&self, url: Url, timeout: Duration) -> Result<Synced> {
         let bytes = self
             .http
             .call_url(Some(&self.token), Method::GET, url, None, timeout)
@@ -231,6 +272,40 @@ impl Session {
             arrived,
             bytes: bytes.len(),
         })
+    }
+
+    /// User ids listed by `GET /rooms/{room_id}/joined_members`.
+    pub async fn joined_members(&self, room_id: &str) -> Result<Vec<String>> {
+        let url = self.http.url(&["rooms", room_id, "joined_members"]);
+        let v = self.get_json(url).await?;
+        let joined = v["joined"]
+            .as_object()
+            .ok_or("joined_members response lacks joined")?;
+        Ok(joined.keys().cloned().collect())
+    }
+
+    /// State keys of the member events listed by
+    /// `GET /rooms/{room_id}/members?membership=join`.
+    pub async fn members_joined(&self, room_id: &str) -> Result<Vec<String>> {
+        let mut url = self.http.url(&["rooms", room_id, "members"]);
+        url.query_pairs_mut().append_pair("membership", "join");
+        let v = self.get_json(url).await?;
+        let chunk = v["chunk"]
+            .as_array()
+            .ok_or("members response lacks chunk")?;
+        Ok(chunk
+            .iter()
+            .filter_map(|e| e["state_key"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// `GET` of `url` with this session's token; the parsed JSON body.
+    async fn get_json(&self, url: Url) -> Result<Value> {
+        let bytes = self
+            .http
+            .call_url(Some(&self.token), Method::GET, url, None, REQUEST_TIMEOUT)
+            .await?;
+        Ok(serde_json::from_slice(&bytes)?)
     }
 
     /// Logs this device out.

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use cli::{Args, Phase};
 use client::{Http, Result, Session};
-use phases::{all_ok, bounded, initial_sync, latency, throughput};
+use phases::{all_ok, bounded, initial_sync, large_room, latency, throughput};
 use stats::{round3, Summary};
 use users::Account;
 
@@ -36,6 +36,7 @@ struct Report {
     throughput: Option<throughput::Report>,
     initial_sync_ms: Option<Summary>,
     initial_sync: Option<initial_sync::Report>,
+    large_room: Option<large_room::Report>,
     server: Option<ServerReport>,
     host: HostReport,
 }
@@ -127,6 +128,7 @@ struct Clients {
     latency: Option<latency::Clients>,
     throughput: Vec<Arc<Session>>,
     initial_sync: Option<Arc<Session>>,
+    large_room: Option<(Arc<Session>, Vec<Arc<Session>>)>,
 }
 
 impl Clients {
@@ -137,6 +139,10 @@ impl Clients {
             all.extend(l.idle.iter().cloned());
         }
         all.extend(self.initial_sync.clone());
+        if let Some((creator, joiners)) = &self.large_room {
+            all.push(creator.clone());
+            all.extend(joiners.iter().cloned());
+        }
         all
     }
 }
@@ -204,6 +210,17 @@ async fn login(http: &Http, accounts: &[Account], args: &Args) -> Result<Clients
     if wants(Phase::InitialSync) {
         plan.extend(accounts.last().cloned());
     }
+    if wants(Phase::LargeRoom) {
+        if n <= args.members {
+            return Err(format!(
+                "the large-room phase needs --members + 1 = {} accounts, the users file has {n}",
+                args.members + 1
+            )
+            .into());
+        }
+        // The creator and every joiner are users of their own.
+        plan.extend(accounts[..=args.members].iter().cloned());
+    }
 
     eprintln!("logging in {} clients", plan.len());
     let http_owned = http.clone();
@@ -235,10 +252,20 @@ async fn login(http: &Http, accounts: &[Account], args: &Args) -> Result<Clients
     } else {
         Vec::new()
     };
+    let initial_sync = if wants(Phase::InitialSync) {
+        rest.next()
+    } else {
+        None
+    };
+    let large_room = wants(Phase::LargeRoom).then(|| {
+        let creator = rest.next().expect("planned");
+        (creator, rest.collect())
+    });
     Ok(Clients {
         latency,
         throughput,
-        initial_sync: rest.next(),
+        initial_sync,
+        large_room,
     })
 }
 
@@ -286,6 +313,25 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         (initial_sync_ms, initial_sync) = (summary, Some(details));
         record_phase(&mut by_phase, "initial-sync", mark, args.pid)?;
     }
+    let mut large_room = None;
+    if let Some((creator, joiners)) = &clients.large_room {
+        let mark = CpuMark::now(args.pid)?;
+        let settings = large_room::Settings {
+            joins_in_flight: args.joins_in_flight,
+            watchers: args.watchers,
+            messages: args.room_messages,
+            initial_syncs: args.initial_syncs,
+            initial_sync_timeout: Duration::from_secs(args.initial_sync_timeout_secs),
+            keep_room: args.keep_room,
+            pid: args.pid,
+        };
+        let l = large_room::Clients {
+            creator: creator.clone(),
+            joiners: joiners.clone(),
+        };
+        large_room = Some(large_room::run(l, &settings).await?);
+        record_phase(&mut by_phase, "large-room", mark, args.pid)?;
+    }
 
     let end = CpuMark::now(args.pid)?;
     let host = HostReport {
@@ -317,6 +363,7 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         throughput,
         initial_sync_ms,
         initial_sync,
+        large_room,
         server,
         host,
     })

@@ -10,10 +10,8 @@ use tokio::task::JoinSet;
 
 use crate::client::{Result, Session};
 use crate::phases::leave_rooms;
+use crate::phases::watch::{Watcher, LONG_POLL_MS};
 use crate::stats::{round3, Summary};
-
-/// Long-poll timeout of every /sync in this phase, in milliseconds.
-const LONG_POLL_MS: u64 = 30_000;
 /// Messages sent and awaited before sampling starts.
 const WARMUP: usize = 10;
 /// How long a message may take to arrive before it counts as lost.
@@ -86,12 +84,16 @@ pub async fn run(
 
     let (arrivals_tx, mut arrivals) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    tasks.spawn(receive(
-        receiver.clone(),
-        room.clone(),
-        arrivals_tx,
-        ready_tx,
-    ));
+    let watcher = Watcher {
+        session: receiver.clone(),
+        room: room.clone(),
+        prefix: PREFIX,
+        tag: 0,
+        arrivals: arrivals_tx,
+        ready: ready_tx,
+        in_flight: Arc::new(AtomicUsize::new(0)),
+    };
+    tasks.spawn(watcher.run());
     tokio::time::timeout(Duration::from_secs(30), ready_rx)
         .await
         .map_err(|_| "receiver initial sync timed out")?
@@ -110,9 +112,9 @@ pub async fn run(
         let start = Instant::now();
         sender.send_text(&room, &format!("{PREFIX}{seq}")).await?;
         let wait = async {
-            while let Some((got, at)) = arrivals.recv().await {
-                if got == seq {
-                    return Some(at);
+            while let Some(arrival) = arrivals.recv().await {
+                if arrival.seq == seq {
+                    return Some(arrival.at);
                 }
             }
             None
@@ -184,66 +186,6 @@ async fn idle_poll(
             Err(e) => {
                 eprintln!("idle sync failed: {e}");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-/// Long-polls /sync for `room` and reports `(sequence, arrival)` of every
-/// measured message; signals `ready` after its initial sync.
-async fn receive(
-    session: Arc<Session>,
-    room: String,
-    arrivals: mpsc::UnboundedSender<(usize, Instant)>,
-    ready: tokio::sync::oneshot::Sender<()>,
-) {
-    let filter = serde_json::json!({
-        "room": {
-            "rooms": [room],
-            "timeline": { "limit": 50, "types": ["m.room.message"] },
-            "state": { "types": [] },
-            "ephemeral": { "types": [] },
-            "account_data": { "types": [] },
-        },
-        "presence": { "types": [] },
-        "account_data": { "types": [] },
-    })
-    .to_string();
-    let Ok(mut since) = session
-        .sync(None, 0, &filter)
-        .await
-        .and_then(|s| s.next_batch())
-    else {
-        return;
-    };
-    if ready.send(()).is_err() {
-        return;
-    }
-    loop {
-        let synced = match session.sync(Some(&since), LONG_POLL_MS, &filter).await {
-            Ok(synced) => synced,
-            Err(e) => {
-                eprintln!("receiver sync failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        for event in synced.timeline(&room) {
-            let seq = event["content"]["body"]
-                .as_str()
-                .and_then(|b| b.strip_prefix(PREFIX))
-                .and_then(|n| n.parse().ok());
-            if let Some(seq) = seq {
-                if arrivals.send((seq, synced.arrived)).is_err() {
-                    return;
-                }
-            }
-        }
-        match synced.next_batch() {
-            Ok(token) => since = token,
-            Err(e) => {
-                eprintln!("receiver: {e}");
-                return;
             }
         }
     }

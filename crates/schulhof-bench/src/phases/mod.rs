@@ -1,8 +1,10 @@
 //! Benchmark phases and helpers they share.
 
 pub mod initial_sync;
+pub mod large_room;
 pub mod latency;
 pub mod throughput;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,9 +48,12 @@ pub async fn leave_rooms(pairs: Vec<(Arc<Session>, String)>) {
         session.leave(&room).await
     })
     .await;
-    let failed = results.iter().filter(|r| r.is_err()).count();
-    if failed > 0 {
-        eprintln!("warning: {failed} rooms could not be left");
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    if let Some(first) = failed.first() {
+        eprintln!(
+            "warning: {} rooms could not be left, first: {first}",
+            failed.len()
+        );
     }
 }
 
