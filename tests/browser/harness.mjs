@@ -37,8 +37,12 @@ export function freePort() {
     });
 }
 
-/** Starts `schulhof serve` with a temporary SQLite configuration and the given accounts. */
-export async function startHomeserver(users) {
+/**
+ * Starts `schulhof serve` with a temporary SQLite configuration and the given accounts
+ * (`schulhof user add`); with `school`, first imports `school.csv` (`schulhof import`) and sets
+ * the password of each of `school.people` (`schulhof user set-password`).
+ */
+export async function startHomeserver(users, school = null) {
     const bin = process.env.SCHULHOF_BIN ?? join(repo, "target/debug/schulhof");
     if (!existsSync(bin)) throw new Error(`server binary ${bin} missing (cargo build -p schulhof)`);
     const dir = mkdtempSync(join(tmpdir(), "schulhof-browser-"));
@@ -58,8 +62,23 @@ export async function startHomeserver(users) {
             `[rate_limits]`,
             `enabled = false`,
             ``,
+            `[accounts]`,
+            `secret_key_file = "${join(dir, "schulhof.key")}"`,
+            ``,
         ].join("\n"),
     );
+    if (school) {
+        const csv = join(dir, "schule.csv");
+        writeFileSync(csv, school.csv);
+        const letters = join(dir, "briefe");
+        execFileSync(bin, ["--config", config, "import", csv, "--letters", letters], { stdio: ["ignore", "ignore", "inherit"] });
+        for (const p of school.people) {
+            execFileSync(bin, ["--config", config, "user", "set-password", p.localpart], {
+                input: `${p.password}\n`,
+                stdio: ["pipe", "ignore", "inherit"],
+            });
+        }
+    }
     for (const u of users) {
         execFileSync(bin, ["--config", config, "user", "add", u.localpart, "--password", u.password, "--display-name", u.displayName], {
             stdio: ["ignore", "ignore", "inherit"],

@@ -26,6 +26,11 @@ impl RoomFacts<'_> {
     pub(crate) fn is_pair_chat_with(&self, person: &str) -> bool {
         self.is_direct && self.members.iter().filter(|m| **m != person).count() <= 1
     }
+
+    /// Whether `person` is joined or invited.
+    pub(crate) fn has_member(&self, person: &str) -> bool {
+        self.members.contains(&person)
+    }
 }
 
 /// How a join happens: the membership the join is based on, not the URL used (a join
@@ -57,8 +62,8 @@ pub enum StateChange {
     },
     /// `m.room.history_visibility`.
     HistoryVisibility {
-        /// The new value is `world_readable` (readable without joining).
-        world_readable: bool,
+        /// The new value.
+        visibility: History,
     },
     /// `m.room.power_levels`.
     PowerLevels {
@@ -87,9 +92,49 @@ pub enum StateChange {
     /// A widget or call definition (`im.vector.modular.widgets`, `m.call`,
     /// `org.matrix.msc3401.call`): starts a video conference.
     CallWidget,
-    /// Any other state event type (`m.room.pinned_events`, `m.space.child`,
-    /// `m.room.guest_access`, custom types ...).
+    /// `m.room.guest_access` (Schulhof has no guest accounts; Element puts it into every
+    /// `createRoom`).
+    GuestAccess,
+    /// Any other state event type (`m.room.pinned_events`, `m.space.child`, custom types ...).
     Other,
+}
+
+/// Who sees a room's history (`m.room.history_visibility`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// `joined`: members see what was sent while they were joined.
+    Joined,
+    /// `invited`: also what was sent while they were invited.
+    Invited,
+    /// `shared` (and unknown values): members see everything since the room began.
+    Shared,
+    /// `world_readable`: anyone, without joining.
+    WorldReadable,
+}
+
+impl History {
+    /// The value of a `history_visibility` field (`None`: missing, the spec's `shared`).
+    pub fn from_value(value: Option<&str>) -> History {
+        match value {
+            Some("joined") => History::Joined,
+            Some("invited") => History::Invited,
+            Some("world_readable") => History::WorldReadable,
+            _ => History::Shared,
+        }
+    }
+}
+
+/// How a person is reached outside a room's timeline ([`Action::Contact`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Looking up their profile (`/profile/{userId}` and its fields).
+    Profile,
+    /// Looking up their presence and status message (`/presence/{userId}/status`).
+    Presence,
+    /// Fetching their encryption keys (`/keys/query`, `/keys/claim`).
+    Keys,
+    /// Sending them to-device messages (`/sendToDevice`, any event type).
+    ToDevice,
 }
 
 /// Something an actor wants to do. Every entry point into a conversation maps to one
@@ -121,7 +166,9 @@ pub enum Action<'a> {
         /// What the join is based on.
         via: JoinVia<'a>,
     },
-    /// `/send` of a timeline event (messages, reactions, redactions, calls ...).
+    /// Anything others in the room see that is not a state change: `/send` of a timeline
+    /// event (messages, reactions, redactions, calls ...), one's own member event with a new
+    /// profile or a reason, typing notifications and public read receipts.
     SendMessage {
         /// The room.
         room: &'a RoomFacts<'a>,
@@ -130,11 +177,25 @@ pub enum Action<'a> {
         event_type: &'a str,
     },
     /// A room state change (`/state`, and `createRoom`'s `initial_state` and
-    /// `power_level_content_override`). Membership changes are `Invite`/`Join`; leaving,
-    /// kicking and banning are not restricted by the policy.
+    /// `power_level_content_override`). Membership changes are `Invite`, `Join` and
+    /// `ChangeMembership`; leaving is not restricted by the policy.
     ChangeRoomState {
         /// What changes.
         change: StateChange,
+        /// The existing room it happens in (`None`: a room being created). In rooms of
+        /// students and parents a change is also something said to every member: it needs
+        /// what [`Action::SendMessage`] needs.
+        room: Option<&'a RoomFacts<'a>>,
+    },
+    /// A membership event about someone else that is not an invitation: kicking, banning,
+    /// unbanning, any `PUT /state/m.room.member/{userId}`. If the person is not a member
+    /// (joined or invited), the event reaches them like an invitation and is decided as
+    /// [`Action::Invite`]; otherwise as something said in the room ([`Action::SendMessage`]).
+    ChangeMembership {
+        /// Localpart of the person whose membership changes.
+        target: &'a str,
+        /// The room.
+        room: &'a RoomFacts<'a>,
     },
     /// `/rooms/{id}/upgrade`.
     UpgradeRoom,
@@ -145,15 +206,24 @@ pub enum Action<'a> {
         /// Localpart of the candidate.
         target: &'a str,
     },
-    /// A profile lookup (`/profile/{userId}` and its fields).
-    ViewProfile {
-        /// Localpart of the looked-up person.
+    /// Reaching a person outside a room's timeline: their profile, presence or encryption
+    /// keys, or a to-device message to them. Allowed for the people one may write to and for
+    /// those one shares a room with in which one may send.
+    Contact {
+        /// Localpart of the person.
         target: &'a str,
-        /// The actor shares a room with the target (their names are visible there anyway).
+        /// Both are members (joined or invited) of a room in which the actor may send
+        /// ([`Action::SendMessage`] is allowed): their names are visible there anyway, and
+        /// encryption needs their keys.
         shares_room: bool,
+        /// How.
+        channel: Channel,
     },
     /// `/report` of an event or room.
     Report,
+    /// Creating a space (`createRoom` with `creation_content.type` `m.space`): a room
+    /// that groups rooms, for those who may create rooms and groups.
+    CreateSpace,
     /// Creating a group.
     CreateGroup,
     /// Inviting a whole directory group into a room.
@@ -178,6 +248,12 @@ pub enum Action<'a> {
     ImportUsers,
     /// Changing the rights.
     ChangeRights,
+    /// Changing one's own display name (`/profile/{userId}/displayname`).
+    ChangeDisplayName,
+    /// Changing one's own profile picture (`/profile/{userId}/avatar_url`).
+    ChangeAvatar,
+    /// Changing one's own password (`/account/password`).
+    ChangePassword,
 }
 
 impl Action<'_> {
@@ -189,11 +265,18 @@ impl Action<'_> {
             Action::Join { .. } => "join",
             Action::SendMessage { .. } => "send_message",
             Action::ChangeRoomState { .. } => "change_room_state",
+            Action::ChangeMembership { .. } => "change_membership",
             Action::UpgradeRoom => "upgrade_room",
             Action::PublishRoom => "publish_room",
             Action::SearchDirectory { .. } => "search_directory",
-            Action::ViewProfile { .. } => "view_profile",
+            Action::Contact { channel, .. } => match channel {
+                Channel::Profile => "view_profile",
+                Channel::Presence => "view_presence",
+                Channel::Keys => "query_keys",
+                Channel::ToDevice => "send_to_device",
+            },
             Action::Report => "report",
+            Action::CreateSpace => "create_space",
             Action::CreateGroup => "create_group",
             Action::InviteGroup { .. } => "invite_group",
             Action::ResetPassword { .. } => "reset_password",
@@ -203,6 +286,9 @@ impl Action<'_> {
             Action::JoinVideoConference => "join_video_conference",
             Action::ImportUsers => "import_users",
             Action::ChangeRights => "change_rights",
+            Action::ChangeDisplayName => "change_display_name",
+            Action::ChangeAvatar => "change_avatar",
+            Action::ChangePassword => "change_password",
         }
     }
 }

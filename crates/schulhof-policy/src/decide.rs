@@ -4,7 +4,7 @@ use std::ptr;
 
 use schulhof_directory::{DirectoryIndex, GroupKind, Person, PersonStatus, Role};
 
-use crate::action::{Action, JoinVia, RoomFacts, StateChange};
+use crate::action::{Action, Channel, History, JoinVia, RoomFacts, StateChange};
 use crate::rights::{Reach, Rights, UnknownUsers};
 use crate::rule::{Decision, Rule};
 
@@ -16,6 +16,34 @@ use crate::rule::{Decision, Rule};
 /// [`Rights::unknown_users`]. See `docs/policy.md` for every rule.
 pub fn decide(actor: &str, action: &Action<'_>, dir: &DirectoryIndex, rights: &Rights) -> Decision {
     Policy { dir, rights }.check(actor, action).into()
+}
+
+/// Why `person` cannot use Schulhof at all, if so: deactivated, locked, or restricted for want
+/// of consent — their own, if their role is in [`Rights::consent_required`], or, for a parent
+/// while students need consent, that of every one of their children (unless
+/// [`Rights::parents_need_a_consenting_child`] is off; one child with consent is enough).
+///
+/// The one definition of "restricted": the server refuses logins and access tokens by it, and
+/// every decision refuses such an actor and such a target by it.
+pub fn unavailability(person: &Person, dir: &DirectoryIndex, rights: &Rights) -> Option<Rule> {
+    match person.status {
+        PersonStatus::Deactivated { .. } => return Some(Rule::AccountDeactivated),
+        PersonStatus::Locked => return Some(Rule::AccountLocked),
+        PersonStatus::Active => {}
+    }
+    let needs_consent = |role| rights.consent_required.contains(&role);
+    let own = needs_consent(person.role) && !person.consent;
+    let through_children = person.role == Role::Parent
+        && rights.parents_need_a_consenting_child
+        && needs_consent(Role::Student)
+        && {
+            let children = dir.children_of(&person.localpart);
+            !children.is_empty()
+                && !children
+                    .iter()
+                    .any(|child| dir.person(child).is_some_and(|c| c.consent))
+        };
+    (own || through_children).then_some(Rule::AccountRestricted)
 }
 
 /// `Ok(())` or the rule that denies.
@@ -104,6 +132,9 @@ struct Abilities {
     start_video: bool,
     join_video: bool,
     set_room_name: bool,
+    change_display_name: bool,
+    change_avatar: bool,
+    change_password: bool,
 }
 
 impl Abilities {
@@ -125,6 +156,9 @@ impl Abilities {
                     start_video: t.may_start_video_conferences,
                     join_video: true,
                     set_room_name: true,
+                    change_display_name: t.may_change_display_name,
+                    change_avatar: t.may_change_avatar,
+                    change_password: t.may_change_password,
                 }
             }
             Role::Student => {
@@ -141,6 +175,9 @@ impl Abilities {
                     start_video: s.may_start_video_conferences,
                     join_video: s.may_join_video_conferences,
                     set_room_name: s.may_set_room_name,
+                    change_display_name: s.may_change_display_name,
+                    change_avatar: s.may_change_avatar,
+                    change_password: s.may_change_password,
                 }
             }
             Role::Parent => {
@@ -160,6 +197,9 @@ impl Abilities {
                     start_video: p.may_start_video_conferences,
                     join_video: p.may_join_video_conferences,
                     set_room_name: p.may_set_room_name,
+                    change_display_name: p.may_change_display_name,
+                    change_avatar: p.may_change_avatar,
+                    change_password: p.may_change_password,
                 }
             }
             Role::Admin => Abilities {
@@ -174,6 +214,9 @@ impl Abilities {
                 start_video: true,
                 join_video: true,
                 set_room_name: true,
+                change_display_name: true,
+                change_avatar: true,
+                change_password: true,
             },
         }
     }
@@ -243,16 +286,7 @@ impl<'a> Policy<'a> {
 
     /// Why `person` can do nothing (restricted, locked, deactivated), if so.
     fn inactive(&self, person: &Person) -> Option<Rule> {
-        match person.status {
-            PersonStatus::Deactivated { .. } => Some(Rule::AccountDeactivated),
-            PersonStatus::Locked => Some(Rule::AccountLocked),
-            PersonStatus::Active
-                if !person.consent && self.rights.consent_required.contains(&person.role) =>
-            {
-                Some(Rule::AccountRestricted)
-            }
-            PersonStatus::Active => None,
-        }
+        unavailability(person, self.dir, self.rights)
     }
 
     /// Admins (`admin`) and trusted accounts outside the directory: everything, except
@@ -264,6 +298,9 @@ impl<'a> Policy<'a> {
                 .iter()
                 .try_for_each(|target| self.contactable(target).map(|_| ())),
             Action::Invite { target, .. } => self.contactable(target).map(|_| ()),
+            Action::ChangeMembership { target, room } if !room.has_member(target) => {
+                self.contactable(target).map(|_| ())
+            }
             Action::InviteGroup { group } => self.require_group(group),
             _ => Ok(()),
         }
@@ -285,7 +322,14 @@ impl<'a> Policy<'a> {
                 JoinVia::Alias | JoinVia::Knock | JoinVia::Public => Err(Rule::JoinRequiresInvite),
             },
             Action::SendMessage { room, event_type } => self.send(actor, room, event_type),
-            Action::ChangeRoomState { change } => self.change_state(actor, change),
+            Action::ChangeRoomState { change, room } => {
+                self.change_state(actor, change)?;
+                room.map_or(Ok(()), |room| self.conversation(actor, room))
+            }
+            Action::ChangeMembership { target, room } if room.has_member(target) => {
+                self.conversation(actor, room)
+            }
+            Action::ChangeMembership { target, room } => self.invite(actor, target, room),
             Action::UpgradeRoom => actor.staff_or(Rule::RoomUpgradeStaffOnly),
             Action::PublishRoom => actor.staff_or(Rule::RoomPublicStaffOnly),
             Action::SearchDirectory { target } => {
@@ -295,20 +339,30 @@ impl<'a> Policy<'a> {
                     Rule::DirectoryNotVisible,
                 )
             }
-            Action::ViewProfile {
+            Action::Contact {
                 target,
                 shares_room,
+                channel,
             } => {
                 if shares_room {
                     return Ok(());
                 }
-                let to = self.resolve(target)?;
-                require(
-                    self.reaches(actor.person, can.messages, to),
-                    Rule::DirectoryNotVisible,
-                )
+                let rule = match channel {
+                    Channel::ToDevice => can.messages.rule(actor.person.role, false),
+                    Channel::Profile | Channel::Presence | Channel::Keys => {
+                        Rule::DirectoryNotVisible
+                    }
+                };
+                // An account outside the directory that may not be addressed gets the same
+                // answer as anyone else out of reach: nobody learns who exists.
+                let to = self.resolve(target).map_err(|_| rule)?;
+                require(self.reaches(actor.person, can.messages, to), rule)
             }
             Action::Report => Ok(()),
+            Action::CreateSpace => {
+                require(can.create_rooms, actor.create_room_rule())?;
+                require(can.create_groups, Rule::CreateGroupNotAllowed)
+            }
             Action::CreateGroup => require(can.create_groups, Rule::CreateGroupNotAllowed),
             Action::InviteGroup { group } => {
                 require(can.invite_groups, Rule::InviteGroupNotAllowed)?;
@@ -323,6 +377,11 @@ impl<'a> Policy<'a> {
             Action::StartVideoConference => actor.video(true),
             Action::JoinVideoConference => actor.video(false),
             Action::ImportUsers | Action::ChangeRights => Err(Rule::AdminOnly),
+            Action::ChangeDisplayName => {
+                require(can.change_display_name, Rule::DisplayNameNotAllowed)
+            }
+            Action::ChangeAvatar => require(can.change_avatar, Rule::AvatarNotAllowed),
+            Action::ChangePassword => require(can.change_password, Rule::PasswordChangeNotAllowed),
         }
     }
 
@@ -396,14 +455,21 @@ impl<'a> Policy<'a> {
         )
     }
 
-    /// `/send`: calls need the video rights; in rooms not created by staff, students and
-    /// parents may send only while they may write to every other member.
+    /// `/send`: calls need the video rights, and the actor must still be allowed to speak in
+    /// the room ([`Policy::conversation`]).
     fn send(&self, actor: Actor<'_>, room: &RoomFacts<'_>, event_type: &str) -> Outcome {
         match event_type {
             "m.call.invite" => actor.video(true)?,
             "m.call.answer" => actor.video(false)?,
             _ => {}
         }
+        self.conversation(actor, room)
+    }
+
+    /// Saying anything in `room` (a message, a state change, a membership change of a
+    /// member): in rooms not created by staff, students and parents may do so only while they
+    /// may write to every other member.
+    fn conversation(&self, actor: Actor<'_>, room: &RoomFacts<'_>) -> Outcome {
         if actor.staff || self.is_staff_room(room) {
             return Ok(());
         }
@@ -422,14 +488,17 @@ impl<'a> Policy<'a> {
     fn change_state(&self, actor: Actor<'_>, change: StateChange) -> Outcome {
         let student = actor.person.role == Role::Student;
         match change {
-            StateChange::JoinRules { invite_only: true } => Ok(()),
+            StateChange::JoinRules { invite_only: true }
+            | StateChange::HistoryVisibility {
+                visibility: History::Joined | History::Invited,
+            }
+            | StateChange::GuestAccess => Ok(()),
             StateChange::JoinRules { .. }
             | StateChange::HistoryVisibility {
-                world_readable: true,
+                visibility: History::WorldReadable,
             }
             | StateChange::CanonicalAlias => actor.staff_or(Rule::RoomPublicStaffOnly),
-            StateChange::HistoryVisibility { .. } if student => Err(Rule::RoomSettingsStaffOnly),
-            StateChange::HistoryVisibility { .. } => Ok(()),
+            StateChange::HistoryVisibility { .. } => actor.staff_or(Rule::RoomSettingsStaffOnly),
             StateChange::PowerLevels { .. } if actor.staff => Ok(()),
             StateChange::PowerLevels { .. } if student => Err(Rule::RoomSettingsStaffOnly),
             StateChange::PowerLevels { raises_self } => {

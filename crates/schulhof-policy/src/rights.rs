@@ -51,6 +51,12 @@ pub struct TeacherRights {
     pub may_set_tasks: bool,
     /// Start video conferences (default: true).
     pub may_start_video_conferences: bool,
+    /// Change their own display name (default: true).
+    pub may_change_display_name: bool,
+    /// Change their own profile picture (default: true).
+    pub may_change_avatar: bool,
+    /// Change their own password (default: true).
+    pub may_change_password: bool,
 }
 
 impl Default for TeacherRights {
@@ -63,6 +69,9 @@ impl Default for TeacherRights {
             may_reset_passwords: true,
             may_set_tasks: true,
             may_start_video_conferences: true,
+            may_change_display_name: true,
+            may_change_avatar: true,
+            may_change_password: true,
         }
     }
 }
@@ -88,6 +97,12 @@ pub struct StudentRights {
     pub may_start_video_conferences: bool,
     /// Join video conferences (default: true).
     pub may_join_video_conferences: bool,
+    /// Change their own display name (default: false; the name comes from the school directory).
+    pub may_change_display_name: bool,
+    /// Change their own profile picture (default: true).
+    pub may_change_avatar: bool,
+    /// Change their own password (default: true).
+    pub may_change_password: bool,
 }
 
 impl Default for StudentRights {
@@ -101,6 +116,9 @@ impl Default for StudentRights {
             may_submit_tasks: true,
             may_start_video_conferences: false,
             may_join_video_conferences: true,
+            may_change_display_name: false,
+            may_change_avatar: true,
+            may_change_password: true,
         }
     }
 }
@@ -128,6 +146,12 @@ pub struct ParentRights {
     pub may_start_video_conferences: bool,
     /// Join video conferences (default: true).
     pub may_join_video_conferences: bool,
+    /// Change their own display name (default: true).
+    pub may_change_display_name: bool,
+    /// Change their own profile picture (default: true).
+    pub may_change_avatar: bool,
+    /// Change their own password (default: true).
+    pub may_change_password: bool,
 }
 
 impl Default for ParentRights {
@@ -142,6 +166,9 @@ impl Default for ParentRights {
             may_submit_tasks: true,
             may_start_video_conferences: false,
             may_join_video_conferences: true,
+            may_change_display_name: true,
+            may_change_avatar: true,
+            may_change_password: true,
         }
     }
 }
@@ -164,6 +191,11 @@ pub struct Rights {
     pub consent_required: Vec<Role>,
     /// Whether end-to-end encryption may be enabled in rooms (default: true; admins always may).
     pub allow_encryption: bool,
+    /// Parents are restricted as well while students need consent and none of their children
+    /// has it (default: true). Not part of the rights file: the server sets it from its
+    /// configuration (`[directory] restrict_parents_of_students_without_consent`).
+    #[serde(skip)]
+    pub parents_need_a_consenting_child: bool,
     /// `[teacher]`.
     pub teacher: TeacherRights,
     /// `[student]`.
@@ -179,6 +211,7 @@ impl Default for Rights {
             derived_parent_groups_count_as_shared: true,
             consent_required: vec![Role::Student, Role::Parent],
             allow_encryption: true,
+            parents_need_a_consenting_child: true,
             teacher: TeacherRights::default(),
             student: StudentRights::default(),
             parent: ParentRights::default(),

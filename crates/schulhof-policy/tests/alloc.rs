@@ -79,6 +79,7 @@ fn decisions_allocate_nothing() {
             "ben.mueller",
             Action::ChangeRoomState {
                 change: StateChange::PowerLevels { raises_self: true },
+                room: None,
             },
         ),
         ("anna.schmidt", Action::ResetPassword { target: "eva.koch" }),

@@ -1,4 +1,5 @@
-//! `docs/policy.md` lists every rule with its exact messages, and the tests it names exist.
+//! `docs/policy.md` lists every rule with its exact texts ("du", "Sie", English), and the
+//! tests it names exist.
 
 use schulhof_policy::Rule;
 
@@ -26,8 +27,10 @@ fn row(rule: Rule) -> &'static str {
 fn docs_list_every_rule_with_its_messages() {
     for &rule in Rule::ALL {
         let row = row(rule);
-        assert!(row.contains(rule.message_de()), "German text of {rule}");
-        assert!(row.contains(rule.message_en()), "English text of {rule}");
+        let text = rule.text();
+        assert!(row.contains(text.du), "German text of {rule} (du)");
+        assert!(row.contains(text.sie), "German text of {rule} (Sie)");
+        assert!(row.contains(text.en), "English text of {rule}");
     }
 }
 

@@ -1,14 +1,19 @@
-//! Generated escalation sequences: random rooms, invitations, joins, messages and group
-//! changes on small synthetic schools, with every step decided by the policy. Whatever
-//! the sequence, a student or parent never ends up in a room together with another student
-//! or parent they share no group (or family link) with, unless a teacher or admin invited
-//! them; and they never send into a room of students or parents with such a person.
+//! Generated escalation sequences: random rooms, invitations, joins, messages, receipts,
+//! typing, profile updates, state changes, kicks and bans, to-device messages, presence and
+//! key lookups, and group changes on small synthetic schools, with every step decided by the
+//! policy. Whatever the sequence, a student or parent never ends up in a room together with
+//! another student or parent they share no group (or family link) with, unless a teacher or
+//! admin invited them; they never say anything (a message, a receipt, a state or membership
+//! change) in a room of students or parents with such a person; a membership event about
+//! someone outside the room never reaches such a person; and outside rooms (to-device,
+//! presence, profile, keys) they reach only related people, staff, and people they share a
+//! room with in which they could send.
 
 use schulhof_directory::{
     parents_group_of, parse_csv, plan_import, Directory, DirectoryIndex, Person, Role, SplitMix64,
     SyntheticSchool,
 };
-use schulhof_policy::{decide, Action, JoinVia, Rights, RoomFacts};
+use schulhof_policy::{decide, Action, Channel, JoinVia, Rights, RoomFacts, StateChange};
 
 /// Number of generated sequences.
 const SEQUENCES: u64 = 1500;
@@ -49,6 +54,11 @@ struct Stats {
     peer_joins: usize,
     denied_joins: usize,
     peer_sends: usize,
+    peer_state_changes: usize,
+    peer_membership_changes: usize,
+    outsiders_reached: usize,
+    contacts: usize,
+    denied_contacts: usize,
     group_changes: usize,
 }
 
@@ -125,11 +135,14 @@ impl Sim {
     /// Runs one random step.
     fn step(&mut self, stats: &mut Stats) {
         match self.rng.below(100) {
-            0..=19 => self.create(stats),
-            20..=44 => self.invite(),
-            45..=69 => self.accept(stats),
-            70..=79 => self.join_uninvited(stats),
-            80..=95 => self.send(stats),
+            0..=17 => self.create(stats),
+            18..=39 => self.invite(),
+            40..=59 => self.accept(stats),
+            60..=67 => self.join_uninvited(stats),
+            68..=79 => self.send(stats),
+            80..=85 => self.change_state(stats),
+            86..=91 => self.change_membership(stats),
+            92..=96 => self.contact(stats),
             _ => self.change_class(stats),
         }
     }
@@ -263,29 +276,169 @@ impl Sim {
         }
     }
 
-    /// A joined member sends a message.
+    /// A joined member sends a message, a receipt, a typing notification or a new profile.
     fn send(&mut self, stats: &mut Stats) {
         let Some(n) = self.some_room() else { return };
         let sender = self.rng.pick(&self.rooms[n].joined).clone();
+        let event_type =
+            *self
+                .rng
+                .pick(&["m.room.message", "m.receipt", "m.typing", "m.room.member"]);
         let members = self.rooms[n].members();
         let room = self.facts(n, &members);
         let action = Action::SendMessage {
             room: &room,
-            event_type: "m.room.message",
+            event_type,
         };
-        let staff_room = matches!(room.creator_role, Some(Role::Teacher | Role::Admin));
-        let s = self.person(&sender);
-        if staff_room || is_staff(s) || !self.allows(&sender, &action) {
+        if self.said_in_room(n, &sender, &action) {
+            stats.peer_sends += 1;
+        }
+    }
+
+    /// A joined member changes the room's state.
+    fn change_state(&mut self, stats: &mut Stats) {
+        let Some(n) = self.some_room() else { return };
+        let sender = self.rng.pick(&self.rooms[n].joined).clone();
+        let change = *self.rng.pick(&[
+            StateChange::Name,
+            StateChange::GuestAccess,
+            StateChange::Encryption,
+            StateChange::JoinRules { invite_only: true },
+            StateChange::PowerLevels { raises_self: false },
+        ]);
+        let members = self.rooms[n].members();
+        let room = self.facts(n, &members);
+        let action = Action::ChangeRoomState {
+            change,
+            room: Some(&room),
+        };
+        if self.said_in_room(n, &sender, &action) {
+            stats.peer_state_changes += 1;
+        }
+    }
+
+    /// A joined member kicks, bans or unbans someone, in the room or not.
+    fn change_membership(&mut self, stats: &mut Stats) {
+        let Some(n) = self.some_room() else { return };
+        let actor = self.rng.pick(&self.rooms[n].joined).clone();
+        let target = self.someone();
+        if target == actor {
             return;
         }
-        stats.peer_sends += 1;
-        for member in members.iter().filter(|m| **m != sender) {
-            let m = self.person(member);
+        let members = self.rooms[n].members();
+        let room = self.facts(n, &members);
+        let action = Action::ChangeMembership {
+            target: &target,
+            room: &room,
+        };
+        if self.rooms[n].has(&target) {
+            if self.said_in_room(n, &actor, &action) {
+                stats.peer_membership_changes += 1;
+            }
+            if self.allows(&actor, &action) {
+                let room = &mut self.rooms[n];
+                room.joined.retain(|j| *j != target);
+                room.invited.retain(|(i, _)| *i != target);
+            }
+            return;
+        }
+        if !self.allows(&actor, &action) {
+            return;
+        }
+        // The event reaches the target like an invitation.
+        let (a, t) = (self.person(&actor), self.person(&target));
+        if !is_staff(a) && !is_staff(t) {
+            stats.outsiders_reached += 1;
             assert!(
-                is_staff(m) || related(s, m),
-                "{sender} sent into room {n} with unrelated {member}"
+                related(a, t),
+                "{actor} reached unrelated {target} through a membership change in room {n}"
             );
         }
+    }
+
+    /// Someone sends a to-device message to, or looks up the presence, profile or keys of,
+    /// someone else.
+    fn contact(&mut self, stats: &mut Stats) {
+        let actor = self.someone();
+        let target = self.someone();
+        let channel = *self.rng.pick(&[
+            Channel::ToDevice,
+            Channel::Presence,
+            Channel::Profile,
+            Channel::Keys,
+        ]);
+        let shares_room = (0..self.rooms.len()).any(|n| {
+            let members = self.rooms[n].members();
+            let room = self.facts(n, &members);
+            let send = Action::SendMessage {
+                room: &room,
+                event_type: "m.room.message",
+            };
+            members.contains(&target.as_str())
+                && members.contains(&actor.as_str())
+                && self.allows(&actor, &send)
+        });
+        let action = Action::Contact {
+            target: &target,
+            shares_room,
+            channel,
+        };
+        if !self.allows(&actor, &action) {
+            stats.denied_contacts += 1;
+            return;
+        }
+        let (a, t) = (self.person(&actor), self.person(&target));
+        if is_staff(a) || is_staff(t) || actor == target {
+            return;
+        }
+        stats.contacts += 1;
+        let legitimately_together = (0..self.rooms.len()).any(|n| {
+            let members = self.rooms[n].members();
+            members.contains(&actor.as_str())
+                && members.contains(&target.as_str())
+                && self.may_speak_in(n, a)
+        });
+        assert!(
+            related(a, t) || legitimately_together,
+            "{actor} reached unrelated {target} outside rooms ({channel:?})"
+        );
+    }
+
+    /// The oracle for speaking in room `n`: a staff room, or every other member is staff or
+    /// related to `person`.
+    fn may_speak_in(&self, n: usize, person: &Person) -> bool {
+        let staff_room = matches!(
+            self.rooms[n].creator_role,
+            Some(Role::Teacher | Role::Admin)
+        );
+        staff_room
+            || self.rooms[n]
+                .members()
+                .iter()
+                .filter(|m| **m != person.localpart)
+                .all(|m| {
+                    let m = self.person(m);
+                    is_staff(m) || related(person, m)
+                })
+    }
+
+    /// Whether `actor` said something with `action` in room `n` as a student or parent in a
+    /// room of students or parents; if so, every other member is staff or related to them.
+    fn said_in_room(&self, n: usize, actor: &str, action: &Action<'_>) -> bool {
+        let staff_room = matches!(
+            self.rooms[n].creator_role,
+            Some(Role::Teacher | Role::Admin)
+        );
+        let a = self.person(actor);
+        if staff_room || is_staff(a) || !self.allows(actor, action) {
+            return false;
+        }
+        assert!(
+            self.may_speak_in(n, a),
+            "{actor} said {action:?} in room {n} with unrelated members: {:?}",
+            self.rooms[n].members()
+        );
+        true
     }
 
     /// A random student changes class; their parents' groups follow.
@@ -345,7 +498,12 @@ fn no_sequence_puts_unrelated_students_or_parents_together() {
     // The sequences reach the interesting cases.
     assert!(stats.rooms > 5_000, "{stats:?}");
     assert!(stats.peer_joins > 1_000, "{stats:?}");
-    assert!(stats.denied_joins > 100, "{stats:?}");
+    assert!(stats.denied_joins > 50, "{stats:?}");
     assert!(stats.peer_sends > 2_000, "{stats:?}");
+    assert!(stats.peer_state_changes > 500, "{stats:?}");
+    assert!(stats.peer_membership_changes > 30, "{stats:?}");
+    assert!(stats.outsiders_reached > 100, "{stats:?}");
+    assert!(stats.contacts > 500, "{stats:?}");
+    assert!(stats.denied_contacts > 1_000, "{stats:?}");
     assert!(stats.group_changes > 2_000, "{stats:?}");
 }

@@ -6,7 +6,8 @@ mod common;
 use common::{direct, directory, outcome, room, school};
 use schulhof_directory::{DirectoryIndex, Group, GroupKind, Role};
 use schulhof_policy::{
-    decide, Action, JoinVia, Reach, Rights, RoomFacts, Rule, StateChange, UnknownUsers,
+    decide, unavailability, Action, Channel, History, JoinVia, Reach, Rights, RoomFacts, Rule,
+    StateChange, UnknownUsers,
 };
 
 /// The outcome with the default rights on the test school.
@@ -190,10 +191,11 @@ fn student_dm_outside_groups_denied() {
     .into_result()
     .unwrap_err();
     assert_eq!(denial.rule, Rule::StudentContactOutsideGroups);
-    assert_eq!(
-        denial.message_de,
-        "Schülerinnen und Schüler können nur Mitgliedern ihrer eigenen Gruppen und Lehrkräften schreiben."
-    );
+    assert!(denial
+        .rule
+        .text()
+        .du
+        .starts_with("Du kannst nur Personen aus deiner Klasse"));
 }
 
 #[test]
@@ -481,6 +483,200 @@ fn group_change_while_dm_exists_blocks_sending() {
     );
 }
 
+/// Escalation: after a group change, nothing else is said in the chat either — state (its
+/// content reaches everyone, even closing the room), a kick or ban of a member (with its
+/// reason) — while staff rooms stay open.
+#[test]
+fn group_change_blocks_state_and_membership_changes_too() {
+    let rights = Rights::default();
+    let members = ["ben.mueller", "tim.koch"];
+    let chat = direct(Some(Role::Student), &members);
+    let moved = ben_moves_to_9_2();
+    let guests = Action::ChangeRoomState {
+        change: StateChange::GuestAccess,
+        room: Some(&chat),
+    };
+    let kick = Action::ChangeMembership {
+        target: "ben.mueller",
+        room: &chat,
+    };
+    let closing = Action::ChangeRoomState {
+        change: StateChange::JoinRules { invite_only: true },
+        room: Some(&chat),
+    };
+    for action in [guests, kick, closing] {
+        assert_eq!(outcome("tim.koch", &action, &school(), &rights), "allow");
+        assert_eq!(
+            outcome("tim.koch", &action, &moved, &rights),
+            "conversation_no_longer_allowed",
+            "{action:?}"
+        );
+    }
+    let members = ["eva.koch", "clara.mueller"];
+    let parents = room(Some(Role::Parent), &members);
+    let name = Action::ChangeRoomState {
+        change: StateChange::Name,
+        room: Some(&parents),
+    };
+    assert_eq!(outcome("eva.koch", &name, &school(), &rights), "allow");
+    assert_eq!(
+        outcome("eva.koch", &name, &moved, &rights),
+        "conversation_no_longer_allowed"
+    );
+    let members = ["anna.schmidt", "ben.mueller", "tim.koch"];
+    let staff_room = room(Some(Role::Teacher), &members);
+    let kick = Action::ChangeMembership {
+        target: "ben.mueller",
+        room: &staff_room,
+    };
+    assert_eq!(outcome("anna.schmidt", &kick, &moved, &rights), "allow");
+}
+
+/// Escalation: a membership event about someone not in the room (a ban, an unban, a
+/// `PUT /state/m.room.member/…`) reaches them like an invitation and is decided as one.
+#[test]
+fn membership_changes_of_outsiders_are_invitations() {
+    let members = ["ben.mueller", "tim.koch"];
+    let chat = direct(Some(Role::Student), &members);
+    let ban = |target| Action::ChangeMembership {
+        target,
+        room: &chat,
+    };
+    // Nora is in another class: Ben may not reach her, by invitation or by a ban.
+    assert_eq!(
+        check("ben.mueller", ban("nora.fischer")),
+        "student_create_room"
+    );
+    let alone = ["ben.mueller"];
+    let own = direct(Some(Role::Student), &alone);
+    let ban_alone = |target| Action::ChangeMembership { target, room: &own };
+    assert_eq!(
+        check("ben.mueller", ban_alone("nora.fischer")),
+        "student_contact_outside_groups"
+    );
+    assert_eq!(check("ben.mueller", ban_alone("tim.koch")), "allow");
+    // A parent's room: outside her groups, as for invitations.
+    let members = ["eva.koch"];
+    let parents = room(Some(Role::Parent), &members);
+    let kick = |target| Action::ChangeMembership {
+        target,
+        room: &parents,
+    };
+    assert_eq!(
+        check("eva.koch", kick("jo.klein")),
+        "parent_room_outside_groups"
+    );
+    assert_eq!(check("eva.koch", kick("lena.wolf")), "target_unavailable");
+    // Members are not reached anew: kicking Tim is something said in the room.
+    assert_eq!(check("ben.mueller", ban("tim.koch")), "allow");
+    // Staff reach everyone who can use Schulhof; trusted accounts too.
+    assert_eq!(check("anna.schmidt", ban("nora.fischer")), "allow");
+    assert_eq!(check("bot", ban("lena.wolf")), "target_unavailable");
+}
+
+/// Profiles, presence, keys and to-device messages: the people one may write to, and those
+/// one shares a room with in which one may send.
+#[test]
+fn contact_outside_rooms_needs_reach_or_a_shared_room() {
+    let contact = |target, shares_room, channel| Action::Contact {
+        target,
+        shares_room,
+        channel,
+    };
+    for channel in [Channel::Profile, Channel::Presence, Channel::Keys] {
+        assert_eq!(
+            check("ben.mueller", contact("nora.fischer", false, channel)),
+            "directory_not_visible"
+        );
+    }
+    assert_eq!(
+        check(
+            "ben.mueller",
+            contact("nora.fischer", false, Channel::ToDevice)
+        ),
+        "student_contact_outside_groups"
+    );
+    assert_eq!(
+        check("eva.koch", contact("jo.klein", false, Channel::ToDevice)),
+        "parent_contact_outside_groups"
+    );
+    // With `unknown_users = "deny"`, an account outside the directory is out of reach like
+    // anyone else (not "not in the directory": that would tell it exists).
+    let rights = Rights {
+        unknown_users: UnknownUsers::Deny,
+        ..Rights::default()
+    };
+    let lookup = contact("other.bot", false, Channel::Profile);
+    assert_eq!(
+        outcome("ben.mueller", &lookup, &school(), &rights),
+        "directory_not_visible"
+    );
+    for channel in [
+        Channel::Profile,
+        Channel::Presence,
+        Channel::Keys,
+        Channel::ToDevice,
+    ] {
+        assert_eq!(
+            check("ben.mueller", contact("nora.fischer", true, channel)),
+            "allow"
+        );
+        assert_eq!(
+            check("ben.mueller", contact("tim.koch", false, channel)),
+            "allow"
+        );
+        assert_eq!(
+            check("anna.schmidt", contact("nora.fischer", false, channel)),
+            "allow"
+        );
+        assert_eq!(
+            check("lena.wolf", contact("tim.koch", true, channel)),
+            "account_restricted"
+        );
+    }
+}
+
+/// Restricted is one definition: a parent none of whose children has consent is restricted
+/// like a student without consent, unless the setting is off; so is a parent without consent.
+#[test]
+fn parents_are_restricted_through_their_childrens_consent() {
+    let dir = school();
+    let mut rights = Rights::default();
+    assert_eq!(check("rita.wolf", Action::Report), "account_restricted");
+    assert_eq!(
+        write_to("eva.koch", "rita.wolf", &dir, &rights),
+        "target_unavailable"
+    );
+    // Uwe has Finn, who has consent: one child is enough.
+    assert_eq!(check("uwe.wolf", Action::Report), "allow");
+    let rita = dir.person("rita.wolf").unwrap();
+    assert_eq!(
+        unavailability(rita, &dir, &rights),
+        Some(Rule::AccountRestricted)
+    );
+    rights.parents_need_a_consenting_child = false;
+    assert_eq!(unavailability(rita, &dir, &rights), None);
+    assert_eq!(
+        outcome("rita.wolf", &Action::Report, &dir, &rights),
+        "allow"
+    );
+    // Without students needing consent, their parents do not either.
+    let rights = Rights {
+        consent_required: vec![Role::Parent],
+        ..Rights::default()
+    };
+    assert_eq!(unavailability(rita, &dir, &rights), None);
+    // A parent's own consent counts as well.
+    let mut directory = directory();
+    directory.people.get_mut("E2").unwrap().consent = false;
+    let dir = directory.index();
+    let eva = dir.person("eva.koch").unwrap();
+    assert_eq!(
+        unavailability(eva, &dir, &Rights::default()),
+        Some(Rule::AccountRestricted)
+    );
+}
+
 #[test]
 fn teacher_rooms_mix_groups() {
     // Anna puts Ben (8.1) and Nora (9.2) into one room; both take part.
@@ -622,11 +818,11 @@ fn join_by_alias_without_invite_denied() {
 /// Escalation: a student making a room public or changing join rules.
 #[test]
 fn student_cannot_make_room_public() {
-    let state = |change| Action::ChangeRoomState { change };
+    let state = |change| Action::ChangeRoomState { change, room: None };
     for action in [
         state(StateChange::JoinRules { invite_only: false }),
         state(StateChange::HistoryVisibility {
-            world_readable: true,
+            visibility: History::WorldReadable,
         }),
         state(StateChange::CanonicalAlias),
         Action::PublishRoom,
@@ -662,14 +858,14 @@ fn student_cannot_make_room_public() {
 fn student_cannot_change_room_settings() {
     for change in [
         StateChange::HistoryVisibility {
-            world_readable: false,
+            visibility: History::Shared,
         },
         StateChange::PowerLevels { raises_self: false },
         StateChange::ServerAcl,
         StateChange::Tombstone,
         StateChange::Other,
     ] {
-        let action = Action::ChangeRoomState { change };
+        let action = Action::ChangeRoomState { change, room: None };
         assert_eq!(
             check("ben.mueller", action),
             "room_settings_staff_only",
@@ -683,12 +879,14 @@ fn student_cannot_change_room_settings() {
 fn raising_own_power_level_denied() {
     let raise = Action::ChangeRoomState {
         change: StateChange::PowerLevels { raises_self: true },
+        room: None,
     };
     assert_eq!(check("ben.mueller", raise), "room_settings_staff_only");
     assert_eq!(check("eva.koch", raise), "power_level_raise_self");
     assert_eq!(check("anna.schmidt", raise), "allow");
     let others = Action::ChangeRoomState {
         change: StateChange::PowerLevels { raises_self: false },
+        room: None,
     };
     assert_eq!(check("eva.koch", others), "allow");
 }
@@ -699,6 +897,7 @@ fn room_name_follows_the_setting() {
     let mut rights = Rights::default();
     let name = Action::ChangeRoomState {
         change: StateChange::Name,
+        room: None,
     };
     assert_eq!(
         outcome("ben.mueller", &name, &dir, &rights),
@@ -715,6 +914,52 @@ fn room_name_follows_the_setting() {
 }
 
 #[test]
+fn profile_and_password_changes_follow_the_rights() {
+    let dir = school();
+    let mut rights = Rights::default();
+    let cases = [
+        (Action::ChangeDisplayName, "display_name_not_allowed"),
+        (Action::ChangeAvatar, "avatar_not_allowed"),
+        (Action::ChangePassword, "password_change_not_allowed"),
+    ];
+    // Students keep the name from the directory; everything else is allowed by default.
+    assert_eq!(
+        outcome("ben.mueller", &Action::ChangeDisplayName, &dir, &rights),
+        "display_name_not_allowed"
+    );
+    for (action, _) in &cases[1..] {
+        assert_eq!(outcome("ben.mueller", action, &dir, &rights), "allow");
+    }
+    for actor in ["anna.schmidt", "eva.koch", "birgit.schaefer", "bot"] {
+        for (action, _) in &cases {
+            assert_eq!(outcome(actor, action, &dir, &rights), "allow", "{actor}");
+        }
+    }
+    for role in [
+        &mut rights.teacher.may_change_display_name,
+        &mut rights.teacher.may_change_avatar,
+        &mut rights.teacher.may_change_password,
+        &mut rights.parent.may_change_display_name,
+        &mut rights.parent.may_change_avatar,
+        &mut rights.parent.may_change_password,
+        &mut rights.student.may_change_avatar,
+        &mut rights.student.may_change_password,
+    ] {
+        *role = false;
+    }
+    for actor in ["anna.schmidt", "eva.koch", "ben.mueller"] {
+        for (action, rule) in &cases {
+            assert_eq!(outcome(actor, action, &dir, &rights), *rule, "{actor}");
+        }
+    }
+    // Admins may always.
+    assert_eq!(
+        outcome("birgit.schaefer", &Action::ChangePassword, &dir, &rights),
+        "allow"
+    );
+}
+
+#[test]
 fn encryption_is_a_setting() {
     let dir = school();
     let rights = Rights {
@@ -723,6 +968,7 @@ fn encryption_is_a_setting() {
     };
     let encrypt = Action::ChangeRoomState {
         change: StateChange::Encryption,
+        room: None,
     };
     assert_eq!(
         outcome("ben.mueller", &encrypt, &dir, &Rights::default()),
@@ -752,6 +998,7 @@ fn upgrading_a_room_is_staff_only() {
     );
     let tombstone = Action::ChangeRoomState {
         change: StateChange::Tombstone,
+        room: None,
     };
     assert_eq!(check("eva.koch", tombstone), "room_settings_staff_only");
     assert_eq!(check("anna.schmidt", Action::UpgradeRoom), "allow");
@@ -770,9 +1017,10 @@ fn directory_shows_only_contacts() {
         check("eva.koch", search("jo.klein")),
         "directory_not_visible"
     );
-    let profile = |target, shares_room| Action::ViewProfile {
+    let profile = |target, shares_room| Action::Contact {
         target,
         shares_room,
+        channel: Channel::Profile,
     };
     assert_eq!(
         check("ben.mueller", profile("nora.fischer", false)),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use common::{direct, outcome, room, school};
 use schulhof_directory::{DirectoryIndex, Role};
-use schulhof_policy::{Action, JoinVia, Rights, StateChange, UnknownUsers};
+use schulhof_policy::{Action, Channel, History, JoinVia, Rights, StateChange, UnknownUsers};
 
 /// The acting people (columns of [`WITHOUT_TARGET`], rows of [`WITH_TARGET`]).
 const ACTORS: [(&str, &str); 5] = [
@@ -96,7 +96,10 @@ send_call_answer               allow          allow                     allow   
 state_join_rules_public        allow          room_public_staff_only    room_public_staff_only    allow          allow
 state_join_rules_invite        allow          allow                     allow                     allow          allow
 state_history_world_readable   allow          room_public_staff_only    room_public_staff_only    allow          allow
-state_history_shared           allow          room_settings_staff_only  allow                     allow          allow
+state_history_shared           allow          room_settings_staff_only  room_settings_staff_only  allow          allow
+state_history_joined           allow          allow                     allow                     allow          allow
+state_history_invited          allow          allow                     allow                     allow          allow
+state_guest_access             allow          allow                     allow                     allow          allow
 state_power_levels_raise_self  allow          room_settings_staff_only  power_level_raise_self    allow          allow
 state_power_levels             allow          room_settings_staff_only  allow                     allow          allow
 state_encryption               allow          allow                     allow                     allow          allow
@@ -114,6 +117,7 @@ upgrade_room                   allow          room_upgrade_staff_only   room_upg
 publish_room                   allow          room_public_staff_only    room_public_staff_only    allow          allow
 report                         allow          allow                     allow                     allow          allow
 create_group                   allow          create_group_not_allowed  create_group_not_allowed  allow          allow
+create_space                   allow          student_create_room       create_group_not_allowed  allow          allow
 invite_group                   allow          invite_group_not_allowed  invite_group_not_allowed  allow          allow
 invite_unknown_group           unknown_group  invite_group_not_allowed  invite_group_not_allowed  unknown_group  unknown_group
 set_task                       allow          set_task_not_allowed      set_task_not_allowed      allow          allow
@@ -122,6 +126,9 @@ start_video_conference         allow          start_video_not_allowed   start_vi
 join_video_conference          allow          allow                     allow                     allow          allow
 import_users                   admin_only     admin_only                admin_only                allow          admin_only
 change_rights                  admin_only     admin_only                admin_only                allow          admin_only
+change_display_name            allow          display_name_not_allowed  allow                     allow          allow
+change_avatar                  allow          allow                     allow                     allow          allow
+change_password                allow          allow                     allow                     allow          allow
 ";
 
 /// Expected decisions of actions with a target: one row per actor and action, one column
@@ -166,7 +173,7 @@ unknown  accept_dm       allow       allow                           allow    - 
 ";
 
 /// Actions without a target, in table order.
-const CASES: [&str; 38] = [
+const CASES: [&str; 45] = [
     "create_room",
     "create_public_room",
     "join_alias",
@@ -180,6 +187,9 @@ const CASES: [&str; 38] = [
     "state_join_rules_invite",
     "state_history_world_readable",
     "state_history_shared",
+    "state_history_joined",
+    "state_history_invited",
+    "state_guest_access",
     "state_power_levels_raise_self",
     "state_power_levels",
     "state_encryption",
@@ -197,6 +207,7 @@ const CASES: [&str; 38] = [
     "publish_room",
     "report",
     "create_group",
+    "create_space",
     "invite_group",
     "invite_unknown_group",
     "set_task",
@@ -205,6 +216,9 @@ const CASES: [&str; 38] = [
     "join_video_conference",
     "import_users",
     "change_rights",
+    "change_display_name",
+    "change_avatar",
+    "change_password",
 ];
 
 /// Actions with a target, in table order.
@@ -220,7 +234,7 @@ const TARGET_CASES: [&str; 7] = [
 
 /// The decision for `actor` doing `case` (without a target).
 fn run(actor: &str, case: &str, dir: &DirectoryIndex, rights: &Rights) -> &'static str {
-    let state = |change| Action::ChangeRoomState { change };
+    let state = |change| Action::ChangeRoomState { change, room: None };
     let members = ["anna.schmidt", actor, "nora.fischer"];
     let staff_room = room(Some(Role::Teacher), &members);
     let join = |via| Action::Join {
@@ -251,11 +265,18 @@ fn run(actor: &str, case: &str, dir: &DirectoryIndex, rights: &Rights) -> &'stat
         "state_join_rules_public" => state(StateChange::JoinRules { invite_only: false }),
         "state_join_rules_invite" => state(StateChange::JoinRules { invite_only: true }),
         "state_history_world_readable" => state(StateChange::HistoryVisibility {
-            world_readable: true,
+            visibility: History::WorldReadable,
         }),
         "state_history_shared" => state(StateChange::HistoryVisibility {
-            world_readable: false,
+            visibility: History::Shared,
         }),
+        "state_history_joined" => state(StateChange::HistoryVisibility {
+            visibility: History::Joined,
+        }),
+        "state_history_invited" => state(StateChange::HistoryVisibility {
+            visibility: History::Invited,
+        }),
+        "state_guest_access" => state(StateChange::GuestAccess),
         "state_power_levels_raise_self" => state(StateChange::PowerLevels { raises_self: true }),
         "state_power_levels" => state(StateChange::PowerLevels { raises_self: false }),
         "state_encryption" => state(StateChange::Encryption),
@@ -273,6 +294,7 @@ fn run(actor: &str, case: &str, dir: &DirectoryIndex, rights: &Rights) -> &'stat
         "publish_room" => Action::PublishRoom,
         "report" => Action::Report,
         "create_group" => Action::CreateGroup,
+        "create_space" => Action::CreateSpace,
         "invite_group" => Action::InviteGroup {
             group: "Klasse 9.2",
         },
@@ -285,6 +307,9 @@ fn run(actor: &str, case: &str, dir: &DirectoryIndex, rights: &Rights) -> &'stat
         "join_video_conference" => Action::JoinVideoConference,
         "import_users" => Action::ImportUsers,
         "change_rights" => Action::ChangeRights,
+        "change_display_name" => Action::ChangeDisplayName,
+        "change_avatar" => Action::ChangeAvatar,
+        "change_password" => Action::ChangePassword,
         other => panic!("no such case {other}"),
     };
     outcome(actor, &action, dir, rights)
@@ -316,9 +341,10 @@ fn run_with_target(
             room: &own_room,
         },
         "search" => Action::SearchDirectory { target },
-        "profile" => Action::ViewProfile {
+        "profile" => Action::Contact {
             target,
             shares_room: false,
+            channel: Channel::Profile,
         },
         "reset_password" => Action::ResetPassword { target },
         "send_dm" => Action::SendMessage {

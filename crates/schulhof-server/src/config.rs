@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use schulhof_directory::Role;
 use serde::Deserialize;
 
 /// The whole configuration file.
@@ -20,6 +21,11 @@ pub struct Config {
     pub database_url: String,
     /// Directory for uploaded files.
     pub media_path: PathBuf,
+    /// Directory for the server's own files: the secret key and the access letters, unless
+    /// configured otherwise. Default: the directory holding `media_path` (`data` for
+    /// `data/media`); see [`Config::data_dir`].
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
     /// The URL clients reach the server at (used in `.well-known`).
     pub public_baseurl: String,
     /// Name of the school, shown in texts.
@@ -28,6 +34,10 @@ pub struct Config {
     /// Language of user-facing texts.
     #[serde(default)]
     pub language: Language,
+    /// Roles addressed with "du" in German texts (default: students); everyone else, and
+    /// accounts outside the directory, with "Sie".
+    #[serde(default = "default_informal_address")]
+    pub informal_address: Vec<Role>,
     /// End-to-end encryption settings.
     #[serde(default)]
     pub encryption: EncryptionConfig,
@@ -54,6 +64,9 @@ pub struct Config {
     /// exist the built-in defaults apply.
     #[serde(default = "default_rights_file")]
     pub rights_file: PathBuf,
+    /// Server notices: the system account and how often it tells a person about a refusal.
+    #[serde(default)]
+    pub notices: NoticesConfig,
     /// Application service registration files (YAML, as the Application Service API defines).
     #[serde(default)]
     pub appservices: Vec<PathBuf>,
@@ -142,8 +155,10 @@ fn default_password_min_length() -> usize {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountsConfig {
-    /// File with the server's 32-byte secret key (created on first start).
-    #[serde(default = "default_secret_key_file")]
+    /// File with the server's 32-byte secret key (created on first start). Default:
+    /// `schulhof.key` in the data directory ([`Config::data_dir`]), filled in by
+    /// [`Config::parse`].
+    #[serde(default)]
     pub secret_key_file: PathBuf,
     /// How many days a start code stays valid.
     #[serde(default = "default_start_code_days")]
@@ -153,7 +168,7 @@ pub struct AccountsConfig {
 impl Default for AccountsConfig {
     fn default() -> Self {
         Self {
-            secret_key_file: default_secret_key_file(),
+            secret_key_file: PathBuf::new(),
             start_code_days: default_start_code_days(),
         }
     }
@@ -162,9 +177,9 @@ impl Default for AccountsConfig {
 fn default_rights_file() -> PathBuf {
     PathBuf::from("config/rights.toml")
 }
-fn default_secret_key_file() -> PathBuf {
-    PathBuf::from("data/schulhof.key")
-}
+/// The secret key's file name in the data directory, if not configured.
+const SECRET_KEY_FILE: &str = "schulhof.key";
+
 fn default_start_code_days() -> i64 {
     14
 }
@@ -180,19 +195,80 @@ pub enum Language {
     En,
 }
 
-/// Whether rooms may be end-to-end encrypted.
+/// Whether rooms may be end-to-end encrypted, and which new rooms the server encrypts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncryptionConfig {
     /// When false, `m.room.encryption` events are refused and clients are told not to encrypt.
     #[serde(default = "yes")]
     pub allow: bool,
+    /// New rooms the server adds `m.room.encryption` to itself (unless the client already
+    /// asked for it), so a direct chat with someone who never logged in is encrypted too.
+    /// Only while `allow` is true and the rights' `allow_encryption` is true.
+    #[serde(default)]
+    pub enabled_by_default_for: EncryptByDefault,
 }
 
 impl Default for EncryptionConfig {
     fn default() -> Self {
-        Self { allow: true }
+        Self {
+            allow: true,
+            enabled_by_default_for: EncryptByDefault::default(),
+        }
     }
+}
+
+/// Which new rooms are encrypted by the server (by the `createRoom` preset).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EncryptByDefault {
+    /// Every new room.
+    All,
+    /// Rooms joined by invitation (presets `private_chat` and `trusted_private_chat`):
+    /// direct chats and chat rooms, not public rooms (default).
+    #[default]
+    InviteOnly,
+    /// None: the clients decide.
+    Off,
+}
+
+/// Server notices (section `[notices]`): a system account sends each person short messages
+/// in a room of their own, e.g. why the school's rights refused something.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticesConfig {
+    /// Localpart of the system account (it cannot log in).
+    #[serde(default = "default_notices_localpart")]
+    pub localpart: String,
+    /// Its display name.
+    #[serde(default = "default_notices_display_name")]
+    pub display_name: String,
+    /// At most one notice per rule and person within this many minutes.
+    #[serde(default = "default_notices_period_minutes")]
+    pub period_minutes: u32,
+}
+
+impl Default for NoticesConfig {
+    fn default() -> Self {
+        Self {
+            localpart: default_notices_localpart(),
+            display_name: default_notices_display_name(),
+            period_minutes: default_notices_period_minutes(),
+        }
+    }
+}
+
+fn default_notices_localpart() -> String {
+    "schulhof".to_owned()
+}
+fn default_notices_display_name() -> String {
+    "Schulhof".to_owned()
+}
+fn default_notices_period_minutes() -> u32 {
+    60
+}
+fn default_informal_address() -> Vec<Role> {
+    vec![Role::Student]
 }
 
 /// Size limits.
@@ -322,9 +398,22 @@ impl Config {
         })
     }
 
+    /// The directory for the server's own files (secret key, access letters): `data_dir`, or
+    /// else the directory holding `media_path` — never the working directory as such (a bare
+    /// relative `media_path` has no other: then it is `media_path` itself).
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        match self.media_path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => self.media_path.clone(),
+        }
+    }
+
     /// Parses configuration text; the error names the offending key.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         ruma::ServerName::parse(&config.server_name).map_err(|e| {
             format!(
                 "key `server_name`: {:?} is not a valid server name ({e})",
@@ -345,6 +434,17 @@ impl Config {
                 "key `database_url`: {:?} must start with sqlite:// or postgres://",
                 config.database_url
             ));
+        }
+        let localpart = &config.notices.localpart;
+        let allowed =
+            |c: char| matches!(c, 'a'..='z' | '0'..='9' | '.' | '_' | '=' | '-' | '/' | '+');
+        if localpart.is_empty() || !localpart.chars().all(allowed) {
+            return Err(format!(
+                "key `notices.localpart`: {localpart:?} is not a valid user name (a-z, 0-9, . _ = - / +)"
+            ));
+        }
+        if config.accounts.secret_key_file.as_os_str().is_empty() {
+            config.accounts.secret_key_file = config.data_dir().join(SECRET_KEY_FILE);
         }
         if config.testing.movable_clock && !cfg!(debug_assertions) {
             return Err(
@@ -372,8 +472,15 @@ public_baseurl = "http://127.0.0.1:8008/"
         let c = Config::parse(MINIMAL).unwrap();
         assert_eq!(c.server_name, "schule.test");
         assert!(c.encryption.allow);
+        assert_eq!(
+            c.encryption.enabled_by_default_for,
+            EncryptByDefault::InviteOnly
+        );
         assert!(c.rate_limits.enabled);
         assert_eq!(c.language, Language::De);
+        assert_eq!(c.informal_address, [Role::Student]);
+        assert_eq!(c.notices.localpart, "schulhof");
+        assert_eq!(c.notices.period_minutes, 60);
     }
 
     #[test]
@@ -399,6 +506,41 @@ public_baseurl = "http://127.0.0.1:8008/"
         } else {
             assert!(parsed.unwrap_err().contains("testing.movable_clock"));
         }
+    }
+
+    #[test]
+    fn bad_notices_localpart_is_named() {
+        let text = format!("{MINIMAL}\n[notices]\nlocalpart = \"Schul Hof\"\n");
+        let err = Config::parse(&text).unwrap_err();
+        assert!(err.contains("notices.localpart"), "{err}");
+    }
+
+    #[test]
+    fn server_files_default_to_the_data_directory() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.data_dir(), Path::new("data"));
+        assert_eq!(c.accounts.secret_key_file, Path::new("data/schulhof.key"));
+        let text = MINIMAL.replace("\"data/media\"", "\"/var/lib/schulhof/media\"");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.data_dir(), Path::new("/var/lib/schulhof"));
+        assert_eq!(
+            c.accounts.secret_key_file,
+            Path::new("/var/lib/schulhof/schulhof.key")
+        );
+        let text = format!("data_dir = \"/srv/schulhof\"\n{MINIMAL}");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(
+            c.accounts.secret_key_file,
+            Path::new("/srv/schulhof/schulhof.key")
+        );
+        let text = MINIMAL.replace("\"data/media\"", "\"medien\"");
+        assert_eq!(
+            Config::parse(&text).unwrap().data_dir(),
+            Path::new("medien")
+        );
+        let text = format!("{MINIMAL}[accounts]\nsecret_key_file = \"k.key\"\n");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.accounts.secret_key_file, Path::new("k.key"));
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub enum Error {
     /// 403 `M_FORBIDDEN`.
     #[error("forbidden: {}", .0.en)]
     Forbidden(Text),
+    /// 403 `M_FORBIDDEN`: an event the Matrix authorization rules of the room refuse.
+    #[error("refused by the authorization rules: {}", .0.en)]
+    AuthRules(Text),
     /// 404 `M_NOT_FOUND`.
     #[error("not found: {}", .0.en)]
     NotFound(Text),
@@ -99,6 +102,10 @@ pub enum Error {
     /// 400 `M_UNSUPPORTED_ROOM_VERSION`.
     #[error("unsupported room version")]
     UnsupportedRoomVersion,
+    /// 400 `M_INVALID_ROOM_STATE`: `createRoom` asked for state the room cannot be created
+    /// with (e.g. power levels that leave the creator unable to send the rest).
+    #[error("invalid room state: {}", .0.en)]
+    InvalidRoomState(Text),
     /// 403 `M_WRONG_ROOM_KEYS_VERSION`: keys uploaded to a backup version that is not the
     /// current one (which is given).
     #[error("wrong room keys version, current is {0}")]
@@ -144,7 +151,9 @@ impl Error {
     fn parts(&self) -> (StatusCode, &'static str, Text, Map<String, Value>) {
         let none = Map::new();
         match self {
-            Error::Forbidden(t) => (StatusCode::FORBIDDEN, "M_FORBIDDEN", t.clone(), none),
+            Error::Forbidden(t) | Error::AuthRules(t) => {
+                (StatusCode::FORBIDDEN, "M_FORBIDDEN", t.clone(), none)
+            }
             Error::NotFound(t) => (StatusCode::NOT_FOUND, "M_NOT_FOUND", t.clone(), none),
             Error::MissingToken => (
                 StatusCode::UNAUTHORIZED,
@@ -159,7 +168,7 @@ impl Error {
                     StatusCode::UNAUTHORIZED,
                     "M_UNKNOWN_TOKEN",
                     text!(
-                        "Der Zugangstoken ist ungültig oder abgelaufen. Bitte melde dich neu an.",
+                        "Die Anmeldung ist abgelaufen. Bitte neu anmelden.",
                         "Unknown or expired access token. Please log in again."
                     ),
                     extra,
@@ -190,7 +199,7 @@ impl Error {
                     StatusCode::TOO_MANY_REQUESTS,
                     "M_LIMIT_EXCEEDED",
                     text!(
-                        "Zu viele Anfragen. Bitte warte einen Moment.",
+                        "Zu viele Anfragen. Bitte einen Moment warten.",
                         "Too many requests. Please wait a moment."
                     ),
                     extra,
@@ -210,6 +219,12 @@ impl Error {
                     "Diese Raumversion wird nicht unterstützt (möglich: 10, 11).",
                     "This room version is not supported (supported: 10, 11)."
                 ),
+                none,
+            ),
+            Error::InvalidRoomState(t) => (
+                StatusCode::BAD_REQUEST,
+                "M_INVALID_ROOM_STATE",
+                t.clone(),
                 none,
             ),
             Error::WrongRoomKeysVersion(current) => {
@@ -241,8 +256,8 @@ impl Error {
                     StatusCode::UNAUTHORIZED,
                     "M_USER_LOCKED",
                     text!(
-                        "Dein Konto ist gesperrt. Bitte wende dich an die Schulleitung.",
-                        "Your account is locked. Please contact the school management."
+                        "Dieses Konto ist gesperrt. Das Sekretariat kann es wieder freigeben.",
+                        "This account is locked. The school office can unlock it."
                     ),
                     extra,
                 )
@@ -258,7 +273,7 @@ impl Error {
                     StatusCode::UNAUTHORIZED,
                     errcode,
                     text!(
-                        "Bitte bestätige mit deinem Passwort.",
+                        "Bitte mit dem Passwort bestätigen.",
                         "Please confirm with your password."
                     ),
                     extra,

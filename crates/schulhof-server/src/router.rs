@@ -1,6 +1,10 @@
 //! The axum router: every Client-Server API route, CORS, and the JSON 404/405 fallbacks.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::extract::{Request, State};
 use axum::handler::Handler;
@@ -77,6 +81,7 @@ pub fn build(state: Arc<AppState>) -> Router {
         .0
         .fallback(unrecognized)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(catch_panics))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .layer(middleware::from_fn(cors))
         .with_state(state)
@@ -88,6 +93,39 @@ async fn unrecognized() -> Error {
 
 async fn method_not_allowed() -> Error {
     Error::Unrecognized(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// Turns a panic anywhere in a request into 500 `M_UNKNOWN` (with the panic in the log)
+/// instead of a dropped connection.
+async fn catch_panics(request: Request, next: Next) -> Response {
+    CatchUnwind(Box::pin(next.run(request)))
+        .await
+        .unwrap_or_else(|panic| panic_response(panic.as_ref()))
+}
+
+/// The 500 `M_UNKNOWN` for a request that panicked; the panic goes to the log.
+fn panic_response(panic: &(dyn std::any::Any + Send)) -> Response {
+    Error::Internal(format!(
+        "request panicked: {}",
+        crate::ruma_wrapper::panic_message(panic)
+    ))
+    .into_response()
+}
+
+/// A future that returns a panic of the future it polls as an error.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
 }
 
 /// Adds the CORS headers the spec requires to every response and answers preflights.
@@ -112,3 +150,23 @@ async fn cors(request: Request, next: Next) -> Response {
 
 /// Handler state shorthand.
 pub type AppStateArg = State<Arc<AppState>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_request_becomes_a_500() {
+        let panicked = CatchUnwind(Box::pin(async { panic!("kaputt") }))
+            .await
+            .expect_err("the panic is caught");
+        assert_eq!(
+            crate::ruma_wrapper::panic_message(panicked.as_ref()),
+            "kaputt"
+        );
+        let response = panic_response(panicked.as_ref());
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let fine = CatchUnwind(Box::pin(async { 7 })).await;
+        assert_eq!(fine.ok(), Some(7));
+    }
+}

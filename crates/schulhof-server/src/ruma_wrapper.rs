@@ -19,6 +19,7 @@ use ruma::api::{IncomingRequest, OutgoingResponse, OutgoingResponseExt};
 use ruma::{OwnedDeviceId, OwnedUserId};
 
 use crate::auth::token_hash;
+use crate::service::school::directory as school;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -141,7 +142,9 @@ fn query_param(parts: &http::request::Parts, name: &str) -> Option<String> {
 
 /// The session of a request's token: a user's access token, or an appservice's `as_token`
 /// with the identity it asserts (`user_id` and `device_id` query parameters, spec "Identity
-/// assertion").
+/// assertion"). Tokens of people the directory refuses (restricted, locked, deactivated) are
+/// refused on every request, whatever the rights or the directory changed since they were
+/// issued.
 pub async fn authenticate_request(
     state: &AppState,
     parts: &http::request::Parts,
@@ -149,7 +152,9 @@ pub async fn authenticate_request(
 ) -> Result<Session> {
     let hash = token_hash(token);
     let Some(registration) = state.appservices.by_token_hash(&hash) else {
-        return authenticate(state, token).await;
+        let session = authenticate(state, token).await?;
+        school::refuse_session(state, &session.user_id)?;
+        return Ok(session);
     };
     let user_id = crate::service::appservice::asserted_user(
         registration,
@@ -175,6 +180,7 @@ pub async fn authenticate_request(
         }
         None => APPSERVICE_DEVICE.into(),
     };
+    school::refuse_session(state, &user_id)?;
     Ok(Session {
         user_id,
         device_id,
@@ -233,31 +239,29 @@ where
         }
 
         let limit = state.config.limits.max_request_bytes as usize;
-        let bytes = read_body(body, limit).await?;
-        let json_body = if bytes.is_empty() {
-            None
-        } else {
-            serde_json::from_slice(&bytes).ok()
-        };
-        if !bytes.is_empty()
-            && json_body.is_none()
-            && parts
-                .headers
-                .get(http::header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
-        {
-            return Err(Error::NotJson);
-        }
-        // Clients may POST without a body where every field is optional.
-        let bytes = if bytes.is_empty() && parts.method != http::Method::GET {
-            Bytes::from_static(b"{}")
-        } else {
-            bytes
-        };
+        let bytes = json_request_body(&parts.method, read_body(body, limit).await?)?;
+        let json_body: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
         let http_request = http::Request::from_parts(parts, bytes.as_ref());
         let args: Vec<&str> = path_args.iter().map(String::as_str).collect();
-        let body =
-            T::try_from_http_request_inner(http_request, &args).map_err(deserialization_error)?;
+        // ruma's parsers are not meant to panic, but one does on some bodies (a login without
+        // `type`); a body that makes the parser panic is a malformed request, not a fault.
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            T::try_from_http_request_inner(http_request, &args)
+        }));
+        let body = match parsed {
+            Ok(parsed) => parsed.map_err(|err| deserialization_error(err, json_body.as_ref()))?,
+            Err(panic) => {
+                tracing::error!(
+                    panic = panic_message(panic.as_ref()),
+                    endpoint = std::any::type_name::<T>(),
+                    "request parser panicked"
+                );
+                return Err(Error::bad_json(
+                    "Die Anfrage ist fehlerhaft.",
+                    "Malformed request.",
+                ));
+            }
+        };
         Ok(Ruma {
             body,
             session,
@@ -286,8 +290,50 @@ pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes> {
     }
 }
 
-fn deserialization_error(err: ruma::api::error::DeserializationError) -> Error {
+/// The body of a request to a JSON endpoint, checked: a body that is not JSON is 400
+/// `M_NOT_JSON`, whatever its `Content-Type`; so is an empty body on `PUT`, whose endpoints
+/// all take a JSON object (an event's content, a setting). Clients may `POST` without a
+/// body where every field is optional: that body is `{}`.
+fn json_request_body(method: &http::Method, bytes: Bytes) -> Result<Bytes> {
+    if bytes.is_empty() {
+        return match *method {
+            http::Method::PUT => Err(Error::NotJson),
+            http::Method::GET | http::Method::HEAD => Ok(bytes),
+            _ => Ok(Bytes::from_static(b"{}")),
+        };
+    }
+    let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok();
+    if !is_json && !matches!(*method, http::Method::GET | http::Method::HEAD) {
+        return Err(Error::NotJson);
+    }
+    Ok(bytes)
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// The error for a request ruma cannot parse. A room version the request names
+/// (`room_version` of `createRoom`, `new_version` of an upgrade) that is not even a valid
+/// room version ID is unsupported, as the spec wants, rather than bad JSON.
+fn deserialization_error(
+    err: ruma::api::error::DeserializationError,
+    body: Option<&serde_json::Value>,
+) -> Error {
     use ruma::api::error::DeserializationError as D;
+    let invalid_version = ["room_version", "new_version"].iter().any(|field| {
+        body.and_then(|b| b.get(field))
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|v| ruma::RoomVersionId::try_from(v).is_err())
+    });
+    if invalid_version {
+        return Error::UnsupportedRoomVersion;
+    }
     let detail = err.to_string();
     match err {
         D::Json(_) => Error::bad_json(
@@ -354,5 +400,42 @@ impl FromRequestParts<Arc<AppState>> for MaybeAuthenticated {
             None => None,
         };
         Ok(MaybeAuthenticated(session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    fn checked(method: Method, body: &'static [u8]) -> std::result::Result<Bytes, &'static str> {
+        json_request_body(&method, Bytes::from_static(body)).map_err(|e| e.errcode())
+    }
+
+    #[test]
+    fn json_endpoints_refuse_bodies_that_are_not_json() {
+        assert_eq!(checked(Method::PUT, b""), Err("M_NOT_JSON"));
+        assert_eq!(checked(Method::PUT, b"Hallo"), Err("M_NOT_JSON"));
+        assert_eq!(checked(Method::POST, b"{\"a\": "), Err("M_NOT_JSON"));
+        assert_eq!(checked(Method::POST, b""), Ok(Bytes::from_static(b"{}")));
+        assert_eq!(checked(Method::GET, b""), Ok(Bytes::new()));
+        assert_eq!(checked(Method::PUT, b"[1]"), Ok(Bytes::from_static(b"[1]")));
+    }
+
+    #[test]
+    fn unparseable_room_versions_are_unsupported() {
+        let err = |body: serde_json::Value| {
+            let json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+            deserialization_error(json.into(), Some(&body)).errcode()
+        };
+        assert_eq!(
+            err(serde_json::json!({ "room_version": "" })),
+            "M_UNSUPPORTED_ROOM_VERSION"
+        );
+        assert_eq!(
+            err(serde_json::json!({ "new_version": "ä" })),
+            "M_UNSUPPORTED_ROOM_VERSION"
+        );
+        assert_eq!(err(serde_json::json!({ "name": 5 })), "M_BAD_JSON");
     }
 }

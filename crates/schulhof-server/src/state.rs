@@ -64,6 +64,11 @@ pub struct AppState {
     pub appservices: crate::service::appservice::Appservices,
     /// The school's rights and the denial counters (`service::school::policy`).
     pub policy: crate::service::school::policy::Policy,
+    /// The system account of the server notices (`service::notices`).
+    pub notices: crate::service::notices::Notices,
+    /// Media uploaded from this moment on (ms) is served only through the authenticated
+    /// endpoints (`service::media::require_legacy_access`).
+    pub media_freeze_ts: i64,
 }
 
 impl AppState {
@@ -83,10 +88,17 @@ impl AppState {
         let rate_limiter = RateLimiter::new(config.rate_limits.clone());
         let secret_key = SecretKey::load_or_create(&config.accounts.secret_key_file)?;
         let directory = crate::service::school::directory::SchoolDirectory::load(&db).await?;
-        let policy = crate::service::school::policy::Policy::load(&config.rights_file)
-            .map_err(crate::Error::Internal)?;
+        let policy = crate::service::school::policy::Policy::load(
+            &config.rights_file,
+            config
+                .directory
+                .restrict_parents_of_students_without_consent,
+        )
+        .map_err(crate::Error::Internal)?;
         let appservices = crate::service::appservice::Appservices::load(&config.appservices)
             .map_err(crate::Error::Internal)?;
+        let notices = crate::service::notices::Notices::new(&config, &server_name)?;
+        let media_freeze_ts = db.media_freeze(clock.now_ms()).await?;
         Ok(Arc::new(AppState {
             server_name,
             db,
@@ -111,6 +123,8 @@ impl AppState {
             web_sessions: Default::default(),
             policy,
             appservices,
+            notices,
+            media_freeze_ts,
             config,
         }))
     }

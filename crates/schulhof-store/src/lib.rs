@@ -18,6 +18,7 @@ mod job_lock;
 mod key_backup;
 mod migrate;
 mod misc;
+mod notices;
 mod personal_data;
 mod policy;
 mod serve_lease;

@@ -53,7 +53,7 @@ macro_rules! migrations {
     };
 }
 
-migrations!["0001_baseline"];
+migrations!["0001_baseline", "0002_server_notices"];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
 /// serving lease uses another key).
@@ -225,6 +225,13 @@ mod tests {
         migrations
     }
 
+    /// The `(version, name)` pairs `migrations` are recorded as.
+    fn numbered(migrations: &[Migration]) -> Vec<(i64, String)> {
+        (1..)
+            .zip(migrations.iter().map(|m| m.name.to_owned()))
+            .collect()
+    }
+
     /// The recorded `(version, name)` pairs.
     async fn recorded(db: &Db) -> Vec<(i64, String)> {
         let sql = "SELECT version, name FROM schema_migrations ORDER BY version";
@@ -250,10 +257,7 @@ mod tests {
 
         let migrations = with(&db, PRONOUNS);
         db.migrate_with(&migrations).await.unwrap();
-        assert_eq!(
-            recorded(&db).await,
-            vec![(1, "0001_baseline".into()), (2, "0002_pronouns".into())]
-        );
+        assert_eq!(recorded(&db).await, numbered(&migrations));
         let user = db.user("@anna:schule.test").await.unwrap().unwrap();
         assert_eq!(user.password_hash.as_deref(), Some("$argon2id$hash"));
         // The later migration ran on the adopted tables, and what the older version lacked is there.
@@ -263,7 +267,7 @@ mod tests {
 
         // A second start finds nothing to do.
         db.migrate_with(&migrations).await.unwrap();
-        assert_eq!(recorded(&db).await.len(), 2);
+        assert_eq!(recorded(&db).await.len(), migrations.len());
         let sql = "SELECT pronouns FROM users WHERE user_id = $1";
         let pronouns: Option<String> = scalar!(&db, fetch_one, sql, ["@anna:schule.test"]).unwrap();
         assert_eq!(pronouns.as_deref(), Some("sie"));
@@ -288,8 +292,9 @@ mod tests {
             ),
             "{err}"
         );
-        // 0001 was committed on its own; 0002 neither recorded nor half applied.
-        assert_eq!(recorded(&db).await, vec![(1, "0001_baseline".into())]);
+        // The built-in ones were committed each on its own; the broken one neither recorded
+        // nor half applied.
+        assert_eq!(recorded(&db).await, numbered(db.migrations()));
         assert!(execute!(&db, "SELECT x FROM half", []).is_err());
         db.close().await;
     }
@@ -317,16 +322,17 @@ mod tests {
         assert!(err.to_string().contains("must never be edited"), "{err}");
 
         // A build that knows only the built-in migrations meets a database a newer one upgraded.
+        let newer = i64::try_from(db.migrations().len()).unwrap() + 1;
         let err = db.migrate().await.unwrap_err();
         assert!(
             matches!(
                 &err,
-                StoreError::Migration(MigrationError::Unknown { version: 2, .. })
+                StoreError::Migration(MigrationError::Unknown { version, .. }) if *version == newer
             ),
             "{err}"
         );
         assert!(err.to_string().contains("a newer Schulhof"), "{err}");
-        assert_eq!(recorded(&db).await.len(), 2);
+        assert_eq!(recorded(&db).await.len(), db.migrations().len() + 1);
         db.close().await;
     }
 
@@ -403,11 +409,18 @@ mod tests {
     /// Checksums of every migration: `(name, SQLite, PostgreSQL)`. A migration must never
     /// change once a database may have applied it (that database would refuse to start), so a
     /// new migration gets its line here when it is final.
-    const PINNED: &[(&str, &str, &str)] = &[(
-        "0001_baseline",
-        "38c2d7869ebc467e336f1fa91e2470dbcbcab285fa1880352701471a88a7a88e",
-        "980709c4b128e3ecb0cf5a04a64d20de4721214bcb2db63ea38f21972c8223c3",
-    )];
+    const PINNED: &[(&str, &str, &str)] = &[
+        (
+            "0001_baseline",
+            "38c2d7869ebc467e336f1fa91e2470dbcbcab285fa1880352701471a88a7a88e",
+            "980709c4b128e3ecb0cf5a04a64d20de4721214bcb2db63ea38f21972c8223c3",
+        ),
+        (
+            "0002_server_notices",
+            "50c1036db0c3e660888f2e5531ef83f6e4113cf97444570fac8d63a0e3292711",
+            "efeaef57a0bf6cccce13f0c252d7d928435b93fad8972e5b285cd4e0e483b2e6",
+        ),
+    ];
 
     #[test]
     fn migrations_match_their_pinned_checksums() {

@@ -1,7 +1,10 @@
 //! Media metadata.
 
 use crate::db::AnyRow;
-use crate::{execute, fetch, Db, Result, StoreError};
+use crate::{execute, fetch, scalar, Db, Result, StoreError};
+
+/// The `meta` key of the moment media stopped being served without authentication.
+const MEDIA_FREEZE_KEY: &str = "media_freeze_ts";
 
 /// Metadata of an uploaded file (the bytes live under the configured media path).
 #[derive(Debug, Clone)]
@@ -50,6 +53,21 @@ impl Db {
         )
         .map_err(StoreError::from_write)?;
         Ok(())
+    }
+
+    /// The moment the unauthenticated (legacy) media endpoints were frozen, in ms: `now` the
+    /// first time this is called on a database, the stored moment afterwards.
+    pub async fn media_freeze(&self, now: i64) -> Result<i64> {
+        let insert = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+        execute!(self, insert, [MEDIA_FREEZE_KEY, now])?;
+        let sql = "SELECT value FROM meta WHERE key = $1";
+        Ok(scalar!(self, fetch_one, sql, [MEDIA_FREEZE_KEY])?)
+    }
+
+    /// When one uploaded file was uploaded (ms), if it exists.
+    pub async fn media_uploaded_ts(&self, media_id: &str) -> Result<Option<i64>> {
+        let sql = "SELECT created_ts FROM media WHERE media_id = $1";
+        Ok(scalar!(self, fetch_optional, sql, [media_id])?)
     }
 
     /// Looks up the metadata of one uploaded file.

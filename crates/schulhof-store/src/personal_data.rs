@@ -25,6 +25,8 @@ const ERASE: &[&str] = &[
     "DELETE FROM backup_keys WHERE user_id = $1",
     "DELETE FROM backup_versions WHERE user_id = $1",
     "DELETE FROM media WHERE uploader = $1",
+    "DELETE FROM server_notice_rooms WHERE user_id = $1",
+    "DELETE FROM notices_sent WHERE user_id = $1",
     // The row stays as a tombstone, so the user ID is never given out again.
     "UPDATE users SET password_hash = NULL, displayname = NULL, avatar_url = NULL,
      is_admin = 0, deactivated = 1 WHERE user_id = $1",

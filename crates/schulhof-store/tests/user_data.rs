@@ -1,17 +1,20 @@
 //! Conformance of accounts and per-user data on SQLite and PostgreSQL: access tokens and
-//! devices, account data, receipts with unread counts, filters and presence.
+//! devices, account data, receipts with unread counts, filters, presence and the freeze of
+//! unauthenticated media.
 
 #[macro_use]
 mod common;
 
 use common::{fresh_db, Engine, ANNA, BEN, ROOM};
-use schulhof_store::{Db, StoreError, UserRow};
+use schulhof_store::{Db, MediaRow, StoreError, UserRow};
 
 on_both_engines!(
     an_access_token_stands_for_its_device_until_revoked,
     account_data_is_replaced_and_delivered_once_per_change,
     receipts_only_move_forward_and_clear_unread_counts,
     filters_and_presence,
+    notices_are_claimed_once_per_period_and_rooms_remembered,
+    the_media_freeze_is_set_once,
 );
 
 fn account(user_id: &str) -> UserRow {
@@ -270,4 +273,52 @@ async fn filters_and_presence(engine: Engine) {
         db.presence(ANNA).await.unwrap(),
         Some(("unavailable".to_owned(), None, 8000, 8))
     );
+}
+
+async fn notices_are_claimed_once_per_period_and_rooms_remembered(engine: Engine) {
+    let db = fresh_db(engine).await;
+    let hour = 3_600_000;
+    let claim = |now: i64| db.claim_notice(ANNA, "policy.student_create_room", now, now - hour);
+    assert!(claim(10 * hour).await.unwrap(), "the first one is sent");
+    assert!(
+        !claim(10 * hour + 1).await.unwrap(),
+        "a retry within the hour is not"
+    );
+    assert!(!claim(11 * hour - 1).await.unwrap());
+    assert!(claim(11 * hour + 1).await.unwrap(), "after the hour again");
+    // Per kind and per person.
+    let other_kind = db.claim_notice(ANNA, "policy.join_requires_invite", 11 * hour + 2, 0);
+    assert!(other_kind.await.unwrap());
+    let other_person = db.claim_notice(BEN, "policy.student_create_room", 11 * hour + 2, 0);
+    assert!(other_person.await.unwrap());
+
+    assert_eq!(db.notice_room(ANNA).await.unwrap(), None);
+    db.set_notice_room(ANNA, ROOM).await.unwrap();
+    assert_eq!(db.notice_room(ANNA).await.unwrap().as_deref(), Some(ROOM));
+    db.set_notice_room(ANNA, "!neu:schule.test").await.unwrap();
+    assert_eq!(
+        db.notice_room(ANNA).await.unwrap().as_deref(),
+        Some("!neu:schule.test")
+    );
+    assert_eq!(db.notice_room(BEN).await.unwrap(), None);
+}
+
+async fn the_media_freeze_is_set_once(engine: Engine) {
+    let db = fresh_db(engine).await;
+    assert_eq!(db.media_freeze(1_000).await.unwrap(), 1_000);
+    // Later starts keep the first moment.
+    assert_eq!(db.media_freeze(5_000).await.unwrap(), 1_000);
+    let file = MediaRow {
+        media_id: "A".repeat(24),
+        content_type: "text/plain".into(),
+        filename: None,
+        size: 3,
+        uploader: ANNA.into(),
+    };
+    db.create_media(&file, 2_000).await.unwrap();
+    assert_eq!(
+        db.media_uploaded_ts(&file.media_id).await.unwrap(),
+        Some(2_000)
+    );
+    assert_eq!(db.media_uploaded_ts("gibtsnicht").await.unwrap(), None);
 }

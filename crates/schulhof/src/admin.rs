@@ -53,7 +53,8 @@ pub enum UserAdmin {
     ResetPassword {
         /// Username.
         localpart: String,
-        /// Directory for the access letter (default: ./zugangsbriefe-YYYYMMDD-HHMMSS).
+        /// Directory for the access letter (default: zugangsbriefe-YYYYMMDD-HHMMSS in the data
+        /// directory).
         #[arg(long, value_name = "DIR")]
         letters: Option<PathBuf>,
     },
@@ -115,7 +116,7 @@ pub async fn run_user(config: &Path, command: UserAdmin) -> Result<(), String> {
             Ok(())
         }
         UserAdmin::ResetPassword { localpart, letters } => {
-            let files = LetterFiles::create(letters)?;
+            let files = LetterFiles::create(letters, &state.config)?;
             match password_reset::reset_password_as_admin(state, ACTOR, &localpart).await {
                 Ok(letter) => {
                     println!("Passwort von {localpart} zurückgesetzt; alle Sitzungen beendet.");

@@ -48,7 +48,8 @@ async fn prepare(state: &AppState, config: &Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .map_err(|errors| format!("demo school: {errors:?}"))?;
     if !outcome.letters.is_empty() {
-        let letters = crate::import::LetterFiles::create(Some("data/zugangsbriefe-demo".into()))?;
+        let dir = config.data_dir().join("zugangsbriefe-demo");
+        let letters = crate::import::LetterFiles::create(Some(dir), config)?;
         letters.write(config, &outcome.letters)?;
     }
     for (localpart, _, password) in DEMO_LOGINS {

@@ -21,7 +21,7 @@ pub struct ImportArgs {
     #[arg(long)]
     dry_run: bool,
     /// Directory for the access letters of new accounts
-    /// (default: ./zugangsbriefe-YYYYMMDD-HHMMSS).
+    /// (default: zugangsbriefe-YYYYMMDD-HHMMSS in the data directory).
     #[arg(long, value_name = "DIR")]
     letters: Option<PathBuf>,
 }
@@ -49,7 +49,7 @@ pub async fn run(config: &Path, args: ImportArgs) -> Result<(), String> {
     }
     let needs_letters = !preview.added.is_empty() || !preview.reactivated.is_empty();
     let files = if needs_letters {
-        Some(LetterFiles::create(args.letters.clone())?)
+        Some(LetterFiles::create(args.letters.clone(), &state.config)?)
     } else {
         None
     };
@@ -71,7 +71,7 @@ pub async fn run(config: &Path, args: ImportArgs) -> Result<(), String> {
     }
     let files = match files {
         Some(files) => files,
-        None => LetterFiles::create(args.letters)?,
+        None => LetterFiles::create(args.letters, &state.config)?,
     };
     files.write(&state.config, &outcome.letters)
 }
@@ -103,10 +103,10 @@ pub struct LetterFiles {
 }
 
 impl LetterFiles {
-    /// Creates the files in `dir` (default: `./zugangsbriefe-YYYYMMDD-HHMMSS`, German time);
-    /// existing letter files are never overwritten.
-    pub fn create(dir: Option<PathBuf>) -> Result<LetterFiles, String> {
-        let dir = dir.unwrap_or_else(default_dir);
+    /// Creates the files in `dir` (default: `zugangsbriefe-YYYYMMDD-HHMMSS`, German time, in
+    /// the configuration's data directory); existing letter files are never overwritten.
+    pub fn create(dir: Option<PathBuf>, config: &Config) -> Result<LetterFiles, String> {
+        let dir = dir.unwrap_or_else(|| config.data_dir().join(default_dir_name()));
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -145,13 +145,13 @@ impl LetterFiles {
         };
         println!(
             "Zugangsbriefe für {accounts}:\n  {}  (zum Drucken im Browser öffnen)\n  {}  (für Serienbriefe)",
-            html.0.display(),
-            csv.0.display()
+            absolute(&html.0).display(),
+            absolute(&csv.0).display()
         );
         println!(
             "Die Dateien enthalten die Startcodes: nach dem Drucken und Verteilen sicher löschen \
              (Verzeichnis {}).",
-            self.dir.display()
+            absolute(&self.dir).display()
         );
         Ok(())
     }
@@ -165,11 +165,17 @@ impl LetterFiles {
     }
 }
 
-/// `./zugangsbriefe-YYYYMMDD-HHMMSS` in German time.
-fn default_dir() -> PathBuf {
+/// `zugangsbriefe-YYYYMMDD-HHMMSS` in German time.
+fn default_dir_name() -> String {
     let t = letters::german_time(schulhof_server::service::runtime::clock::system_now_ms());
-    PathBuf::from(format!(
+    format!(
         "zugangsbriefe-{}{:02}{:02}-{:02}{:02}{:02}",
         t.year, t.month, t.day, t.hour, t.minute, t.second
-    ))
+    )
+}
+
+/// `path` as an absolute path, so the admin knows where the letters are whatever directory
+/// the command ran in.
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
 }

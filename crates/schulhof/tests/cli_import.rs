@@ -1,6 +1,7 @@
 //! `schulhof import` as an admin runs it: errors name file, line and field and change nothing
 //! (no database, no letter files); a good file writes private letter files; a dry run changes
-//! nothing; the admin commands work on the imported people.
+//! nothing; the admin commands work on the imported people; letters go to the data directory
+//! by default.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -158,6 +159,27 @@ fn import_writes_private_letters_and_admin_commands_work() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let reset = std::fs::read_to_string(site.path("reset/zugangsbriefe.csv")).unwrap();
     assert!(reset.contains("ben.mueller;Ben Müller;"));
+    // Without --letters they go to the data directory (the one holding media_path), never the
+    // working directory, and the output names them with their full path.
+    let out = site.run(&["user", "reset-password", "ben.mueller"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let letter_dirs = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("zugangsbriefe-")
+            })
+            .count()
+    };
+    assert_eq!(letter_dirs(&site.path("data")), 1);
+    assert_eq!(letter_dirs(&site.0), 0);
+    let data = std::fs::canonicalize(site.path("data")).unwrap();
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!("{}/zugangsbriefe-", data.display())),
+        "{shown}"
+    );
 
     let out = site.run(&["user", "set-password", "anna.schmidt"], Some("kurz\n"));
     assert_eq!(out.status.code(), Some(1));

@@ -80,6 +80,53 @@ async function createEncryptedRoom(name) {
     return roomId;
 }
 
+/**
+ * Calls createRoom with `options` as Element does; a refusal comes back as what Element gets:
+ * `{ httpStatus, errcode, error }`. A new room is returned once it is in sync, with whether it
+ * is encrypted (`m.room.encryption` in its state, whoever put it there).
+ */
+async function tryCreateRoom(options) {
+    let roomId;
+    try {
+        ({ room_id: roomId } = await client.createRoom(options));
+    } catch (err) {
+        return { httpStatus: err.httpStatus, errcode: err.errcode, error: err.data?.error ?? err.message };
+    }
+    const room = await waitFor("new room in sync", () => {
+        const r = client.getRoom(roomId);
+        return r?.getMyMembership() === "join" ? r : null;
+    });
+    return { roomId, encrypted: room.hasEncryptionStateEvent() };
+}
+
+/**
+ * Waits until this user has a notice with `body` in the room tagged `m.server_notice` (the room
+ * Element lists under "Systemwarnungen" / "System Alerts"); returns that room as the client
+ * sees it and all notices in it.
+ */
+async function waitForServerNotice(body) {
+    let seen = [];
+    try {
+        return await waitFor(`server notice "${body}"`, () => {
+            const rooms = client.getRooms().filter((r) => r.tags?.["m.server_notice"] && r.getMyMembership() === "join");
+            for (const room of rooms) {
+                const notices = room
+                    .getLiveTimeline()
+                    .getEvents()
+                    .filter((e) => e.getType() === "m.room.message" && e.getContent().msgtype === "m.server_notice");
+                seen = notices.map((e) => e.getContent().body);
+                const notice = notices.find((e) => e.getContent().body === body);
+                if (notice) {
+                    return { roomId: room.roomId, roomName: room.name, rooms: rooms.length, sender: notice.getSender(), notices: seen };
+                }
+            }
+            return null;
+        });
+    } catch (err) {
+        throw new Error(`${err.message}; notices seen: ${JSON.stringify(seen)}`);
+    }
+}
+
 /** Invites a user into a room (Element's invite dialog calls the same endpoint). */
 async function invite(roomId, userId) {
     await client.invite(roomId, userId);
@@ -238,6 +285,8 @@ async function stop() {
 window.mx = {
     login,
     createEncryptedRoom,
+    tryCreateRoom,
+    waitForServerNotice,
     invite,
     waitForInvite,
     join,

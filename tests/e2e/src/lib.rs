@@ -16,7 +16,7 @@ mod user;
 use std::time::Duration;
 
 pub use checks::Checks;
-pub use raw::{Body, RawApi, RawResponse};
+pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
 pub use user::{
     direct_invite, invite, left, membership, message, read_receipt, say, shared_room, state_event,

@@ -47,6 +47,15 @@ impl RawResponse {
         Ok(self.body)
     }
 
+    /// Fails unless this is 403 `M_FORBIDDEN` whose `error` is exactly `text` (what the person
+    /// refused reads).
+    pub fn expect_forbidden(&self, text: &str) -> Result<()> {
+        self.expect_error(&[403], &["M_FORBIDDEN"])?;
+        let error = self.body["error"].as_str().unwrap_or_default();
+        ensure!(error == text, "error text {error:?}, expected {text:?}");
+        Ok(())
+    }
+
     /// Fails unless the status is one of `statuses` and the errcode one of `errcodes`.
     pub fn expect_error(&self, statuses: &[u16], errcodes: &[&str]) -> Result<()> {
         ensure!(
@@ -155,5 +164,20 @@ async fn execute(request: RequestBuilder, body: Body) -> Result<RawResponse> {
         headers,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         elapsed: started.elapsed(),
+    })
+}
+
+/// `POST /createRoom` with `body`; the raw response.
+pub async fn create_room(api: &RawApi, body: Value) -> Result<RawResponse> {
+    api.post("/_matrix/client/v3/createRoom", body).await
+}
+
+/// The `createRoom` body of a direct chat with `localpart`, as Element sends it (no
+/// `initial_state`).
+pub fn direct_chat(localpart: &str) -> Value {
+    serde_json::json!({
+        "is_direct": true,
+        "preset": "trusted_private_chat",
+        "invite": [crate::user_id_of(localpart)],
     })
 }

@@ -131,6 +131,14 @@ impl TestServer {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Writes the school's export `csv` to `file` in the server's directory and imports it
+    /// (`schulhof import FILE ARGS…`); returns the command's output.
+    pub async fn import(&self, file: &str, csv: &str, args: &[&str]) -> Result<String> {
+        fs::write(self.path(file), csv)?;
+        self.cli(&[&["import", file][..], args].concat(), None)
+            .await
+    }
+
     /// A path inside the server's temporary directory (where [`TestServer::cli`] runs).
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -309,6 +317,11 @@ public_baseurl = "{public_url}/"
 
 [rate_limits]
 enabled = false
+
+# The scenarios read messages as the server stores them; `notices::new_rooms_are_encrypted_by_default`
+# checks the default.
+[encryption]
+enabled_by_default_for = "off"
 "#,
         media = dir.join("media").display()
     )

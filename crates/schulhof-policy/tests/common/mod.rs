@@ -14,9 +14,11 @@
 //! | mia.mueller | student | Klasse 9.2 | child of clara (ben's sister) |
 //! | paul.klein | student | Klasse 9.2, AG Theater | child of jo |
 //! | nora.fischer | student | Klasse 9.2 | no parents |
+//! | finn.wolf | student | Klasse 8.1 | child of uwe (lena's brother) |
 //! | clara.mueller | parent | Sorgeberechtigte 8.1, Sorgeberechtigte 9.2 | |
 //! | eva.koch | parent | Sorgeberechtigte 8.1 | |
 //! | uwe.wolf | parent | Sorgeberechtigte 8.1 | |
+//! | rita.wolf | parent | Sorgeberechtigte 8.1 | restricted: her only child, lena, has no consent |
 //! | jo.klein | parent | Sorgeberechtigte 9.2 | |
 //!
 //! `bot` and `other.bot` are accounts outside the directory.
@@ -40,10 +42,12 @@ S4;Mia;Müller;Schüler;Klasse 9.2;;ja
 S5;Paul;Klein;Schüler;Klasse 9.2, AG Theater;;ja
 S6;Nora;Fischer;Schüler;Klasse 9.2;;ja
 S7;Emma;Alt;Schüler;Klasse 8.1;;ja
+S8;Finn;Wolf;Schüler;Klasse 8.1;;ja
 E1;Clara;Müller;Sorgeberechtigte;;S1, S4;ja
 E2;Eva;Koch;Sorgeberechtigte;;S2;ja
 E3;Jo;Klein;Sorgeberechtigte;;S5;ja
-E4;Uwe;Wolf;Sorgeberechtigte;;S3;ja
+E4;Uwe;Wolf;Sorgeberechtigte;;S3, S8;ja
+E5;Rita;Wolf;Sorgeberechtigte;;S3;ja
 ";
 
 /// The school's directory (Karl locked, Emma deactivated).

@@ -37,7 +37,7 @@ pub(super) fn require_self(requester: &UserId, target: &UserId) -> Result<()> {
         return Ok(());
     }
     Err(Error::forbidden(
-        "Das geht nur für dein eigenes Konto.",
+        "Das geht nur für das eigene Konto.",
         "You can only do this for your own account.",
     ))
 }

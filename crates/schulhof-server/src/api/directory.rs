@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
-use crate::ruma_wrapper::Ruma;
+use crate::ruma_wrapper::{MaybeAuthenticated, Ruma};
 use crate::service::rooms::room_directory as directory;
 use crate::service::school::policy;
 use crate::state::AppState;
@@ -47,15 +47,11 @@ async fn put_alias(
 
 async fn get_alias_handler(
     State(state): State<Arc<AppState>>,
+    MaybeAuthenticated(asker): MaybeAuthenticated,
     req: Ruma<get_alias::v3::Request>,
 ) -> JsonResult {
-    let (room_id, _) = state
-        .db
-        .alias(req.body.room_alias.as_str())
-        .await?
-        .ok_or_else(|| {
-            Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.")
-        })?;
+    let asker = asker.as_ref().map(|s| s.user_id.as_ref());
+    let room_id = directory::resolve_alias(&state, asker, &req.body.room_alias).await?;
     Ok(Json(
         json!({ "room_id": room_id, "servers": [state.server_name] }),
     ))
@@ -73,19 +69,17 @@ async fn room_aliases(
     State(state): State<Arc<AppState>>,
     req: Ruma<aliases::v3::Request>,
 ) -> JsonResult {
-    let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
-    room.require_joined(req.user_id())?;
-    Ok(Json(
-        json!({ "aliases": state.db.room_aliases(req.body.room_id.as_str()).await? }),
-    ))
+    let aliases = directory::room_aliases(&state, req.user_id(), &req.body.room_id).await?;
+    Ok(Json(json!({ "aliases": aliases })))
 }
 
 async fn get_visibility(
     State(state): State<Arc<AppState>>,
+    MaybeAuthenticated(asker): MaybeAuthenticated,
     req: Ruma<get_room_visibility::v3::Request>,
 ) -> JsonResult {
-    state.rooms.existing(&state.db, &req.body.room_id).await?;
-    let published = state.db.room_published(req.body.room_id.as_str()).await?;
+    let asker = asker.as_ref().map(|s| s.user_id.as_ref());
+    let published = directory::published(&state, asker, &req.body.room_id).await?;
     Ok(Json(
         json!({ "visibility": if published { "public" } else { "private" } }),
     ))
@@ -95,13 +89,13 @@ async fn set_visibility(
     State(state): State<Arc<AppState>>,
     req: Ruma<set_room_visibility::v3::Request>,
 ) -> JsonResult {
-    let room = state.rooms.existing(&state.db, &req.body.room_id).await?;
+    let room = crate::service::rooms::Rooms::current(&state, &req.body.room_id).await?;
     if !room
         .power_levels()
         .user_can_send_state(req.user_id(), "m.room.canonical_alias".into())
     {
         return Err(Error::forbidden(
-            "Du darfst diesen Raum nicht im Verzeichnis veröffentlichen.",
+            "Diesen Raum im Verzeichnis zu veröffentlichen, ist hier nicht erlaubt.",
             "You may not publish this room in the directory.",
         ));
     }

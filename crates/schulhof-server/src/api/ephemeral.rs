@@ -14,6 +14,7 @@ use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::rooms::receipts::{set_fully_read, set_receipt};
+use crate::service::school::policy;
 use crate::state::AppState;
 use crate::Error;
 
@@ -31,16 +32,19 @@ async fn typing(
     let b = &req.body;
     if &b.user_id != req.user_id() {
         return Err(Error::forbidden(
-            "Du kannst nur deinen eigenen Tippstatus setzen.",
+            "Nur der eigene Tippstatus lässt sich setzen.",
             "You can only set your own typing status.",
         ));
     }
-    let room = state.rooms.existing(&state.db, &b.room_id).await?;
+    let room = crate::service::rooms::Rooms::current(&state, &b.room_id).await?;
     room.require_joined(&b.user_id)?;
     let timeout = match &b.state {
         Typing::Yes(info) => Some(info.timeout.max(Duration::from_millis(1))),
         _ => None,
     };
+    if timeout.is_some() {
+        policy::check_signal(&state, &room, &b.user_id, "m.typing").await?;
+    }
     if state
         .typing
         .set(b.room_id.as_str(), b.user_id.as_str(), timeout)

@@ -76,7 +76,9 @@ async fn claim(
             (user.to_string(), devices)
         })
         .collect();
-    Ok(Json(keys::claim_keys(&state, &wanted).await?))
+    Ok(Json(
+        keys::claim_keys(&state, req.user_id(), &wanted).await?,
+    ))
 }
 
 /// A sync token's stream position, or 400 `M_INVALID_PARAM`.

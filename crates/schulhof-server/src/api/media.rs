@@ -2,8 +2,10 @@
 //! previews, under both `/_matrix/client/v1/media/*` (authenticated) and the legacy
 //! `/_matrix/media/v3/*`.
 //!
-//! The legacy download and thumbnail routes stay unauthenticated as the spec defines them
-//! (Synapse serves them too); older clients and links in old messages still use them.
+//! The legacy download and thumbnail routes are frozen as Matrix 1.11 describes: they serve,
+//! without authentication, only media uploaded before the freeze (links in old messages
+//! keep working); everything uploaded since answers 404 there and is served to logged-in
+//! users through the authenticated endpoints only, as Synapse does with authenticated media.
 
 use std::io;
 use std::pin::Pin;
@@ -125,17 +127,24 @@ async fn upload(
 
 /// A download request of either API version.
 trait DownloadRequest: IncomingRequest<Authentication: AuthRequirement> + Send + 'static {
+    /// A frozen legacy endpoint (see the module docs).
+    const LEGACY: bool;
+
     /// Server name, media ID and the file name asked for in the path, if any.
     fn into_parts(self) -> (OwnedServerName, String, Option<String>);
 }
 
 impl DownloadRequest for v1::get_content::v1::Request {
+    const LEGACY: bool = false;
+
     fn into_parts(self) -> (OwnedServerName, String, Option<String>) {
         (self.server_name, self.media_id, None)
     }
 }
 
 impl DownloadRequest for v1::get_content_as_filename::v1::Request {
+    const LEGACY: bool = false;
+
     fn into_parts(self) -> (OwnedServerName, String, Option<String>) {
         (self.server_name, self.media_id, Some(self.filename))
     }
@@ -143,6 +152,8 @@ impl DownloadRequest for v1::get_content_as_filename::v1::Request {
 
 #[allow(deprecated)]
 impl DownloadRequest for legacy::get_content::v3::Request {
+    const LEGACY: bool = true;
+
     fn into_parts(self) -> (OwnedServerName, String, Option<String>) {
         (self.server_name, self.media_id, None)
     }
@@ -150,6 +161,8 @@ impl DownloadRequest for legacy::get_content::v3::Request {
 
 #[allow(deprecated)]
 impl DownloadRequest for legacy::get_content_as_filename::v3::Request {
+    const LEGACY: bool = true;
+
     fn into_parts(self) -> (OwnedServerName, String, Option<String>) {
         (self.server_name, self.media_id, Some(self.filename))
     }
@@ -161,6 +174,9 @@ async fn download<R: DownloadRequest>(
     req: Ruma<R>,
 ) -> Result<Response> {
     let (server_name, media_id, filename) = req.body.into_parts();
+    if R::LEGACY {
+        media::require_legacy_access(&state, &media_id).await?;
+    }
     let stored = media::open(&state, &server_name, &media_id).await?;
     let disposition =
         media::content_disposition(&stored.meta.content_type, filename.or(stored.meta.filename));
@@ -178,11 +194,16 @@ async fn download<R: DownloadRequest>(
 
 /// A thumbnail request of either API version.
 trait ThumbnailRequest: IncomingRequest<Authentication: AuthRequirement> + Send + 'static {
+    /// A frozen legacy endpoint (see the module docs).
+    const LEGACY: bool;
+
     /// Server name, media ID, requested width and height, and method.
     fn into_parts(self) -> (OwnedServerName, String, UInt, UInt, Option<Method>);
 }
 
 impl ThumbnailRequest for v1::get_content_thumbnail::v1::Request {
+    const LEGACY: bool = false;
+
     fn into_parts(self) -> (OwnedServerName, String, UInt, UInt, Option<Method>) {
         (
             self.server_name,
@@ -196,6 +217,8 @@ impl ThumbnailRequest for v1::get_content_thumbnail::v1::Request {
 
 #[allow(deprecated)]
 impl ThumbnailRequest for legacy::get_content_thumbnail::v3::Request {
+    const LEGACY: bool = true;
+
     fn into_parts(self) -> (OwnedServerName, String, UInt, UInt, Option<Method>) {
         (
             self.server_name,
@@ -215,6 +238,9 @@ async fn thumbnail<R: ThumbnailRequest>(
     req: Ruma<R>,
 ) -> Result<Response> {
     let (server_name, media_id, width, height, method) = req.body.into_parts();
+    if R::LEGACY {
+        media::require_legacy_access(&state, &media_id).await?;
+    }
     let requested = (dimension(width)?, dimension(height)?);
     let method = match method {
         None | Some(Method::Scale) => ThumbnailMethod::Scale,

@@ -109,7 +109,7 @@ async fn forget(
     if matches!(room.membership(req.user_id()), Some(m) if m.as_str() == "join" || m.as_str() == "invite")
     {
         return Err(Error::BadRequest(crate::text!(
-            "Du musst den Raum zuerst verlassen.",
+            "Dafür muss der Raum zuerst verlassen werden.",
             "You must leave the room first."
         )));
     }

@@ -11,6 +11,7 @@ use ruma::api::client::account::{
 use ruma::api::client::push::get_notifications;
 use ruma::api::client::thirdparty::get_protocols;
 use ruma::api::client::voip::get_turn_server_info;
+use schulhof_policy::Action;
 use serde_json::json;
 
 use super::{Json, JsonResult};
@@ -18,6 +19,7 @@ use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::identity::accounts;
 use crate::service::identity::uiaa::require_password;
+use crate::service::school::policy;
 use crate::state::AppState;
 use crate::Error;
 
@@ -52,6 +54,11 @@ async fn change_password(
     State(state): State<Arc<AppState>>,
     req: Ruma<change_password::v3::Request>,
 ) -> JsonResult {
+    // The school's rights (`may_change_password`) come before the question for the password.
+    if let Some(session) = req.optional_session() {
+        let user = &session.user_id;
+        policy::check(&state, user, &Action::ChangePassword, user.as_str()).await?;
+    }
     // The endpoint allows anonymous password resets via e-mail, which Schulhof does not offer.
     let session = req.optional_session().ok_or(Error::MissingToken)?;
     require_password(&state, session.user_id.as_str(), req.json_body.as_ref()).await?;

@@ -1,16 +1,20 @@
-//! Presence: `GET/PUT /presence/{userId}/status`.
+//! Presence: `GET/PUT /presence/{userId}/status`. Others' presence (with its free-text
+//! status message) only of people one may reach (`service::school::reach`).
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use ruma::api::client::presence::{get_presence, set_presence};
 use ruma::presence::PresenceState;
+use schulhof_policy::Channel;
 use serde_json::{json, Map, Value};
 
 use super::account_data::require_self;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
+use crate::service::school::reach::Contacts;
+use crate::service::user::presence;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -75,22 +79,21 @@ async fn get(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_presence::v3::Request>,
 ) -> JsonResult {
+    Contacts::of(&state, req.user_id())
+        .require_existing(&req.body.user_id, Channel::Presence)
+        .await?;
     let user_id = req.body.user_id.as_str();
-    if state.db.user(user_id).await?.is_none() {
-        return Err(Error::not_found(
-            "Diesen Benutzer gibt es nicht.",
-            "Unknown user.",
-        ));
-    }
-    Ok(Json(match state.db.presence(user_id).await? {
-        Some((presence, status_msg, last_active_ts, _)) => presence_json(
-            &presence,
-            status_msg.as_deref(),
-            last_active_ts,
-            state.clock.now_ms(),
-        ),
-        None => json!({ "presence": "offline" }),
-    }))
+    Ok(Json(
+        match presence::stored_presence(&state, user_id).await? {
+            Some((presence, status_msg, last_active_ts, _)) => presence_json(
+                &presence,
+                status_msg.as_deref(),
+                last_active_ts,
+                state.clock.now_ms(),
+            ),
+            None => json!({ "presence": "offline" }),
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use ruma::api::client::profile::{
     get_avatar_url, get_display_name, get_profile, set_avatar_url, set_display_name,
 };
 use ruma::UserId;
-use schulhof_policy::Action;
+use schulhof_policy::{Action, Channel};
 use schulhof_store::UserRow;
 use serde_json::{json, Map, Value};
 
@@ -18,7 +18,8 @@ use super::account_data::require_self;
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::{MaybeAuthenticated, Ruma};
-use crate::service::school::policy::Context;
+use crate::service::school::policy;
+use crate::service::school::reach::Contacts;
 use crate::service::user::profile::{change_profile, Field};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -51,8 +52,9 @@ fn profile_json(user: &UserRow, fields: &[Field]) -> Map<String, Value> {
         .collect()
 }
 
-/// 403 unless `viewer` may see `target`'s profile: the school's policy (`ViewProfile`) shows
-/// the people one may write to and those one shares a room with; without logging in, nobody.
+/// 403 unless `viewer` may see `target`'s profile: the people one may reach (the school's
+/// policy, `Action::Contact`: those one may write to and those one shares a room with);
+/// unknown accounts get the same answer; without logging in, nobody.
 async fn require_visible(state: &AppState, viewer: Option<&UserId>, target: &UserId) -> Result<()> {
     let Some(viewer) = viewer else {
         return Err(Error::forbidden(
@@ -60,30 +62,9 @@ async fn require_visible(state: &AppState, viewer: Option<&UserId>, target: &Use
             "Profiles are only visible after logging in.",
         ));
     };
-    let ctx = Context::now(state);
-    let view = |shares_room| Action::ViewProfile {
-        target: target.localpart(),
-        shares_room,
-    };
-    if ctx.decide(viewer, &view(false)).is_allowed() {
-        return Ok(());
-    }
-    let shares_room = shares_room(state, viewer, target).await?;
-    ctx.check(state, viewer, &view(shares_room), target.as_str())
+    Contacts::of(state, viewer)
+        .require_existing(target, Channel::Profile)
         .await
-}
-
-/// Whether both users are joined to or invited into a common room.
-async fn shares_room(state: &AppState, a: &UserId, b: &UserId) -> Result<bool> {
-    let current = |rows: Vec<schulhof_store::MembershipRow>| {
-        rows.into_iter()
-            .filter(|m| m.membership == "join" || m.membership == "invite")
-            .map(|m| m.room_id)
-            .collect::<std::collections::HashSet<String>>()
-    };
-    let of_a = current(state.db.memberships(a.as_str()).await?);
-    let of_b = current(state.db.memberships(b.as_str()).await?);
-    Ok(!of_a.is_disjoint(&of_b))
 }
 
 async fn get_full(
@@ -152,6 +133,8 @@ async fn set_displayname(
 ) -> JsonResult {
     require_self(req.user_id(), &req.body.user_id)?;
     require_key(req.json_body.as_ref(), Field::DisplayName)?;
+    let user = req.user_id();
+    policy::check(&state, user, &Action::ChangeDisplayName, user.as_str()).await?;
     let name = req.body.displayname.as_deref().filter(|n| !n.is_empty());
     if name.is_some_and(|n| n.chars().count() > MAX_DISPLAYNAME_CHARS) {
         return Err(Error::BadJson(crate::text!(
@@ -170,6 +153,8 @@ async fn set_avatar(
 ) -> JsonResult {
     require_self(req.user_id(), &req.body.user_id)?;
     require_key(req.json_body.as_ref(), Field::AvatarUrl)?;
+    let user = req.user_id();
+    policy::check(&state, user, &Action::ChangeAvatar, user.as_str()).await?;
     // Element removes an avatar by sending an empty string.
     let url = req
         .body

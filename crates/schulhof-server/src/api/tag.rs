@@ -26,7 +26,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
 fn only_own(asker: &UserId, owner: &UserId) -> Result<()> {
     if asker != owner {
         return Err(Error::forbidden(
-            "Du kannst nur deine eigenen Markierungen sehen und ändern.",
+            "Nur die eigenen Markierungen lassen sich sehen und ändern.",
             "You can only see and change your own tags.",
         ));
     }

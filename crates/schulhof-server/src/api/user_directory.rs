@@ -2,20 +2,25 @@
 //!
 //! A school has a few thousand accounts at most, so the search runs in memory over all active
 //! accounts: case-insensitive on the user ID's localpart and the display name, every word of the
-//! search term must match.
+//! search term must match. The system account of the server notices is never found.
+//!
+//! A search that finds nobody while the school's rights hide people from the searcher is
+//! explained in a server notice (`directory_not_visible`, at most once per period): an empty
+//! list alone reads as "this person does not exist".
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use ruma::api::client::user_directory::search_users;
 use ruma::UserId;
-use schulhof_policy::Action;
+use schulhof_policy::{Action, Rule};
 use schulhof_store::UserRow;
 use serde_json::{json, Map, Value};
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
+use crate::service::notices;
 use crate::service::school::policy::Context;
 use crate::state::AppState;
 use crate::Result;
@@ -29,16 +34,23 @@ pub(super) fn routes(routes: Routes) -> Routes {
 
 /// The accounts `searcher` may find: the school's policy (`SearchDirectory`) shows exactly
 /// the people one may write to (students and parents: their own groups and teachers).
-/// Filtering is not a denial and is not audited.
-async fn searchable_users(state: &AppState, searcher: &UserId) -> Result<Vec<UserRow>> {
+/// Filtering is not a denial and is not audited. Also whether the rights hid anyone from
+/// `searcher` because they may not write to them.
+async fn searchable_users(state: &AppState, searcher: &UserId) -> Result<(Vec<UserRow>, bool)> {
     let ctx = Context::now(state);
-    let mut users = state.db.active_users().await?;
+    let system = state.notices.system_user();
+    let mut users = crate::service::identity::accounts::active_users(state).await?;
+    let mut hidden_by_reach = false;
     users.retain(|user| {
         let target = localpart(&user.user_id);
-        ctx.decide(searcher, &Action::SearchDirectory { target })
-            .is_allowed()
+        if user.user_id == system.as_str() {
+            return false;
+        }
+        let decision = ctx.decide(searcher, &Action::SearchDirectory { target });
+        hidden_by_reach |= decision.rule() == Some(Rule::DirectoryNotVisible);
+        decision.is_allowed()
     });
-    Ok(users)
+    Ok((users, hidden_by_reach))
 }
 
 /// The lowercase words of a search term; a full user ID (`@name:server`) counts as its localpart.
@@ -119,8 +131,13 @@ async fn search(
     let limit = usize::try_from(u64::from(req.body.limit))
         .unwrap_or(MAX_LIMIT)
         .min(MAX_LIMIT);
-    let users = searchable_users(&state, req.user_id()).await?;
-    let found = matching(&search_words(&req.body.search_term), &users);
+    let (users, hidden_by_reach) = searchable_users(&state, req.user_id()).await?;
+    let words = search_words(&req.body.search_term);
+    let found = matching(&words, &users);
+    if found.is_empty() && hidden_by_reach && !words.is_empty() {
+        let refused = Action::SearchDirectory { target: "" }.refused();
+        notices::tell_refusal(&state, req.user_id(), refused, Rule::DirectoryNotVisible).await;
+    }
     let results: Vec<Value> = found.iter().take(limit).map(|u| result_json(u)).collect();
     Ok(Json(
         json!({ "results": results, "limited": found.len() > limit }),

@@ -25,7 +25,9 @@ use tokio::sync::Semaphore;
 use crate::state::AppState;
 use crate::{Error, Result};
 
-/// Length of the media IDs this server hands out (random alphanumeric characters).
+/// Length of the media IDs this server hands out (random alphanumeric characters from the
+/// operating system's seeded CSPRNG: 24 × log2(62) ≈ 143 bits, so a file's URL cannot be
+/// guessed, only be given).
 const MEDIA_ID_LEN: usize = 24;
 
 /// Largest image (in pixels) that is decoded for a thumbnail; bigger ones are refused.
@@ -208,6 +210,17 @@ pub async fn delete_files(root: &Path, media_id: &str) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// 404 `M_NOT_FOUND` unless `media_id` may be served by the unauthenticated (legacy)
+/// endpoints: only media uploaded before they were frozen (`AppState::media_freeze_ts`, the
+/// first start of a version with authenticated media), as Matrix 1.11 describes and Synapse
+/// does. Everything uploaded since is served to logged-in users only.
+pub async fn require_legacy_access(state: &AppState, media_id: &str) -> Result<()> {
+    match state.db.media_uploaded_ts(media_id).await? {
+        Some(uploaded) if uploaded < state.media_freeze_ts => Ok(()),
+        _ => Err(not_found()),
+    }
 }
 
 /// Opens an uploaded file; unknown media and media of other servers are 404.
@@ -435,6 +448,14 @@ fn not_thumbnailable() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_ids_carry_at_least_128_random_bits() {
+        let bits = MEDIA_ID_LEN as f64 * 62f64.log2();
+        assert!(bits >= 128.0, "{bits}");
+        let id = Alphanumeric.sample_string(&mut rand::thread_rng(), MEDIA_ID_LEN);
+        assert!(is_media_id(&id));
+    }
     use image::{Rgb, RgbImage, RgbaImage};
 
     use ThumbnailMethod::{Crop, Scale};

@@ -4,6 +4,7 @@ pub mod appservice;
 pub mod e2ee;
 pub mod identity;
 pub mod media;
+pub mod notices;
 pub mod push;
 pub mod read;
 pub mod rooms;

@@ -1,5 +1,7 @@
 //! Malformed, unauthorised and unknown requests get the spec's status and error code and
-//! change nothing.
+//! change nothing: bad JSON, bodies that are not JSON, events over the spec's size limits or
+//! outside canonical JSON, `createRoom` with power levels or room versions no room can have,
+//! a login body that once made the parser panic.
 
 use anyhow::{ensure, Context, Result};
 use reqwest::Method;
@@ -53,6 +55,179 @@ impl Case {
 }
 
 const CREATE_ROOM: &str = "/_matrix/client/v3/createRoom";
+
+/// `createRoom` with `power_level_content_override`.
+fn levels_override(levels: serde_json::Value) -> Body {
+    Body::Json(json!({ "name": "Stufen", "power_level_content_override": levels }))
+}
+
+/// Events that may not be stored, into `room`: each answered with the spec's error code.
+fn event_cases(room: &str) -> Vec<Case> {
+    let send = |txn: &str| format!("/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}");
+    let text = |extra: serde_json::Value| {
+        let mut content = json!({ "msgtype": "m.text", "body": "Hallo" });
+        content
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Body::Json(content)
+    };
+    let topic = format!("/_matrix/client/v3/rooms/{room}/state/m.room.topic");
+    let long = "x".repeat(256);
+    vec![
+        Case::new(
+            "event over 64 KiB",
+            Method::PUT,
+            &send("gross"),
+            Auth::User,
+            text(json!({ "body": "x".repeat(70_000) })),
+        )
+        .expect(&[413], &["M_TOO_LARGE"]),
+        Case::new(
+            "event type over 255 bytes",
+            Method::PUT,
+            &format!("/_matrix/client/v3/rooms/{room}/send/{long}/lang"),
+            Auth::User,
+            text(json!({})),
+        )
+        .expect(&[400], &["M_INVALID_PARAM"]),
+        Case::new(
+            "room ID over 255 bytes",
+            Method::PUT,
+            &format!(
+                "/_matrix/client/v3/rooms/!{}:{SERVER_NAME}/send/m.room.message/id",
+                "r".repeat(256)
+            ),
+            Auth::User,
+            text(json!({})),
+        )
+        .expect(&[400], &["M_INVALID_PARAM"]),
+        Case::new(
+            "state key over 255 bytes",
+            Method::PUT,
+            &format!("{topic}/{long}"),
+            Auth::User,
+            Body::Json(json!({ "topic": "Mathe" })),
+        )
+        .expect(&[400], &["M_INVALID_PARAM"]),
+        Case::new(
+            "float in content",
+            Method::PUT,
+            &send("komma"),
+            Auth::User,
+            text(json!({ "note": 1.5 })),
+        )
+        .expect(&[400], &["M_BAD_JSON"]),
+        Case::new(
+            "integer beyond 2^53 - 1",
+            Method::PUT,
+            &send("riesig"),
+            Auth::User,
+            text(json!({ "count": 9_007_199_254_740_992_i64 })),
+        )
+        .expect(&[400], &["M_BAD_JSON"]),
+        Case::new(
+            "integer below -(2^53 - 1)",
+            Method::PUT,
+            &send("winzig"),
+            Auth::User,
+            text(json!({ "count": -9_007_199_254_740_992_i64 })),
+        )
+        .expect(&[400], &["M_BAD_JSON"]),
+        Case::new(
+            "empty body on send",
+            Method::PUT,
+            &send("leer"),
+            Auth::User,
+            Body::Empty,
+        )
+        .expect(&[400], &["M_NOT_JSON"]),
+        Case::new(
+            "text body on send",
+            Method::PUT,
+            &send("text"),
+            Auth::User,
+            Body::Bytes(b"Hallo".to_vec()),
+        )
+        .expect(&[400], &["M_NOT_JSON"]),
+        Case::new(
+            "empty body on state",
+            Method::PUT,
+            &format!("{topic}/"),
+            Auth::User,
+            Body::Empty,
+        )
+        .expect(&[400], &["M_NOT_JSON"]),
+        Case::new(
+            "empty body on state with key",
+            Method::PUT,
+            &format!("{topic}/schluessel"),
+            Auth::User,
+            Body::Empty,
+        )
+        .expect(&[400], &["M_NOT_JSON"]),
+        Case::new(
+            "power levels of the wrong shape",
+            Method::PUT,
+            &format!("/_matrix/client/v3/rooms/{room}/state/m.room.power_levels/"),
+            Auth::User,
+            Body::Json(json!({ "users": { "anna": "100" } })),
+        )
+        .expect(&[400], &["M_BAD_JSON"]),
+    ]
+}
+
+/// `createRoom` requests no room may come of.
+fn create_room_cases() -> Vec<Case> {
+    let anna = format!("@anna.schmidt:{SERVER_NAME}");
+    let mut cases: Vec<Case> = [
+        ("override as an array", json!([{ "ban": 50 }])),
+        ("override users as a string", json!({ "users": anna })),
+        (
+            "override levels as strings",
+            json!({ "ban": "50", "users": { anna.as_str(): "100" } }),
+        ),
+        (
+            "override users not user IDs",
+            json!({ "users": { "anna": 100 } }),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, levels)| {
+        Case::new(
+            name,
+            Method::POST,
+            CREATE_ROOM,
+            Auth::User,
+            levels_override(levels),
+        )
+        .expect(&[400], &["M_BAD_JSON"])
+    })
+    .collect();
+    cases.push(
+        Case::new(
+            "override the creator cannot finish with",
+            Method::POST,
+            CREATE_ROOM,
+            Auth::User,
+            levels_override(json!({ "users": { anna.as_str(): 0 } })),
+        )
+        .expect(&[400], &["M_INVALID_ROOM_STATE"]),
+    );
+    for (name, version) in [("unknown room version", "99"), ("empty room version", "")] {
+        cases.push(
+            Case::new(
+                name,
+                Method::POST,
+                CREATE_ROOM,
+                Auth::User,
+                Body::Json(json!({ "room_version": version })),
+            )
+            .expect(&[400], &["M_UNSUPPORTED_ROOM_VERSION"]),
+        );
+    }
+    cases
+}
 
 fn cases() -> Vec<Case> {
     let unknown_room = format!("!gibtsnicht:{SERVER_NAME}");
@@ -139,6 +314,17 @@ fn cases() -> Vec<Case> {
         )
         .expect(&[403], &["M_FORBIDDEN"]),
         Case::new(
+            "login without type",
+            Method::POST,
+            "/_matrix/client/v3/login",
+            Auth::Missing,
+            Body::Json(json!({
+                "identifier": { "type": "m.id.user", "user": "anna.schmidt" },
+                "password": "falsch",
+            })),
+        )
+        .expect(&[400], &["M_BAD_JSON"]),
+        Case::new(
             "wrong password",
             Method::POST,
             "/_matrix/client/v3/login",
@@ -156,11 +342,27 @@ fn cases() -> Vec<Case> {
 /// Every case, CORS, and transaction-ID idempotency; all failures are reported together.
 async fn bad_input(server: &TestServer) -> Result<()> {
     let anna = server.user("anna.schmidt", "Anna Schmidt").await?;
+    let room = anna.create_room(&[], false).await?;
+    let stored_before = room_events(&anna, room.as_str()).await?;
     let mut checks = Checks::default();
-    for case in cases() {
+    let all = cases()
+        .into_iter()
+        .chain(event_cases(room.as_str()))
+        .chain(create_room_cases());
+    for case in all {
         let name = case.name;
         checks.check(name, check_case(&anna, case)).await;
     }
+    checks
+        .check("refused events stored nothing", async {
+            let stored_after = room_events(&anna, room.as_str()).await?;
+            ensure!(
+                stored_before == stored_after,
+                "the room's events changed from {stored_before:?} to {stored_after:?}"
+            );
+            Ok(())
+        })
+        .await;
     checks
         .check("CORS preflight", cors_preflight(&server.raw()))
         .await;
@@ -171,6 +373,22 @@ async fn bad_input(server: &TestServer) -> Result<()> {
         .check("replayed transaction ID", replayed_transaction(&anna))
         .await;
     checks.finish()
+}
+
+/// The IDs of the events in `room`, newest first.
+async fn room_events(anna: &TestUser, room: &str) -> Result<Vec<String>> {
+    let history = anna
+        .raw()
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=100"
+        ))
+        .await?
+        .ok()?;
+    let events = history["chunk"].as_array().cloned().unwrap_or_default();
+    Ok(events
+        .iter()
+        .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+        .collect())
 }
 
 /// Sends the case's request, checks the error, and that Anna's joined rooms did not change.

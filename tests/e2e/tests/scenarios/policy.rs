@@ -1,22 +1,25 @@
 //! The school's rights over HTTP on an imported school: each row of the rights table allowed
 //! or denied as a user of a Matrix client sees it (403 `M_FORBIDDEN` with the rule's German
-//! message), the escalation paths, the directory search and profiles, reports, a group change
+//! text, "du" for students, "Sie" for parents), the escalation paths, the directory search and profiles, reports, a group change
 //! and the audit log.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use schulhof_e2e::{backend_tests, say, user_id_of, RawApi, RawResponse, TestServer, TestUser};
+use schulhof_e2e::{
+    backend_tests, create_room as create, direct_chat as dm, say, user_id_of, RawApi, RawResponse,
+    TestServer, TestUser,
+};
 use serde_json::{json, Value};
 
 backend_tests!(school_rights);
 
 /// The password every imported person gets here (satisfies the password rule).
-const PASSWORD: &str = "Gruen-Tanne-4711";
+pub(crate) const PASSWORD: &str = "Gruen-Tanne-4711";
 
 /// A small school: two classes with a teacher each, three students, three parents.
-const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
+pub(crate) const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
 L-1;Anna;Schmidt;Lehrkraft;Lehrer, Klasse 8a;;ja
 L-2;Jürgen;Groß;Lehrkraft;Lehrer, Klasse 8b;;ja
 S-1;Ben;Müller;Schüler;Klasse 8a;;ja
@@ -28,81 +31,103 @@ E-3;Udo;Weber;Sorgeberechtigter;;S-3;ja
 ";
 
 /// How long the running server may take to load a re-import.
-const PICKUP: Duration = Duration::from_secs(3);
+pub(crate) const PICKUP: Duration = Duration::from_secs(3);
 
-const STUDENT_CONTACT: &str = "Schülerinnen und Schüler können nur Mitgliedern ihrer eigenen \
-                               Gruppen und Lehrkräften schreiben.";
-const STUDENT_CREATE_ROOM: &str = "Schülerinnen und Schüler können keine Chaträume anlegen und \
-                                   niemanden einladen. Direktnachrichten an einzelne Personen \
-                                   sind möglich.";
-const PARENT_ROOM: &str = "Sorgeberechtigte können nur Mitglieder ihrer eigenen Gruppen und \
-                           Lehrkräfte in Räume einladen.";
-const ROOM_PUBLIC: &str =
-    "Nur Lehrkräfte und die Schulleitung können Räume öffentlich oder auffindbar machen.";
-const ROOM_SETTINGS: &str =
-    "Diese Raumeinstellung können nur Lehrkräfte und die Schulleitung ändern.";
-const ROOM_NAME: &str =
-    "Name, Thema und Bild von Räumen ändern ist für dieses Konto nicht freigegeben.";
-const RAISE_SELF: &str = "Die eigenen Berechtigungen in einem Raum können nicht erhöht werden.";
-const JOIN_INVITE: &str = "Räumen kann nur beitreten, wer eingeladen wurde.";
-const INVITE_OUTDATED: &str =
-    "Diese Einladung gilt nicht mehr, weil sich die Gruppen geändert haben.";
-const NO_LONGER: &str = "Hier kann nicht mehr geschrieben werden, weil mit jemandem in diesem \
-                         Chat keine gemeinsame Gruppe mehr besteht.";
-const NOT_VISIBLE: &str = "Sichtbar sind nur Personen, denen dieses Konto schreiben darf.";
-const UPGRADE: &str = "Nur Lehrkräfte und die Schulleitung können Räume aktualisieren.";
+// What a student reads ("du") and what a parent reads ("Sie").
+pub(crate) const STUDENT_CONTACT: &str =
+    "Du kannst nur Personen aus deiner Klasse und deinen Gruppen und \
+                               Lehrkräften schreiben. Eine Lehrkraft kann euch zusammen in einen \
+                               Raum einladen.";
+pub(crate) const STUDENT_CREATE_ROOM: &str =
+    "Du kannst keine Chaträume anlegen und niemanden einladen. Du \
+                                   kannst aber Personen aus deiner Klasse und Lehrkräften direkt \
+                                   schreiben.";
+pub(crate) const PARENT_ROOM: &str =
+    "In Räume können Sie nur Eltern aus den Klassen Ihrer Kinder und \
+                           Lehrkräfte einladen. Ihren Kindern können Sie direkt schreiben.";
+pub(crate) const ROOM_PUBLIC: &str =
+    "Nur Lehrkräfte können Räume öffentlich oder auffindbar machen. Frag \
+                           eine Lehrkraft, wenn andere den Raum finden sollen.";
+pub(crate) const ROOM_SETTINGS: &str =
+    "Diese Raumeinstellung können nur Lehrkräfte ändern. Frag eine \
+                             Lehrkraft, wenn sie geändert werden soll.";
+pub(crate) const ROOM_NAME: &str =
+    "Name, Thema und Bild von Räumen kannst du nicht ändern. Frag eine \
+                         Lehrkraft, wenn etwas geändert werden soll.";
+pub(crate) const RAISE_SELF: &str =
+    "Ihre eigenen Rechte in einem Raum können Sie nicht erhöhen. Das kann \
+                          nur, wer im Raum mehr Rechte hat.";
+pub(crate) const JOIN_INVITE: &str =
+    "Du kannst nur Räumen beitreten, in die dich jemand eingeladen hat. \
+                           Frag eine Lehrkraft nach einer Einladung.";
+pub(crate) const JOIN_INVITE_SIE: &str =
+    "Sie können nur Räumen beitreten, in die Sie eingeladen wurden. \
+                               Bitten Sie eine Lehrkraft um eine Einladung.";
+pub(crate) const INVITE_OUTDATED: &str =
+    "Diese Einladung gilt nicht mehr, weil sich die Klassen oder \
+                               Gruppen geändert haben. Du kannst sie ablehnen.";
+pub(crate) const NO_LONGER: &str =
+    "Hier kannst du nicht mehr schreiben, weil jemand in diesem Chat nicht \
+                         mehr in deiner Klasse oder Gruppe ist. Die alten Nachrichten kannst \
+                         du weiter lesen.";
+pub(crate) const NOT_VISIBLE: &str =
+    "Du findest nur Personen, denen du schreiben darfst: aus deiner \
+                           Klasse, deinen Gruppen und Lehrkräfte. Fehlt jemand, frag eine \
+                           Lehrkraft.";
+pub(crate) const UPGRADE: &str =
+    "Nur Lehrkräfte können Räume aktualisieren. Der Raum funktioniert weiter \
+                       wie bisher.";
 
 /// The people logged in for the scenario.
-struct School {
-    anna: TestUser,
-    juergen: TestUser,
-    ben: TestUser,
-    zoe: TestUser,
-    mia: TestUser,
-    clara: TestUser,
-    eva: TestUser,
-    udo: TestUser,
+pub(crate) struct School {
+    pub(crate) anna: TestUser,
+    pub(crate) juergen: TestUser,
+    pub(crate) ben: TestUser,
+    pub(crate) zoe: TestUser,
+    pub(crate) mia: TestUser,
+    pub(crate) clara: TestUser,
+    pub(crate) eva: TestUser,
+    pub(crate) udo: TestUser,
 }
 
 /// Fails unless `response` is 403 `M_FORBIDDEN` with exactly `message`.
-fn denied(response: RawResponse, message: &str) -> Result<()> {
-    response.expect_error(&[403], &["M_FORBIDDEN"])?;
-    let error = response.body["error"].as_str().unwrap_or_default();
-    ensure!(error == message, "message {error:?}, expected {message:?}");
-    Ok(())
-}
-
-/// `createRoom` with `body`; the raw response.
-async fn create(api: &RawApi, body: Value) -> Result<RawResponse> {
-    api.post("/_matrix/client/v3/createRoom", body).await
-}
-
-/// A direct chat with one person (as Element creates it).
-fn dm(localpart: &str) -> Value {
-    json!({
-        "is_direct": true,
-        "preset": "trusted_private_chat",
-        "invite": [user_id_of(localpart)],
-    })
+pub(crate) fn denied(response: RawResponse, message: &str) -> Result<()> {
+    response.expect_forbidden(message)
 }
 
 /// `createRoom` that must succeed; the new room's ID.
-async fn created(api: &RawApi, body: Value) -> Result<String> {
+pub(crate) async fn created(api: &RawApi, body: Value) -> Result<String> {
     let body = create(api, body).await?.ok()?;
     Ok(body["room_id"].as_str().context("room_id")?.to_owned())
 }
 
 /// `PUT /rooms/{room}/state/{kind}` (empty state key).
-async fn put_state(api: &RawApi, room: &str, kind: &str, content: Value) -> Result<RawResponse> {
+pub(crate) async fn put_state(
+    api: &RawApi,
+    room: &str,
+    kind: &str,
+    content: Value,
+) -> Result<RawResponse> {
+    put_state_key(api, room, kind, "", content).await
+}
+
+/// `PUT /rooms/{room}/state/{kind}/{key}`.
+pub(crate) async fn put_state_key(
+    api: &RawApi,
+    room: &str,
+    kind: &str,
+    key: &str,
+    content: Value,
+) -> Result<RawResponse> {
     api.put(
-        &format!("/_matrix/client/v3/rooms/{room}/state/{kind}/"),
+        &format!("/_matrix/client/v3/rooms/{room}/state/{kind}/{key}"),
         content,
     )
     .await
 }
 
 /// Sends a text message with a raw request.
-async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> {
+pub(crate) async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> {
     static TXN: AtomicU64 = AtomicU64::new(0);
     let txn = TXN.fetch_add(1, Ordering::Relaxed);
     api.put(
@@ -113,14 +138,14 @@ async fn send_text(api: &RawApi, room: &str, body: &str) -> Result<RawResponse> 
 }
 
 /// Joins `room` (an ID or `#alias`).
-async fn join(api: &RawApi, room: &str) -> Result<RawResponse> {
+pub(crate) async fn join(api: &RawApi, room: &str) -> Result<RawResponse> {
     let room = room.replace('#', "%23");
     api.post(&format!("/_matrix/client/v3/join/{room}"), json!({}))
         .await
 }
 
 /// Invites `localpart` into `room`.
-async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse> {
+pub(crate) async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse> {
     api.post(
         &format!("/_matrix/client/v3/rooms/{room}/invite"),
         json!({ "user_id": user_id_of(localpart) }),
@@ -129,7 +154,7 @@ async fn invite(api: &RawApi, room: &str, localpart: &str) -> Result<RawResponse
 }
 
 /// The user IDs a directory search for `term` finds.
-async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
+pub(crate) async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
     let body = api
         .post(
             "/_matrix/client/v3/user_directory/search",
@@ -144,11 +169,21 @@ async fn search(api: &RawApi, term: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Waits until `api`'s user no longer finds `term` in the directory search: a re-import that
+/// moved someone away was picked up by the server.
+pub(crate) async fn until_not_found(api: &RawApi, term: &str) -> Result<()> {
+    let started = Instant::now();
+    while !search(api, term).await?.is_empty() {
+        ensure!(started.elapsed() < PICKUP, "the move was not picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Imports the school, sets passwords and logs everyone in.
-async fn import_and_log_in(server: &TestServer) -> Result<School> {
-    std::fs::write(server.path("schule.csv"), SCHOOL)?;
+pub(crate) async fn import_and_log_in(server: &TestServer) -> Result<School> {
     server
-        .cli(&["import", "schule.csv", "--letters", "briefe"], None)
+        .import("schule.csv", SCHOOL, &["--letters", "briefe"])
         .await?;
     let people = [
         "anna.schmidt",
@@ -359,7 +394,7 @@ async fn joining_without_invitation(s: &School) -> Result<()> {
     created(&s.anna.raw(), body).await?;
     let alias = "#offen:schule.test";
     denied(join(&s.ben.raw(), alias).await?, JOIN_INVITE)?;
-    denied(join(&s.clara.raw(), alias).await?, JOIN_INVITE)?;
+    denied(join(&s.clara.raw(), alias).await?, JOIN_INVITE_SIE)?;
     let knock = s
         .ben
         .raw()
@@ -426,20 +461,13 @@ async fn directory_and_profiles(server: &TestServer, s: &School) -> Result<()> {
 /// direct chat stays readable but nobody can write there any more.
 async fn group_change(server: &TestServer, s: &School, dm_room: &str) -> Result<()> {
     let pending = created(&s.ben.raw(), dm("zoe.yilmaz")).await?;
-    std::fs::write(
-        server.path("schule-neu.csv"),
-        SCHOOL.replace(
-            "S-2;Zoë;Yılmaz;Schülerin;Klasse 8a",
-            "S-2;Zoë;Yılmaz;Schülerin;Klasse 8b",
-        ),
-    )?;
-    server.cli(&["import", "schule-neu.csv"], None).await?;
+    let moved = SCHOOL.replace(
+        "S-2;Zoë;Yılmaz;Schülerin;Klasse 8a",
+        "S-2;Zoë;Yılmaz;Schülerin;Klasse 8b",
+    );
+    server.import("schule-neu.csv", &moved, &[]).await?;
     // The next request after the server loaded the change sees it.
-    let started = Instant::now();
-    while !search(&s.ben.raw(), "zoe").await?.is_empty() {
-        ensure!(started.elapsed() < PICKUP, "the move was not picked up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_not_found(&s.ben.raw(), "zoe").await?;
     denied(join(&s.zoe.raw(), &pending).await?, INVITE_OUTDATED)?;
     denied(
         send_text(&s.ben.raw(), dm_room, "Noch da?").await?,

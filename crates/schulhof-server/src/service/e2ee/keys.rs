@@ -13,10 +13,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ruma::UserId;
+use schulhof_policy::Channel;
 use schulhof_store::{Db, KeySignatureRow, NewToDevice, OneTimeKeyRow};
 use serde_json::{json, Map, Value};
 
 use crate::ruma_wrapper::Session;
+use crate::service::school::reach::Contacts;
 use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -282,17 +284,31 @@ fn public_key(key: &Value) -> Option<&str> {
         .strip_prefix("ed25519:")
 }
 
+/// Whether `user_id` is someone `contacts` may fetch keys of (people one may not reach are
+/// answered for like unknown users: without keys).
+async fn keys_reachable(contacts: &Contacts<'_>, user_id: &str) -> Result<bool> {
+    match UserId::parse(user_id) {
+        Ok(user_id) => contacts.allows(&user_id, Channel::Keys).await,
+        Err(_) => Ok(false),
+    }
+}
+
 /// `POST /keys/query`: device keys of the requested users (all devices for an empty list) and
 /// their cross-signing keys, with the signatures `viewer` may see. Device display names are
-/// only shown to their owner.
+/// only shown to their owner. Users `viewer` may not reach get no keys, like unknown users.
 pub async fn query_keys(
     state: &AppState,
     viewer: &UserId,
     wanted: &BTreeMap<String, Vec<String>>,
 ) -> Result<Value> {
+    let contacts = Contacts::of(state, viewer);
     let mut device_keys = Map::new();
     let mut cross_signing: HashMap<&str, Map<String, Value>> = HashMap::new();
     for (user_id, devices) in wanted {
+        if !keys_reachable(&contacts, user_id).await? {
+            device_keys.insert(user_id.clone(), json!({}));
+            continue;
+        }
         let signatures = state.db.key_signatures(user_id, viewer.as_str()).await?;
         let own = user_id == viewer.as_str();
         let mut user_devices = Map::new();
@@ -344,13 +360,19 @@ pub async fn query_keys(
 }
 
 /// `POST /keys/claim`: one key per requested device, a one-time key if one is left, the
-/// fallback key otherwise. Unknown devices are missing from the answer.
+/// fallback key otherwise. Unknown devices, and devices of users `claimer` may not reach, are
+/// missing from the answer.
 pub async fn claim_keys(
     state: &AppState,
+    claimer: &UserId,
     wanted: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Result<Value> {
+    let contacts = Contacts::of(state, claimer);
     let mut claimed = Map::new();
     for (user_id, devices) in wanted {
+        if !keys_reachable(&contacts, user_id).await? {
+            continue;
+        }
         let mut user_keys = Map::new();
         for (device_id, algorithm) in devices {
             let claimed_key = state.db.claim_key(user_id, device_id, algorithm).await?;
@@ -576,7 +598,9 @@ async fn to_device_targets(
 }
 
 /// `PUT /sendToDevice/{eventType}/{txnId}`: stores the messages at one stream position and
-/// wakes the recipients. A transaction ID the sending device already used is a no-op.
+/// wakes the recipients. A transaction ID the sending device already used is a no-op. Every
+/// recipient must be someone the sender may reach (`Channel::ToDevice`): otherwise 403 with
+/// the school's rule and nothing is stored.
 pub async fn send_to_device(
     state: &AppState,
     session: &Session,
@@ -584,6 +608,16 @@ pub async fn send_to_device(
     txn_id: &str,
     messages: &Map<String, Value>,
 ) -> Result<()> {
+    let contacts = Contacts::of(state, &session.user_id);
+    for user_id in messages.keys() {
+        let user_id = UserId::parse(user_id).map_err(|_| {
+            Error::invalid_param(
+                format!("Ungültige Benutzer-ID: {user_id}"),
+                format!("Invalid user ID: {user_id}"),
+            )
+        })?;
+        contacts.require(&user_id, Channel::ToDevice).await?;
+    }
     let targets = to_device_targets(state, messages).await?;
     let rows: Vec<NewToDevice> = targets
         .iter()

@@ -21,6 +21,7 @@ pub async fn create_user(
                 crate::text!("Ungültiger Benutzername: {}", "Invalid user name: {}", e),
             )
         })?;
+    crate::service::notices::refuse_system_account(state, &user_id)?;
     let row = UserRow {
         user_id: user_id.to_string(),
         password_hash: Some(state.passwords.hash(password).await?),
@@ -72,4 +73,9 @@ pub async fn change_password(
         .await?;
     }
     Ok(())
+}
+
+/// Every account that is not deactivated.
+pub async fn active_users(state: &AppState) -> Result<Vec<UserRow>> {
+    Ok(state.db.active_users().await?)
 }

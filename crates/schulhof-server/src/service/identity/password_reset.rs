@@ -108,6 +108,7 @@ pub fn may_reset(index: &DirectoryIndex, actor: &str, server_admin: bool, target
 /// Clears the password, ends all sessions, issues a new start code and audits the reset.
 async fn reset(state: &AppState, actor: &str, localpart: &str) -> Result<AccessLetter> {
     let user_id = user_id_of(state, localpart)?;
+    crate::service::notices::refuse_system_account(state, &user_id)?;
     let unknown = || {
         Error::not_found(
             format!("Ein aktives Konto „{localpart}“ gibt es nicht."),

@@ -24,6 +24,7 @@ use ruma::{RoomId, UserId};
 use schulhof_store::EventRow;
 use tokio::sync::OnceCell;
 
+use crate::service::school::policy::Context;
 use crate::state::AppState;
 use crate::{Error, Result};
 use exclusions::Exclusions;
@@ -81,12 +82,13 @@ impl<'a> RoomReader<'a> {
             == Some("world_readable");
         if room.membership(user_id).is_none() && !world_readable {
             return Err(Error::forbidden(
-                "Du bist nicht Mitglied dieses Raums.",
+                "Dieses Konto ist nicht Mitglied dieses Raums.",
                 "You are not a member of this room.",
             ));
         }
+        let limited = Context::now(state).origin_of(&room).limits_history();
         let visibility =
-            Visibility::load(&state.db, room_id.as_str(), user_id.as_str(), now).await?;
+            Visibility::load(&state.db, room_id.as_str(), user_id.as_str(), now, limited).await?;
         let until = visibility.left_at().unwrap_or(now);
         let reader = Self::new(state, user_id, room_id, until, None).await?;
         reader
@@ -124,13 +126,21 @@ impl<'a> RoomReader<'a> {
 
     async fn visibility(&self) -> Result<&Visibility> {
         self.visibility
-            .get_or_try_init(|| {
+            .get_or_try_init(|| async {
+                let room = self
+                    .state
+                    .rooms
+                    .existing(&self.state.db, self.room_id)
+                    .await?;
+                let limited = Context::now(self.state).origin_of(&room).limits_history();
                 Visibility::load(
                     &self.state.db,
                     self.room_id.as_str(),
                     self.user_id.as_str(),
                     self.until,
+                    limited,
                 )
+                .await
             })
             .await
     }

@@ -3,7 +3,8 @@
 //! Follows the spec's algorithm: visible if the room was `world_readable` at the event; if the
 //! user was joined at the event; if it was `shared` and the user joined at any time after; if it
 //! was `invited` and the user was invited or joined at the event. A user always sees their own
-//! member events.
+//! member events. In rooms of students and parents (`RoomOrigin::limits_history`) the
+//! visibility is at most `invited`, whatever the room's state says.
 
 use schulhof_store::Db;
 use serde_json::Value;
@@ -34,9 +35,25 @@ fn field(json: &str, field: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `visibility`, capped at `invited` if `limited` (`joined` stays).
+fn capped(visibility: String, limited: bool) -> String {
+    if limited && visibility != "joined" {
+        "invited".to_owned()
+    } else {
+        visibility
+    }
+}
+
 impl Visibility {
-    /// Loads the history of `user_id` in `room_id` up to `until`.
-    pub async fn load(db: &Db, room_id: &str, user_id: &str, until: i64) -> Result<Self> {
+    /// Loads the history of `user_id` in `room_id` up to `until`; `limited`: the room's
+    /// history is visible at most from one's invitation on.
+    pub async fn load(
+        db: &Db,
+        room_id: &str,
+        user_id: &str,
+        until: i64,
+        limited: bool,
+    ) -> Result<Self> {
         let memberships = db
             .membership_history(room_id, user_id, until)
             .await?
@@ -47,7 +64,10 @@ impl Visibility {
             .state_history(room_id, "m.room.history_visibility", until)
             .await?
             .into_iter()
-            .map(|r| (r.stream_pos, field(&r.json, "history_visibility")))
+            .map(|r| {
+                let visibility = field(&r.json, "history_visibility");
+                (r.stream_pos, capped(visibility, limited))
+            })
             .collect();
         Ok(Self {
             user_id: user_id.to_owned(),
@@ -132,6 +152,16 @@ mod tests {
         assert!(!v.can_see(25, "m.room.message", None));
         assert!(v.can_see(20, "m.room.member", Some("@u:x")));
         assert_eq!(v.left_at(), Some(20));
+    }
+
+    #[test]
+    fn limited_rooms_show_history_from_the_invitation_only() {
+        assert_eq!(capped("shared".into(), true), "invited");
+        assert_eq!(capped("world_readable".into(), true), "invited");
+        assert_eq!(capped("joined".into(), true), "joined");
+        assert_eq!(capped("shared".into(), false), "shared");
+        let v = vis(&[(8, "invite"), (10, "join")], &[(2, "invited")]);
+        assert!(!v.can_see(5, "m.room.message", None));
     }
 
     #[test]

@@ -46,6 +46,116 @@ impl EventTemplate {
             redacts: None,
         }
     }
+
+    /// For an `m.room.member` event, the user it is about (its state key).
+    pub fn member_target(&self) -> Option<&str> {
+        (self.kind == "m.room.member")
+            .then_some(self.state_key.as_deref())
+            .flatten()
+    }
+}
+
+/// Largest event, in bytes of its JSON without `unsigned` (the spec's size limit).
+const MAX_EVENT_BYTES: usize = 65_536;
+
+/// Longest event type and state key, in bytes (the spec's size limits).
+const MAX_KEY_BYTES: usize = 255;
+
+/// The largest integer canonical JSON allows (2^53 − 1); its negative is the smallest.
+const MAX_CANONICAL_INT: i64 = (1 << 53) - 1;
+
+/// Refuses what no event may hold, whichever path it came by: a type or state key over 255
+/// bytes (400 `M_INVALID_PARAM`), content that is not a JSON object or not canonical JSON
+/// (floats, integers beyond ±(2^53 − 1)), power levels of the wrong shape (400
+/// `M_BAD_JSON`).
+fn check_template(template: &EventTemplate) -> Result<()> {
+    let too_long = |what: &str| {
+        Error::InvalidParam(crate::text!(
+            "{} ist zu lang (höchstens {} Bytes).",
+            "{} is too long (at most {} bytes).",
+            what,
+            MAX_KEY_BYTES
+        ))
+    };
+    if template.kind.len() > MAX_KEY_BYTES {
+        return Err(too_long("type"));
+    }
+    if template
+        .state_key
+        .as_ref()
+        .is_some_and(|k| k.len() > MAX_KEY_BYTES)
+    {
+        return Err(too_long("state_key"));
+    }
+    if !template.content.is_object() {
+        return Err(Error::bad_json(
+            "Der Inhalt muss ein JSON-Objekt sein.",
+            "Content must be a JSON object.",
+        ));
+    }
+    check_canonical(&template.content)?;
+    if template.kind == "m.room.power_levels" {
+        check_power_levels(&template.content)?;
+    }
+    Ok(())
+}
+
+/// 400 `M_BAD_JSON` unless `value` is canonical JSON: every number an integer within
+/// ±(2^53 − 1).
+fn check_canonical(value: &Value) -> Result<()> {
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) if (-MAX_CANONICAL_INT..=MAX_CANONICAL_INT).contains(&i) => Ok(()),
+            _ => Err(Error::bad_json(
+                format!("{n} ist keine erlaubte Zahl: nur ganze Zahlen bis ±{MAX_CANONICAL_INT}."),
+                format!("{n} is not allowed: only integers up to ±{MAX_CANONICAL_INT}."),
+            )),
+        },
+        Value::Array(items) => items.iter().try_for_each(check_canonical),
+        Value::Object(fields) => fields.values().try_for_each(check_canonical),
+        Value::Null | Value::Bool(_) | Value::String(_) => Ok(()),
+    }
+}
+
+/// 400 `M_BAD_JSON` unless `content` has the shape of (a part of) `m.room.power_levels`
+/// content: an object whose levels are integers, whose `events` and `notifications` map
+/// names to integers and whose `users` maps user IDs to integers.
+pub(crate) fn check_power_levels(content: &Value) -> Result<()> {
+    let bad = |what: &str| {
+        Error::BadJson(crate::text!(
+            "Ungültige Berechtigungsstufen: {}.",
+            "Invalid power levels: {}.",
+            what
+        ))
+    };
+    let Some(fields) = content.as_object() else {
+        return Err(bad("kein JSON-Objekt / not a JSON object"));
+    };
+    let integers = |key: &str, value: &Value, keys_are_users: bool| -> Result<()> {
+        let Some(map) = value.as_object() else {
+            return Err(bad(key));
+        };
+        for (name, level) in map {
+            if !level.is_i64() || (keys_are_users && UserId::parse(name).is_err()) {
+                return Err(bad(&format!("{key}.{name}")));
+            }
+        }
+        Ok(())
+    };
+    for (key, value) in fields {
+        match key.as_str() {
+            "users" => integers(key, value, true)?,
+            "events" | "notifications" => integers(key, value, false)?,
+            "ban" | "kick" | "redact" | "invite" | "state_default" | "events_default"
+            | "users_default" | "historical"
+                if !value.is_i64() =>
+            {
+                return Err(bad(key));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -61,6 +171,7 @@ pub fn build_and_authorize(
     now: i64,
     encryption_allowed: bool,
 ) -> Result<Pdu> {
+    check_template(&template)?;
     let kind = TimelineEventType::from(template.kind.as_str());
     if kind == TimelineEventType::RoomEncryption && !encryption_allowed {
         return Err(Error::forbidden(
@@ -133,6 +244,10 @@ pub fn build_and_authorize(
         unsigned: Map::new(),
     };
     pdu.event_id = event_id(&pdu, room)?;
+    let size = serde_json::to_vec(&pdu).map_err(internal)?.len();
+    if size > MAX_EVENT_BYTES {
+        return Err(Error::TooLarge);
+    }
 
     if pdu.kind != TimelineEventType::RoomCreate {
         check_state_dependent_auth_rules(
@@ -146,10 +261,11 @@ pub fn build_and_authorize(
         )
         .map_err(|reason| {
             tracing::debug!(%reason, "event refused by the authorization rules");
-            Error::forbidden(
-                format!("Das ist in diesem Raum nicht erlaubt ({reason})."),
-                format!("This is not allowed in this room ({reason})."),
-            )
+            Error::AuthRules(crate::text!(
+                "Das ist in diesem Raum nicht erlaubt ({}).",
+                "This is not allowed in this room ({}).",
+                reason
+            ))
         })?;
     }
     pdu.unsigned = unsigned;
@@ -189,7 +305,7 @@ pub async fn apply_redaction(
             .user_can_redact_event_of_other(&redaction.sender)
     {
         return Err(Error::forbidden(
-            "Du darfst nur deine eigenen Nachrichten löschen.",
+            "Löschen lassen sich nur die eigenen Nachrichten.",
             "You may only redact your own events.",
         ));
     }
@@ -224,4 +340,64 @@ pub async fn apply_redaction(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errcode(template: EventTemplate) -> &'static str {
+        check_template(&template).map_or_else(|e| e.errcode(), |()| "ok")
+    }
+
+    #[test]
+    fn content_must_be_canonical_json() {
+        let message = |content| errcode(EventTemplate::message("m.room.message", content));
+        assert_eq!(message(json!({ "n": 9_007_199_254_740_991_i64 })), "ok");
+        assert_eq!(message(json!({ "n": -9_007_199_254_740_991_i64 })), "ok");
+        assert_eq!(
+            message(json!({ "n": 9_007_199_254_740_992_i64 })),
+            "M_BAD_JSON"
+        );
+        assert_eq!(message(json!({ "n": u64::MAX })), "M_BAD_JSON");
+        assert_eq!(message(json!({ "a": [{ "b": 1.5 }] })), "M_BAD_JSON");
+        assert_eq!(message(json!([1, 2])), "M_BAD_JSON");
+        assert_eq!(message(json!("text")), "M_BAD_JSON");
+    }
+
+    #[test]
+    fn types_and_state_keys_have_at_most_255_bytes() {
+        let long = "x".repeat(256);
+        let ok = "x".repeat(255);
+        assert_eq!(errcode(EventTemplate::message(&ok, json!({}))), "ok");
+        assert_eq!(
+            errcode(EventTemplate::message(&long, json!({}))),
+            "M_INVALID_PARAM"
+        );
+        assert_eq!(
+            errcode(EventTemplate::state("m.x", &long, json!({}))),
+            "M_INVALID_PARAM"
+        );
+    }
+
+    #[test]
+    fn power_levels_must_have_their_shape() {
+        let levels = |content| errcode(EventTemplate::state("m.room.power_levels", "", content));
+        assert_eq!(
+            levels(json!({ "users": { "@a:s": 100 }, "events": { "m.room.name": 50 }, "ban": 50 })),
+            "ok"
+        );
+        for bad in [
+            json!({ "users": "@a:s" }),
+            json!({ "users": { "@a:s": "100" } }),
+            json!({ "users": { "a": 100 } }),
+            json!({ "events": { "m.room.name": "50" } }),
+            json!({ "ban": "50" }),
+            json!({ "notifications": { "room": null } }),
+        ] {
+            assert_eq!(levels(bad.clone()), "M_BAD_JSON", "{bad}");
+        }
+        assert!(check_power_levels(&json!([{ "users": {} }])).is_err());
+    }
 }

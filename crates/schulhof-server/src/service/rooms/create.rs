@@ -2,10 +2,14 @@
 
 use ruma::api::client::room::create_room::v3::{Request, RoomPreset};
 use ruma::api::client::room::Visibility;
-use ruma::{OwnedRoomId, RoomAliasId, RoomVersionId, UserId};
+use ruma::{OwnedRoomId, RoomAliasId, RoomId, RoomVersionId, UserId};
 use serde_json::{json, Map, Value};
 
+use super::build::check_power_levels;
+use super::membership::require_account;
+use super::upgrade::require_may_upgrade;
 use super::{EventTemplate, Rooms};
+use crate::config::EncryptByDefault;
 use crate::service::school::policy::{self, NewRoom};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -43,6 +47,19 @@ pub(super) fn default_power_levels(creator: &UserId, trusted_invitees: &[&UserId
         "invite": 0,
         "historical": 100
     })
+}
+
+/// Whether the server adds `m.room.encryption` to a new room with `preset` itself
+/// (`[encryption] enabled_by_default_for`): only while encryption is allowed by the
+/// configuration and by the rights (`allow_encryption`).
+pub fn encrypted_by_default(state: &AppState, preset: &RoomPreset) -> bool {
+    let config = &state.config.encryption;
+    let by_preset = match config.enabled_by_default_for {
+        EncryptByDefault::All => true,
+        EncryptByDefault::InviteOnly => *preset != RoomPreset::PublicChat,
+        EncryptByDefault::Off => false,
+    };
+    by_preset && config.allow && state.policy.rights().allow_encryption
 }
 
 /// Merges `override_` into `base`, replacing top-level keys and merging `users`/`events` maps.
@@ -110,14 +127,7 @@ pub async fn create_room(
         None => None,
     };
     for invitee in &req.invite {
-        if invitee.server_name() != state.server_name
-            || state.db.user(invitee.as_str()).await?.is_none()
-        {
-            return Err(Error::not_found(
-                format!("Den Benutzer {invitee} gibt es nicht."),
-                format!("Unknown user {invitee}."),
-            ));
-        }
+        require_account(state, invitee.as_str()).await?;
     }
 
     let mut create_content = raw
@@ -134,6 +144,7 @@ pub async fn create_room(
     if version == RoomVersionId::V10 {
         create_content["creator"] = json!(creator);
     }
+    let predecessor = predecessor(&create_content)?;
 
     let preset = req.preset.clone().unwrap_or(match req.visibility {
         Visibility::Public => RoomPreset::PublicChat,
@@ -145,13 +156,14 @@ pub async fn create_room(
     };
     let mut power_levels = default_power_levels(creator, &trusted);
     if let Some(over) = raw.get("power_level_content_override") {
+        check_power_levels(over)?;
         merge_power_levels(&mut power_levels, over);
     }
     let (join_rule, guest_access) = match preset {
         RoomPreset::PublicChat => ("public", "forbidden"),
         _ => ("invite", "can_join"),
     };
-    let initial_state = initial_state(raw);
+    let mut initial_state = initial_state(raw);
     let mut chosen_state: Vec<(&str, Value)> = initial_state
         .iter()
         .map(|t| (t.kind.as_str(), t.content.clone()))
@@ -171,9 +183,23 @@ pub async fn create_room(
         invitees: &invitees,
         public: preset == RoomPreset::PublicChat || req.visibility == Visibility::Public,
         alias: alias.is_some(),
+        space: create_content.get("type").and_then(Value::as_str) == Some("m.space"),
         chosen_state: &chosen_state,
     };
     let origin = policy::check_create_room(state, creator, &new_room).await?;
+    if let Some(old_room) = &predecessor {
+        require_may_upgrade(state, &policy::Context::now(state), creator, old_room).await?;
+    }
+    // Not the creator's choice, so not checked as one: the server's setting, within the rights.
+    if encrypted_by_default(state, &preset)
+        && !initial_state.iter().any(|t| t.kind == "m.room.encryption")
+    {
+        initial_state.push(EventTemplate::state(
+            "m.room.encryption",
+            "",
+            json!({ "algorithm": "m.megolm.v1.aes-sha2" }),
+        ));
+    }
 
     let mut events = vec![
         EventTemplate::state(
@@ -198,7 +224,7 @@ pub async fn create_room(
     events.push(EventTemplate::state(
         "m.room.history_visibility",
         "",
-        json!({ "history_visibility": "shared" }),
+        json!({ "history_visibility": origin.initial_history_visibility() }),
     ));
     events.push(EventTemplate::state(
         "m.room.guest_access",
@@ -243,6 +269,25 @@ pub async fn create_room(
         state.db.set_room_published(room_id.as_str(), true).await?;
     }
     Ok(room_id)
+}
+
+/// The room a `creation_content` names as its `predecessor`, if any (400 `M_BAD_JSON` if the
+/// field has the wrong shape). Only someone who may upgrade that room may name it.
+fn predecessor(create_content: &Value) -> Result<Option<OwnedRoomId>> {
+    let Some(predecessor) = create_content.get("predecessor") else {
+        return Ok(None);
+    };
+    predecessor
+        .get("room_id")
+        .and_then(Value::as_str)
+        .and_then(|id| RoomId::parse(id).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            Error::bad_json(
+                "predecessor.room_id muss eine Raum-ID sein.",
+                "predecessor.room_id must be a room ID.",
+            )
+        })
 }
 
 /// The `initial_state` events of a `createRoom` body.

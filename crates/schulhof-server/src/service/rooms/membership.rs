@@ -71,6 +71,19 @@ fn add_reason(content: &mut Value, reason: Option<&str>) {
     }
 }
 
+/// 404 `M_NOT_FOUND` unless `user_id` names an account of this server exactly (no case
+/// variants): the answer for invitations and every other membership event about someone.
+pub async fn require_account(state: &AppState, user_id: &str) -> Result<()> {
+    let local = UserId::parse(user_id).is_ok_and(|u| u.server_name() == state.server_name);
+    if local && state.db.user(user_id).await?.is_some() {
+        return Ok(());
+    }
+    Err(Error::not_found(
+        format!("Den Benutzer {user_id} gibt es nicht."),
+        format!("Unknown user {user_id}."),
+    ))
+}
+
 /// Invites `target` into a room on behalf of `sender`.
 pub async fn invite(
     state: &AppState,
@@ -79,13 +92,7 @@ pub async fn invite(
     target: &UserId,
     reason: Option<&str>,
 ) -> Result<()> {
-    if target.server_name() != state.server_name || state.db.user(target.as_str()).await?.is_none()
-    {
-        return Err(Error::not_found(
-            format!("Den Benutzer {target} gibt es nicht."),
-            format!("Unknown user {target}."),
-        ));
-    }
+    require_account(state, target.as_str()).await?;
     let room = state.rooms.existing(&state.db, room_id).await?;
     if room.is_joined(target) {
         return Err(Error::forbidden(
@@ -110,7 +117,7 @@ pub async fn set_membership(
     let room = state.rooms.existing(&state.db, room_id).await?;
     if sender == target && room.membership(target).is_none() {
         return Err(Error::forbidden(
-            "Du bist nicht in diesem Raum.",
+            "Dieses Konto ist nicht in diesem Raum.",
             "You are not in this room.",
         ));
     }

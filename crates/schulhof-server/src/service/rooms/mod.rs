@@ -160,13 +160,28 @@ impl Rooms {
         let room_id = RoomId::new_v1(&state.server_name);
         let mut all = vec![EventTemplate::state("m.room.create", "", create_content)];
         all.extend(templates);
-        Self::send_batch(state, &room_id, Some((version, origin)), sender, all, None).await?;
+        Self::send_batch(state, &room_id, Some((version, origin)), sender, all, None)
+            .await
+            .map_err(|err| match err {
+                // The creator's own choices (power levels, initial state) keep them from
+                // sending the room's first events: the room cannot be created like that.
+                Error::AuthRules(reason) => Error::InvalidRoomState(crate::error::Text::new(
+                    format!(
+                        "Mit diesen Einstellungen lässt sich der Raum nicht anlegen: {}",
+                        reason.de
+                    ),
+                    format!("The room cannot be created with this state: {}", reason.en),
+                )),
+                other => other,
+            })?;
         Ok(room_id)
     }
 
-    /// Builds, authorises and stores `templates` in one transaction. Every event into an
-    /// existing room is first checked against the school's rights (`policy::check_event`):
-    /// no path into a room bypasses the policy. A denial changes nothing.
+    /// Builds, authorises and stores `templates` in one transaction. A membership event about
+    /// someone else needs an existing account (404 otherwise, as for invitations). Every event
+    /// into an existing room is first checked against the school's rights
+    /// (`policy::check_event`): no path into a room bypasses the policy. A denial changes
+    /// nothing.
     async fn send_batch(
         state: &AppState,
         room_id: &RoomId,
@@ -175,6 +190,11 @@ impl Rooms {
         templates: Vec<EventTemplate>,
         txn: Option<(&str, &str)>,
     ) -> Result<Vec<Sent>> {
+        for template in &templates {
+            if let Some(target) = template.member_target().filter(|t| *t != sender.as_str()) {
+                membership::require_account(state, target).await?;
+            }
+        }
         let lock = state.writer.lock().await;
         let mut working = match &new_room {
             Some((version, origin)) => {

@@ -1,16 +1,20 @@
 //! Read receipts and the fully-read marker.
 
 use ruma::{EventId, RoomId, UserId};
-use schulhof_store::Db;
+use schulhof_store::{Db, EventRow};
 use serde_json::json;
 
 use crate::service::rooms::RoomActivity;
+use crate::service::school::policy;
 use crate::service::user::account_data::set_account_data;
 use crate::state::AppState;
 use crate::{Error, Result};
 
 /// Stores a receipt of `user_id` for `event_id` (`m.read` or `m.read.private`; `thread_id`
-/// empty when unthreaded) and wakes the room's members.
+/// empty when unthreaded, else `main` or the ID of a thread's root event in the room) and
+/// wakes the room's members. A public receipt is something said in the room: the school's
+/// rights decide it like a message (`policy::check_signal`); a private one only its sender
+/// sees.
 pub async fn set_receipt(
     state: &AppState,
     user_id: &UserId,
@@ -21,11 +25,24 @@ pub async fn set_receipt(
 ) -> Result<()> {
     let room = state.rooms.existing(&state.db, room_id).await?;
     room.require_joined(user_id)?;
-    let event = state
-        .db
-        .event(event_id.as_str())
+    if receipt_type != "m.read.private" {
+        policy::check_signal(state, &room, user_id, "m.receipt").await?;
+    }
+    let in_room = async |id: &str| -> Result<Option<EventRow>> {
+        Ok(state
+            .db
+            .event(id)
+            .await?
+            .filter(|e| e.room_id == room_id.as_str()))
+    };
+    if !matches!(thread_id, "" | "main") && in_room(thread_id).await?.is_none() {
+        return Err(Error::invalid_param(
+            "thread_id muss „main“ oder ein Ereignis dieses Raums sein.",
+            "thread_id must be `main` or an event of this room.",
+        ));
+    }
+    let event = in_room(event_id.as_str())
         .await?
-        .filter(|e| e.room_id == room_id.as_str())
         .ok_or_else(|| Error::not_found("Dieses Ereignis gibt es nicht.", "Event not found."))?;
     let now = state.clock.now_ms();
     state

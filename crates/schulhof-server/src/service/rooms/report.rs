@@ -107,7 +107,7 @@ async fn require_exists(state: &AppState, reporter: &UserId, reported: Reported<
     }
     Err(match reported {
         Reported::Event { .. } => Error::not_found(
-            "Diese Nachricht gibt es nicht, oder du bist nicht in ihrem Raum.",
+            "Diese Nachricht gibt es nicht, oder sie ist in einem Raum, in dem dieses Konto nicht ist.",
             "The event was not found or you are not joined to the room.",
         ),
         Reported::Room(_) => Error::not_found("Diesen Raum gibt es nicht.", "Unknown room."),

@@ -62,8 +62,8 @@ pub async fn delete_alias(state: &AppState, user_id: &UserId, alias: &RoomAliasI
             .user_can_send_state(user_id, "m.room.canonical_alias".into());
     if !may {
         return Err(Error::forbidden(
-            "Du darfst diesen Raumalias nicht löschen.",
-            "You may not delete this alias.",
+            "Diesen Raumalias kann nur löschen, wer ihn angelegt hat oder den Raum verwaltet.",
+            "Only who created this alias or manages the room can delete it.",
         ));
     }
     state.db.delete_alias(alias.as_str()).await?;
@@ -112,6 +112,63 @@ fn listed_for(ctx: &Context, viewer: Option<&UserId>, room: &RoomSnapshot) -> bo
         via: JoinVia::Public,
     };
     ctx.decide(viewer, &join).is_allowed()
+}
+
+/// Whether the room directory may tell `asker` about `room` (resolving an alias to it, its
+/// directory visibility): only if they can see it (they have a membership of any kind in it,
+/// or it is world-readable) or could join it without an invitation (join rule `public` or
+/// `knock`, and the school's rights let them). Other rooms are answered for like rooms that
+/// do not exist; without an access token, only world-readable rooms are revealed.
+pub fn reveals(ctx: &Context, asker: Option<&UserId>, room: &RoomSnapshot) -> bool {
+    let world_readable = room
+        .state_str("m.room.history_visibility", "history_visibility")
+        .as_deref()
+        == Some("world_readable");
+    let Some(asker) = asker else {
+        return world_readable;
+    };
+    if world_readable || room.membership(asker).is_some() {
+        return true;
+    }
+    let via = match room.state_str("m.room.join_rules", "join_rule").as_deref() {
+        Some("public") => JoinVia::Public,
+        Some("knock") => JoinVia::Knock,
+        _ => return false,
+    };
+    let members = room.member_localparts();
+    let facts = ctx.room_facts(room, &members);
+    ctx.decide(asker, &Action::Join { room: &facts, via })
+        .is_allowed()
+}
+
+/// The room `alias` names, if `asker` may learn of it ([`reveals`]); 404 otherwise, as for
+/// an alias that does not exist.
+pub async fn resolve_alias(
+    state: &AppState,
+    asker: Option<&UserId>,
+    alias: &RoomAliasId,
+) -> Result<String> {
+    let unknown = || Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.");
+    let (room_id, _) = state.db.alias(alias.as_str()).await?.ok_or_else(unknown)?;
+    let parsed = RoomId::parse(&room_id).map_err(|e| Error::Internal(e.to_string()))?;
+    let room = state.rooms.existing(&state.db, &parsed).await?;
+    if !reveals(&Context::now(state), asker, &room) {
+        return Err(unknown());
+    }
+    Ok(room_id)
+}
+
+/// Whether `room_id` is published in the room directory, if `asker` may learn of the room
+/// ([`reveals`]); 404 otherwise, as for a room that does not exist.
+pub async fn published(state: &AppState, asker: Option<&UserId>, room_id: &RoomId) -> Result<bool> {
+    let room = state.rooms.existing(&state.db, room_id).await?;
+    if !reveals(&Context::now(state), asker, &room) {
+        return Err(Error::not_found(
+            "Diesen Raum gibt es nicht.",
+            "Unknown room.",
+        ));
+    }
+    Ok(state.db.room_published(room_id.as_str()).await?)
 }
 
 /// The public rooms of this server `viewer` may see (see [`listed_for`]), optionally
@@ -165,4 +222,15 @@ pub async fn public_rooms(
         body["prev_batch"] = json!(format!("o{}", offset.saturating_sub(limit)));
     }
     Ok(body)
+}
+
+/// The local aliases of a room, for its joined members.
+pub async fn room_aliases(
+    state: &AppState,
+    user_id: &UserId,
+    room_id: &RoomId,
+) -> Result<Vec<String>> {
+    let room = state.rooms.existing(&state.db, room_id).await?;
+    room.require_joined(user_id)?;
+    Ok(state.db.room_aliases(room_id.as_str()).await?)
 }

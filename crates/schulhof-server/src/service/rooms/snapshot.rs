@@ -192,7 +192,7 @@ impl RoomSnapshot {
             Ok(())
         } else {
             Err(Error::forbidden(
-                "Du bist nicht Mitglied dieses Raums.",
+                "Dieses Konto ist nicht Mitglied dieses Raums.",
                 "You are not a member of this room.",
             ))
         }

@@ -8,6 +8,8 @@
 //! tombstone pointing to the new one, its aliases and directory entry move, and only
 //! moderators can still write or invite there.
 
+use std::sync::Arc;
+
 use ruma::events::StateEventType;
 use ruma::{OwnedRoomId, RoomId, RoomVersionId, UserId};
 use schulhof_policy::{Action, RoomFacts};
@@ -46,11 +48,28 @@ pub async fn upgrade(
     new_version: &RoomVersionId,
 ) -> Result<OwnedRoomId> {
     let ctx = Context::now(state);
-    ctx.check(state, user, &Action::UpgradeRoom, room_id.as_str())
-        .await?;
+    let old = require_may_upgrade(state, &ctx, user, room_id).await?;
     if !SUPPORTED_VERSIONS.contains(&new_version.as_str()) {
         return Err(Error::UnsupportedRoomVersion);
     }
+    let origin = ctx.origin_for(user, old.origin.is_some_and(|o| o.is_direct));
+    let events = new_room_events(state, &ctx, &old, user, origin).await?;
+    let content = create_content(&old, user, new_version);
+    let new_room = Rooms::create(state, user, new_version.clone(), origin, content, events).await?;
+    retire(state, &old, user, &new_room).await?;
+    Ok(new_room)
+}
+
+/// 403 unless `user` may upgrade `room_id`: the school's rights (`UpgradeRoom`), and in the
+/// room they are joined and may send its tombstone and power levels. Returns the room.
+pub async fn require_may_upgrade(
+    state: &AppState,
+    ctx: &Context,
+    user: &UserId,
+    room_id: &RoomId,
+) -> Result<Arc<RoomSnapshot>> {
+    ctx.check(state, user, &Action::UpgradeRoom, room_id.as_str())
+        .await?;
     let old = state.rooms.existing(&state.db, room_id).await?;
     old.require_joined(user)?;
     let levels = old.power_levels();
@@ -62,16 +81,11 @@ pub async fn upgrade(
     .all(|kind| levels.user_can_send_state(user, kind));
     if !may {
         return Err(Error::forbidden(
-            "Du darfst diesen Raum nicht aktualisieren.",
-            "You may not upgrade this room.",
+            "Diesen Raum kann nur aktualisieren, wer ihn verwaltet.",
+            "Only someone who manages this room can upgrade it.",
         ));
     }
-    let origin = ctx.origin_for(user, old.origin.is_some_and(|o| o.is_direct));
-    let events = new_room_events(state, &ctx, &old, user, origin).await?;
-    let content = create_content(&old, user, new_version);
-    let new_room = Rooms::create(state, user, new_version.clone(), origin, content, events).await?;
-    retire(state, &old, user, &new_room).await?;
-    Ok(new_room)
+    Ok(old)
 }
 
 /// The new room's `m.room.create` content: the old one's (e.g. its `type`), with the new

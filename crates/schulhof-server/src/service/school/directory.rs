@@ -13,10 +13,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ruma::{OwnedUserId, UserId};
-use schulhof_directory::{Directory, DirectoryIndex, PersonStatus, Role};
+use schulhof_directory::{Directory, DirectoryIndex};
+use schulhof_policy::{unavailability, Rights, Rule, LOGIN_NO_CONSENT, LOGIN_START_CODE};
 use schulhof_store::{AuditRow, Db, Tx};
 
 use crate::service::runtime::jobs::Stop;
+use crate::service::school::policy::Context;
 use crate::service::{identity::start_codes, school::letters, school::retention, user::profile};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -125,42 +127,28 @@ pub fn user_id_of(state: &AppState, localpart: &str) -> Result<OwnedUserId> {
     )
 }
 
-/// Why the directory refuses a login.
+/// Why the directory refuses a login or an access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// Locked by an admin.
     Locked,
     /// Missing from the last import.
     Deactivated,
-    /// A student without consent, or a parent none of whose children has consent.
+    /// Restricted for want of consent: a person whose role needs consent without it, or a
+    /// parent none of whose children has consent (see `schulhof_policy::unavailability`).
     NoConsent,
 }
 
-/// Whether the directory refuses a login of `localpart`; people outside the directory
-/// (service accounts) are never refused here.
-pub fn login_refusal(
-    index: &DirectoryIndex,
-    localpart: &str,
-    restrict_parents: bool,
-) -> Option<Refusal> {
+/// Whether the directory refuses `localpart` (login and access tokens); the one definition
+/// of "restricted" the policy decides by as well. People outside the directory (service
+/// accounts) are never refused here.
+pub fn login_refusal(index: &DirectoryIndex, rights: &Rights, localpart: &str) -> Option<Refusal> {
     let person = index.person(localpart)?;
-    match person.status {
-        PersonStatus::Locked => return Some(Refusal::Locked),
-        PersonStatus::Deactivated { .. } => return Some(Refusal::Deactivated),
-        PersonStatus::Active => {}
-    }
-    let consent = match person.role {
-        Role::Student => person.consent,
-        Role::Parent if restrict_parents => {
-            let children = index.children_of(localpart);
-            children.is_empty()
-                || children
-                    .iter()
-                    .any(|c| index.person(c).is_some_and(|c| c.consent))
-        }
-        _ => true,
-    };
-    (!consent).then_some(Refusal::NoConsent)
+    Some(match unavailability(person, index, rights)? {
+        Rule::AccountLocked => Refusal::Locked,
+        Rule::AccountDeactivated => Refusal::Deactivated,
+        _ => Refusal::NoConsent,
+    })
 }
 
 /// Refuses a password login while the account waits for its first password (or a new one
@@ -170,27 +158,43 @@ pub async fn refuse_pending_start_code(state: &AppState, user_id: &UserId) -> Re
         return Ok(());
     }
     let url = letters::first_login_url(&state.config);
+    let address = Context::now(state).address(state, user_id);
     Err(Error::forbidden(
-        format!("Bitte wähle zuerst unter {url} mit deinem Startcode ein Passwort."),
-        format!("Please first choose a password with your start code at {url}."),
+        LOGIN_START_CODE.de(address).replace("{url}", &url),
+        LOGIN_START_CODE.en.replace("{url}", &url),
     ))
+}
+
+/// The directory's refusal of `user_id` now (see [`login_refusal`]).
+pub fn refusal(state: &AppState, user_id: &UserId) -> Option<Refusal> {
+    let snapshot = state.directory.snapshot();
+    login_refusal(&snapshot, &state.policy.rights(), user_id.localpart())
+}
+
+/// Refuses an access token of someone the directory refuses: a restricted, locked or
+/// deactivated person's sessions end (a locked account gets `M_USER_LOCKED`, the others
+/// `M_UNKNOWN_TOKEN`; logging in again says why).
+pub fn refuse_session(state: &AppState, user_id: &UserId) -> Result<()> {
+    match refusal(state, user_id) {
+        None => Ok(()),
+        Some(Refusal::Locked) => Err(Error::UserLocked),
+        Some(Refusal::Deactivated | Refusal::NoConsent) => Err(Error::UnknownToken),
+    }
 }
 
 /// Refuses a login the directory does not allow (locked, deactivated, no consent).
 pub fn refuse_by_directory(state: &AppState, user_id: &UserId) -> Result<()> {
-    let restrict_parents = state
-        .config
-        .directory
-        .restrict_parents_of_students_without_consent;
-    let snapshot = state.directory.snapshot();
-    match login_refusal(&snapshot, user_id.localpart(), restrict_parents) {
+    match refusal(state, user_id) {
         None => Ok(()),
         Some(Refusal::Locked) => Err(Error::UserLocked),
         Some(Refusal::Deactivated) => Err(Error::UserDeactivated),
-        Some(Refusal::NoConsent) => Err(Error::forbidden(
-            "Für dein Konto liegt noch keine Einwilligung vor. Bitte wende dich an das Sekretariat.",
-            "There is no consent for your account yet. Please contact the school office.",
-        )),
+        Some(Refusal::NoConsent) => {
+            let address = Context::now(state).address(state, user_id);
+            Err(Error::forbidden(
+                LOGIN_NO_CONSENT.de(address),
+                LOGIN_NO_CONSENT.en,
+            ))
+        }
     }
 }
 
@@ -253,7 +257,7 @@ impl DirectoryChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schulhof_directory::{parse_csv, plan_import};
+    use schulhof_directory::{parse_csv, plan_import, PersonStatus};
 
     fn index(rows: &str) -> DirectoryIndex {
         let csv = format!("ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung\n{rows}");
@@ -275,19 +279,27 @@ mod tests {
              S3;Tom;B;Schüler;Klasse 8.1;;nein\n\
              E1;Eva;A;Eltern;;S1,S2;ja\n\
              E2;Udo;B;Eltern;;S3;ja\n\
+             E3;Ida;C;Eltern;;S1;nein\n\
              L1;Gesperrt;C;Lehrkraft;Lehrer;;nein\n\
              L2;Lea;C;Lehrkraft;Lehrer;;nein\n",
         );
-        let refusal = |l: &str, restrict| login_refusal(&index, l, restrict);
-        assert_eq!(refusal("ben.a", true), None);
-        assert_eq!(refusal("mia.a", true), Some(Refusal::NoConsent));
+        let rights = Rights::default();
+        let refusal = |l: &str, rights: &Rights| login_refusal(&index, rights, l);
+        assert_eq!(refusal("ben.a", &rights), None);
+        assert_eq!(refusal("mia.a", &rights), Some(Refusal::NoConsent));
         // One child with consent is enough for a parent.
-        assert_eq!(refusal("eva.a", true), None);
-        assert_eq!(refusal("udo.b", true), Some(Refusal::NoConsent));
-        assert_eq!(refusal("udo.b", false), None);
-        assert_eq!(refusal("gesperrt.c", true), Some(Refusal::Locked));
+        assert_eq!(refusal("eva.a", &rights), None);
+        assert_eq!(refusal("udo.b", &rights), Some(Refusal::NoConsent));
+        // A parent's own consent counts too.
+        assert_eq!(refusal("ida.c", &rights), Some(Refusal::NoConsent));
+        let lenient = Rights {
+            parents_need_a_consenting_child: false,
+            ..Rights::default()
+        };
+        assert_eq!(refusal("udo.b", &lenient), None);
+        assert_eq!(refusal("gesperrt.c", &rights), Some(Refusal::Locked));
         // Teachers need no consent; unknown accounts are not the directory's business.
-        assert_eq!(refusal("lea.c", true), None);
-        assert_eq!(refusal("service.bot", true), None);
+        assert_eq!(refusal("lea.c", &rights), None);
+        assert_eq!(refusal("service.bot", &rights), None);
     }
 }

@@ -9,7 +9,7 @@ use schulhof_directory::{
 };
 use schulhof_store::{Db, UserRow};
 
-use crate::service::school::directory::{user_id_of, DirectoryChange};
+use crate::service::school::directory::{login_refusal, user_id_of, DirectoryChange};
 use crate::service::school::letters::{self, AccessLetter};
 use crate::state::AppState;
 use crate::Result;
@@ -60,20 +60,36 @@ pub async fn apply(
     }
     for changed in &plan.changed {
         rename(state, &mut change, changed).await?;
-        if changed.before.consent && !changed.after.consent {
-            // Consent withdrawn: the account is restricted from now on, open sessions end too.
-            let user_id = user_id_of(state, &changed.after.localpart)?;
-            Db::revoke_sessions_tx(&mut change.tx, user_id.as_str()).await?;
-        }
     }
     for person in &plan.deactivated {
         deactivate(state, &mut change, person).await?;
+    }
+    // Whoever the import restricts (their own consent withdrawn, or a parent's last child
+    // with consent) can do nothing from now on: their open sessions end at once.
+    for localpart in newly_refused(state, &change.before, &plan.result) {
+        let user_id = user_id_of(state, &localpart)?;
+        Db::revoke_sessions_tx(&mut change.tx, user_id.as_str()).await?;
     }
     audit(&mut change, actor, &plan);
     change.after = plan.result.clone();
     change.commit(state).await?;
     letters.sort_by(|a, b| a.user_id.cmp(&b.user_id));
     Ok(Ok(ImportOutcome { plan, letters }))
+}
+
+/// Localparts of the people the directory refuses after a change (`after`) but did not
+/// before it, by the one definition of "restricted" (`directory::login_refusal`).
+fn newly_refused(state: &AppState, before: &Directory, after: &Directory) -> Vec<String> {
+    let rights = state.policy.rights();
+    let (before, after) = (before.index(), after.index());
+    after
+        .people()
+        .filter(|p| {
+            login_refusal(&after, &rights, &p.localpart).is_some()
+                && login_refusal(&before, &rights, &p.localpart).is_none()
+        })
+        .map(|p| p.localpart.clone())
+        .collect()
 }
 
 /// Plans the import; `users` are the existing user IDs and `used` the localparts ever used,

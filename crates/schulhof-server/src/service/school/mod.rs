@@ -4,5 +4,6 @@ pub mod directory;
 pub mod import;
 pub mod letters;
 pub mod policy;
+pub mod reach;
 pub mod retention;
 pub mod user_admin;

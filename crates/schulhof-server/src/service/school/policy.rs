@@ -20,11 +20,13 @@ use ruma::events::room::power_levels::UserPowerLevel;
 use ruma::UserId;
 use schulhof_directory::{DirectoryIndex, Role};
 use schulhof_policy::{
-    decide, Action, Decision, Denial, JoinVia, Rights, RoomFacts, Rule, StateChange,
+    decide, Action, Address, Decision, Denial, History, JoinVia, Line, Rights, RoomFacts, Rule,
+    StateChange,
 };
 use schulhof_store::{AuditRow, RoomOriginRow};
 use serde_json::Value;
 
+use crate::service::notices;
 use crate::service::rooms::{EventTemplate, RoomSnapshot};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -60,6 +62,24 @@ impl RoomOrigin {
             is_direct: self.is_direct,
         }
     }
+
+    /// Whether members see the room's history only from their invitation on: rooms created
+    /// by students and parents, so that nobody reads, through a room's history, what was
+    /// said to others before they came (see `docs/policy.md`). Such rooms are created with
+    /// history visibility `invited`, students and parents cannot widen it, and the reader
+    /// caps it at `invited` whatever the room's state says.
+    pub fn limits_history(self) -> bool {
+        matches!(self.creator_role, Some(Role::Student | Role::Parent))
+    }
+
+    /// The history visibility a new room with this origin starts with.
+    pub fn initial_history_visibility(self) -> &'static str {
+        if self.limits_history() {
+            "invited"
+        } else {
+            "shared"
+        }
+    }
 }
 
 /// Reads a rights file: `Ok(None)` if it does not exist. Errors name the file, line and field.
@@ -77,20 +97,29 @@ pub fn read_rights(file: &Path) -> std::result::Result<Option<Rights>, String> {
 /// The rights in force, the file they come from, and how often each rule denied.
 pub struct Policy {
     file: PathBuf,
+    /// `[directory] restrict_parents_of_students_without_consent` of the configuration,
+    /// carried into the rights (`Rights::parents_need_a_consenting_child`).
+    parents_need_a_consenting_child: bool,
     rights: RwLock<Arc<Rights>>,
     denials: [AtomicU64; Rule::ALL.len()],
 }
 
 impl Policy {
     /// Loads the rights from `file` (the built-in defaults if it does not exist); an invalid
-    /// file is an error naming the file, line and field.
-    pub fn load(file: &Path) -> std::result::Result<Policy, String> {
-        let rights = read_rights(file)?.unwrap_or_default();
-        Ok(Policy {
+    /// file is an error naming the file, line and field. `parents_need_a_consenting_child`
+    /// comes from the configuration.
+    pub fn load(
+        file: &Path,
+        parents_need_a_consenting_child: bool,
+    ) -> std::result::Result<Policy, String> {
+        let policy = Policy {
             file: file.to_owned(),
-            rights: RwLock::new(Arc::new(rights)),
+            parents_need_a_consenting_child,
+            rights: RwLock::new(Arc::new(Rights::default())),
             denials: std::array::from_fn(|_| AtomicU64::new(0)),
-        })
+        };
+        policy.reload()?;
+        Ok(policy)
     }
 
     /// The rights in force (cheap: an `Arc` clone).
@@ -104,7 +133,9 @@ impl Policy {
     pub fn reload(&self) -> std::result::Result<bool, String> {
         let read = read_rights(&self.file)?;
         let from_file = read.is_some();
-        *self.rights.write().expect("rights lock") = Arc::new(read.unwrap_or_default());
+        let mut rights = read.unwrap_or_default();
+        rights.parents_need_a_consenting_child = self.parents_need_a_consenting_child;
+        *self.rights.write().expect("rights lock") = Arc::new(rights);
         Ok(from_file)
     }
 
@@ -148,6 +179,8 @@ pub struct Context {
     pub dir: Arc<DirectoryIndex>,
     /// The rights.
     pub rights: Arc<Rights>,
+    /// The system account of the server notices: its rooms are not the rights' business.
+    system_user: Arc<ruma::OwnedUserId>,
 }
 
 impl Context {
@@ -156,6 +189,7 @@ impl Context {
         Context {
             dir: state.directory.snapshot(),
             rights: state.policy.rights(),
+            system_user: state.notices.system_user().clone(),
         }
     }
 
@@ -175,10 +209,23 @@ impl Context {
     ) -> Result<()> {
         match self.decide(actor, action) {
             Decision::Allow => Ok(()),
-            Decision::Deny(denial) => Err(Denied::new(action, target, denial)
-                .refuse(state, actor)
-                .await),
+            Decision::Deny(denial) => Err(self.deny(state, actor, action, target, denial).await),
         }
+    }
+
+    /// Refuses `action` by `actor` with `denial` (counted and audited like any denial) and
+    /// returns the 403.
+    pub async fn deny(
+        &self,
+        state: &AppState,
+        actor: &UserId,
+        action: &Action<'_>,
+        target: &str,
+        denial: Denial,
+    ) -> Error {
+        Denied::new(action, target, denial)
+            .refuse(state, actor)
+            .await
     }
 
     /// The origin of a room `creator` creates now.
@@ -189,14 +236,19 @@ impl Context {
         }
     }
 
-    /// What the policy needs to know about `room`; `members` are its
-    /// [`RoomSnapshot::member_localparts`]. Rooms from before origins were recorded count
-    /// as created by their creator's current role, and not as direct chats.
-    pub fn room_facts<'a>(&self, room: &RoomSnapshot, members: &'a [&'a str]) -> RoomFacts<'a> {
-        let origin = room.origin.unwrap_or_else(|| RoomOrigin {
+    /// How `room` was created. Rooms from before origins were recorded count as created by
+    /// their creator's current role, and not as direct chats.
+    pub fn origin_of(&self, room: &RoomSnapshot) -> RoomOrigin {
+        room.origin.unwrap_or_else(|| RoomOrigin {
             creator_role: room.creator().and_then(|c| self.role_of(c)),
             is_direct: false,
-        });
+        })
+    }
+
+    /// What the policy needs to know about `room`; `members` are its
+    /// [`RoomSnapshot::member_localparts`].
+    pub fn room_facts<'a>(&self, room: &RoomSnapshot, members: &'a [&'a str]) -> RoomFacts<'a> {
+        let origin = self.origin_of(room);
         RoomFacts {
             creator_role: origin.creator_role,
             members,
@@ -208,6 +260,15 @@ impl Context {
     /// The directory role of a user, if they are in the directory.
     fn role_of(&self, user: &UserId) -> Option<Role> {
         self.dir.person(user.localpart()).map(|p| p.role)
+    }
+
+    /// How German texts address `user`: "du" if their role is in the configuration's
+    /// `informal_address`, else (also outside the directory) "Sie".
+    pub fn address(&self, state: &AppState, user: &UserId) -> Address {
+        match self.role_of(user) {
+            Some(role) if state.config.informal_address.contains(&role) => Address::Du,
+            _ => Address::Sie,
+        }
     }
 }
 
@@ -229,6 +290,8 @@ pub struct Denied {
     action: &'static str,
     target: String,
     denial: Denial,
+    /// What was refused, if the person is told in a server notice (see [`tells_person`]).
+    refused: Option<Line>,
 }
 
 impl Denied {
@@ -237,11 +300,13 @@ impl Denied {
             action: action.id(),
             target: target.to_owned(),
             denial,
+            refused: tells_person(action).then(|| action.refused()),
         }
     }
 
     /// Counts the denial, writes its audit entry (in a transaction of its own; a failure is
-    /// logged with the entry) and returns the 403 with the rule's message.
+    /// logged with the entry) and returns the 403 with the rule's text, addressed to the
+    /// actor ("du" or "Sie", see [`Context::address`]).
     pub async fn refuse(self, state: &AppState, actor: &UserId) -> Error {
         let rule = self.denial.rule;
         let count = state.policy.count(rule);
@@ -262,22 +327,40 @@ impl Denied {
         if let Err(err) = state.db.audit(std::slice::from_ref(&row)).await {
             tracing::error!(%err, ?row, "policy denial not written to the audit log");
         }
-        Error::forbidden(self.denial.message_de, self.denial.message_en)
+        if let Some(refused) = self.refused {
+            // Boxed: the notice goes through `Rooms::send`, whose own refusals end up here.
+            Box::pin(notices::tell_refusal(state, actor, refused, rule)).await;
+        }
+        let text = rule.text();
+        let address = Context::now(state).address(state, actor);
+        Error::forbidden(text.de(address), text.en)
     }
+}
+
+/// Whether a refusal of `action` is told to the person in a server notice: everything a
+/// person does on purpose. Reaching someone outside a room (profile, presence and key
+/// lookups, to-device messages) is not: clients do that on their own (for every sender in a
+/// timeline, for a typed user ID, to share keys), so the person did not ask for it.
+fn tells_person(action: &Action<'_>) -> bool {
+    !matches!(action, Action::Contact { .. })
 }
 
 /// What a room event means to the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EventKind<'a> {
-    /// Nothing the rights govern: leaving, kicking, banning, one's own profile update, a
-    /// guest access setting, leaving a call.
+    /// Nothing the rights govern, because it says nothing: leaving (without a reason or
+    /// other content), leaving a call, removing a widget.
     Unchecked,
     /// Inviting the user with this localpart.
     Invite(&'a str),
     /// Joining or knocking.
     Join(JoinVia<'a>),
-    /// A timeline event of this type.
+    /// A timeline event of this type, or one's own member event with a new profile or a
+    /// reason (`m.room.member`): something said in the room.
     Message(&'a str),
+    /// A membership event about the user with this localpart that is not an invitation
+    /// (kick, ban, unban, any other membership set for someone else).
+    Membership(&'a str),
     /// A state change.
     State(StateChange),
 }
@@ -290,12 +373,16 @@ pub fn check_event(
     sender: &UserId,
     template: &EventTemplate,
 ) -> std::result::Result<(), Denied> {
+    // A server-notices room belongs to the server: it puts the person there, and its power
+    // levels keep everyone but the system account from writing or inviting.
+    if room.creator() == Some(ctx.system_user.as_ref()) {
+        return Ok(());
+    }
     let kind = classify(room, sender, template);
-    let members = match kind {
-        EventKind::Unchecked => return Ok(()),
-        EventKind::State(_) => Vec::new(),
-        _ => room.member_localparts(),
-    };
+    if kind == EventKind::Unchecked {
+        return Ok(());
+    }
+    let members = room.member_localparts();
     let facts = ctx.room_facts(room, &members);
     let action = match kind {
         EventKind::Unchecked => return Ok(()),
@@ -308,12 +395,39 @@ pub fn check_event(
             room: &facts,
             event_type,
         },
-        EventKind::State(change) => Action::ChangeRoomState { change },
+        EventKind::Membership(target) => Action::ChangeMembership {
+            target,
+            room: &facts,
+        },
+        EventKind::State(change) => Action::ChangeRoomState {
+            change,
+            room: Some(&facts),
+        },
     };
     match ctx.decide(sender, &action) {
         Decision::Allow => Ok(()),
         Decision::Deny(denial) => Err(Denied::new(&action, room.room_id.as_str(), denial)),
     }
+}
+
+/// Checks that `sender` may still say something in `room` that is not an event: a typing
+/// notification or a public read receipt (`event_type` `m.typing` or `m.receipt`), decided
+/// like a message.
+pub async fn check_signal(
+    state: &AppState,
+    room: &RoomSnapshot,
+    sender: &UserId,
+    event_type: &str,
+) -> Result<()> {
+    let ctx = Context::now(state);
+    let members = room.member_localparts();
+    let facts = ctx.room_facts(room, &members);
+    let action = Action::SendMessage {
+        room: &facts,
+        event_type,
+    };
+    ctx.check(state, sender, &action, room.room_id.as_str())
+        .await
 }
 
 /// What `template`, sent by `sender` into `room`, means to the policy.
@@ -334,14 +448,16 @@ fn classify<'a>(
         .get("membership")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let own = state_key == sender.as_str();
+    if state_key != sender.as_str() {
+        return match membership {
+            "invite" => EventKind::Invite(localpart(state_key)),
+            _ => EventKind::Membership(localpart(state_key)),
+        };
+    }
     match membership {
-        "invite" => UserId::parse(state_key).map_or(EventKind::Unchecked, |_| {
-            EventKind::Invite(localpart(state_key))
-        }),
-        "join" if own => match room.membership(sender) {
+        "join" => match room.membership(sender) {
             // A profile update (new display name or avatar).
-            Some(MembershipState::Join) => EventKind::Unchecked,
+            Some(MembershipState::Join) => EventKind::Message("m.room.member"),
             Some(MembershipState::Invite) => {
                 let inviter = room
                     .get("m.room.member", state_key)
@@ -353,10 +469,21 @@ fn classify<'a>(
             }
             _ => EventKind::Join(JoinVia::Alias),
         },
-        "knock" if own => EventKind::Join(JoinVia::Knock),
-        // Leaving, kicking, banning; anything else the authorization rules refuse.
-        _ => EventKind::Unchecked,
+        "knock" => EventKind::Join(JoinVia::Knock),
+        // Leaving (or rejecting an invitation) is always possible; a reason or anything
+        // else in it is said to the room.
+        "leave" if says_nothing(&template.content) => EventKind::Unchecked,
+        "leave" => EventKind::Message("m.room.member"),
+        // Inviting or banning oneself: the authorization rules refuse it.
+        _ => EventKind::Membership(localpart(state_key)),
     }
+}
+
+/// Whether a member event's content holds nothing but its membership.
+fn says_nothing(content: &Value) -> bool {
+    content
+        .as_object()
+        .is_some_and(|o| o.keys().all(|key| key == "membership"))
 }
 
 /// The localpart of a user ID (`@ben:schule.test` → `ben`).
@@ -368,8 +495,8 @@ pub(crate) fn localpart(user_id: &str) -> &str {
 
 /// What a state event of `kind` with `content` by `sender` changes, for the policy; `room`
 /// is the room it goes into (`None`: a room being created, where the creator has level 100
-/// and nobody is in a call). `None`: nothing the rights govern — `m.room.guest_access`
-/// (Schulhof has no guest accounts) and leaving a call (empty call membership or widget).
+/// and nobody is in a call). `None`: nothing the rights govern because the event says
+/// nothing — leaving a call or removing a widget ([`leaves_call`]).
 fn state_change(
     kind: &str,
     content: &Value,
@@ -382,7 +509,7 @@ fn state_change(
             invite_only: field("join_rule") == Some("invite"),
         },
         "m.room.history_visibility" => StateChange::HistoryVisibility {
-            world_readable: field("history_visibility") == Some("world_readable"),
+            visibility: History::from_value(field("history_visibility")),
         },
         "m.room.power_levels" => {
             let before = room.map_or(CREATOR_LEVEL, |room| level_now(room, sender));
@@ -397,42 +524,53 @@ fn state_change(
         "m.room.canonical_alias" => StateChange::CanonicalAlias,
         "m.room.server_acl" => StateChange::ServerAcl,
         "m.room.tombstone" => StateChange::Tombstone,
-        "m.room.guest_access" => return None,
-        "m.call.member" | "org.matrix.msc3401.call.member" if ends_call(content) => return None,
-        "m.call.member" | "org.matrix.msc3401.call.member" => StateChange::CallMember {
-            starts_call: !room.is_some_and(|room| others_in_call(room, sender)),
-        },
-        "im.vector.modular.widgets" | "m.call" | "org.matrix.msc3401.call"
-            if ends_call(content) =>
-        {
-            return None
-        }
-        "im.vector.modular.widgets" | "m.call" | "org.matrix.msc3401.call" => {
-            StateChange::CallWidget
+        "m.room.guest_access" => StateChange::GuestAccess,
+        kind if CALL_MEMBER_TYPES.contains(&kind) || CALL_WIDGET_TYPES.contains(&kind) => {
+            if leaves_call(content) {
+                return None;
+            }
+            if CALL_WIDGET_TYPES.contains(&kind) {
+                StateChange::CallWidget
+            } else {
+                StateChange::CallMember {
+                    starts_call: !room.is_some_and(|room| others_in_call(room, sender)),
+                }
+            }
         }
         _ => StateChange::Other,
     };
     Some(change)
 }
 
-/// A call membership or widget that is empty: leaving or ending a call.
-fn ends_call(content: &Value) -> bool {
-    let empty_object = content.as_object().is_none_or(|o| o.is_empty());
-    let no_memberships = content
-        .get("memberships")
-        .and_then(Value::as_array)
-        .is_some_and(|m| m.is_empty());
-    empty_object || no_memberships
+/// State event types of call memberships (who is in a call).
+const CALL_MEMBER_TYPES: [&str; 2] = ["m.call.member", "org.matrix.msc3401.call.member"];
+
+/// State event types that define a call or a widget (a video conference to join).
+const CALL_WIDGET_TYPES: [&str; 4] = [
+    "im.vector.modular.widgets",
+    "m.widget",
+    "m.call",
+    "org.matrix.msc3401.call",
+];
+
+/// Whether a call membership or widget event takes something away rather than putting its
+/// sender into a call: its content is empty, or nothing but an empty `memberships` list (the
+/// older form of leaving a call). Judged by what the event leaves in the room's state, not by
+/// a field a client may add to anything: content with any other field defines a call or a
+/// membership in one, as clients read it.
+fn leaves_call(content: &Value) -> bool {
+    content.as_object().is_some_and(|o| {
+        o.iter()
+            .all(|(key, value)| key == "memberships" && value.as_array().is_some_and(Vec::is_empty))
+    })
 }
 
-/// Whether someone other than `sender` has an active call membership in `room`.
+/// Whether someone other than `sender` is in a call in `room`.
 fn others_in_call(room: &RoomSnapshot, sender: &UserId) -> bool {
     room.state.iter().any(|((kind, _), pdu)| {
-        matches!(
-            kind.to_string().as_str(),
-            "m.call.member" | "org.matrix.msc3401.call.member"
-        ) && pdu.sender != sender
-            && !ends_call(&pdu.content_value())
+        CALL_MEMBER_TYPES.contains(&kind.to_string().as_str())
+            && pdu.sender != sender
+            && !leaves_call(&pdu.content_value())
     })
 }
 
@@ -465,14 +603,17 @@ pub struct NewRoom<'a> {
     pub public: bool,
     /// An alias was requested (`room_alias_name`).
     pub alias: bool,
+    /// A space (`creation_content.type` `m.space`).
+    pub space: bool,
     /// The state the client chose: `initial_state`, `name`, `topic`, and the power levels
     /// if it overrode them (merged with the defaults), as `(type, content)`.
     pub chosen_state: &'a [(&'a str, Value)],
 }
 
 /// Checks a `createRoom` before anything is created: the room as a whole (`CreateRoom`; its
-/// invitees are not checked again as invitations), an alias (`PublishRoom`), and every piece
-/// of state the client chose as `ChangeRoomState` by the creator. Returns the origin to record.
+/// invitees are not checked again as invitations), a space (`CreateSpace`), an alias
+/// (`PublishRoom`), and every piece of state the client chose as `ChangeRoomState` by the
+/// creator. Returns the origin to record.
 pub async fn check_create_room(
     state: &AppState,
     creator: &UserId,
@@ -486,13 +627,16 @@ pub async fn check_create_room(
     };
     ctx.check(state, creator, &create, &room.invitees.join(","))
         .await?;
+    if room.space {
+        ctx.check(state, creator, &Action::CreateSpace, "").await?;
+    }
     if room.alias {
         ctx.check(state, creator, &Action::PublishRoom, "").await?;
     }
     for (kind, content) in room.chosen_state {
         if let Some(change) = state_change(kind, content, creator, None) {
-            ctx.check(state, creator, &Action::ChangeRoomState { change }, kind)
-                .await?;
+            let action = Action::ChangeRoomState { change, room: None };
+            ctx.check(state, creator, &action, kind).await?;
         }
     }
     Ok(ctx.origin_for(creator, room.direct))
@@ -501,6 +645,7 @@ pub async fn check_create_room(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use schulhof_policy::Channel;
     use serde_json::json;
 
     fn change(kind: &str, content: Value) -> Option<StateChange> {
@@ -530,15 +675,27 @@ mod tests {
                 "m.room.history_visibility",
                 json!({ "history_visibility": "world_readable" }),
                 StateChange::HistoryVisibility {
-                    world_readable: true,
+                    visibility: History::WorldReadable,
                 },
             ),
             (
                 "m.room.history_visibility",
                 json!({ "history_visibility": "joined" }),
                 StateChange::HistoryVisibility {
-                    world_readable: false,
+                    visibility: History::Joined,
                 },
+            ),
+            (
+                "m.room.history_visibility",
+                json!({ "history_visibility": "invited" }),
+                StateChange::HistoryVisibility {
+                    visibility: History::Invited,
+                },
+            ),
+            (
+                "m.room.guest_access",
+                json!({ "guest_access": "can_join" }),
+                StateChange::GuestAccess,
             ),
             (
                 "m.room.encryption",
@@ -589,6 +746,17 @@ mod tests {
                 "im.vector.modular.widgets",
                 json!({ "type": "jitsi" }),
                 StateChange::CallWidget,
+            ),
+            // An empty membership list does not make a widget or a call membership harmless.
+            (
+                "im.vector.modular.widgets",
+                json!({ "type": "jitsi", "url": "https://meet.example/x", "memberships": [] }),
+                StateChange::CallWidget,
+            ),
+            (
+                "org.matrix.msc3401.call.member",
+                json!({ "memberships": [], "application": "m.call", "call_id": "" }),
+                StateChange::CallMember { starts_call: true },
             ),
             (
                 "m.call",
@@ -658,7 +826,7 @@ mod tests {
     }
 
     #[test]
-    fn member_events_map_to_invite_join_or_nothing() {
+    fn member_events_map_to_invite_join_membership_or_message() {
         let room = dm("invite");
         let kind = |sender, template| kind_of(&room, sender, &template);
         assert_eq!(
@@ -671,13 +839,32 @@ mod tests {
         );
         assert_eq!(kind("@mia:s", member("@mia:s", "join")), "Join(Alias)");
         assert_eq!(kind("@mia:s", member("@mia:s", "knock")), "Join(Knock)");
-        // A profile update, leaving, kicking and banning are never checked.
-        assert_eq!(kind("@ben:s", member("@ben:s", "join")), "Unchecked");
+        // A profile update is something said in the room; leaving is never checked.
+        assert_eq!(
+            kind("@ben:s", member("@ben:s", "join")),
+            "Message(\"m.room.member\")"
+        );
         assert_eq!(kind("@ben:s", member("@ben:s", "leave")), "Unchecked");
-        assert_eq!(kind("@ben:s", member("@zoe:s", "leave")), "Unchecked");
-        assert_eq!(kind("@ben:s", member("@zoe:s", "ban")), "Unchecked");
-        // Joining someone else is for the authorization rules to refuse.
-        assert_eq!(kind("@ben:s", member("@mia:s", "join")), "Unchecked");
+        // A reason (or anything else) in a leave is said to the room.
+        let with_reason = EventTemplate::state(
+            "m.room.member",
+            "@ben:s",
+            json!({ "membership": "leave", "reason": "Tschüss" }),
+        );
+        assert_eq!(kind("@ben:s", with_reason), "Message(\"m.room.member\")");
+        // Every membership event about someone else is decided (kick, ban, unban, join).
+        assert_eq!(
+            kind("@ben:s", member("@zoe:s", "leave")),
+            "Membership(\"zoe\")"
+        );
+        assert_eq!(
+            kind("@ben:s", member("@zoe:s", "ban")),
+            "Membership(\"zoe\")"
+        );
+        assert_eq!(
+            kind("@ben:s", member("@mia:s", "join")),
+            "Membership(\"mia\")"
+        );
         let public = dm("public");
         assert_eq!(
             kind_of(&public, "@mia:s", &member("@mia:s", "join")),
@@ -712,7 +899,7 @@ mod tests {
             "State(PowerLevels { raises_self: true })"
         );
         let guests = EventTemplate::state("m.room.guest_access", "", json!({}));
-        assert_eq!(kind_of(&room, "@ben:s", &guests), "Unchecked");
+        assert_eq!(kind_of(&room, "@ben:s", &guests), "State(GuestAccess)");
     }
 
     #[test]
@@ -756,14 +943,22 @@ mod tests {
     }
 
     #[test]
-    fn harmless_state_is_not_checked() {
-        assert_eq!(
-            change("m.room.guest_access", json!({ "guest_access": "can_join" })),
-            None
-        );
+    fn leaving_a_call_is_not_checked() {
         assert_eq!(change("m.call.member", json!({})), None);
         assert_eq!(change("m.call.member", json!({ "memberships": [] })), None);
         assert_eq!(change("im.vector.modular.widgets", json!({})), None);
+        // Anything besides an empty membership list is a call or a membership in one.
+        for content in [
+            json!({ "memberships": [], "focus_active": { "type": "livekit" } }),
+            json!({ "memberships": [{ "call_id": "" }] }),
+            json!({ "memberships": "none" }),
+        ] {
+            assert!(
+                change("m.call.member", content.clone()).is_some(),
+                "{content}"
+            );
+            assert!(change("m.widget", content.clone()).is_some(), "{content}");
+        }
     }
 
     #[test]
@@ -819,12 +1014,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let missing = dir.join("missing.toml");
         assert_eq!(read_rights(&missing), Ok(None));
-        let policy = Policy::load(&missing).unwrap();
+        let policy = Policy::load(&missing, true).unwrap();
         assert_eq!(*policy.rights(), Rights::default());
 
         let file = dir.join("rights.toml");
         std::fs::write(&file, "[student]\nmay_create_rooms = true\n").unwrap();
-        let policy = Policy::load(&file).unwrap();
+        let policy = Policy::load(&file, true).unwrap();
         assert!(policy.rights().student.may_create_rooms);
 
         std::fs::write(&file, "[student]\nmay_create_rooms = \"ja\"\n").unwrap();
@@ -834,13 +1029,37 @@ mod tests {
         assert!(err.contains("student.may_create_rooms"), "{err}");
         // The rights in force stay.
         assert!(policy.rights().student.may_create_rooms);
-        assert!(Policy::load(&file).is_err());
+        assert!(Policy::load(&file, true).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
+    fn refusals_are_told_unless_the_client_asked_on_its_own() {
+        for channel in [
+            Channel::Profile,
+            Channel::Presence,
+            Channel::Keys,
+            Channel::ToDevice,
+        ] {
+            let contact = Action::Contact {
+                target: "mia",
+                shares_room: false,
+                channel,
+            };
+            assert!(!tells_person(&contact));
+        }
+        let chat = Action::CreateRoom {
+            direct: true,
+            invitees: &["mia"],
+            public: false,
+        };
+        assert!(tells_person(&chat));
+        assert!(tells_person(&Action::ChangeDisplayName));
+    }
+
+    #[test]
     fn denials_are_counted_per_rule() {
-        let policy = Policy::load(Path::new("/nonexistent/rights.toml")).unwrap();
+        let policy = Policy::load(Path::new("/nonexistent/rights.toml"), true).unwrap();
         assert_eq!(policy.count(Rule::JoinRequiresInvite), 1);
         assert_eq!(policy.count(Rule::JoinRequiresInvite), 2);
         policy.count(Rule::AdminOnly);

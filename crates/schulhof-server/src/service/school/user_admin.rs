@@ -90,6 +90,7 @@ pub async fn set_password(
     password: &str,
 ) -> Result<()> {
     let user_id = user_id_of(state, localpart)?;
+    crate::service::notices::refuse_system_account(state, &user_id)?;
     let account = active_account(state, &user_id).await?;
     let display_name = account.displayname.unwrap_or_default();
     password_rule::check(

@@ -26,3 +26,11 @@ pub async fn set_presence(
         })
         .await
 }
+
+/// A user's stored presence: `(presence, status_msg, last_active_ts, stream_pos)`.
+pub async fn stored_presence(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Option<(String, Option<String>, i64, i64)>> {
+    Ok(state.db.presence(user_id).await?)
+}
