@@ -124,11 +124,7 @@ fn access_token(parts: &http::request::Parts) -> Option<String> {
             .strip_prefix("Bearer ")
             .map(str::to_owned);
     }
-    parts.uri.query().and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "access_token")
-            .map(|(_, v)| v.into_owned())
-    })
+    query_param(parts, "access_token")
 }
 
 /// The value of one query parameter.
@@ -152,7 +148,7 @@ pub async fn authenticate_request(
 ) -> Result<Session> {
     let hash = token_hash(token);
     let Some(registration) = state.appservices.by_token_hash(&hash) else {
-        let session = authenticate(state, token).await?;
+        let session = user_session(state, hash).await?;
         school::refuse_session(state, &session.user_id)?;
         return Ok(session);
     };
@@ -188,9 +184,8 @@ pub async fn authenticate_request(
     })
 }
 
-/// Looks up the session for a user's access token.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Session> {
-    let hash = token_hash(token);
+/// Looks up the session for the hash of a user's access token.
+async fn user_session(state: &AppState, hash: String) -> Result<Session> {
     if let Some(session) = state.tokens.get(&hash) {
         return Ok(session);
     }

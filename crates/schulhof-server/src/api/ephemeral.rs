@@ -14,6 +14,7 @@ use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
 use crate::service::rooms::receipts::{set_fully_read, set_receipt};
+use crate::service::rooms::Audience;
 use crate::service::school::policy;
 use crate::state::AppState;
 use crate::Error;
@@ -49,10 +50,10 @@ async fn typing(
         .typing
         .set(b.room_id.as_str(), b.user_id.as_str(), timeout)
     {
-        let members: Vec<String> = room.joined().map(|u| u.to_string()).collect();
-        state
-            .notifier
-            .notify(members.iter().map(String::as_str), state.writer.current());
+        state.notifier.notify(
+            room.members(Audience::Joined).map(|u| u.as_str()),
+            state.writer.current(),
+        );
     }
     Ok(Json(json!({})))
 }

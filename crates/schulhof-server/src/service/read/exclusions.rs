@@ -33,6 +33,11 @@ impl Exclusions {
         Self { ignored }
     }
 
+    /// Whether anyone's events are hidden at all.
+    pub fn hides_anyone(&self) -> bool {
+        !self.ignored.is_empty()
+    }
+
     /// Whether events sent by `sender` are hidden.
     pub fn hides_sender(&self, sender: &str) -> bool {
         self.ignored.contains(sender)

@@ -31,7 +31,8 @@ use exclusions::Exclusions;
 use filter::{event_matches, lazy_load_members};
 use visibility::Visibility;
 
-/// Rows fetched per database round trip while filling a page.
+/// Rows fetched per database round trip once a page needs more than its first chunk (the
+/// first asks for one more than the limit: usually all a page reads).
 const CHUNK: i64 = 100;
 /// Most rows one page looks at before it stops and hands out a token to go on from.
 const SCAN_LIMIT: usize = 2_000;
@@ -175,8 +176,6 @@ impl<'a> RoomReader<'a> {
         limit: usize,
         filter: &RoomEventFilter,
     ) -> Result<Page> {
-        let db = &self.state.db;
-        let room = self.room_id.as_str();
         let mut events = Vec::new();
         let mut scanned = 0;
         // The position the next chunk starts from, exclusive.
@@ -184,20 +183,14 @@ impl<'a> RoomReader<'a> {
             Direction::Backward => from.min(self.until),
             Direction::Forward => from,
         };
+        // One more than the limit: a page of visible, matching events then needs one query
+        // and knows whether more follow.
+        let mut size = (limit as i64 + 1).min(CHUNK);
         loop {
-            let chunk = match direction {
-                Direction::Backward => {
-                    db.room_events_backward(room, to.unwrap_or(0), cursor, CHUNK)
-                        .await?
-                }
-                Direction::Forward => {
-                    let end = to.unwrap_or(self.until).min(self.until);
-                    db.room_events_forward(room, cursor + 1, end + 1, CHUNK)
-                        .await?
-                }
-            };
-            let exhausted = (chunk.len() as i64) < CHUNK;
-            for row in chunk {
+            let chunk = self.chunk(direction, cursor, to, size).await?;
+            let exhausted = (chunk.len() as i64) < size;
+            let mut rows = chunk.into_iter().peekable();
+            while let Some(row) = rows.next() {
                 scanned += 1;
                 cursor = match direction {
                     Direction::Backward => row.stream_pos - 1,
@@ -206,7 +199,9 @@ impl<'a> RoomReader<'a> {
                 if self.can_see(&row).await? && event_matches(filter, &row) {
                     events.push(row);
                     if events.len() == limit {
-                        let more = !exhausted || self.has_more(direction, cursor, to).await?;
+                        let more = rows.peek().is_some()
+                            || (!exhausted
+                                && !self.chunk(direction, cursor, to, 1).await?.is_empty());
                         return Ok(Page {
                             events,
                             next: more.then_some(cursor),
@@ -223,25 +218,32 @@ impl<'a> RoomReader<'a> {
                     next: Some(cursor),
                 });
             }
+            size = CHUNK;
         }
     }
 
-    /// Whether the range beyond `cursor` holds any event at all (a page that ended exactly on
-    /// its limit at the end of a chunk).
-    async fn has_more(&self, direction: Direction, cursor: i64, to: Option<i64>) -> Result<bool> {
+    /// Up to `size` events of the room beyond `cursor` (exclusive) in `direction`, bounded
+    /// by `to` and by what the user may read.
+    async fn chunk(
+        &self,
+        direction: Direction,
+        cursor: i64,
+        to: Option<i64>,
+        size: i64,
+    ) -> Result<Vec<EventRow>> {
         let db = &self.state.db;
         let room = self.room_id.as_str();
-        let next = match direction {
+        Ok(match direction {
             Direction::Backward => {
-                db.room_events_backward(room, to.unwrap_or(0), cursor, 1)
+                db.room_events_backward(room, to.unwrap_or(0), cursor, size)
                     .await?
             }
             Direction::Forward => {
                 let end = to.unwrap_or(self.until).min(self.until);
-                db.room_events_forward(room, cursor + 1, end + 1, 1).await?
+                db.room_events_forward(room, cursor + 1, end + 1, size)
+                    .await?
             }
-        };
-        Ok(!next.is_empty())
+        })
     }
 
     /// One event, if it exists in this room and the user may see it.
@@ -297,11 +299,13 @@ impl<'a> RoomReader<'a> {
     /// `(notification_count, highlight_count)`: the user's unread notifying events of this
     /// room that they may see.
     pub async fn notification_counts(&self) -> Result<(u64, u64)> {
-        let unread = self
-            .state
-            .db
-            .unread_notifications(self.user_id.as_str(), self.room_id.as_str())
-            .await?;
+        let (user, room) = (self.user_id.as_str(), self.room_id.as_str());
+        if !self.exclusions.hides_anyone() {
+            // Nothing to leave out: the database counts.
+            let (notifications, highlights) = self.state.db.notification_counts(user, room).await?;
+            return Ok((notifications as u64, highlights as u64));
+        }
+        let unread = self.state.db.unread_notifications(user, room).await?;
         let mut counts = (0, 0);
         for (sender, highlight) in unread {
             if !self.exclusions.hides_sender(&sender) {

@@ -20,11 +20,11 @@ pub mod user_rooms;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId};
+use ruma::{OwnedEventId, OwnedRoomId, RoomId, RoomVersionId, UserId};
 use schulhof_store::{Db, NewEvent};
 
 pub use build::EventTemplate;
-pub use snapshot::{Member, RoomSnapshot};
+pub use snapshot::{Audience, Member, RoomSnapshot};
 
 use crate::service::rooms::pdu::Pdu;
 use crate::service::school::policy::{self, RoomOrigin};
@@ -126,11 +126,11 @@ impl Rooms {
     }
 
     /// Replaces a room's cached state; only the commit path calls this, under the writer lock.
-    pub(crate) fn replace_snapshot(&self, snapshot: RoomSnapshot) {
+    pub(crate) fn replace_snapshot(&self, snapshot: Arc<RoomSnapshot>) {
         self.snapshots
             .write()
             .expect("snapshot lock")
-            .insert(snapshot.room_id.clone(), Arc::new(snapshot));
+            .insert(snapshot.room_id.clone(), snapshot);
     }
 
     /// Sends one event into a room on behalf of `sender`.
@@ -291,9 +291,9 @@ impl Rooms {
                     stream_pos: pos,
                 });
             }
-            let members: Vec<OwnedUserId> = working.joined_and_invited().collect();
+            let working = Arc::new(working);
             c.effects()
-                .wake(members.iter().map(|u| u.as_str()))
+                .wake_members(working.clone(), Audience::JoinedAndInvited)
                 .room_activity(room_id.as_str(), RoomActivity::Event)
                 .replace_snapshot(working);
             Ok(sent)

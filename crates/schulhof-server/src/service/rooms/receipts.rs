@@ -4,7 +4,7 @@ use ruma::{EventId, RoomId, UserId};
 use schulhof_store::{Db, EventRow};
 use serde_json::json;
 
-use crate::service::rooms::RoomActivity;
+use crate::service::rooms::{Audience, RoomActivity};
 use crate::service::school::policy;
 use crate::service::user::account_data::set_account_data;
 use crate::state::AppState;
@@ -69,8 +69,7 @@ pub async fn set_receipt(
             if receipt_type == "m.read.private" {
                 c.effects().wake([user_id.as_str()]);
             } else {
-                let members: Vec<_> = room.joined().collect();
-                c.effects().wake(members.iter().map(|u| u.as_str()));
+                c.effects().wake_members(room.clone(), Audience::Joined);
             }
             Ok(())
         })

@@ -55,14 +55,44 @@ pub struct Member {
 
 /// The membership a member event sets.
 pub fn membership_of(pdu: &Pdu) -> Option<MembershipState> {
+    member_of(pdu).map(|m| m.membership)
+}
+
+/// What a member event says about its member (its content parsed once).
+fn member_of(pdu: &Pdu) -> Option<Member> {
     if pdu.kind != TimelineEventType::RoomMember {
         return None;
     }
     let content: Value = pdu.content_value();
-    content
-        .get("membership")
+    let membership = MembershipState::from(content.get("membership")?.as_str()?);
+    let displayname = content
+        .get("displayname")
         .and_then(Value::as_str)
-        .map(MembershipState::from)
+        .map(str::to_owned);
+    Some(Member {
+        membership,
+        displayname,
+    })
+}
+
+/// Which members of a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Members whose membership is `join`.
+    Joined,
+    /// Joined and invited members (they all see new events or invites in `/sync`).
+    JoinedAndInvited,
+}
+
+impl Audience {
+    fn includes(self, membership: &MembershipState) -> bool {
+        match self {
+            Audience::Joined => *membership == MembershipState::Join,
+            Audience::JoinedAndInvited => {
+                matches!(membership, MembershipState::Join | MembershipState::Invite)
+            }
+        }
+    }
 }
 
 impl RoomSnapshot {
@@ -115,19 +145,8 @@ impl RoomSnapshot {
 
     /// Replaces one piece of state.
     pub fn set_state(&mut self, kind: &str, state_key: String, pdu: Pdu) {
-        if let (Some(membership), Ok(user_id)) =
-            (membership_of(&pdu), UserId::parse(state_key.as_str()))
-        {
-            self.count(&membership, 1);
-            let displayname = pdu
-                .content_value()
-                .get("displayname")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let member = Member {
-                membership,
-                displayname,
-            };
+        if let (Some(member), Ok(user_id)) = (member_of(&pdu), UserId::parse(state_key.as_str())) {
+            self.count(&member.membership, 1);
             if let Some(old) = Arc::make_mut(&mut self.members).insert(user_id, member) {
                 self.count(&old.membership, -1);
             }
@@ -152,9 +171,10 @@ impl RoomSnapshot {
     /// Up to `n` joined or invited members other than `user_id`, in user ID order (the room
     /// summary's heroes).
     pub fn heroes(&self, user_id: &UserId, n: usize) -> Vec<OwnedUserId> {
-        self.members_with(|m| matches!(m, MembershipState::Join | MembershipState::Invite))
-            .filter(|u| u != user_id)
+        self.members(Audience::JoinedAndInvited)
+            .filter(|u| *u != user_id)
             .take(n)
+            .map(ToOwned::to_owned)
             .collect()
     }
 
@@ -199,23 +219,21 @@ impl RoomSnapshot {
     }
 
     /// Users whose membership is `join`.
-    pub fn joined(&self) -> impl Iterator<Item = OwnedUserId> + '_ {
-        self.members_with(|m| *m == MembershipState::Join)
+    pub fn joined(&self) -> impl Iterator<Item = &UserId> + '_ {
+        self.members(Audience::Joined)
     }
 
     /// Users who are joined or invited (they all see new events or invites in `/sync`).
-    pub fn joined_and_invited(&self) -> impl Iterator<Item = OwnedUserId> + '_ {
-        self.members_with(|m| matches!(m, MembershipState::Join | MembershipState::Invite))
+    pub fn joined_and_invited(&self) -> impl Iterator<Item = &UserId> + '_ {
+        self.members(Audience::JoinedAndInvited)
     }
 
-    fn members_with(
-        &self,
-        want: impl Fn(&MembershipState) -> bool + 'static,
-    ) -> impl Iterator<Item = OwnedUserId> + '_ {
+    /// The members of `audience`, in user ID order, borrowed (no allocation per member).
+    pub fn members(&self, audience: Audience) -> impl Iterator<Item = &UserId> + '_ {
         self.members
             .iter()
-            .filter(move |(_, m)| want(&m.membership))
-            .map(|(user, _)| user.clone())
+            .filter(move |(_, m)| audience.includes(&m.membership))
+            .map(|(user, _)| user.as_ref())
     }
 
     /// The joined members with their display names (for push rule evaluation).
@@ -229,15 +247,8 @@ impl RoomSnapshot {
     /// Localparts of the joined and invited members (the policy's view of a room; all users
     /// are local). One allocation, none per member.
     pub fn member_localparts(&self) -> Vec<&str> {
-        self.members
-            .iter()
-            .filter(|(_, m)| {
-                matches!(
-                    m.membership,
-                    MembershipState::Join | MembershipState::Invite
-                )
-            })
-            .map(|(user, _)| localpart(user.as_str()))
+        self.members(Audience::JoinedAndInvited)
+            .map(|user| localpart(user.as_str()))
             .collect()
     }
 

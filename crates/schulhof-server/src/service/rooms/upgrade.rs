@@ -140,7 +140,7 @@ async fn new_room_events(
             room: &facts,
         };
         if member != user && ctx.decide(user, &invite).is_allowed() {
-            let content = member_content(state, &member, "invite").await?;
+            let content = member_content(state, member, "invite").await?;
             events.push(EventTemplate::state(
                 "m.room.member",
                 member.as_str(),

@@ -41,6 +41,14 @@ impl SinceToken {
         })
     }
 
+    /// Where the stream stands now: the newest committed position and typing serial.
+    fn now(state: &AppState) -> SinceToken {
+        SinceToken {
+            pos: state.writer.current(),
+            typing: state.typing.serial(),
+        }
+    }
+
     /// Formats the token.
     pub fn format(&self) -> String {
         format!("s{}_{}", self.pos, self.typing)
@@ -82,21 +90,13 @@ pub async fn sync(state: &AppState, session: &Session, params: SyncParams) -> Re
             .acquire()
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let until = SinceToken {
-            pos: state.writer.current(),
-            typing: state.typing.serial(),
-        };
-        let update = compute(state, session, &params, until).await?;
+        let update = compute(state, session, &params, SinceToken::now(state)).await?;
         return v3::render(state, session, &update);
     }
     let mut wake = state.notifier.subscribe(session.user_id.as_str());
     let deadline = Instant::now() + params.timeout;
     loop {
-        let until = SinceToken {
-            pos: state.writer.current(),
-            typing: state.typing.serial(),
-        };
-        let update = compute(state, session, &params, until).await?;
+        let update = compute(state, session, &params, SinceToken::now(state)).await?;
         let now = Instant::now();
         if update.has_news() || now >= deadline {
             return v3::render(state, session, &update);

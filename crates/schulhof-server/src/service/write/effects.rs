@@ -2,10 +2,11 @@
 //! index `/sync` uses to skip reads, cached push rules, and whom to wake.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use ruma::OwnedUserId;
 
-use crate::service::rooms::{RoomActivity, RoomSnapshot};
+use crate::service::rooms::{Audience, RoomActivity, RoomSnapshot};
 use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 
@@ -17,7 +18,10 @@ pub struct Effects {
     device_lists: bool,
     memberships: Vec<String>,
     rooms: Vec<(String, RoomActivity)>,
-    snapshot: Option<RoomSnapshot>,
+    snapshot: Option<Arc<RoomSnapshot>>,
+    /// Rooms whose members (of an audience) are woken, read from the snapshot without
+    /// copying a member list.
+    room_members: Vec<(Arc<RoomSnapshot>, Audience)>,
     push_rules_changed: Vec<OwnedUserId>,
     exclusions_changed: Vec<OwnedUserId>,
 }
@@ -26,6 +30,12 @@ impl Effects {
     /// Wakes these users' waiting `/sync` requests after the commit.
     pub fn wake<'a>(&mut self, users: impl IntoIterator<Item = &'a str>) -> &mut Self {
         self.wake.extend(users.into_iter().map(str::to_owned));
+        self
+    }
+
+    /// Wakes the members of `room` in `audience` after the commit.
+    pub fn wake_members(&mut self, room: Arc<RoomSnapshot>, audience: Audience) -> &mut Self {
+        self.room_members.push((room, audience));
         self
     }
 
@@ -55,7 +65,7 @@ impl Effects {
     }
 
     /// Replaces the room's cached current state with `snapshot`.
-    pub fn replace_snapshot(&mut self, snapshot: RoomSnapshot) -> &mut Self {
+    pub fn replace_snapshot(&mut self, snapshot: Arc<RoomSnapshot>) -> &mut Self {
         self.snapshot = Some(snapshot);
         self
     }
@@ -103,8 +113,12 @@ impl Effects {
 
     /// Wakes the users this write concerns, once `pos` is visible.
     pub(super) fn notify_users(self, state: &AppState, pos: i64) {
+        let members = self
+            .room_members
+            .iter()
+            .flat_map(|(room, audience)| room.members(*audience).map(|u| u.as_str()));
         state
             .notifier
-            .notify(self.wake.iter().map(String::as_str), pos);
+            .notify(self.wake.iter().map(String::as_str).chain(members), pos);
     }
 }
