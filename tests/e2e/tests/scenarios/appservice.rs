@@ -1,7 +1,7 @@
 //! Application service identity: a request with an appservice's `as_token` acts as its sender
 //! or, with `user_id`, as a user of its namespace — and as nobody else.
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use schulhof_e2e::{backend_tests, user_id_of, RawApi, TestServer, SERVER_NAME};
 
 backend_tests!(appservice_identity);
@@ -53,8 +53,8 @@ async fn appservice_identity(server: &TestServer) -> Result<()> {
     let api = server.raw().with_token(Some(AS_TOKEN));
     let own = whoami(&api, None).await?.ok()?;
     ensure!(
-        own["user_id"] == user_id_of("schulhof-bot"),
-        "without user_id the appservice acts as its sender: {own}"
+        own["user_id"] == user_id_of("schulhof-bot") && own.get("device_id").is_none(),
+        "without user_id the appservice acts as its sender, with no device: {own}"
     );
     let group = user_id_of("gruppe_8a");
     let asserted = whoami(&api, Some(&group)).await?.ok()?;
@@ -71,9 +71,20 @@ async fn appservice_identity(server: &TestServer) -> Result<()> {
         )
         .await?
         .ok()?;
+    let room_id = room["room_id"].as_str().context("no room_id")?;
+    let members = api
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room_id}/joined_members?user_id={group}"
+        ))
+        .await?
+        .ok()?;
+    let joined: Vec<&String> = members["joined"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     ensure!(
-        room["room_id"].is_string(),
-        "room created as the group: {room}"
+        joined == [&group],
+        "the room was created by the group and has only it as member: {members}"
     );
 
     whoami(&api, Some(&user_id_of("anna.schmidt")))
