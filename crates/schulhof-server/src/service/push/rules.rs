@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::service::rooms::pdu::Pdu;
 use crate::service::rooms::RoomSnapshot;
+use crate::service::user::account_data::account_data;
 use crate::service::user::user_cache::UserCache;
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -35,13 +36,11 @@ pub struct UserRules {
 
 impl PushRules {
     /// A user's ruleset: stored rules, or the server defaults.
-    pub async fn ruleset(&self, db: &Db, user_id: &UserId) -> Result<Arc<UserRules>> {
+    pub async fn ruleset(&self, state: &AppState, user_id: &UserId) -> Result<Arc<UserRules>> {
         self.cache
             .get_or_load(user_id.as_str(), async {
-                let stored = db
-                    .account_data(user_id.as_str(), "", PUSH_RULES_TYPE)
+                let stored = account_data(state, user_id, None, PUSH_RULES_TYPE)
                     .await?
-                    .and_then(|json| serde_json::from_str::<Value>(&json).ok())
                     .and_then(|v| serde_json::from_value::<Ruleset>(v.get("global")?.clone()).ok());
                 Ok(match stored {
                     Some(ruleset) => UserRules {
@@ -59,7 +58,7 @@ impl PushRules {
 
     /// The ruleset of `user_id` (for handlers).
     pub async fn of(state: &AppState, user_id: &UserId) -> Result<Arc<UserRules>> {
-        state.push_rules.ruleset(&state.db, user_id).await
+        state.push_rules.ruleset(state, user_id).await
     }
 
     /// Forgets a cached ruleset after it changed.
@@ -103,7 +102,7 @@ pub async fn record_notifications(
     let member_count = UInt::try_from(joined).unwrap_or_default();
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
     for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
-        let rules = state.push_rules.ruleset(&state.db, user).await?;
+        let rules = state.push_rules.ruleset(state, user).await?;
         // The default rules never notify a joined member of a member event: the only override
         // before `.m.rule.member_event` that notifies is `.m.rule.invite_for_me`, whose target
         // is not joined.

@@ -7,10 +7,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use ruma::UserId;
-use schulhof_store::{Db, EventRow};
+use schulhof_store::EventRow;
 use serde_json::Value;
 
+use crate::service::user::account_data::account_data;
 use crate::service::user::user_cache::UserCache;
+use crate::state::AppState;
 use crate::Result;
 
 /// The account data type that lists ignored users.
@@ -58,14 +60,11 @@ pub struct ExclusionCache {
 
 impl ExclusionCache {
     /// The exclusions of `user_id`.
-    pub async fn of(&self, db: &Db, user_id: &UserId) -> Result<Arc<Exclusions>> {
+    pub async fn of(&self, state: &AppState, user_id: &UserId) -> Result<Arc<Exclusions>> {
         self.users
             .get_or_load(user_id.as_str(), async {
-                let stored = db
-                    .account_data(user_id.as_str(), "", IGNORED_USERS_TYPE)
-                    .await?;
-                Ok(stored
-                    .and_then(|json| serde_json::from_str::<Value>(&json).ok())
+                Ok(account_data(state, user_id, None, IGNORED_USERS_TYPE)
+                    .await?
                     .map(|content| Exclusions::from_ignored_list(&content))
                     .unwrap_or_default())
             })

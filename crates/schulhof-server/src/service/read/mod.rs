@@ -116,7 +116,7 @@ impl<'a> RoomReader<'a> {
             until,
             joined_since,
             visibility: OnceCell::new(),
-            exclusions: state.exclusions.of(&state.db, user_id).await?,
+            exclusions: state.exclusions.of(state, user_id).await?,
         })
     }
 
