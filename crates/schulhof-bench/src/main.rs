@@ -128,7 +128,7 @@ struct Clients {
     latency: Option<latency::Clients>,
     throughput: Vec<Arc<Session>>,
     initial_sync: Option<Arc<Session>>,
-    large_room: Option<(Arc<Session>, Vec<Arc<Session>>)>,
+    large_room: Option<large_room::Clients>,
 }
 
 impl Clients {
@@ -139,9 +139,9 @@ impl Clients {
             all.extend(l.idle.iter().cloned());
         }
         all.extend(self.initial_sync.clone());
-        if let Some((creator, joiners)) = &self.large_room {
-            all.push(creator.clone());
-            all.extend(joiners.iter().cloned());
+        if let Some(l) = &self.large_room {
+            all.push(l.creator.clone());
+            all.extend(l.joiners.iter().cloned());
         }
         all
     }
@@ -257,9 +257,9 @@ async fn login(http: &Http, accounts: &[Account], args: &Args) -> Result<Clients
     } else {
         None
     };
-    let large_room = wants(Phase::LargeRoom).then(|| {
-        let creator = rest.next().expect("planned");
-        (creator, rest.collect())
+    let large_room = wants(Phase::LargeRoom).then(|| large_room::Clients {
+        creator: rest.next().expect("planned"),
+        joiners: rest.collect(),
     });
     Ok(Clients {
         latency,
@@ -314,7 +314,7 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         record_phase(&mut by_phase, "initial-sync", mark, args.pid)?;
     }
     let mut large_room = None;
-    if let Some((creator, joiners)) = &clients.large_room {
+    if let Some(l) = &clients.large_room {
         let mark = CpuMark::now(args.pid)?;
         let settings = large_room::Settings {
             joins_in_flight: args.joins_in_flight,
@@ -325,11 +325,7 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
             keep_room: args.keep_room,
             pid: args.pid,
         };
-        let l = large_room::Clients {
-            creator: creator.clone(),
-            joiners: joiners.clone(),
-        };
-        large_room = Some(large_room::run(l, &settings).await?);
+        large_room = Some(large_room::run(l.clone(), &settings).await?);
         record_phase(&mut by_phase, "large-room", mark, args.pid)?;
     }
 

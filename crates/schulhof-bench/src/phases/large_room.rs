@@ -76,6 +76,7 @@ pub struct Settings {
 }
 
 /// The sessions taking part: one per user, as a user can join only once.
+#[derive(Clone)]
 pub struct Clients {
     /// Creates the room and sends the messages.
     pub creator: Arc<Session>,
