@@ -69,7 +69,7 @@ impl CpuMark {
             at: Instant::now(),
             system: procfs::system_busy_time()?,
             bench: procfs::cpu_time(std::process::id())?,
-            server: pid.map(procfs::cpu_time).transpose()?,
+            server: procfs::server_cpu(pid)?,
         })
     }
 
@@ -87,8 +87,7 @@ impl CpuMark {
     /// without a server PID.
     fn other_cores_busy(&self, end: &CpuMark) -> Option<f64> {
         let bench = end.bench.saturating_sub(self.bench);
-        let (before, after) = self.server.zip(end.server)?;
-        let known = bench + after.saturating_sub(before);
+        let known = bench + procfs::cpu_between(self.server, end.server)?;
         let others = end.system.saturating_sub(self.system).saturating_sub(known);
         Some(round3(others.as_secs_f64() / self.seconds_until(end)))
     }

@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 use crate::client::{Result, Session};
 use crate::phases::watch::{Arrival, Watcher};
 use crate::phases::{bounded, leave_rooms};
-use crate::procfs::{self, RssSampler};
+use crate::procfs::{self, cpu_between, server_cpu, server_rss_mib, RssSampler};
 use crate::stats::{round3, Summary};
 use crate::{record_phase, CpuMark};
 
@@ -241,7 +241,7 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
         .chain(&members)
         .map(|s| s.user_id.clone())
         .collect();
-    let rss_after_joins_mb = server_rss(pid)?;
+    let rss_after_joins_mb = server_rss_mib(pid)?;
     let membership_after_joins =
         check_membership(&creator, &room, &expected, "after joins").await?;
 
@@ -286,24 +286,6 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
 /// Milliseconds from `start` to `end`.
 fn ms(start: Instant, end: Instant) -> f64 {
     end.duration_since(start).as_secs_f64() * 1000.0
-}
-
-/// Server CPU time so far; `None` without a PID.
-fn server_cpu(pid: Option<u32>) -> Result<Option<Duration>> {
-    Ok(pid.map(procfs::cpu_time).transpose()?)
-}
-
-/// Server VmRSS now in MiB; `None` without a PID.
-fn server_rss(pid: Option<u32>) -> Result<Option<f64>> {
-    Ok(pid
-        .map(|p| procfs::status_kib(p, "VmRSS"))
-        .transpose()?
-        .map(procfs::kib_to_mib))
-}
-
-/// CPU time between two readings of [`server_cpu`].
-fn cpu_between(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
-    before.zip(after).map(|(b, a)| a.saturating_sub(b))
 }
 
 /// Every joiner joins `room`, `in_flight` at a time. Returns the timing and,
@@ -456,7 +438,7 @@ async fn fan_out(
             .is_ok();
     }
     let watchers_ready_seconds = ready_start.elapsed().as_secs_f64();
-    let rss_watchers_ready_mb = server_rss(pid)?;
+    let rss_watchers_ready_mb = server_rss_mib(pid)?;
     let failed = active.iter().filter(|a| !**a).count();
     let n = n - failed;
     eprintln!(
@@ -502,7 +484,7 @@ async fn fan_out(
     // The watchers' next long-polls belong to the cost of a message.
     wait_for_polls(&in_flight, n).await;
     let cpu = cpu_between(cpu_before, server_cpu(pid)?);
-    let rss_after_mb = server_rss(pid)?;
+    let rss_after_mb = server_rss_mib(pid)?;
     tasks.shutdown().await;
 
     let fanout = Fanout {
@@ -546,7 +528,7 @@ async fn initial_syncs(
 ) -> Result<InitialSyncs> {
     let n = sessions.len();
     eprintln!("large-room: {n} concurrent initial syncs without lazy loading");
-    let rss_before_mb = server_rss(pid)?;
+    let rss_before_mb = server_rss_mib(pid)?;
     let cpu_before = server_cpu(pid)?;
     let sampler = pid.map(|p| RssSampler::start(p, RSS_INTERVAL));
     let start = Instant::now();
@@ -566,7 +548,7 @@ async fn initial_syncs(
     .await;
     let seconds = start.elapsed().as_secs_f64();
     let rss_peak_kib = sampler.map(RssSampler::stop);
-    let rss_after_mb = server_rss(pid)?;
+    let rss_after_mb = server_rss_mib(pid)?;
     let cpu = cpu_between(cpu_before, server_cpu(pid)?);
 
     let ok: Vec<(f64, usize, usize)> = results
@@ -609,7 +591,7 @@ async fn message_after(sender: &Session, room: &str, pid: Option<u32>) -> Result
         send_ms: round3(send_ms),
         server_cpu_ms: cpu.map(|c| round3(c.as_secs_f64() * 1000.0)),
         rss_peak_mb: sampler.map(RssSampler::stop).map(procfs::kib_to_mib),
-        rss_after_mb: server_rss(pid)?,
+        rss_after_mb: server_rss_mib(pid)?,
     })
 }
 
