@@ -19,7 +19,7 @@ use serde::Serialize;
 use cli::{Args, Phase};
 use client::{Http, Result, Session};
 use phases::{all_ok, bounded, initial_sync, large_room, latency, throughput};
-use stats::{round3, Summary};
+use stats::{ms_each, round3, Summary};
 use users::Account;
 
 /// Concurrent logins (password hashing makes them CPU-heavy on the server).
@@ -341,8 +341,7 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         let hwm = procfs::status_kib(pid, "VmHWM")?;
         server = Some(ServerReport {
             pid,
-            cpu_ms_per_message: cpu
-                .map(|(c, m, _)| round3(c.as_secs_f64() * 1000.0 / m.max(1) as f64)),
+            cpu_ms_per_message: cpu.map(|(c, m, _)| ms_each(c, m)),
             cpu_cores_busy: cpu.map(|(c, _, s)| round3(c.as_secs_f64() / s)),
             idle_rss_mb: procfs::kib_to_mib(idle_rss),
             rss_under_load_mb: procfs::kib_to_mib(under_load),

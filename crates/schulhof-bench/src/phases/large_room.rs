@@ -32,7 +32,7 @@ use crate::client::{Result, Session};
 use crate::phases::watch::{Arrival, Watcher};
 use crate::phases::{bounded, leave_rooms};
 use crate::procfs::{self, cpu_between, server_cpu, server_rss_mib, RssSampler};
-use crate::stats::{round3, Summary};
+use crate::stats::{ms, ms_each, round3, Summary};
 use crate::{record_phase, CpuMark};
 
 /// Body prefix of the fan-out messages; the sequence number follows it.
@@ -283,11 +283,6 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
     Ok(report)
 }
 
-/// Milliseconds from `start` to `end`.
-fn ms(start: Instant, end: Instant) -> f64 {
-    end.duration_since(start).as_secs_f64() * 1000.0
-}
-
 /// Every joiner joins `room`, `in_flight` at a time. Returns the timing and,
 /// per joiner, whether the join succeeded.
 async fn join(joiners: &[Arc<Session>], room: &str, in_flight: usize) -> (Joins, Vec<bool>) {
@@ -498,8 +493,7 @@ async fn fan_out(
         delivery_ms: Summary::from_samples(&deliveries),
         all_watchers_ms: Summary::from_samples(&all_watchers),
         lost,
-        server_cpu_ms_per_message: cpu
-            .map(|c| round3(c.as_secs_f64() * 1000.0 / messages.max(1) as f64)),
+        server_cpu_ms_per_message: cpu.map(|c| ms_each(c, messages)),
     };
     if let Some(d) = &fanout.delivery_ms {
         eprintln!(
