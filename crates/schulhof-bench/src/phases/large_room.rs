@@ -17,12 +17,10 @@
 //! 5. one more message, with the server's CPU and RSS after it;
 //! 6. the membership check again, and everyone leaves the room.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
@@ -131,7 +129,7 @@ pub struct Joins {
 
 /// `/joined_members` and `/members?membership=join` compared with the users
 /// who joined.
-#[derive(Debug, Default, PartialEq, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct MembershipCheck {
     /// Users who should be joined (creator and successful joins).
     pub expected: usize,
