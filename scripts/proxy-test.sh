@@ -567,24 +567,34 @@ EOF
     }
     check "/passwort-zuruecksetzen: admin login, reset, new access letter, print script" t_reset
 
-    # Per-address login limits behind the proxy: clients A and B on different loopback addresses.
-    t_rate_limits() {
-        local i code
-        for i in 1 2 3 4 5 6 7 8; do
-            code="$(login "niemand.a$i" falsch "$dir/rl.json" --interface 127.0.0.2)"
-            [ "$code" = 403 ] || { echo "client A attempt $i: $code (expected 403) $(cat "$dir/rl.json")"; return 1; }
-        done
-        code="$(login niemand.a9 falsch "$dir/rl.json" --interface 127.0.0.2)"
-        [ "$code" = 429 ] || { echo "client A attempt 9: $code (expected 429, burst of 8 used up)"; return 1; }
-        grep -q M_LIMIT_EXCEEDED "$dir/rl.json" || { echo "no M_LIMIT_EXCEEDED"; return 1; }
-        code="$(login niemand.b1 falsch "$dir/rl.json" --interface 127.0.0.3)"
-        [ "$code" = 403 ] || { echo "client B: $code (expected 403: its own budget)"; return 1; }
-        code="$(login niemand.a10 falsch "$dir/rl.json" --interface 127.0.0.2 -H 'X-Forwarded-For: 127.0.0.99')"
-        [ "$code" = 429 ] || { echo "client A with a forged X-Forwarded-For: $code (expected 429: the proxy replaces the header)"; return 1; }
-        code="$(login niemand.c1 falsch "$dir/rl.json" --interface 127.0.0.4 -H 'X-Forwarded-For: 127.0.0.2')"
-        [ "$code" = 403 ] || { echo "client C claiming A's address: $code (expected 403: counted as itself)"; return 1; }
+    # Per-address login limits: clients A, B and C on different loopback addresses reach Schulhof
+    # through the proxy, D straight on 127.0.0.1:8008.
+    refused() { # WHO STATUS WHY USER [CURL ARGS...]: a wrong password for USER is answered STATUS
+        local who="$1" want="$2" why="$3" user="$4" code errcode
+        shift 4
+        case "$want" in 403) errcode=M_FORBIDDEN ;; 429) errcode=M_LIMIT_EXCEEDED ;; *) return 2 ;; esac
+        code="$(login "$user" falsch "$dir/rl.json" "$@")"
+        [ "$code" = "$want" ] && grep -q "\"$errcode\"" "$dir/rl.json" ||
+            { echo "client $who ($user): $code (expected $want $errcode: $why) $(head -c 300 "$dir/rl.json")"; return 1; }
     }
-    check "per-address login limits: A limited after 8, B separate, forged X-Forwarded-For ignored" t_rate_limits
+    t_rate_limits() {
+        local i
+        for i in 1 2 3 4 5 6 7 8; do
+            refused A 403 "within its burst of 8" "niemand.a$i" --interface 127.0.0.2 || return 1
+        done
+        refused A 429 "burst of 8 used up" niemand.a9 --interface 127.0.0.2 || return 1
+        refused B 403 "its own budget" niemand.b1 --interface 127.0.0.3 || return 1
+        refused A 429 "the proxy replaces a forged X-Forwarded-For" niemand.a10 --interface 127.0.0.2 \
+            -H 'X-Forwarded-For: 127.0.0.99' || return 1
+        refused C 403 "claims A's address, counted as itself" niemand.c1 --interface 127.0.0.4 \
+            -H 'X-Forwarded-For: 127.0.0.2' || return 1
+        # Past the proxy: 127.0.0.6 is not in trusted_proxies, so Schulhof must not believe its
+        # header (through the proxy the header is replaced, which hides whether Schulhof checks).
+        local base_url=http://127.0.0.1:8008
+        refused D 403 "X-Forwarded-For is believed only from trusted_proxies" niemand.d1 \
+            --interface 127.0.0.6 -H 'X-Forwarded-For: 127.0.0.2'
+    }
+    check "per-address login limits: A limited after 8, B separate, forged X-Forwarded-For ignored, believed only from trusted_proxies" t_rate_limits
 
     # The guide's own admin account from the set-up chapter logs in through the proxy.
     t_guide_admin() {
@@ -593,6 +603,7 @@ EOF
         [ -n "$pw" ] || { echo "no 'user add admin' in the guide's blocks"; return 1; }
         code="$(login admin "$pw" "$dir/admin-login.json" --interface 127.0.0.5)"
         [ "$code" = 200 ] || { echo "status $code: $(cat "$dir/admin-login.json")"; return 1; }
+        json "$dir/admin-login.json" access_token >/dev/null || { echo "no access token: $(cat "$dir/admin-login.json")"; return 1; }
     }
     check "the guide's admin account logs in through the proxy" t_guide_admin
 
@@ -601,10 +612,11 @@ EOF
         wait "$sync_pid" || true
         result="$(cat "$dir/sync-result" 2>/dev/null || true)"
         local status="${result%% *}" secs="${result##* }"
-        if [ "$status" = 200 ] && python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 34.0 else 1)' "$secs" 2>/dev/null; then
+        if [ "$status" = 200 ] && python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 34.0 else 1)' "$secs" 2>/dev/null &&
+            json "$dir/sync1.json" next_batch >/dev/null 2>&1; then
             ok "/sync long-poll held 35 s" "${secs}s, 200"
         else
-            bad "/sync long-poll held 35 s" "got '$result'"
+            bad "/sync long-poll held 35 s" "got '$result', body: $(head -c 200 "$dir/sync1.json" 2>/dev/null)"
         fi
     fi
 
