@@ -14,8 +14,8 @@
 # The checks run with this machine's curl inside each container's network.
 #
 # Needs root. Installs what is missing on this machine from Debian's packages: debootstrap,
-# systemd-container (systemd-nspawn), curl, openssl. nginx and Caddy are installed inside the
-# test systems by the guide's own `apt-get install`.
+# systemd-container (systemd-nspawn), curl, openssl, python3 (reads JSON answers and the letters'
+# CSV). nginx and Caddy are installed inside the test systems by the guide's own `apt-get install`.
 #
 # Server binary: $SCHULHOF_BIN (as scripts/test.sh exports it); without it, `cargo build -p
 # schulhof` and <target>/debug/schulhof.
