@@ -250,7 +250,8 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
 
     let syncers = &members[..settings.initial_syncs.min(members.len())];
     let mark = CpuMark::now(pid)?;
-    let initial_syncs = initial_syncs(syncers, &room, settings.initial_sync_timeout, pid).await?;
+    let timeout = settings.initial_sync_timeout;
+    let initial_syncs = initial_syncs(syncers, &room, expected.len(), timeout, pid).await?;
     record_phase(&mut other_cores_busy, "initial-syncs", mark, pid)?;
     let message_after = message_after(&creator, &room, pid).await?;
     let membership_at_end = check_membership(&creator, &room, &expected, "at the end").await?;
@@ -511,10 +512,12 @@ async fn wait_for_polls(in_flight: &AtomicUsize, n: usize) {
 }
 
 /// Every session runs one unfiltered initial /sync, all at once, while the
-/// server's RSS is sampled.
+/// server's RSS is sampled; a response with fewer than `members` joined
+/// members in the room's state is reported loudly on stderr.
 async fn initial_syncs(
     sessions: &[Arc<Session>],
     room: &str,
+    members: usize,
     timeout: Duration,
     pid: Option<u32>,
 ) -> Result<InitialSyncs> {
@@ -553,12 +556,19 @@ async fn initial_syncs(
             n - ok.len()
         );
     }
+    let members_in_response_min = ok.iter().map(|r| r.1).min().unwrap_or(0);
+    if ok.iter().any(|r| r.1 < members) {
+        eprintln!(
+            "large-room: !!! INCOMPLETE ROOM STATE: an initial sync listed \
+             {members_in_response_min} of {members} joined members"
+        );
+    }
     let report = InitialSyncs {
         concurrent: n,
         errors: n - ok.len(),
         seconds: round3(seconds),
         sync_ms: Summary::from_samples(&ok.iter().map(|r| r.0).collect::<Vec<_>>()),
-        members_in_response_min: ok.iter().map(|r| r.1).min().unwrap_or(0),
+        members_in_response_min,
         response_bytes_max: ok.iter().map(|r| r.2).max().unwrap_or(0),
         server_cpu_seconds: cpu.map(|c| round3(c.as_secs_f64())),
         rss_before_mb,
@@ -700,7 +710,7 @@ fn print_table(r: &Report) {
                 "{} bytes, ≥ {} members",
                 s.response_bytes_max, s.members_in_response_min
             ),
-            String::new(),
+            format!("{} members", r.room_members),
         ),
         (
             "initial syncs: RSS before / peak / after",
