@@ -11,7 +11,8 @@
 #   OUT              result file                     ($DATA/schulhof-results.json)
 #   CARGO_TARGET_DIR cargo target dir for the build  (/work/target-release)
 #   SCHULHOF_BIN     prebuilt schulhof binary, e.g. of an older commit
-#                    (else built with cargo)
+#                    (else built with cargo; the other test scripts use
+#                    the name for a debug build, so check the "server:" line)
 #   BENCH_BIN        prebuilt schulhof-bench binary  (else built with cargo)
 #   Any arguments are passed on to schulhof-bench (e.g. --phases large-room).
 set -euo pipefail
@@ -23,14 +24,15 @@ OUT=${OUT:-$DATA/schulhof-results.json}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-release}
 HS=http://127.0.0.1:8458
 
-if [ -z "${SCHULHOF_BIN:-}" ]; then
-    cargo build --release -p schulhof
-    SCHULHOF_BIN=$CARGO_TARGET_DIR/release/schulhof
-fi
-if [ -z "${BENCH_BIN:-}" ]; then
-    cargo build --release -p schulhof-bench
-    BENCH_BIN=$CARGO_TARGET_DIR/release/schulhof-bench
-fi
+# What is not given is built in one cargo call: built apart, the two would resolve shared
+# dependencies (hyper, tower, ...) with different features and compile them twice.
+build=()
+[ -n "${SCHULHOF_BIN:-}" ] || build+=(-p schulhof)
+[ -n "${BENCH_BIN:-}" ] || build+=(-p schulhof-bench)
+[ "${#build[@]}" -eq 0 ] || cargo build --release "${build[@]}"
+SCHULHOF_BIN=${SCHULHOF_BIN:-$CARGO_TARGET_DIR/release/schulhof}
+BENCH_BIN=${BENCH_BIN:-$CARGO_TARGET_DIR/release/schulhof-bench}
+echo "server: $SCHULHOF_BIN, bench: $BENCH_BIN" >&2
 
 rm -rf "$DATA"
 mkdir -p "$DATA"

@@ -169,32 +169,29 @@ mod tests {
         assert!(parse_loopback_url("https://127.0.0.1").is_err());
     }
 
-    #[test]
-    fn parses_phases() {
-        let args = Args::parse_from([
+    /// The arguments of a run against a loopback server with `--phases phases`.
+    fn parse_phases(phases: &str) -> Args {
+        Args::parse_from([
             "schulhof-bench",
             "--hs",
             "http://127.0.0.1:8448",
             "--users",
             "u.txt",
             "--phases",
-            "throughput,initial-sync",
-        ]);
+            phases,
+        ])
+    }
+
+    #[test]
+    fn parses_phases() {
+        let args = parse_phases("throughput,initial-sync");
         assert_eq!(args.phases, vec![Phase::Throughput, Phase::InitialSync]);
         assert_eq!(args.idle, 200);
     }
 
     #[test]
     fn large_room_defaults() {
-        let args = Args::parse_from([
-            "schulhof-bench",
-            "--hs",
-            "http://127.0.0.1:8448",
-            "--users",
-            "u.txt",
-            "--phases",
-            "large-room",
-        ]);
+        let args = parse_phases("large-room");
         assert_eq!(args.phases, vec![Phase::LargeRoom]);
         assert_eq!(
             (args.members, args.joins_in_flight, args.watchers),

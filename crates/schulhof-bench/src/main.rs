@@ -19,7 +19,7 @@ use serde::Serialize;
 use cli::{Args, Phase};
 use client::{Http, Result, Session};
 use phases::{all_ok, bounded, initial_sync, large_room, latency, throughput};
-use stats::{round3, Summary};
+use stats::{ms_each, round3, Summary};
 use users::Account;
 
 /// Concurrent logins (password hashing makes them CPU-heavy on the server).
@@ -69,7 +69,7 @@ impl CpuMark {
             at: Instant::now(),
             system: procfs::system_busy_time()?,
             bench: procfs::cpu_time(std::process::id())?,
-            server: pid.map(procfs::cpu_time).transpose()?,
+            server: procfs::server_cpu(pid)?,
         })
     }
 
@@ -87,8 +87,7 @@ impl CpuMark {
     /// without a server PID.
     fn other_cores_busy(&self, end: &CpuMark) -> Option<f64> {
         let bench = end.bench.saturating_sub(self.bench);
-        let (before, after) = self.server.zip(end.server)?;
-        let known = bench + after.saturating_sub(before);
+        let known = bench + procfs::cpu_between(self.server, end.server)?;
         let others = end.system.saturating_sub(self.system).saturating_sub(known);
         Some(round3(others.as_secs_f64() / self.seconds_until(end)))
     }
@@ -128,7 +127,7 @@ struct Clients {
     latency: Option<latency::Clients>,
     throughput: Vec<Arc<Session>>,
     initial_sync: Option<Arc<Session>>,
-    large_room: Option<(Arc<Session>, Vec<Arc<Session>>)>,
+    large_room: Option<large_room::Clients>,
 }
 
 impl Clients {
@@ -139,9 +138,9 @@ impl Clients {
             all.extend(l.idle.iter().cloned());
         }
         all.extend(self.initial_sync.clone());
-        if let Some((creator, joiners)) = &self.large_room {
-            all.push(creator.clone());
-            all.extend(joiners.iter().cloned());
+        if let Some(l) = &self.large_room {
+            all.push(l.creator.clone());
+            all.extend(l.joiners.iter().cloned());
         }
         all
     }
@@ -257,9 +256,9 @@ async fn login(http: &Http, accounts: &[Account], args: &Args) -> Result<Clients
     } else {
         None
     };
-    let large_room = wants(Phase::LargeRoom).then(|| {
-        let creator = rest.next().expect("planned");
-        (creator, rest.collect())
+    let large_room = wants(Phase::LargeRoom).then(|| large_room::Clients {
+        creator: rest.next().expect("planned"),
+        joiners: rest.collect(),
     });
     Ok(Clients {
         latency,
@@ -314,7 +313,7 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         record_phase(&mut by_phase, "initial-sync", mark, args.pid)?;
     }
     let mut large_room = None;
-    if let Some((creator, joiners)) = &clients.large_room {
+    if let Some(l) = &clients.large_room {
         let mark = CpuMark::now(args.pid)?;
         let settings = large_room::Settings {
             joins_in_flight: args.joins_in_flight,
@@ -325,11 +324,7 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
             keep_room: args.keep_room,
             pid: args.pid,
         };
-        let l = large_room::Clients {
-            creator: creator.clone(),
-            joiners: joiners.clone(),
-        };
-        large_room = Some(large_room::run(l, &settings).await?);
+        large_room = Some(large_room::run(l.clone(), &settings).await?);
         record_phase(&mut by_phase, "large-room", mark, args.pid)?;
     }
 
@@ -346,8 +341,7 @@ async fn run_phases(args: &Args, accounts: usize, clients: &Clients) -> Result<R
         let hwm = procfs::status_kib(pid, "VmHWM")?;
         server = Some(ServerReport {
             pid,
-            cpu_ms_per_message: cpu
-                .map(|(c, m, _)| round3(c.as_secs_f64() * 1000.0 / m.max(1) as f64)),
+            cpu_ms_per_message: cpu.map(|(c, m, _)| ms_each(c, m)),
             cpu_cores_busy: cpu.map(|(c, _, s)| round3(c.as_secs_f64() / s)),
             idle_rss_mb: procfs::kib_to_mib(idle_rss),
             rss_under_load_mb: procfs::kib_to_mib(under_load),

@@ -38,6 +38,24 @@ pub fn status_kib(pid: u32, field: &str) -> io::Result<u64> {
     })
 }
 
+/// CPU time the server process has used so far; `None` without its PID.
+pub fn server_cpu(pid: Option<u32>) -> io::Result<Option<Duration>> {
+    pid.map(cpu_time).transpose()
+}
+
+/// CPU time between two readings of [`server_cpu`]; `None` if either is missing.
+pub fn cpu_between(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
+    before.zip(after).map(|(b, a)| a.saturating_sub(b))
+}
+
+/// The server process's `VmRSS` now, in MiB; `None` without its PID.
+pub fn server_rss_mib(pid: Option<u32>) -> io::Result<Option<f64>> {
+    Ok(pid
+        .map(|p| status_kib(p, "VmRSS"))
+        .transpose()?
+        .map(kib_to_mib))
+}
+
 /// Converts KiB to MiB, rounded to one decimal.
 pub fn kib_to_mib(kib: u64) -> f64 {
     (kib as f64 / 1024.0 * 10.0).round() / 10.0
@@ -147,5 +165,18 @@ mod tests {
         assert!(status_kib(pid, "VmRSS").unwrap() > 0);
         cpu_time(pid).unwrap();
         system_busy_time().unwrap();
+    }
+
+    #[test]
+    fn server_figures_need_a_pid() {
+        assert_eq!(server_cpu(None).unwrap(), None);
+        assert_eq!(server_rss_mib(None).unwrap(), None);
+        let own = Some(std::process::id());
+        assert!(server_cpu(own).unwrap().is_some());
+        assert!(server_rss_mib(own).unwrap().unwrap() > 0.0);
+        let s = Duration::from_secs;
+        assert_eq!(cpu_between(Some(s(2)), Some(s(5))), Some(s(3)));
+        assert_eq!(cpu_between(Some(s(5)), Some(s(2))), Some(Duration::ZERO));
+        assert_eq!(cpu_between(None, Some(s(5))), None);
     }
 }

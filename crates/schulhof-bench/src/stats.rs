@@ -1,5 +1,7 @@
 //! Percentile statistics over measured samples.
 
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 
 /// Distribution summary of a set of samples, in the samples' unit.
@@ -47,6 +49,16 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Rounds to three decimal places (microsecond resolution for milliseconds).
 pub fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+/// Milliseconds from `start` to `end` (0 if `end` is earlier), unrounded: a sample.
+pub fn ms(start: Instant, end: Instant) -> f64 {
+    end.saturating_duration_since(start).as_secs_f64() * 1000.0
+}
+
+/// `total` shared out over `count` items (at least one), in milliseconds, rounded.
+pub fn ms_each(total: Duration, count: usize) -> f64 {
+    round3(total.as_secs_f64() * 1000.0 / count.max(1) as f64)
 }
 
 #[cfg(test)]
@@ -103,5 +115,14 @@ mod tests {
         assert_eq!(s.p95, 94.9);
         assert_eq!(s.p99, 98.9);
         assert_eq!(s.max, 99.9);
+    }
+
+    #[test]
+    fn milliseconds() {
+        let t = Instant::now();
+        assert_eq!(ms(t, t + Duration::from_micros(1500)), 1.5);
+        assert_eq!(ms(t + Duration::from_millis(1), t), 0.0);
+        assert_eq!(ms_each(Duration::from_millis(100), 3), 33.333);
+        assert_eq!(ms_each(Duration::from_millis(7), 0), 7.0);
     }
 }

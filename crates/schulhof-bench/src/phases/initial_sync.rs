@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::client::{Result, Session};
 use crate::phases::{all_ok, bounded, leave_rooms};
-use crate::stats::Summary;
+use crate::stats::{ms, Summary};
 
 /// Conditions under which the initial syncs were timed.
 #[derive(Debug, Serialize)]
@@ -54,7 +54,7 @@ pub async fn run(
         );
         let start = Instant::now();
         let synced = session.sync(None, 0, &filter).await?;
-        times.push(synced.arrived.duration_since(start).as_secs_f64() * 1000.0);
+        times.push(ms(start, synced.arrived));
         rooms_in_response = synced.joined_rooms();
         response_bytes = synced.bytes;
     }

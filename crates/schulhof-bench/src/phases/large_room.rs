@@ -17,12 +17,10 @@
 //! 5. one more message, with the server's CPU and RSS after it;
 //! 6. the membership check again, and everyone leaves the room.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
@@ -31,8 +29,8 @@ use tokio::task::JoinSet;
 use crate::client::{Result, Session};
 use crate::phases::watch::{Arrival, Watcher};
 use crate::phases::{bounded, leave_rooms};
-use crate::procfs::{self, RssSampler};
-use crate::stats::{round3, Summary};
+use crate::procfs::{self, cpu_between, server_cpu, server_rss_mib, RssSampler};
+use crate::stats::{ms, ms_each, round3, Summary};
 use crate::{record_phase, CpuMark};
 
 /// Body prefix of the fan-out messages; the sequence number follows it.
@@ -76,6 +74,7 @@ pub struct Settings {
 }
 
 /// The sessions taking part: one per user, as a user can join only once.
+#[derive(Clone)]
 pub struct Clients {
     /// Creates the room and sends the messages.
     pub creator: Arc<Session>,
@@ -130,7 +129,7 @@ pub struct Joins {
 
 /// `/joined_members` and `/members?membership=join` compared with the users
 /// who joined.
-#[derive(Debug, Default, PartialEq, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct MembershipCheck {
     /// Users who should be joined (creator and successful joins).
     pub expected: usize,
@@ -240,7 +239,7 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
         .chain(&members)
         .map(|s| s.user_id.clone())
         .collect();
-    let rss_after_joins_mb = server_rss(pid)?;
+    let rss_after_joins_mb = server_rss_mib(pid)?;
     let membership_after_joins =
         check_membership(&creator, &room, &expected, "after joins").await?;
 
@@ -251,7 +250,8 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
 
     let syncers = &members[..settings.initial_syncs.min(members.len())];
     let mark = CpuMark::now(pid)?;
-    let initial_syncs = initial_syncs(syncers, &room, settings.initial_sync_timeout, pid).await?;
+    let timeout = settings.initial_sync_timeout;
+    let initial_syncs = initial_syncs(syncers, &room, expected.len(), timeout, pid).await?;
     record_phase(&mut other_cores_busy, "initial-syncs", mark, pid)?;
     let message_after = message_after(&creator, &room, pid).await?;
     let membership_at_end = check_membership(&creator, &room, &expected, "at the end").await?;
@@ -280,29 +280,6 @@ pub async fn run(clients: Clients, settings: &Settings) -> Result<Report> {
     };
     print_table(&report);
     Ok(report)
-}
-
-/// Milliseconds from `start` to `end`.
-fn ms(start: Instant, end: Instant) -> f64 {
-    end.duration_since(start).as_secs_f64() * 1000.0
-}
-
-/// Server CPU time so far; `None` without a PID.
-fn server_cpu(pid: Option<u32>) -> Result<Option<Duration>> {
-    Ok(pid.map(procfs::cpu_time).transpose()?)
-}
-
-/// Server VmRSS now in MiB; `None` without a PID.
-fn server_rss(pid: Option<u32>) -> Result<Option<f64>> {
-    Ok(pid
-        .map(|p| procfs::status_kib(p, "VmRSS"))
-        .transpose()?
-        .map(procfs::kib_to_mib))
-}
-
-/// CPU time between two readings of [`server_cpu`].
-fn cpu_between(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
-    before.zip(after).map(|(b, a)| a.saturating_sub(b))
 }
 
 /// Every joiner joins `room`, `in_flight` at a time. Returns the timing and,
@@ -455,7 +432,7 @@ async fn fan_out(
             .is_ok();
     }
     let watchers_ready_seconds = ready_start.elapsed().as_secs_f64();
-    let rss_watchers_ready_mb = server_rss(pid)?;
+    let rss_watchers_ready_mb = server_rss_mib(pid)?;
     let failed = active.iter().filter(|a| !**a).count();
     let n = n - failed;
     eprintln!(
@@ -501,7 +478,7 @@ async fn fan_out(
     // The watchers' next long-polls belong to the cost of a message.
     wait_for_polls(&in_flight, n).await;
     let cpu = cpu_between(cpu_before, server_cpu(pid)?);
-    let rss_after_mb = server_rss(pid)?;
+    let rss_after_mb = server_rss_mib(pid)?;
     tasks.shutdown().await;
 
     let fanout = Fanout {
@@ -515,8 +492,7 @@ async fn fan_out(
         delivery_ms: Summary::from_samples(&deliveries),
         all_watchers_ms: Summary::from_samples(&all_watchers),
         lost,
-        server_cpu_ms_per_message: cpu
-            .map(|c| round3(c.as_secs_f64() * 1000.0 / messages.max(1) as f64)),
+        server_cpu_ms_per_message: cpu.map(|c| ms_each(c, messages)),
     };
     if let Some(d) = &fanout.delivery_ms {
         eprintln!(
@@ -536,16 +512,18 @@ async fn wait_for_polls(in_flight: &AtomicUsize, n: usize) {
 }
 
 /// Every session runs one unfiltered initial /sync, all at once, while the
-/// server's RSS is sampled.
+/// server's RSS is sampled; a response with fewer than `members` joined
+/// members in the room's state is reported loudly on stderr.
 async fn initial_syncs(
     sessions: &[Arc<Session>],
     room: &str,
+    members: usize,
     timeout: Duration,
     pid: Option<u32>,
 ) -> Result<InitialSyncs> {
     let n = sessions.len();
     eprintln!("large-room: {n} concurrent initial syncs without lazy loading");
-    let rss_before_mb = server_rss(pid)?;
+    let rss_before_mb = server_rss_mib(pid)?;
     let cpu_before = server_cpu(pid)?;
     let sampler = pid.map(|p| RssSampler::start(p, RSS_INTERVAL));
     let start = Instant::now();
@@ -565,7 +543,7 @@ async fn initial_syncs(
     .await;
     let seconds = start.elapsed().as_secs_f64();
     let rss_peak_kib = sampler.map(RssSampler::stop);
-    let rss_after_mb = server_rss(pid)?;
+    let rss_after_mb = server_rss_mib(pid)?;
     let cpu = cpu_between(cpu_before, server_cpu(pid)?);
 
     let ok: Vec<(f64, usize, usize)> = results
@@ -578,12 +556,19 @@ async fn initial_syncs(
             n - ok.len()
         );
     }
+    let members_in_response_min = ok.iter().map(|r| r.1).min().unwrap_or(0);
+    if ok.iter().any(|r| r.1 < members) {
+        eprintln!(
+            "large-room: !!! INCOMPLETE ROOM STATE: an initial sync listed \
+             {members_in_response_min} of {members} joined members"
+        );
+    }
     let report = InitialSyncs {
         concurrent: n,
         errors: n - ok.len(),
         seconds: round3(seconds),
         sync_ms: Summary::from_samples(&ok.iter().map(|r| r.0).collect::<Vec<_>>()),
-        members_in_response_min: ok.iter().map(|r| r.1).min().unwrap_or(0),
+        members_in_response_min,
         response_bytes_max: ok.iter().map(|r| r.2).max().unwrap_or(0),
         server_cpu_seconds: cpu.map(|c| round3(c.as_secs_f64())),
         rss_before_mb,
@@ -608,7 +593,7 @@ async fn message_after(sender: &Session, room: &str, pid: Option<u32>) -> Result
         send_ms: round3(send_ms),
         server_cpu_ms: cpu.map(|c| round3(c.as_secs_f64() * 1000.0)),
         rss_peak_mb: sampler.map(RssSampler::stop).map(procfs::kib_to_mib),
-        rss_after_mb: server_rss(pid)?,
+        rss_after_mb: server_rss_mib(pid)?,
     })
 }
 
@@ -725,7 +710,7 @@ fn print_table(r: &Report) {
                 "{} bytes, ≥ {} members",
                 s.response_bytes_max, s.members_in_response_min
             ),
-            String::new(),
+            format!("{} members", r.room_members),
         ),
         (
             "initial syncs: RSS before / peak / after",

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::client::{Result, Session};
 use crate::phases::leave_rooms;
 use crate::phases::watch::{Watcher, LONG_POLL_MS};
-use crate::stats::{round3, Summary};
+use crate::stats::{ms, round3, Summary};
 /// Messages sent and awaited before sampling starts.
 const WARMUP: usize = 10;
 /// How long a message may take to arrive before it counts as lost.
@@ -121,7 +121,7 @@ pub async fn run(
         };
         match tokio::time::timeout(DELIVERY_TIMEOUT, wait).await {
             Ok(Some(at)) if seq >= WARMUP => {
-                latencies.push(at.duration_since(start).as_secs_f64() * 1000.0);
+                latencies.push(ms(start, at));
             }
             Ok(Some(_)) => {}
             Ok(None) => return Err("receiver stopped".into()),

@@ -47,7 +47,7 @@ pub async fn run(
 
     eprintln!("throughput: sending up to {messages} messages for at most {duration:?}");
     let claimed = Arc::new(AtomicUsize::new(0));
-    let cpu_before = pid.map(procfs::cpu_time).transpose()?;
+    let cpu_before = procfs::server_cpu(pid)?;
     let start = Instant::now();
     let deadline = start + duration;
     let pairs: Vec<(Arc<Session>, String)> = senders.into_iter().zip(rooms).collect();
@@ -72,14 +72,12 @@ pub async fn run(
     })
     .await;
     let seconds = start.elapsed().as_secs_f64();
-    let cpu_after = pid.map(procfs::cpu_time).transpose()?;
+    let cpu_after = procfs::server_cpu(pid)?;
     leave_rooms(pairs).await;
 
     let sent: usize = counts.iter().map(|c| c.0).sum();
     let errors: usize = counts.iter().map(|c| c.1).sum();
-    let cpu = cpu_before
-        .zip(cpu_after)
-        .map(|(before, after)| after.saturating_sub(before));
+    let cpu = procfs::cpu_between(cpu_before, cpu_after);
     let report = Report {
         senders: counts.len(),
         messages: sent,
