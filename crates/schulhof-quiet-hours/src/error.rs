@@ -23,7 +23,7 @@ pub struct FieldError {
 
 impl FieldError {
     /// An error at `field`.
-    pub(crate) fn new(
+    pub fn new(
         field: impl Into<String>,
         message_de: impl Into<String>,
         message_en: impl Into<String>,
@@ -36,7 +36,7 @@ impl FieldError {
     }
 
     /// The same error with its field inside the table `prefix` (`school.windows[0].begin`).
-    pub(crate) fn within(mut self, prefix: &str) -> FieldError {
+    pub fn within(mut self, prefix: &str) -> FieldError {
         if !prefix.is_empty() {
             self.field = if self.field.is_empty() {
                 prefix.to_owned()

@@ -70,6 +70,9 @@ pub struct Config {
     /// Application service registration files (YAML, as the Application Service API defines).
     #[serde(default)]
     pub appservices: Vec<PathBuf>,
+    /// Quiet hours of teachers (section `[quiet_hours]`), see `docs/quiet-hours.md`.
+    #[serde(default)]
+    pub quiet_hours: QuietHoursConfig,
     /// Switches for test servers only (section `[testing]`); a release build refuses them.
     #[serde(default)]
     pub testing: TestingConfig,
@@ -83,6 +86,39 @@ pub struct TestingConfig {
     /// Let tests move the server's clock (`POST /_schulhof/test/clock`).
     #[serde(default)]
     pub movable_clock: bool,
+}
+
+/// Where the quiet hours are configured (section `[quiet_hours]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursConfig {
+    /// Whether messages are held at all (default: yes).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The school's quiet hours; if the file does not exist the built-in defaults apply.
+    #[serde(default = "default_quiet_hours_file")]
+    pub file: PathBuf,
+    /// The school holidays, one file per state and school year (`bb-2026-27.toml`).
+    #[serde(default = "default_holidays_dir")]
+    pub holidays_dir: PathBuf,
+}
+
+impl Default for QuietHoursConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            file: default_quiet_hours_file(),
+            holidays_dir: default_holidays_dir(),
+        }
+    }
+}
+
+fn default_quiet_hours_file() -> PathBuf {
+    PathBuf::from("config/quiet-hours.toml")
+}
+
+fn default_holidays_dir() -> PathBuf {
+    PathBuf::from("config/holidays")
 }
 
 /// School directory settings (section `[directory]`).

@@ -66,6 +66,8 @@ pub struct AppState {
     pub policy: crate::service::school::policy::Policy,
     /// The system account of the server notices (`service::notices`).
     pub notices: crate::service::notices::Notices,
+    /// Quiet hours: schedules, waiting holds (`service::quiet_hours`).
+    pub quiet_hours: crate::service::quiet_hours::QuietHoursService,
     /// Media uploaded from this moment on (ms) is served only through the authenticated
     /// endpoints (`service::media::require_legacy_access`).
     pub media_freeze_ts: i64,
@@ -98,6 +100,8 @@ impl AppState {
         let appservices = crate::service::appservice::Appservices::load(&config.appservices)
             .map_err(crate::Error::Internal)?;
         let notices = crate::service::notices::Notices::new(&config, &server_name)?;
+        let quiet_hours =
+            crate::service::quiet_hours::QuietHoursService::load(&config.quiet_hours, &db).await?;
         let media_freeze_ts = db.media_freeze(clock.now_ms()).await?;
         Ok(Arc::new(AppState {
             server_name,
@@ -124,6 +128,7 @@ impl AppState {
             policy,
             appservices,
             notices,
+            quiet_hours,
             media_freeze_ts,
             config,
         }))

@@ -202,6 +202,14 @@ impl Db {
         Ok(fetch!(self, fetch_optional, sql, [event_id])?)
     }
 
+    /// The event at stream position `pos`, if one is there.
+    pub async fn event_at(&self, pos: i64) -> Result<Option<EventRow>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos = $1"
+        ));
+        Ok(fetch!(self, fetch_optional, sql, [pos])?)
+    }
+
     /// Events of a room with `after < stream_pos <= until`, newest first, at most `limit`.
     pub async fn room_events_backward(
         &self,

@@ -21,6 +21,7 @@ mod misc;
 mod notices;
 mod personal_data;
 mod policy;
+mod quiet_hours;
 mod serve_lease;
 mod start_codes;
 mod user_data;
@@ -35,6 +36,10 @@ pub use job_lock::{job_lock_key, JobLock};
 pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;
 pub use policy::{ReportRow, RoomOriginRow};
+pub use quiet_hours::{
+    DuePair, HoldRow, NewHold, PersonalQuietHours, HOLD_DROPPED, HOLD_HELD, HOLD_RELEASED,
+    HOLD_WITHDRAWN,
+};
 pub use serve_lease::ServeLease;
 pub use user_data::{AccountDataRow, ReceiptRow};
 

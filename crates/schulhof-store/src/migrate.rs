@@ -53,7 +53,7 @@ macro_rules! migrations {
     };
 }
 
-migrations!["0001_baseline", "0002_server_notices"];
+migrations!["0001_baseline", "0002_server_notices", "0003_quiet_hours"];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
 /// serving lease uses another key).

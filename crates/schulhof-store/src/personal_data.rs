@@ -27,6 +27,10 @@ const ERASE: &[&str] = &[
     "DELETE FROM media WHERE uploader = $1",
     "DELETE FROM server_notice_rooms WHERE user_id = $1",
     "DELETE FROM notices_sent WHERE user_id = $1",
+    "DELETE FROM quiet_hours_personal WHERE user_id = $1",
+    "DELETE FROM quiet_holds WHERE recipient = $1",
+    // What they sent and what still waits never arrives: the rows keep it hidden.
+    "UPDATE quiet_holds SET status = 'dropped' WHERE sender = $1 AND status = 'held'",
     // The row stays as a tombstone, so the user ID is never given out again.
     "UPDATE users SET password_hash = NULL, displayname = NULL, avatar_url = NULL,
      is_admin = 0, deactivated = 1 WHERE user_id = $1",

@@ -195,14 +195,15 @@ impl Db {
     }
 
     /// The unread notifying events of a user in a room as `(sender, highlight)`, for counts
-    /// that leave out events the user's reader hides.
+    /// that leave out events the user's reader hides. The sender is `None` for an event
+    /// released from quiet hours (its push action is at its release position).
     pub async fn unread_notifications(
         &self,
         user_id: &str,
         room_id: &str,
-    ) -> Result<Vec<(String, i64)>> {
+    ) -> Result<Vec<(Option<String>, i64)>> {
         let sql = "SELECT e.sender, p.highlight FROM push_actions p
-                   JOIN events e ON e.stream_pos = p.stream_pos
+                   LEFT JOIN events e ON e.stream_pos = p.stream_pos
                    WHERE p.user_id = $1 AND p.room_id = $2 AND p.stream_pos > COALESCE(
                      (SELECT MAX(event_pos) FROM receipts WHERE room_id = $2 AND user_id = $1
                       AND receipt_type IN ('m.read', 'm.read.private')), 0)";

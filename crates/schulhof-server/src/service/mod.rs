@@ -6,6 +6,7 @@ pub mod identity;
 pub mod media;
 pub mod notices;
 pub mod push;
+pub mod quiet_hours;
 pub mod read;
 pub mod rooms;
 pub mod runtime;

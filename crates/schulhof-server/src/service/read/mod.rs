@@ -308,7 +308,7 @@ impl<'a> RoomReader<'a> {
         let unread = self.state.db.unread_notifications(user, room).await?;
         let mut counts = (0, 0);
         for (sender, highlight) in unread {
-            if !self.exclusions.hides_sender(&sender) {
+            if !sender.is_some_and(|s| self.exclusions.hides_sender(&s)) {
                 counts.0 += 1;
                 counts.1 += u64::from(highlight != 0);
             }

@@ -5,12 +5,17 @@
 //! which a release build refuses (`config.rs`): production always runs on the system clock.
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
 
 /// Wall-clock time in milliseconds since the Unix epoch, optionally shifted by tests.
 pub struct Clock {
     /// Milliseconds added to the system time; only ever non-zero on a movable clock.
     offset_ms: AtomicI64,
     movable: bool,
+    /// Bumped whenever a test moves the clock, so sleepers recompute their deadline.
+    moved: watch::Sender<u64>,
 }
 
 /// The system time in milliseconds since the Unix epoch.
@@ -27,6 +32,7 @@ impl Clock {
         Self {
             offset_ms: AtomicI64::new(0),
             movable: false,
+            moved: watch::channel(0).0,
         }
     }
 
@@ -35,6 +41,7 @@ impl Clock {
         Self {
             offset_ms: AtomicI64::new(0),
             movable: true,
+            moved: watch::channel(0).0,
         }
     }
 
@@ -56,7 +63,25 @@ impl Clock {
         }
         self.offset_ms
             .store(now_ms - system_now_ms(), Ordering::Release);
+        self.moved.send_modify(|n| *n += 1);
         true
+    }
+
+    /// Returns once this clock reads `at_ms` or later; a test moving the clock meanwhile
+    /// is noticed at once.
+    pub async fn sleep_until(&self, at_ms: i64) {
+        let mut moved = self.moved.subscribe();
+        loop {
+            let left = at_ms - self.now_ms();
+            if left <= 0 {
+                return;
+            }
+            let wait = Duration::from_millis(left as u64);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = moved.changed() => {}
+            }
+        }
     }
 }
 
@@ -78,5 +103,22 @@ mod tests {
         assert!(clock.set(friday_evening));
         let now = clock.now_ms();
         assert!((friday_evening..friday_evening + 1_000).contains(&now));
+    }
+
+    #[tokio::test]
+    async fn a_sleeper_wakes_when_the_clock_is_moved_past_its_deadline() {
+        let clock = std::sync::Arc::new(Clock::movable());
+        let deadline = clock.now_ms() + 3_600_000;
+        let sleeper = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.sleep_until(deadline).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!sleeper.is_finished(), "woke an hour early");
+        clock.set(deadline + 1);
+        tokio::time::timeout(Duration::from_secs(5), sleeper)
+            .await
+            .expect("the sleeper noticed the move")
+            .unwrap();
     }
 }

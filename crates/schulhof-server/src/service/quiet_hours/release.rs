@@ -1,0 +1,1 @@
+//! The release job: holds whose quiet period ended reach their recipients.
