@@ -53,7 +53,12 @@ macro_rules! migrations {
     };
 }
 
-migrations!["0001_baseline", "0002_server_notices", "0003_quiet_hours"];
+migrations![
+    "0001_baseline",
+    "0002_server_notices",
+    "0003_quiet_hours",
+    "0004_delayed_events",
+];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
 /// serving lease uses another key).

@@ -12,7 +12,10 @@ use crate::Result;
 
 /// The schedule a stored row describes, against the school's `rules`. Errors name the field
 /// (`schedule.windows[0].begin`, `window.begin`).
-pub fn compile(rules: &QuietHours, row: &PersonalQuietHours) -> std::result::Result<Schedule, FieldError> {
+pub fn compile(
+    rules: &QuietHours,
+    row: &PersonalQuietHours,
+) -> std::result::Result<Schedule, FieldError> {
     let spec = match &row.schedule {
         Some(text) => Some(toml::from_str::<ScheduleSpec>(text).map_err(|e| {
             FieldError::new(

@@ -9,6 +9,7 @@ mod build;
 pub mod create;
 pub mod membership;
 pub mod pdu;
+pub mod preflight;
 pub mod receipts;
 pub mod report;
 pub mod room_directory;
@@ -269,6 +270,7 @@ impl Rooms {
                         ),
                         other => other.into(),
                     })?;
+                crate::service::delayed::supersede(state, c.tx(), pdu, now).await?;
                 if let Some(target) = pdu.redacted_event() {
                     build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu).await?;
                 }
