@@ -425,6 +425,16 @@ mod tests {
             "50c1036db0c3e660888f2e5531ef83f6e4113cf97444570fac8d63a0e3292711",
             "efeaef57a0bf6cccce13f0c252d7d928435b93fad8972e5b285cd4e0e483b2e6",
         ),
+        (
+            "0003_quiet_hours",
+            "330a84394e98af25ca7d05f63dc044ff1cdbfb44dcf2a5dc830155d5843a65c6",
+            "b5e47cbee693d8cd5bda3af02f95ff28802ad75ef2c1b88e7ad7d249a8ee37f5",
+        ),
+        (
+            "0004_delayed_events",
+            "2d09f912d6fd514ebc725992159ed9b2f78a534f9e1ce45e05d9a530416b5d11",
+            "2253241c41ce0406814fa749c0c9bb18fde40e496005564787982c20d8060db0",
+        ),
     ];
 
     #[test]
