@@ -180,6 +180,24 @@ impl TestServer {
         self.restart().await
     }
 
+    /// Restarts the server on the test sections with a clock the scenario can move
+    /// ([`TestServer::set_clock`]); the clock reads the system time again after each restart.
+    pub async fn restart_with_movable_clock(&self) -> Result<()> {
+        self.restart_with_sections(
+            "[rate_limits]\nenabled = false\n[encryption]\nenabled_by_default_for = \"off\"\n\
+             [testing]\nmovable_clock = true",
+        )
+        .await
+    }
+
+    /// Moves the server's clock (`POST /_schulhof/test/clock`) so that it reads `now_ms`;
+    /// the server must run with a movable clock.
+    pub async fn set_clock(&self, now_ms: i64) -> Result<()> {
+        let body = serde_json::json!({ "now_ms": now_ms });
+        self.raw().post("/_schulhof/test/clock", body).await?.ok()?;
+        Ok(())
+    }
+
     /// Every response that violated the spec so far.
     pub fn violations(&self) -> Vec<String> {
         self.proxy.violations()

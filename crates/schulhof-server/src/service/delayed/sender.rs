@@ -30,6 +30,9 @@ const POLL_MS: i64 = 60_000;
 /// How long a delayed event waits after a fault on the server's side before the next try.
 const RETRY_MS: i64 = 30_000;
 
+/// How often finalised delayed events older than [`KEEP_FINALISED_MS`] are deleted.
+const PRUNE_EVERY_MS: i64 = 3_600_000;
+
 /// How many due delayed events one round claims.
 const BATCH: i64 = 50;
 
@@ -57,11 +60,11 @@ pub async fn job(state: Arc<AppState>, mut stop: Stop) {
         }
         Err(err) => tracing::warn!(%err, "delayed events: unfinished sends not read"),
     }
-    let mut pruned_at = i64::MIN;
+    let mut pruned_at: Option<i64> = None;
     loop {
         let now = state.clock.now_ms();
-        if now - pruned_at >= 3_600_000 {
-            pruned_at = now;
+        if pruned_at.is_none_or(|at| now - at >= PRUNE_EVERY_MS) {
+            pruned_at = Some(now);
             match state
                 .db
                 .prune_finalised_delayed(now - KEEP_FINALISED_MS)
