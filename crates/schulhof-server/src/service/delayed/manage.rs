@@ -240,3 +240,58 @@ pub fn render(row: &DelayedRow) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_parameters_and_tokens() {
+        let request = ListRequest::from_query(Some(
+            "status=finalised&delay_id=a&delay_id=b&room_id=%21r%3As&type=m.room.message&from=5.x&x=1",
+        ));
+        assert_eq!(request.status.as_deref(), Some("finalised"));
+        assert_eq!(request.delay_ids, ["a", "b"]);
+        assert_eq!(request.room_id.as_deref(), Some("!r:s"));
+        assert_eq!(request.event_type.as_deref(), Some("m.room.message"));
+        assert_eq!(parse_token("5.x"), Some((5, "x".to_owned())));
+        assert_eq!(parse_token("fünf.x"), None);
+        assert_eq!(Action::parse("restart").unwrap(), Action::Restart);
+        assert_eq!(
+            Action::parse("delete").unwrap_err().errcode(),
+            "M_INVALID_PARAM"
+        );
+    }
+
+    #[test]
+    fn a_finalised_event_names_its_outcome() {
+        let mut row = DelayedRow {
+            delay_id: "d".into(),
+            user_id: "@anna:schule.test".into(),
+            device_id: "LAPTOP".into(),
+            txn_id: None,
+            room_id: "!r:schule.test".into(),
+            event_type: "m.room.topic".into(),
+            state_key: Some(String::new()),
+            content: r#"{"topic":"Wandertag"}"#.into(),
+            delay_ms: 1_000,
+            running_since: 5,
+            send_ts: 1_005,
+            status: DELAYED_SCHEDULED.into(),
+            event_id: None,
+            error: None,
+            finalised_ts: None,
+        };
+        let waiting = render(&row);
+        assert_eq!(waiting["content"]["topic"], "Wandertag");
+        assert_eq!(waiting["state_key"], "");
+        assert!(waiting.get("origin_server_ts").is_none());
+        row.status = DELAYED_FAILED.into();
+        row.error = Some(r#"{"errcode":"M_FORBIDDEN","error":"nein"}"#.into());
+        row.finalised_ts = Some(2_000);
+        let failed = render(&row);
+        assert_eq!(failed["error"]["errcode"], "M_FORBIDDEN");
+        assert_eq!(failed["origin_server_ts"], 2_000);
+        assert_eq!(failed["finalised_ts"], 2_000);
+    }
+}

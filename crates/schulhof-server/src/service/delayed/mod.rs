@@ -226,3 +226,29 @@ fn error_json(state: &AppState, errcode: &str, text: &Text, unstable: Option<&st
 fn owned_by(owner: &str, user: &UserId) -> bool {
     owner == user.as_str()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_comes_from_the_query_string() {
+        assert_eq!(requested_delay(None).unwrap(), None);
+        assert_eq!(requested_delay(Some("ts=5")).unwrap(), None);
+        let query = Some("ts=5&org.matrix.msc4140.delay=3600000");
+        assert_eq!(requested_delay(query).unwrap(), Some(3_600_000));
+        let err = requested_delay(Some("org.matrix.msc4140.delay=bald")).unwrap_err();
+        assert_eq!(err.errcode(), "M_INVALID_PARAM");
+    }
+
+    #[test]
+    fn a_delayed_redaction_names_its_target() {
+        let redaction = template("m.room.redaction", None, json!({ "redacts": "$abc" }));
+        assert_eq!(redaction.redacts.as_ref().map(|e| e.as_str()), Some("$abc"));
+        let topic = template("m.room.topic", Some(""), json!({ "topic": "Wandertag" }));
+        assert_eq!(topic.state_key.as_deref(), Some(""));
+        assert!(template("m.room.message", None, json!({}))
+            .redacts
+            .is_none());
+    }
+}
