@@ -232,11 +232,31 @@ async fn scheduled_messages_arrive_once_at_their_time(server: &TestServer) -> Re
 
     // Past the hour: the trip message and the topic arrive; the others not.
     server.set_clock(start + 61 * MINUTE).await?;
-    ben.wait_for(
-        "the scheduled message",
-        message(&room_id, anna.id(), "Morgen ist Wandertag"),
-    )
-    .await?;
+    let arrived = ben
+        .wait_for(
+            "the scheduled message",
+            message(&room_id, anna.id(), "Morgen ist Wandertag"),
+        )
+        .await?;
+    ensure!(
+        arrived.event["unsigned"]
+            .get("org.matrix.msc4140.delay_id")
+            .is_none(),
+        "Ben learns the delay_id: {}",
+        arrived.event
+    );
+    // Anna's own copy names the delayed event it was (MSC4140).
+    let own = anna
+        .wait_for(
+            "her scheduled message",
+            message(&room_id, anna.id(), "Morgen ist Wandertag"),
+        )
+        .await?;
+    ensure!(
+        own.event["unsigned"]["org.matrix.msc4140.delay_id"] == trip.as_str(),
+        "Anna's copy: {}",
+        own.event
+    );
     let topic_set = |item: &schulhof_e2e::SyncItem| {
         state_event(&room_id, "m.room.topic")(item)
             && item.content()["topic"] == "Wandertag am Freitag"
