@@ -69,12 +69,22 @@ pub struct Scheduled<'a> {
     pub delay_ms: i64,
 }
 
+/// An earlier form of MSC4140 (a delayed event sent when another one is): not offered.
+const PARENT_PARAM: &str = "org.matrix.msc4140.parent_delay_id";
+
 /// The delay a `/send` or `/state` request asks for in its query string, if any. Anything but
-/// a positive whole number of milliseconds is 400 `M_INVALID_PARAM`.
+/// a positive whole number of milliseconds is 400 `M_INVALID_PARAM`, and so is a parent delay
+/// ID (rather than sending at once what the client wanted sent later).
 pub fn requested_delay(query: Option<&str>) -> Result<Option<i64>> {
     let Some(query) = query else {
         return Ok(None);
     };
+    if url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == PARENT_PARAM) {
+        return Err(Error::invalid_param(
+            "Verzögerte Ereignisse mit parent_delay_id werden nicht unterstützt.",
+            "Delayed events with a parent_delay_id are not supported.",
+        ));
+    }
     let Some((_, value)) =
         url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == DELAY_PARAM)
     else {
@@ -239,6 +249,8 @@ mod tests {
         assert_eq!(requested_delay(query).unwrap(), Some(3_600_000));
         let err = requested_delay(Some("org.matrix.msc4140.delay=bald")).unwrap_err();
         assert_eq!(err.errcode(), "M_INVALID_PARAM");
+        let parent = requested_delay(Some("org.matrix.msc4140.parent_delay_id=x")).unwrap_err();
+        assert_eq!(parent.errcode(), "M_INVALID_PARAM");
     }
 
     #[test]
