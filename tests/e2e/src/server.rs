@@ -153,12 +153,18 @@ impl TestServer {
     /// Kills the server with SIGKILL (no graceful shutdown) and starts it again on the
     /// same configuration, port and database.
     pub async fn restart(&self) -> Result<()> {
+        self.restart_after(Duration::ZERO).await
+    }
+
+    /// Like [`TestServer::restart`], with the server down for `pause` in between.
+    pub async fn restart_after(&self, pause: Duration) -> Result<()> {
         {
             let mut child = lock(&self.child);
             child.kill()?;
             child.wait()?;
-            *child = spawn_server(&self.config, self.dir.path())?;
         }
+        tokio::time::sleep(pause).await;
+        *lock(&self.child) = spawn_server(&self.config, self.dir.path())?;
         self.wait_until_ready().await
     }
 
@@ -180,13 +186,14 @@ impl TestServer {
         self.restart().await
     }
 
-    /// Restarts the server on the test sections with a clock the scenario can move
-    /// ([`TestServer::set_clock`]); the clock reads the system time again after each restart.
-    pub async fn restart_with_movable_clock(&self) -> Result<()> {
-        self.restart_with_sections(
+    /// Restarts the server on the test sections plus `sections` (TOML, may be empty) with a
+    /// clock the scenario can move ([`TestServer::set_clock`]); the clock reads the system time
+    /// again after each restart.
+    pub async fn restart_with_movable_clock(&self, sections: &str) -> Result<()> {
+        self.restart_with_sections(&format!(
             "[rate_limits]\nenabled = false\n[encryption]\nenabled_by_default_for = \"off\"\n\
-             [testing]\nmovable_clock = true",
-        )
+             [testing]\nmovable_clock = true\n{sections}"
+        ))
         .await
     }
 

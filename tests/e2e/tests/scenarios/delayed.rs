@@ -90,7 +90,7 @@ async fn copies(user: &TestUser, room_id: &RoomId, body: &str) -> Result<usize> 
 }
 
 async fn scheduled_messages_arrive_once_at_their_time(server: &TestServer) -> Result<()> {
-    server.restart_with_movable_clock().await?;
+    server.restart_with_movable_clock("").await?;
     let start = now_ms()?;
     let (anna, ben) = two_users(server).await?;
     let room_id = shared_room(&anna, &ben).await?;
@@ -208,16 +208,31 @@ async fn scheduled_messages_arrive_once_at_their_time(server: &TestServer) -> Re
         .await?
         .expect_error(&[404], &["M_NOT_FOUND"])?;
 
-    // A restart of the server loses nothing.
-    server.restart().await?;
-    let waiting = listed(&anna_api, &[]).await?;
-    let mut ids: Vec<&str> = waiting
-        .iter()
-        .filter_map(|e| e["delay_id"].as_str())
-        .collect();
-    ids.sort_unstable();
-    let mut expected = vec![trip.as_str(), postponed.as_str(), topic.as_str()];
+    // A restart of the server loses nothing, and what fell due while it was down is sent at
+    // its start.
+    let late = schedule(&anna, &room_id, "Nachzügler", 1_000).await?;
+    server.restart_after(Duration::from_secs(2)).await?;
+    ben.wait_for(
+        "the message due while the server was down",
+        message(&room_id, anna.id(), "Nachzügler"),
+    )
+    .await?;
+    let mut expected = vec![trip.clone(), postponed.clone(), topic.clone()];
     expected.sort_unstable();
+    let mut ids = Vec::new();
+    // The sent one leaves the list once its outcome is recorded, a moment after Ben saw it.
+    for _ in 0..20 {
+        let waiting = listed(&anna_api, &[]).await?;
+        ids = waiting
+            .iter()
+            .filter_map(|e| e["delay_id"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort_unstable();
+        if ids == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     ensure!(ids == expected, "after the restart Anna lists {ids:?}");
 
     // Half an hour later Anna restarts one: it is due an hour from then.
@@ -280,6 +295,7 @@ async fn scheduled_messages_arrive_once_at_their_time(server: &TestServer) -> Re
         ("Elternabend um 19 Uhr", 1),
         ("Bitte Turnbeutel mitbringen", 1),
         ("Sportfest fällt aus", 0),
+        ("Nachzügler", 1),
     ] {
         let found = copies(&ben, &room_id, body).await?;
         ensure!(found == expected, "{body:?} is in the room {found} times");
@@ -288,7 +304,7 @@ async fn scheduled_messages_arrive_once_at_their_time(server: &TestServer) -> Re
     // Nothing waits any more; the outcomes are there to look up.
     ensure!(listed(&anna_api, &[]).await?.is_empty(), "still waiting");
     let finalised = listed(&anna_api, &[("status", "finalised")]).await?;
-    for id in [&trip, &postponed, &sent_now, &topic] {
+    for id in [&trip, &postponed, &sent_now, &topic, &late] {
         let entry = find(&finalised, id).context("a sent one is listed as finalised")?;
         ensure!(
             entry["event_id"]
@@ -307,7 +323,9 @@ async fn scheduled_messages_arrive_once_at_their_time(server: &TestServer) -> Re
 }
 
 async fn scheduling_is_checked_now_and_at_the_send_time(server: &TestServer) -> Result<()> {
-    server.restart_with_movable_clock().await?;
+    server
+        .restart_with_movable_clock("[delayed_events]\nmax_per_user = 2")
+        .await?;
     let start = now_ms()?;
     let (anna, ben) = two_users(server).await?;
     let anna_api = anna.raw();
@@ -385,6 +403,9 @@ async fn scheduling_is_checked_now_and_at_the_send_time(server: &TestServer) -> 
         .await?
         .ok()?;
     let leave_id = leave["delay_id"].as_str().context("delay_id")?.to_owned();
+    // Two waiting are as many as one person may have here.
+    let third = ben_api.put(&send(HOUR, "b5"), text.clone()).await?;
+    third.expect_error(&[429], &["M_LIMIT_EXCEEDED"])?;
 
     // Anna removes Ben: his membership changed, so his scheduled leave is dropped at once …
     anna_api
