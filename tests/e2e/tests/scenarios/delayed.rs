@@ -319,6 +319,26 @@ async fn scheduled_messages_arrive_once_at_their_time(server: &TestServer) -> Re
         entry.get("event_id").is_none() && entry.get("error").is_none(),
         "cancelled: {entry}"
     );
+
+    // Anna's data export names them, without the delay IDs that would let its reader act.
+    let export: Value = serde_json::from_str(
+        &server
+            .cli(&["user", "export", "anna.schmidt"], None)
+            .await?,
+    )?;
+    let exported = export["delayed_events"]
+        .as_array()
+        .context("delayed_events")?;
+    let mut statuses: Vec<&str> = exported
+        .iter()
+        .filter_map(|e| e["status"].as_str())
+        .collect();
+    statuses.sort_unstable();
+    ensure!(
+        statuses == ["cancelled", "sent", "sent", "sent", "sent", "sent"]
+            && exported.iter().all(|e| e.get("delay_id").is_none()),
+        "exported: {exported:?}"
+    );
     Ok(())
 }
 

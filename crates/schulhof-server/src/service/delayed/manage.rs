@@ -8,7 +8,7 @@
 
 use ruma::UserId;
 use schulhof_store::{
-    DelayedQuery, DelayedRow, DELAYED_CANCELLED, DELAYED_FAILED, DELAYED_SCHEDULED,
+    Db, DelayedQuery, DelayedRow, DELAYED_CANCELLED, DELAYED_FAILED, DELAYED_SCHEDULED,
     DELAYED_SENDING, DELAYED_SENT,
 };
 use serde_json::{json, Map, Value};
@@ -201,6 +201,28 @@ pub async fn list(state: &AppState, user: &UserId, request: &ListRequest) -> Res
         body["next_batch"] = json!(format!("{}.{}", last.send_ts, last.delay_id));
     }
     Ok(body)
+}
+
+/// Every delayed event of `user_id`, whatever became of it, for a data access request (DSGVO
+/// Art. 15): as listed, with its `status`, but without the `delay_id`, which would let the
+/// reader manage the ones still waiting.
+pub async fn export(db: &Db, user_id: &str) -> Result<Vec<Value>> {
+    let all = DelayedQuery {
+        limit: i64::MAX,
+        ..Default::default()
+    };
+    let rows = db.delayed_events_of(user_id, &all).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let mut event = render(row);
+            if let Some(fields) = event.as_object_mut() {
+                fields.remove("delay_id");
+                fields.insert("status".into(), json!(row.status));
+            }
+            event
+        })
+        .collect())
 }
 
 /// `(send_ts, delay_id)` of a `next_batch` token.
