@@ -25,6 +25,7 @@ use schulhof_server::ruma_wrapper::Session;
 use schulhof_server::service::quiet_hours::release;
 use schulhof_server::service::rooms::create;
 use schulhof_server::service::rooms::{membership, EventTemplate, Rooms};
+use schulhof_server::service::school::directory::refusal;
 use schulhof_server::service::school::import;
 use schulhof_server::service::sync::{self, SinceToken, SyncParams};
 use schulhof_server::state::AppState;
@@ -200,6 +201,9 @@ async fn hold_decision() {
             .values()
             .filter(|p| p.role == role)
             .map(|p| UserId::parse(format!("@{}:schule.test", p.localpart)).unwrap())
+            // People the school lets use Schulhof (the synthetic school has some without
+            // consent).
+            .filter(|user| refusal(state, user).is_none())
             .collect()
     };
     let teachers = of_role(schulhof_directory::Role::Teacher);
@@ -317,6 +321,8 @@ async fn release_and_sync(backend: Backend) {
     let student = account(state, "kind_viel").await;
     let chat = room(state, &student, std::slice::from_ref(&busy), true).await;
     held_messages(state, &chat, &student, &busy, MANY_HELD, i64::MAX).await;
+    // The same rooms for both: a direct chat (nothing held for this one) and the staff room.
+    room(state, &student, std::slice::from_ref(&idle), true).await;
     let staff = room(state, &colleague, &[busy.clone(), idle.clone()], false).await;
     let mut figures = serde_json::Map::new();
     for (name, teacher) in [("held_0", &idle), ("held_10000", &busy)] {

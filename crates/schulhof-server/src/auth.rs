@@ -35,6 +35,12 @@ pub fn new_access_token() -> String {
     )
 }
 
+/// A new `delay_id` of a delayed event (MSC4140): knowing it is enough to manage the event,
+/// so it is as random as an access token (256 bits).
+pub fn new_delay_id() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
+}
+
 /// A new random device ID.
 pub fn new_device_id() -> String {
     Alphanumeric

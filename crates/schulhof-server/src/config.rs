@@ -73,9 +73,52 @@ pub struct Config {
     /// Quiet hours of teachers (section `[quiet_hours]`), see `docs/quiet-hours.md`.
     #[serde(default)]
     pub quiet_hours: QuietHoursConfig,
+    /// Scheduled sending (MSC4140 delayed events, section `[delayed_events]`).
+    #[serde(default)]
+    pub delayed_events: DelayedEventsConfig,
     /// Switches for test servers only (section `[testing]`); a release build refuses them.
     #[serde(default)]
     pub testing: TestingConfig,
+}
+
+/// Scheduled sending: delayed events of MSC4140 (section `[delayed_events]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelayedEventsConfig {
+    /// Whether clients may schedule events at all (default: yes).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The longest delay a client may ask for, in days (default 30).
+    #[serde(default = "default_max_delay_days")]
+    pub max_delay_days: u32,
+    /// How many delayed events one person may have waiting at once (default 100).
+    #[serde(default = "default_max_delayed_per_user")]
+    pub max_per_user: u32,
+}
+
+impl Default for DelayedEventsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_delay_days: default_max_delay_days(),
+            max_per_user: default_max_delayed_per_user(),
+        }
+    }
+}
+
+impl DelayedEventsConfig {
+    /// The longest delay in milliseconds.
+    pub fn max_delay_ms(&self) -> i64 {
+        i64::from(self.max_delay_days) * 24 * 3600 * 1000
+    }
+}
+
+fn default_max_delay_days() -> u32 {
+    30
+}
+
+fn default_max_delayed_per_user() -> u32 {
+    100
 }
 
 /// Switches for test servers (section `[testing]`). A release build refuses every one of them,

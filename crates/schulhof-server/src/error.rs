@@ -125,6 +125,17 @@ pub enum Error {
     /// 400 `M_UNKNOWN`: a request that cannot be carried out.
     #[error("bad request: {}", .0.en)]
     BadRequest(Text),
+    /// 409 `M_UNKNOWN`: a request that contradicts what already happened (e.g. sending a
+    /// delayed event that was cancelled).
+    #[error("conflict: {}", .0.en)]
+    Conflict(Text),
+    /// 400 `M_MAX_DELAY_EXCEEDED` (MSC4140): a delayed event asked for a longer delay than the
+    /// server allows (`max_delay_ms`, also named with the MSC's unstable prefix).
+    #[error("delay longer than {max_delay_ms} ms")]
+    MaxDelayExceeded {
+        /// The longest delay allowed, in ms.
+        max_delay_ms: i64,
+    },
     /// 405 `M_BAD_JSON`: data that only the server may change (e.g. `m.fully_read`).
     #[error("server-controlled: {}", .0.en)]
     ServerControlled(Text),
@@ -281,6 +292,27 @@ impl Error {
             }
             Error::WeakPassword(t) => (StatusCode::BAD_REQUEST, "M_WEAK_PASSWORD", t.clone(), none),
             Error::BadRequest(t) => (StatusCode::BAD_REQUEST, "M_UNKNOWN", t.clone(), none),
+            Error::Conflict(t) => (StatusCode::CONFLICT, "M_UNKNOWN", t.clone(), none),
+            Error::MaxDelayExceeded { max_delay_ms } => {
+                let mut extra = Map::new();
+                extra.insert("max_delay".into(), json!(max_delay_ms));
+                extra.insert("org.matrix.msc4140.max_delay".into(), json!(max_delay_ms));
+                extra.insert(
+                    "org.matrix.msc4140.errcode".into(),
+                    json!("M_MAX_DELAY_EXCEEDED"),
+                );
+                let days = max_delay_ms / (24 * 3600 * 1000);
+                (
+                    StatusCode::BAD_REQUEST,
+                    "M_MAX_DELAY_EXCEEDED",
+                    text!(
+                        "So weit im Voraus lässt sich nichts planen (höchstens {} Tage).",
+                        "The requested delay exceeds the allowed maximum ({} days).",
+                        days
+                    ),
+                    extra,
+                )
+            }
             Error::ServerControlled(t) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "M_BAD_JSON",

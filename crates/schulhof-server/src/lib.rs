@@ -54,6 +54,12 @@ fn start_jobs(state: &Arc<AppState>) {
         service::quiet_hours::release::job,
     );
     jobs.start(state, "wal-checkpoint", Scope::PerProcess, checkpoints);
+    jobs.start(
+        state,
+        "delayed-events",
+        Scope::Singleton,
+        service::delayed::sender::job,
+    );
 }
 
 /// Checkpoints SQLite's write-ahead log once a second.

@@ -66,6 +66,8 @@ pub struct AppState {
     pub policy: crate::service::school::policy::Policy,
     /// The system account of the server notices (`service::notices`).
     pub notices: crate::service::notices::Notices,
+    /// Delayed events: wakes their sender job (`service::delayed`).
+    pub delayed: crate::service::delayed::DelayedEvents,
     /// Quiet hours: schedules, waiting holds (`service::quiet_hours`).
     pub quiet_hours: crate::service::quiet_hours::QuietHoursService,
     /// Media uploaded from this moment on (ms) is served only through the authenticated
@@ -128,6 +130,7 @@ impl AppState {
             policy,
             appservices,
             notices,
+            delayed: Default::default(),
             quiet_hours,
             media_freeze_ts,
             config,

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod db;
+mod delayed_events;
 mod directory;
 mod e2ee;
 mod error;
@@ -28,6 +29,10 @@ mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};
 pub use db::{Db, Tx};
+pub use delayed_events::{
+    DelayedQuery, DelayedRow, NewDelayed, DELAYED_CANCELLED, DELAYED_FAILED, DELAYED_SCHEDULED,
+    DELAYED_SENDING, DELAYED_SENT,
+};
 pub use directory::{AuditRow, DirectoryListener, DIRECTORY_CHANNEL};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::{MigrationError, StoreError};

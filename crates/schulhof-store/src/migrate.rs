@@ -53,7 +53,12 @@ macro_rules! migrations {
     };
 }
 
-migrations!["0001_baseline", "0002_server_notices", "0003_quiet_hours"];
+migrations![
+    "0001_baseline",
+    "0002_server_notices",
+    "0003_quiet_hours",
+    "0004_delayed_events",
+];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
 /// serving lease uses another key).
@@ -424,6 +429,11 @@ mod tests {
             "0003_quiet_hours",
             "6c0a77ffaa7df526799ec755c52591e195f5e3934b721dd14bff5e1ddefe749d",
             "2a9de168c0be6edf7ec562ee9d933a63dc7085653da62e5ca9ea0112f07b4dc9",
+        ),
+        (
+            "0004_delayed_events",
+            "2d09f912d6fd514ebc725992159ed9b2f78a534f9e1ce45e05d9a530416b5d11",
+            "2253241c41ce0406814fa749c0c9bb18fde40e496005564787982c20d8060db0",
         ),
     ];
 

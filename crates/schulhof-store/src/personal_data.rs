@@ -28,6 +28,8 @@ const ERASE: &[&str] = &[
     "DELETE FROM server_notice_rooms WHERE user_id = $1",
     "DELETE FROM notices_sent WHERE user_id = $1",
     "DELETE FROM quiet_hours_personal WHERE user_id = $1",
+    // What they scheduled is never sent.
+    "DELETE FROM delayed_events WHERE user_id = $1",
     "DELETE FROM quiet_holds WHERE recipient = $1",
     // What they sent and what still waits never arrives: the rows keep it hidden.
     "UPDATE quiet_holds SET status = 'dropped' WHERE sender = $1 AND status = 'held'",

@@ -277,6 +277,36 @@ async function waitForDevice(userId, deviceId) {
     });
 }
 
+/**
+ * Scheduled sending (MSC4140) through the SDK's own calls, as a client offering "send later"
+ * makes them: `sendMessage(roomId, delayMs, body)`, `sendTopic(roomId, delayMs, topic)`,
+ * `list(status?)`, `cancel|restart|send(delayId)` (the action in the path) and
+ * `legacyCancel(delayId)` (the deprecated call with the action in the body). A refusal comes
+ * back as `{ httpStatus, errcode, error }`.
+ */
+async function delayed(op, ...args) {
+    const [first, delay, text] = args;
+    const calls = {
+        sendMessage: () => client._unstable_sendDelayedEvent(first, { delay }, null, "m.room.message", { msgtype: "m.text", body: text }),
+        sendTopic: () => client._unstable_sendDelayedStateEvent(first, { delay }, "m.room.topic", { topic: text }, ""),
+        list: () => client._unstable_getDelayedEvents(first),
+        cancel: () => client._unstable_cancelScheduledDelayedEvent(first),
+        restart: () => client._unstable_restartScheduledDelayedEvent(first),
+        send: () => client._unstable_sendScheduledDelayedEvent(first),
+        legacyCancel: () => client._unstable_updateDelayedEvent(first, sdk.UpdateDelayedEventAction.Cancel),
+    };
+    try {
+        return await calls[op]();
+    } catch (err) {
+        return { httpStatus: err.httpStatus, errcode: err.errcode, error: err.data?.error ?? err.message };
+    }
+}
+
+/** Waits until the room's topic (as this client sees it) is `topic`. */
+async function waitForTopic(roomId, topic) {
+    await waitFor(`topic "${topic}"`, () => client.getRoom(roomId)?.currentState.getStateEvents("m.room.topic", "")?.getContent().topic === topic);
+}
+
 /** Stops syncing (so no long-poll is cut off when the page closes). */
 async function stop() {
     client?.stopClient();
@@ -300,6 +330,8 @@ window.mx = {
     hasCrossSigningKeys,
     setUpKeyBackup,
     waitForDevice,
+    delayed,
+    waitForTopic,
     stop,
 };
 window.mxReady = true;

@@ -153,12 +153,18 @@ impl TestServer {
     /// Kills the server with SIGKILL (no graceful shutdown) and starts it again on the
     /// same configuration, port and database.
     pub async fn restart(&self) -> Result<()> {
+        self.restart_after(Duration::ZERO).await
+    }
+
+    /// Like [`TestServer::restart`], with the server down for `pause` in between.
+    pub async fn restart_after(&self, pause: Duration) -> Result<()> {
         {
             let mut child = lock(&self.child);
             child.kill()?;
             child.wait()?;
-            *child = spawn_server(&self.config, self.dir.path())?;
         }
+        tokio::time::sleep(pause).await;
+        *lock(&self.child) = spawn_server(&self.config, self.dir.path())?;
         self.wait_until_ready().await
     }
 
@@ -181,16 +187,39 @@ impl TestServer {
     }
 
     /// Switches quiet hours on (the built-in school schedule: weekday evenings, weekends,
-    /// public holidays) and restarts the server with `sections` as in
-    /// [`TestServer::restart_with_sections`].
-    pub async fn restart_with_quiet_hours(&self, sections: &str) -> Result<()> {
+    /// public holidays) and restarts the server, with a clock the scenario can move if
+    /// `movable_clock` (as [`TestServer::restart_with_movable_clock`]).
+    pub async fn restart_with_quiet_hours(&self, movable_clock: bool) -> Result<()> {
         let config = fs::read_to_string(&self.config)?;
         ensure!(config.contains(QUIET_HOURS_OFF), "quiet hours are off");
         fs::write(
             &self.config,
             config.replace(QUIET_HOURS_OFF, "quiet_hours.enabled = true"),
         )?;
-        self.restart_with_sections(sections).await
+        if movable_clock {
+            self.restart_with_movable_clock("").await
+        } else {
+            self.restart().await
+        }
+    }
+
+    /// Restarts the server on the test sections plus `sections` (TOML, may be empty) with a
+    /// clock the scenario can move ([`TestServer::set_clock`]); the clock reads the system time
+    /// again after each restart.
+    pub async fn restart_with_movable_clock(&self, sections: &str) -> Result<()> {
+        self.restart_with_sections(&format!(
+            "[rate_limits]\nenabled = false\n[encryption]\nenabled_by_default_for = \"off\"\n\
+             [testing]\nmovable_clock = true\n{sections}"
+        ))
+        .await
+    }
+
+    /// Moves the server's clock (`POST /_schulhof/test/clock`) so that it reads `now_ms`;
+    /// the server must run with a movable clock.
+    pub async fn set_clock(&self, now_ms: i64) -> Result<()> {
+        let body = serde_json::json!({ "now_ms": now_ms });
+        self.raw().post("/_schulhof/test/clock", body).await?.ok()?;
+        Ok(())
     }
 
     /// Every response that violated the spec so far.

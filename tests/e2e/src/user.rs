@@ -291,6 +291,13 @@ impl TestUser {
         }
     }
 
+    /// Syncs once and tells whether any event seen in sync so far `matches` (for what must
+    /// not have arrived).
+    pub async fn has_seen(&self, matches: impl Fn(&SyncItem) -> bool) -> Result<bool> {
+        self.sync().await?;
+        Ok(lock(&self.log).iter().any(matches))
+    }
+
     /// The rooms the server says this user is in (`GET /joined_rooms`).
     pub async fn joined_rooms(&self) -> Result<Vec<Value>> {
         let body = self

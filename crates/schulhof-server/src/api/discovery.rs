@@ -36,6 +36,7 @@ async fn versions(
             "org.matrix.msc3916.stable": true,
             "org.matrix.msc2285.stable": true,
             "org.matrix.label_based_filtering": true,
+            "org.matrix.msc4140": state.config.delayed_events.enabled,
             "io.element.e2ee_forced.public": forced(RoomPreset::PublicChat),
             "io.element.e2ee_forced.private": forced(RoomPreset::PrivateChat),
             "io.element.e2ee_forced.trusted_private": forced(RoomPreset::TrustedPrivateChat),
@@ -81,7 +82,11 @@ async fn capabilities(
             "m.set_displayname": { "enabled": may(Action::ChangeDisplayName) },
             "m.set_avatar_url": { "enabled": may(Action::ChangeAvatar) },
             "m.3pid_changes": { "enabled": false },
-            "m.get_login_token": { "enabled": false }
+            "m.get_login_token": { "enabled": false },
+            "org.matrix.msc4140": {
+                "enabled": state.config.delayed_events.enabled,
+                "max_delay": state.config.delayed_events.max_delay_ms()
+            }
         }
     })))
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::MethodFilter;
 use ruma::api::client::context::get_context;
 use ruma::api::client::membership::{get_member_events, joined_members};
@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::{read_body, Authenticated, Ruma, Session};
+use crate::service::delayed::{self, Scheduled};
 use crate::service::read::history::{self as timeline, format_events, parse_token, PageRequest};
 use crate::service::rooms::{EventTemplate, Rooms};
 use crate::state::AppState;
@@ -49,6 +50,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
 
 async fn send(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     req: Ruma<send_message_event::v3::Request>,
 ) -> JsonResult {
     let s = req.session();
@@ -73,6 +75,18 @@ async fn send(
             "Content must be a JSON object.",
         ));
     }
+    if let Some(delay_ms) = delayed::requested_delay(query.as_deref())? {
+        let event_type = b.event_type.to_string();
+        let what = Scheduled {
+            room_id: &b.room_id,
+            event_type: &event_type,
+            state_key: None,
+            txn_id: Some(txn_id),
+            content,
+            delay_ms,
+        };
+        return super::delayed::schedule(&state, s, what).await;
+    }
     let template = EventTemplate::message(&b.event_type.to_string(), content);
     let sent = Rooms::send(
         &state,
@@ -92,12 +106,24 @@ async fn send_state(
     kind: &str,
     key: &str,
     content: Value,
+    query: Option<&str>,
 ) -> JsonResult {
     if !content.is_object() {
         return Err(Error::bad_json(
             "Der Inhalt muss ein JSON-Objekt sein.",
             "Content must be a JSON object.",
         ));
+    }
+    if let Some(delay_ms) = delayed::requested_delay(query)? {
+        let what = Scheduled {
+            room_id,
+            event_type: kind,
+            state_key: Some(key),
+            txn_id: None,
+            content,
+            delay_ms,
+        };
+        return super::delayed::schedule(state, s, what).await;
     }
     let sent = Rooms::send(
         state,
@@ -112,6 +138,7 @@ async fn send_state(
 
 async fn put_state(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     req: Ruma<send_state_event::v3::Request>,
 ) -> JsonResult {
     let b = &req.body;
@@ -123,6 +150,7 @@ async fn put_state(
         &b.event_type.to_string(),
         &b.state_key,
         content,
+        query.as_deref(),
     )
     .await
 }
@@ -131,11 +159,21 @@ async fn put_state_empty_key(
     State(state): State<Arc<AppState>>,
     Authenticated(session): Authenticated,
     Path((room_id, kind)): Path<(OwnedRoomId, String)>,
+    RawQuery(query): RawQuery,
     body: axum::body::Body,
 ) -> JsonResult {
     let bytes = read_body(body, state.config.limits.max_request_bytes as usize).await?;
     let content: Value = serde_json::from_slice(&bytes).map_err(|_| Error::NotJson)?;
-    send_state(&state, &session, &room_id, &kind, "", content).await
+    send_state(
+        &state,
+        &session,
+        &room_id,
+        &kind,
+        "",
+        content,
+        query.as_deref(),
+    )
+    .await
 }
 
 async fn state_content(

@@ -3,6 +3,7 @@
 
 mod account_data;
 mod backup;
+mod delayed;
 mod device;
 mod directory;
 mod discovery;
@@ -55,6 +56,7 @@ pub fn routes(routes: Routes) -> Routes {
     let mut routes = routes;
     routes = account_data::routes(routes);
     routes = backup::routes(routes);
+    routes = delayed::routes(routes);
     routes = device::routes(routes);
     routes = directory::routes(routes);
     routes = discovery::routes(routes);

@@ -1,6 +1,7 @@
 //! The service layer: everything between HTTP handlers and the store, grouped by concern.
 
 pub mod appservice;
+pub mod delayed;
 pub mod e2ee;
 pub mod identity;
 pub mod media;

@@ -6,6 +6,7 @@
 mod appservice;
 mod bad_input;
 mod chat;
+mod delayed;
 mod directory;
 mod durability;
 mod encryption;

@@ -25,10 +25,6 @@ S-1;Ben;Müller;Schüler;Klasse 8a;;ja
 S-2;Zoë;Yılmaz;Schülerin;Klasse 8a;;ja
 ";
 
-/// The test server's sections with a clock the scenario can move.
-const MOVABLE_CLOCK: &str = "[rate_limits]\nenabled = false\n[encryption]\n\
-                             enabled_by_default_for = \"off\"\n[testing]\nmovable_clock = true";
-
 /// Friday, 4 December 2026, 20:00 in Berlin.
 const FRIDAY_EVENING: i64 = 1_796_410_800_000;
 /// Saturday, 5 December 2026, 12:00 in Berlin.
@@ -57,23 +53,13 @@ async fn school(server: &TestServer, people: &[&str]) -> Result<Vec<RawApi>> {
             )
             .await?;
     }
-    server.restart_with_quiet_hours(MOVABLE_CLOCK).await?;
+    server.restart_with_quiet_hours(true).await?;
     let mut apis = Vec::new();
     for localpart in people {
         let user = TestUser::login_with_password(server, localpart, PASSWORD).await?;
         apis.push(user.raw());
     }
     Ok(apis)
-}
-
-/// Moves the server's clock to `now_ms`.
-async fn set_clock(server: &TestServer, now_ms: i64) -> Result<()> {
-    server
-        .raw()
-        .post("/_schulhof/test/clock", json!({ "now_ms": now_ms }))
-        .await?
-        .ok()?;
-    Ok(())
 }
 
 /// A direct chat the student opens with the teacher, which she joins.
@@ -199,7 +185,7 @@ async fn eventually<T>(mut check: impl AsyncFnMut() -> Result<Option<T>>) -> Res
 async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
     let apis = school(server, &["anna.schmidt", "ben.mueller"]).await?;
     let [anna, ben] = <[RawApi; 2]>::try_from(apis).ok().context("logins")?;
-    set_clock(server, FRIDAY_EVENING).await?;
+    server.set_clock(FRIDAY_EVENING).await?;
     let room = chat(&ben, &anna).await?;
     let first = sync(&anna, None, 0).await?;
     let mut since = first["next_batch"].as_str().context("next_batch")?.to_owned();
@@ -229,9 +215,9 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
         .expect_error(&[404], &["M_NOT_FOUND"])?;
 
     // Saturday: the server restarts; Ben writes once more and deletes that message.
-    set_clock(server, SATURDAY_NOON).await?;
+    server.set_clock(SATURDAY_NOON).await?;
     server.restart().await?;
-    set_clock(server, SATURDAY_NOON).await?;
+    server.set_clock(SATURDAY_NOON).await?;
     send(&ben, &room, "drei").await?;
     let oops = send(&ben, &room, "vier").await?;
     ben.put(
@@ -257,7 +243,7 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     ensure!(!waiting.is_finished(), "the long-poll returned before Monday");
-    set_clock(server, MONDAY_MORNING).await?;
+    server.set_clock(MONDAY_MORNING).await?;
     let monday = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
         .context("the long-poll did not wake on Monday")???;
@@ -299,7 +285,7 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
 async fn dropped_when_the_sender_left(server: &TestServer) -> Result<()> {
     let apis = school(server, &["anna.schmidt", "ben.mueller", "zoe.yilmaz"]).await?;
     let [anna, ben, zoe] = <[RawApi; 3]>::try_from(apis).ok().context("logins")?;
-    set_clock(server, FRIDAY_EVENING).await?;
+    server.set_clock(FRIDAY_EVENING).await?;
     let ben_chat = chat(&ben, &anna).await?;
     let zoe_chat = chat(&zoe, &anna).await?;
     let first = sync(&anna, None, 0).await?;
@@ -314,10 +300,10 @@ async fn dropped_when_the_sender_left(server: &TestServer) -> Result<()> {
         .filter(|line| !line.starts_with("S-1;"))
         .map(|line| format!("{line}\n"))
         .collect::<String>();
-    set_clock(server, SATURDAY_NOON).await?;
+    server.set_clock(SATURDAY_NOON).await?;
     server.import("schule-neu.csv", &changed, &[]).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    set_clock(server, MONDAY_MORNING).await?;
+    server.set_clock(MONDAY_MORNING).await?;
     let told = eventually(async || {
         let got = notices(&zoe).await?;
         Ok((got.len() == 2).then_some(got))

@@ -9,6 +9,7 @@ mod build;
 pub mod create;
 pub mod membership;
 pub mod pdu;
+pub mod preflight;
 pub mod receipts;
 pub mod report;
 pub mod room_directory;
@@ -272,6 +273,7 @@ impl Rooms {
                             ),
                             other => other.into(),
                         })?;
+                    crate::service::delayed::supersede(state, c.tx(), pdu, now).await?;
                     let holds = state
                         .quiet_hours
                         .holds(&directory, &working, sender, pdu, now);

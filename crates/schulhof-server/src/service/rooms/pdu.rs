@@ -70,7 +70,8 @@ impl Pdu {
 /// Turns a stored event (PDU JSON) into the client format.
 ///
 /// `room_id` is kept for `/messages`, `/event` and friends and dropped in `/sync`;
-/// `transaction_id` is added only for the device that sent the event.
+/// `transaction_id` is added only for the device that sent the event, the `delay_id` of a sent
+/// delayed event (`org.matrix.msc4140.delay_id`) only for its sender.
 pub fn client_event(
     pdu_json: &str,
     with_room_id: bool,
@@ -116,9 +117,13 @@ pub fn client_event(
         .unwrap_or(now);
     unsigned.insert("age".into(), Value::from((now - ts).max(0)));
     if let (Some((user, device)), (Some(txn_device), Some(txn_id))) = (for_device, txn) {
-        if txn_device == device && out.get("sender").and_then(Value::as_str) == Some(user.as_str())
-        {
-            unsigned.insert("transaction_id".into(), Value::from(txn_id));
+        if out.get("sender").and_then(Value::as_str) == Some(user.as_str()) {
+            if txn_device == device {
+                unsigned.insert("transaction_id".into(), Value::from(txn_id));
+            } else if txn_device == crate::service::delayed::TXN_DEVICE {
+                // A sent delayed event (MSC4140) tells its sender which one it was.
+                unsigned.insert("org.matrix.msc4140.delay_id".into(), Value::from(txn_id));
+            }
         }
     }
     out.insert("unsigned".into(), Value::Object(unsigned));

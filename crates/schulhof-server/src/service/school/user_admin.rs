@@ -223,6 +223,7 @@ pub async fn export(state: &AppState, localpart: &str) -> Result<Value> {
                 "content": event["content"],
             })
         }).collect::<Vec<_>>(),
+        "delayed_events": crate::service::delayed::manage::export(db, uid).await?,
         "media": db.media_uploaded_by(uid).await?.into_iter().map(|m| json!({
             "content_uri": format!("mxc://{}/{}", state.server_name, m.media_id),
             "content_type": m.content_type,
