@@ -18,6 +18,7 @@
 mod calendar;
 mod config;
 mod error;
+mod person;
 mod public;
 mod schedule;
 mod spec;
