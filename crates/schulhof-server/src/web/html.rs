@@ -55,7 +55,7 @@ h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 1rem}
 .field{margin:0 0 1.1rem}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 .hint{margin:0 0 .35rem;color:#4a5560;font-size:.95rem}
-input[type=text],input[type=password]{display:block;width:100%;min-height:48px;padding:.6rem .75rem;
+input[type=text],input[type=password],input[type=time]{display:block;width:100%;min-height:48px;padding:.6rem .75rem;
 font-size:1.125rem;color:#1a1a1a;background:#fff;border:2px solid #5b6670;border-radius:.375rem}
 input[aria-invalid=true]{border-color:#b00020}
 input:focus,button:focus,a:focus{outline:3px solid #f2a900;outline-offset:2px}
@@ -152,13 +152,13 @@ pub fn ok_box(html: &str) -> String {
     format!("<div class=\"ok\" role=\"status\">{html}</div>\n")
 }
 
-/// A labelled text or password input.
+/// A labelled text, password or time input.
 pub struct Input<'a> {
     /// Form field name, also the element id.
     pub name: &'a str,
     /// Visible label.
     pub label: &'a str,
-    /// `text` or `password`.
+    /// `text`, `password` or `time`.
     pub kind: &'a str,
     /// The `autocomplete` token (`username`, `one-time-code`, `new-password` ...).
     pub autocomplete: &'a str,

@@ -88,7 +88,10 @@ impl QuietHoursService {
         &self,
         schedules: HashMap<String, Arc<Schedule>>,
     ) -> HashMap<String, Arc<Schedule>> {
-        std::mem::replace(&mut *self.personal.write().expect("personal lock"), schedules)
+        std::mem::replace(
+            &mut *self.personal.write().expect("personal lock"),
+            schedules,
+        )
     }
 
     /// The latest release time of the holds waiting for `recipient` in `room_id`, if any.

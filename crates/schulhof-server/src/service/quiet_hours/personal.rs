@@ -171,7 +171,9 @@ impl Edit {
         match self {
             Edit::Window(Some(window)) => format!("{} bis {}", window.begin, window.end),
             Edit::Window(None) => "Zeiten des Zeitplans".to_owned(),
-            Edit::Schedule(Some(spec)) => format!("eigener Zeitplan, {} Fenster", spec.windows.len()),
+            Edit::Schedule(Some(spec)) => {
+                format!("eigener Zeitplan, {} Fenster", spec.windows.len())
+            }
             Edit::Schedule(None) => "Zeitplan der Schule".to_owned(),
             Edit::Reset => String::new(),
         }
@@ -320,7 +322,10 @@ pub async fn change_as_admin(
     let localpart = user_id.localpart();
     let rules = state.quiet_hours.rules();
     let mut change = DirectoryChange::begin(state).await?;
-    let role = change.after.by_localpart(localpart).map(|person| person.role);
+    let role = change
+        .after
+        .by_localpart(localpart)
+        .map(|person| person.role);
     let before = Db::personal_quiet_hours_tx(&mut change.tx, user_id.as_str()).await?;
     if role.is_none() && before.is_none() {
         return Err(Error::not_found(
@@ -412,7 +417,12 @@ mod tests {
     fn only_roles_with_quiet_hours_have_settings() {
         let rules = rules();
         let edit = Edit::Window(Some(window("19:00", "06:30")));
-        for role in [Some(Role::Student), Some(Role::Parent), Some(Role::Admin), None] {
+        for role in [
+            Some(Role::Student),
+            Some(Role::Parent),
+            Some(Role::Admin),
+            None,
+        ] {
             let err = apply_edit(&rules, role, ANNA, None, &edit, 0).unwrap_err();
             assert_eq!(err.errcode(), "M_FORBIDDEN");
             assert_eq!(
@@ -440,7 +450,10 @@ mod tests {
         assert_eq!(row.window_begin.as_deref(), Some("20:00"));
         assert!(row.schedule.as_deref().unwrap().contains("Mi 07:00"));
         assert!(schedule.is_some());
-        assert!(stored_schedule(&row).unwrap().is_some(), "stored TOML reads back");
+        assert!(
+            stored_schedule(&row).unwrap().is_some(),
+            "stored TOML reads back"
+        );
 
         let fixed: ScheduleSpec =
             toml::from_str("windows = [{ begin = \"Mo-Fr 18:00\", end = \"Mo-Fr 07:00\" }]")
@@ -456,9 +469,19 @@ mod tests {
         .unwrap_err();
         assert_eq!(field_of(err), "windows");
 
-        let (row, schedule) =
-            apply_edit(&rules, Some(Role::Teacher), ANNA, Some(&row), &Edit::Reset, 3).unwrap();
-        assert_eq!((row.schedule, row.window_begin, schedule.is_none()), (None, None, true));
+        let (row, schedule) = apply_edit(
+            &rules,
+            Some(Role::Teacher),
+            ANNA,
+            Some(&row),
+            &Edit::Reset,
+            3,
+        )
+        .unwrap();
+        assert_eq!(
+            (row.schedule, row.window_begin, schedule.is_none()),
+            (None, None, true)
+        );
     }
 
     #[test]
@@ -480,7 +503,10 @@ mod tests {
 
     #[test]
     fn times_are_parsed_with_the_field_named() {
-        assert_eq!(parse_time("begin", " 7:05 ").unwrap(), TimeOfDay::new(7, 5).unwrap());
+        assert_eq!(
+            parse_time("begin", " 7:05 ").unwrap(),
+            TimeOfDay::new(7, 5).unwrap()
+        );
         let err = parse_time("end", "25:00").unwrap_err();
         assert_eq!(err.field, "end");
         assert_eq!(err.message_de, "Ende „25:00“ ist keine Uhrzeit wie 18:30.");

@@ -9,7 +9,9 @@ use schulhof_store::Db;
 use serde_json::Value;
 
 use crate::service::push::rules::PUSH_RULES_TYPE;
-use crate::service::quiet_hours::personal::account_data::{self as quiet_hours_data, QUIET_HOURS_TYPE};
+use crate::service::quiet_hours::personal::account_data::{
+    self as quiet_hours_data, QUIET_HOURS_TYPE,
+};
 use crate::service::read::exclusions::IGNORED_USERS_TYPE;
 use crate::service::write::activity::UserStream;
 use crate::service::write::Commit;

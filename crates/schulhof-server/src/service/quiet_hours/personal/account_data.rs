@@ -22,7 +22,10 @@ pub const QUIET_HOURS_TYPE: &str = "de.schulhof.quiet_hours";
 pub fn parse(content: &Value) -> std::result::Result<Option<PersonalWindow>, FieldError> {
     let empty = Map::new();
     let object = content.as_object().unwrap_or(&empty);
-    if let Some(key) = object.keys().find(|key| !matches!(key.as_str(), "begin" | "end")) {
+    if let Some(key) = object
+        .keys()
+        .find(|key| !matches!(key.as_str(), "begin" | "end"))
+    {
         return Err(FieldError::new(
             key.as_str(),
             format!("Unbekannter Eintrag „{key}“. Erlaubt sind: begin, end."),
@@ -129,7 +132,10 @@ mod tests {
         let moved = parse(&json!({ "begin": "19:00", "end": "6:30" }))
             .unwrap()
             .unwrap();
-        assert_eq!(content(Some(&moved)), json!({ "begin": "19:00", "end": "06:30" }));
+        assert_eq!(
+            content(Some(&moved)),
+            json!({ "begin": "19:00", "end": "06:30" })
+        );
         assert_eq!(parse(&json!({})).unwrap(), None);
         assert_eq!(parse(&json!({ "begin": null, "end": null })).unwrap(), None);
         assert_eq!(content(None), json!({}));
@@ -141,8 +147,14 @@ mod tests {
         assert_eq!(field(json!({ "begin": 19, "end": "06:00" })), "begin");
         assert_eq!(field(json!({ "begin": "19:00" })), "end");
         assert_eq!(field(json!({ "end": "06:00", "begin": null })), "begin");
-        assert_eq!(field(json!({ "beginn": "19:00", "end": "06:00" })), "beginn");
+        assert_eq!(
+            field(json!({ "beginn": "19:00", "end": "06:00" })),
+            "beginn"
+        );
         let err = parse(&json!({ "begin": "abends", "end": "06:00" })).unwrap_err();
-        assert_eq!(err.message_de, "Beginn „abends“ ist keine Uhrzeit wie 18:30.");
+        assert_eq!(
+            err.message_de,
+            "Beginn „abends“ ist keine Uhrzeit wie 18:30."
+        );
     }
 }

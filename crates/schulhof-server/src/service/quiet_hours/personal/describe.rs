@@ -34,10 +34,7 @@ pub fn schedule_lines(
         };
         match (moved, spec.movable_window()) {
             (Some(_), Some(own)) => line.push_str(&if de {
-                format!(
-                    " (verschoben; sonst {} bis {})",
-                    own.begin, own.end
-                )
+                format!(" (verschoben; sonst {} bis {})", own.begin, own.end)
             } else {
                 format!(" (moved; otherwise {} to {})", own.begin, own.end)
             }),
@@ -52,7 +49,10 @@ pub fn schedule_lines(
     lines.push(free_days(
         de,
         spec.public_holidays,
-        (&format!("Gesetzliche Feiertage in {state}"), &format!("Public holidays in {state}")),
+        (
+            &format!("Gesetzliche Feiertage in {state}"),
+            &format!("Public holidays in {state}"),
+        ),
     ));
     lines.push(free_days(
         de,
@@ -99,8 +99,8 @@ pub fn bounds_line(rules: &QuietHours, lang: Language) -> String {
 
 /// Whether it is quiet at `now_ms` and until when.
 pub fn now_line(schedule: &Schedule, now_ms: i64, lang: Language) -> String {
-    let now = schulhof_quiet_hours::chrono::DateTime::from_timestamp_millis(now_ms)
-        .unwrap_or_default();
+    let now =
+        schulhof_quiet_hours::chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     match (schedule.quiet_until(now), lang) {
         (Some(until), Language::De) => format!(
             "Gerade ist Ruhezeit, bis {}.",
@@ -152,7 +152,10 @@ mod tests {
             lines[0],
             "Quiet from “Mo-Fr 19:30” until the next “Mo-Fr 06:00” (moved; otherwise 18:00 to 07:00)"
         );
-        assert_eq!(with_time("0 0 18 * * Mon-Fri", window.begin), "0 0 18 * * Mon-Fri → 19:30");
+        assert_eq!(
+            with_time("0 0 18 * * Mon-Fri", window.begin),
+            "0 0 18 * * Mon-Fri → 19:30"
+        );
     }
 
     #[test]
