@@ -52,6 +52,8 @@ main{max-width:34rem;margin:0 auto;padding:1.25rem 1rem 3rem}
 .card{background:#fff;border:1px solid #c9d1d9;border-radius:.5rem;padding:1.25rem}
 .card>:first-child{margin-top:0}.card>:last-child{margin-bottom:0}
 h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 1rem}
+h2{font-size:1.2rem;line-height:1.3;margin:0 0 .75rem}
+.card+.card{margin-top:1rem}
 .field{margin:0 0 1.1rem}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 .hint{margin:0 0 .35rem;color:#4a5560;font-size:.95rem}
