@@ -141,7 +141,7 @@ async fn a_teacher_moves_the_window_through_account_data(backend: Backend) {
     assert_eq!(err.errcode(), "M_FORBIDDEN");
     assert_eq!(
         err.text().de,
-        "Ruhezeiten gelten nur für Lehrkräfte. Für dich gibt es keine."
+        "Ruhezeiten gelten nur für Lehrkräfte."
     );
     assert_eq!(
         state.db.personal_quiet_hours(ben.as_str()).await.unwrap(),

@@ -27,7 +27,7 @@ S-1;Ben;Müller;Schüler;Klasse 8a;;ja
 const TYPE: &str = "de.schulhof.quiet_hours";
 
 /// What a person without quiet hours reads.
-const NOT_FOR_YOU: &str = "Ruhezeiten gelten nur für Lehrkräfte. Für dich gibt es keine.";
+const NOT_FOR_YOU: &str = "Ruhezeiten gelten nur für Lehrkräfte.";
 
 /// How long the running server may take to notice a change by the CLI.
 const PICKUP: Duration = Duration::from_secs(3);

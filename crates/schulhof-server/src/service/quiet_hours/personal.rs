@@ -238,11 +238,11 @@ pub fn require_quiet_role(rules: &QuietHours, role: Option<Role>) -> Result<()> 
     let (de, en): (Vec<&str>, Vec<&str>) = recipients.iter().map(|role| role_plural(*role)).unzip();
     Err(Error::forbidden(
         format!(
-            "Ruhezeiten gelten nur für {}. Für dich gibt es keine.",
+            "Ruhezeiten gelten nur für {}.",
             join(&de, "und")
         ),
         format!(
-            "Quiet hours apply only to {}; you have none.",
+            "Quiet hours apply only to {}.",
             join(&en, "and")
         ),
     ))
@@ -427,7 +427,7 @@ mod tests {
             assert_eq!(err.errcode(), "M_FORBIDDEN");
             assert_eq!(
                 err.text().de,
-                "Ruhezeiten gelten nur für Lehrkräfte. Für dich gibt es keine."
+                "Ruhezeiten gelten nur für Lehrkräfte."
             );
         }
         // Resetting what is not there is no setting.
