@@ -139,10 +139,7 @@ async fn a_teacher_moves_the_window_through_account_data(backend: Backend) {
     .await
     .unwrap_err();
     assert_eq!(err.errcode(), "M_FORBIDDEN");
-    assert_eq!(
-        err.text().de,
-        "Ruhezeiten gelten nur für Lehrkräfte."
-    );
+    assert_eq!(err.text().de, "Ruhezeiten gelten nur für Lehrkräfte.");
     assert_eq!(
         state.db.personal_quiet_hours(ben.as_str()).await.unwrap(),
         None

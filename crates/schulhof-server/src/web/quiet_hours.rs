@@ -270,12 +270,7 @@ async fn settings_page(
     }
     body.push_str(&format!(
         "<p>{}</p>\n</div>\n",
-        html::escape(t(
-            "Nachrichten, die dich in deiner Ruhezeit erreichen würden, bekommst du erst, wenn sie \
-             endet. Die Schulleitung erreicht dich immer.",
-            "Messages that would reach you during your quiet hours arrive when they end. The \
-             school's administration always reaches you.",
-        ))
+        html::escape(&describe::held_line(&rules, lang))
     ));
 
     let movable = spec

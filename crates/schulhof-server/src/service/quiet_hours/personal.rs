@@ -23,6 +23,7 @@ use schulhof_quiet_hours::{FieldError, PersonalWindow, QuietHours, Schedule, Sch
 use schulhof_store::{Db, PersonalQuietHours};
 
 use super::QuietHoursService;
+use crate::config::Language;
 use crate::service::school::directory::{user_id_of, DirectoryChange};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -122,14 +123,13 @@ fn compile_all(rules: &QuietHours, rows: &[PersonalQuietHours]) -> HashMap<Strin
 pub async fn reload(state: &AppState) -> Result<()> {
     let rules = state.quiet_hours.rules();
     let rows = state.db.all_personal_quiet_hours().await?;
-    let before = state
-        .quiet_hours
-        .replace_personal_schedules(compile_all(&rules, &rows));
+    let schedules = compile_all(&rules, &rows);
     let windows: HashMap<&str, PersonalWindow> = rows
         .iter()
-        .filter(|row| compile(&rules, row).is_ok())
+        .filter(|row| schedules.contains_key(&row.user_id))
         .filter_map(|row| Some((row.user_id.as_str(), stored_window(row).ok()??)))
         .collect();
+    let before = state.quiet_hours.replace_personal_schedules(schedules);
     let people: BTreeSet<&str> = rows
         .iter()
         .map(|row| row.user_id.as_str())
@@ -235,36 +235,16 @@ pub fn require_quiet_role(rules: &QuietHours, role: Option<Role>) -> Result<()> 
     if role.is_some_and(|role| recipients.contains(&role)) {
         return Ok(());
     }
-    let (de, en): (Vec<&str>, Vec<&str>) = recipients.iter().map(|role| role_plural(*role)).unzip();
     Err(Error::forbidden(
         format!(
             "Ruhezeiten gelten nur für {}.",
-            join(&de, "und")
+            describe::roles(recipients, Language::De, describe::Case::Nominative)
         ),
         format!(
             "Quiet hours apply only to {}.",
-            join(&en, "and")
+            describe::roles(recipients, Language::En, describe::Case::Nominative)
         ),
     ))
-}
-
-/// The German and English plural of a role, as in "quiet hours apply only to …".
-fn role_plural(role: Role) -> (&'static str, &'static str) {
-    match role {
-        Role::Teacher => ("Lehrkräfte", "teachers"),
-        Role::Student => ("Schülerinnen und Schüler", "students"),
-        Role::Parent => ("Sorgeberechtigte", "parents"),
-        Role::Admin => ("die Schulleitung", "the school's administration"),
-    }
-}
-
-/// `a`, `a and b`, `a, b and c` (`and` in the text's language); `—` for none.
-fn join(items: &[&str], and: &str) -> String {
-    match items {
-        [] => "—".to_owned(),
-        [one] => (*one).to_owned(),
-        [rest @ .., last] => format!("{} {and} {last}", rest.join(", ")),
-    }
 }
 
 /// The directory role of `user_id` now (`None` outside the directory).
@@ -425,10 +405,7 @@ mod tests {
         ] {
             let err = apply_edit(&rules, role, ANNA, None, &edit, 0).unwrap_err();
             assert_eq!(err.errcode(), "M_FORBIDDEN");
-            assert_eq!(
-                err.text().de,
-                "Ruhezeiten gelten nur für Lehrkräfte."
-            );
+            assert_eq!(err.text().de, "Ruhezeiten gelten nur für Lehrkräfte.");
         }
         // Resetting what is not there is no setting.
         let (row, schedule) = apply_edit(&rules, None, ANNA, None, &Edit::Reset, 0).unwrap();
@@ -510,11 +487,5 @@ mod tests {
         let err = parse_time("end", "25:00").unwrap_err();
         assert_eq!(err.field, "end");
         assert_eq!(err.message_de, "Ende „25:00“ ist keine Uhrzeit wie 18:30.");
-    }
-
-    #[test]
-    fn role_lists_read_naturally() {
-        assert_eq!(join(&["a"], "und"), "a");
-        assert_eq!(join(&["a", "b", "c"], "and"), "a, b and c");
     }
 }

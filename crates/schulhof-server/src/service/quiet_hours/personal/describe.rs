@@ -1,6 +1,7 @@
 //! A person's quiet hours in words, German or English: for the teacher's web page and for
 //! `schulhof quiet-hours show`.
 
+use schulhof_directory::Role;
 use schulhof_quiet_hours::{PersonalWindow, QuietHours, Schedule, ScheduleSpec, TimeOfDay};
 
 use crate::config::Language;
@@ -115,6 +116,59 @@ pub fn now_line(schedule: &Schedule, now_ms: i64, lang: Language) -> String {
     }
 }
 
+/// The grammatical case of a list of roles in German.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// "gelten nur für Lehrkräfte".
+    Nominative,
+    /// "Nachrichten von Schülerinnen und Schülern".
+    Dative,
+}
+
+/// `roles` in the plural as a list in running text: "Lehrkräfte", "Schülerinnen und Schülern
+/// sowie Eltern", "students and parents".
+pub fn roles(roles: &[Role], lang: Language, case: Case) -> String {
+    let names: Vec<&str> = roles
+        .iter()
+        .map(|role| match (role, lang, case) {
+            (Role::Teacher, Language::De, Case::Nominative) => "Lehrkräfte",
+            (Role::Teacher, Language::De, Case::Dative) => "Lehrkräften",
+            (Role::Student, Language::De, Case::Nominative) => "Schülerinnen und Schüler",
+            (Role::Student, Language::De, Case::Dative) => "Schülerinnen und Schülern",
+            (Role::Parent, Language::De, _) => "Eltern",
+            (Role::Admin, Language::De, _) => "der Schulleitung",
+            (Role::Teacher, Language::En, _) => "teachers",
+            (Role::Student, Language::En, _) => "students",
+            (Role::Parent, Language::En, _) => "parents",
+            (Role::Admin, Language::En, _) => "the school's administration",
+        })
+        .collect();
+    let and = match lang {
+        Language::De => "sowie",
+        Language::En => "and",
+    };
+    match &names[..] {
+        [] => "—".to_owned(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} {and} {last}", rest.join(", ")),
+    }
+}
+
+/// Whose messages wait for the end of quiet hours (`held_senders`).
+pub fn held_line(rules: &QuietHours, lang: Language) -> String {
+    let senders = roles(&rules.config().held_senders, lang, Case::Dative);
+    match lang {
+        Language::De => format!(
+            "Nachrichten von {senders} erreichen dich in deiner Ruhezeit erst, wenn sie endet. \
+             Alle anderen erreichen dich immer."
+        ),
+        Language::En => format!(
+            "Messages from {senders} reach you when your quiet hours end. Everyone else always \
+             reaches you."
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +210,22 @@ mod tests {
             with_time("0 0 18 * * Mon-Fri", window.begin),
             "0 0 18 * * Mon-Fri → 19:30"
         );
+    }
+
+    #[test]
+    fn roles_in_running_text() {
+        let rules = rules();
+        assert_eq!(
+            held_line(&rules, Language::De),
+            "Nachrichten von Schülerinnen und Schülern sowie Eltern erreichen dich in deiner \
+             Ruhezeit erst, wenn sie endet. Alle anderen erreichen dich immer."
+        );
+        let all = [Role::Teacher, Role::Student, Role::Admin];
+        assert_eq!(
+            roles(&all, Language::En, Case::Nominative),
+            "teachers, students and the school's administration"
+        );
+        assert_eq!(roles(&[], Language::De, Case::Dative), "—");
     }
 
     #[test]
