@@ -17,6 +17,7 @@
 
 mod calendar;
 mod config;
+mod describe;
 mod error;
 mod person;
 mod public;
@@ -28,6 +29,7 @@ mod zone;
 
 pub use calendar::{Calendar, HolidayFile, HolidayPeriod};
 pub use config::{Config, QuietHours, DEFAULT_QUIET_HOURS_TOML};
+pub use describe::{describe_de, describe_en};
 pub use error::{ConfigError, FieldError};
 pub use public::{easter_sunday, public_holiday, public_holidays, PublicHoliday};
 pub use schedule::Schedule;

@@ -47,6 +47,12 @@ fn start_jobs(state: &Arc<AppState>) {
         Scope::Singleton,
         service::school::retention::job,
     );
+    jobs.start(
+        state,
+        "quiet-hours-release",
+        Scope::Singleton,
+        service::quiet_hours::release::job,
+    );
     jobs.start(state, "wal-checkpoint", Scope::PerProcess, checkpoints);
 }
 

@@ -420,6 +420,11 @@ mod tests {
             "50c1036db0c3e660888f2e5531ef83f6e4113cf97444570fac8d63a0e3292711",
             "efeaef57a0bf6cccce13f0c252d7d928435b93fad8972e5b285cd4e0e483b2e6",
         ),
+        (
+            "0003_quiet_hours",
+            "6c0a77ffaa7df526799ec755c52591e195f5e3934b721dd14bff5e1ddefe749d",
+            "2a9de168c0be6edf7ec562ee9d933a63dc7085653da62e5ca9ea0112f07b4dc9",
+        ),
     ];
 
     #[test]

@@ -36,6 +36,9 @@ pub struct NewHold<'a> {
     pub notify: bool,
     /// Whether it highlights.
     pub highlight: bool,
+    /// Whether sender and recipient shared a group of the school directory when it was sent
+    /// (if they no longer do at release, it is dropped).
+    pub shared_group: bool,
 }
 
 /// One hold of a recipient, as the reader needs it.
@@ -76,6 +79,8 @@ pub struct DuePair {
     pub room_id: String,
     /// How many events of this sender wait for this recipient in this room.
     pub events: i64,
+    /// Whether they shared a group of the school directory when any of them was sent.
+    pub shared_group: bool,
 }
 
 impl<R: AnyRow> sqlx::FromRow<'_, R> for DuePair {
@@ -85,6 +90,7 @@ impl<R: AnyRow> sqlx::FromRow<'_, R> for DuePair {
             recipient: row.col(1)?,
             room_id: row.col(2)?,
             events: row.col(3)?,
+            shared_group: row.col::<i64>(4)? != 0,
         })
     }
 }
@@ -120,8 +126,8 @@ impl Db {
     /// Stores a hold (status `held`), inside the transaction of the event it holds.
     pub async fn insert_hold(tx: &mut Tx, hold: &NewHold<'_>) -> Result<()> {
         let sql = "INSERT INTO quiet_holds (recipient, event_pos, room_id, sender, release_ts,
-                   status, released_pos, notify, highlight)
-                   VALUES ($1, $2, $3, $4, $5, 'held', NULL, $6, $7)";
+                   status, released_pos, notify, highlight, shared_group)
+                   VALUES ($1, $2, $3, $4, $5, 'held', NULL, $6, $7, $8)";
         execute_tx!(
             tx,
             sql,
@@ -133,6 +139,7 @@ impl Db {
                 hold.release_ts,
                 i64::from(hold.notify),
                 i64::from(hold.highlight),
+                i64::from(hold.shared_group),
             ]
         )?;
         Ok(())
@@ -152,8 +159,8 @@ impl Db {
         let recipients: Vec<String> = recipients.into_iter().map(|(r,)| r).collect();
         for recipient in &recipients {
             let sql = "INSERT INTO quiet_holds (recipient, event_pos, room_id, sender, release_ts,
-                       status, released_pos, notify, highlight)
-                       SELECT recipient, $2, room_id, sender, release_ts, 'withdrawn', NULL, 0, 0
+                       status, released_pos, notify, highlight, shared_group)
+                       SELECT recipient, $2, room_id, sender, release_ts, 'withdrawn', NULL, 0, 0, 0
                        FROM quiet_holds WHERE recipient = $1 AND event_pos = $3
                        ON CONFLICT (recipient, event_pos) DO UPDATE SET status = 'withdrawn'";
             execute_tx!(tx, sql, [recipient.as_str(), redaction_pos, event_pos])?;
@@ -183,7 +190,7 @@ impl Db {
 
     /// The senders, recipients and rooms of the holds due at `now` (release time reached).
     pub async fn due_pairs(tx: &mut Tx, now: i64) -> Result<Vec<DuePair>> {
-        let sql = "SELECT sender, recipient, room_id, COUNT(*) FROM quiet_holds
+        let sql = "SELECT sender, recipient, room_id, COUNT(*), MAX(shared_group) FROM quiet_holds
                    WHERE status = 'held' AND release_ts <= $1
                    GROUP BY sender, recipient, room_id ORDER BY recipient, room_id, sender";
         Ok(fetch_tx!(tx, fetch_all, sql, [now])?)

@@ -180,6 +180,19 @@ impl TestServer {
         self.restart().await
     }
 
+    /// Switches quiet hours on (the built-in school schedule: weekday evenings, weekends,
+    /// public holidays) and restarts the server with `sections` as in
+    /// [`TestServer::restart_with_sections`].
+    pub async fn restart_with_quiet_hours(&self, sections: &str) -> Result<()> {
+        let config = fs::read_to_string(&self.config)?;
+        ensure!(config.contains(QUIET_HOURS_OFF), "quiet hours are off");
+        fs::write(
+            &self.config,
+            config.replace(QUIET_HOURS_OFF, "quiet_hours.enabled = true"),
+        )?;
+        self.restart_with_sections(sections).await
+    }
+
     /// Every response that violated the spec so far.
     pub fn violations(&self) -> Vec<String> {
         self.proxy.violations()
@@ -246,6 +259,9 @@ pub fn password_of(localpart: &str) -> String {
 pub fn user_id_of(localpart: &str) -> String {
     format!("@{localpart}:{SERVER_NAME}")
 }
+
+/// The configuration line of a test server without quiet hours.
+const QUIET_HOURS_OFF: &str = "quiet_hours.enabled = false";
 
 /// The database of one test server.
 struct Database {
@@ -314,6 +330,8 @@ listen = "127.0.0.1:{port}"
 database_url = "{database_url}"
 media_path = "{media}"
 public_baseurl = "{public_url}/"
+# Messages are held only where a scenario switches quiet hours on (they depend on the time).
+{QUIET_HOURS_OFF}
 
 [rate_limits]
 enabled = false

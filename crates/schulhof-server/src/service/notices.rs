@@ -15,11 +15,17 @@
 //! `[notices] period_minutes` (recorded in the database, so retries after a restart do not
 //! flood the room either). Only people in the school directory get notices; service
 //! accounts and bots outside it do not.
+//!
+//! When a message is held for a teacher's quiet hours, [`tell_held`] tells its sender once per
+//! teacher and quiet period when it will be delivered; [`tell_dropped`] tells them when a
+//! held message was not delivered because they may no longer write to the teacher.
 
 use std::sync::Arc;
 
 use ruma::{OwnedRoomId, OwnedUserId, RoomId, ServerName, UserId};
-use schulhof_policy::{Line, Rule, NOTICE_ROOM_NAME, NOTICE_ROOM_TOPIC};
+use schulhof_policy::{Address, Line, Rule, NOTICE_ROOM_NAME, NOTICE_ROOM_TOPIC};
+use schulhof_quiet_hours::chrono;
+use schulhof_quiet_hours::{describe_de, describe_en};
 use schulhof_store::UserRow;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -34,6 +40,9 @@ use crate::{Error, Result};
 
 /// The `server_notice_type` of a notice about a refusal.
 const REFUSAL_TYPE: &str = "org.schulhof.refusal";
+
+/// The `server_notice_type` of a notice about a message held by quiet hours.
+const QUIET_HOURS_TYPE: &str = "org.schulhof.quiet_hours";
 
 /// The room tag that marks a server-notices room (Matrix spec, "Server Notices").
 const SERVER_NOTICE_TAG: &str = "m.server_notice";
@@ -105,7 +114,7 @@ pub async fn tell_refusal(state: &AppState, user: &UserId, refused: Line, rule: 
         ),
         Language::En => (refused.en, text.en),
     };
-    if let Err(err) = send(state, user, headline, body).await {
+    if let Err(err) = send(state, user, REFUSAL_TYPE, &format!("{headline}\n{body}")).await {
         tracing::warn!(%err, rule = rule.id(), "server notice not sent");
     }
 }
@@ -120,22 +129,117 @@ fn is_person(state: &AppState, user: &UserId, rule: Rule) -> bool {
             | Rule::AccountDeactivated
             | Rule::AccountNotInDirectory
     );
-    !account_unusable
-        && state
-            .directory
-            .snapshot()
-            .person(user.localpart())
-            .is_some()
+    !account_unusable && in_directory(state, user)
 }
 
-/// Sends a notice about a refusal (`headline`, then `body` on a new line) to `user`, creating
-/// their notices room first if they have none they are in.
-async fn send(state: &AppState, user: &UserId, headline: &str, body: &str) -> Result<()> {
+/// Whether `user` is a person of the school directory.
+fn in_directory(state: &AppState, user: &UserId) -> bool {
+    state
+        .directory
+        .snapshot()
+        .person(user.localpart())
+        .is_some()
+}
+
+/// Tells `sender` about the messages just held for `held` (recipient, release time): once
+/// per recipient and quiet period, when the message will be delivered. Failures are logged.
+pub async fn tell_held(state: &AppState, sender: &UserId, held: Vec<(OwnedUserId, i64)>) {
+    if held.is_empty() || !in_directory(state, sender) {
+        return;
+    }
+    for (recipient, release_ts) in held {
+        let kind = format!("quiet.{recipient}.{release_ts}");
+        let now = state.clock.now_ms();
+        match state
+            .db
+            .claim_notice(sender.as_str(), &kind, now, i64::MIN)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(err) => {
+                tracing::warn!(%err, "quiet-hours notice not claimed");
+                continue;
+            }
+        }
+        let Some(at) = chrono::DateTime::from_timestamp_millis(release_ts) else {
+            continue;
+        };
+        let name = person_name(state, &recipient);
+        let body = match (state.config.language, address(state, sender)) {
+            (Language::De, Address::Du) => format!(
+                "Deine Nachricht an {name} wird später zugestellt: {name} hat gerade Ruhezeit. \
+                 Zugestellt wird sie am {}.",
+                describe_de(at)
+            ),
+            (Language::De, Address::Sie) => format!(
+                "Ihre Nachricht an {name} wird später zugestellt: {name} hat gerade Ruhezeit. \
+                 Zugestellt wird sie am {}.",
+                describe_de(at)
+            ),
+            (Language::En, _) => format!(
+                "Your message to {name} will be delivered later: it is their quiet time. \
+                 It will be delivered on {}.",
+                describe_en(at)
+            ),
+        };
+        if let Err(err) = send(state, sender, QUIET_HOURS_TYPE, &body).await {
+            tracing::warn!(%err, "quiet-hours notice not sent");
+        }
+    }
+}
+
+/// Tells `sender` that their messages held for `recipient` were not delivered because they
+/// may no longer write to them. Failures are logged.
+pub async fn tell_dropped(state: &AppState, sender: &UserId, recipient: &UserId) {
+    if !in_directory(state, sender) {
+        return;
+    }
+    let name = person_name(state, recipient);
+    let body = match (state.config.language, address(state, sender)) {
+        (Language::De, Address::Du) => format!(
+            "Deine Nachricht an {name} aus der Ruhezeit wurde nicht zugestellt: \
+             Du kannst {name} inzwischen nicht mehr schreiben, weil sich Klassen, Gruppen \
+             oder der Chat geändert haben."
+        ),
+        (Language::De, Address::Sie) => format!(
+            "Ihre Nachricht an {name} aus der Ruhezeit wurde nicht zugestellt: \
+             Sie können {name} inzwischen nicht mehr schreiben, weil sich Klassen, Gruppen \
+             oder der Chat geändert haben."
+        ),
+        (Language::En, _) => format!(
+            "Your message to {name}, held during their quiet time, was not delivered: \
+             you can no longer write to them because classes, groups or the chat changed."
+        ),
+    };
+    if let Err(err) = send(state, sender, QUIET_HOURS_TYPE, &body).await {
+        tracing::warn!(%err, "quiet-hours notice not sent");
+    }
+}
+
+/// How German texts address `user`.
+fn address(state: &AppState, user: &UserId) -> Address {
+    Context::now(state).address(state, user)
+}
+
+/// A person's name as the directory has it ("Anna Müller"), else their user ID's localpart.
+fn person_name(state: &AppState, user: &UserId) -> String {
+    state
+        .directory
+        .snapshot()
+        .person(user.localpart())
+        .map(|p| format!("{} {}", p.first_name, p.last_name))
+        .unwrap_or_else(|| user.localpart().to_owned())
+}
+
+/// Sends a notice of `notice_type` with `body` to `user`, creating their notices room first
+/// if they have none they are in.
+async fn send(state: &AppState, user: &UserId, notice_type: &str, body: &str) -> Result<()> {
     let room_id = notices_room(state, user).await?;
     let content = json!({
         "msgtype": "m.server_notice",
-        "server_notice_type": REFUSAL_TYPE,
-        "body": format!("{headline}\n{body}"),
+        "server_notice_type": notice_type,
+        "body": body,
     });
     let template = EventTemplate::message("m.room.message", content);
     Rooms::send(state, &room_id, state.notices.system_user(), template, None).await?;

@@ -10,6 +10,7 @@ CREATE TABLE quiet_holds (
     released_pos BIGINT,
     notify BIGINT NOT NULL,
     highlight BIGINT NOT NULL,
+    shared_group BIGINT NOT NULL,
     PRIMARY KEY (recipient, event_pos)
 );
 CREATE INDEX quiet_holds_due ON quiet_holds (status, release_ts);

@@ -10,6 +10,7 @@ CREATE TABLE quiet_holds (
     released_pos INTEGER,
     notify INTEGER NOT NULL,
     highlight INTEGER NOT NULL,
+    shared_group INTEGER NOT NULL,
     PRIMARY KEY (recipient, event_pos)
 );
 CREATE INDEX quiet_holds_due ON quiet_holds (status, release_ts);

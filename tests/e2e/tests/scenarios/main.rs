@@ -14,6 +14,7 @@ mod hardening;
 mod media;
 mod notices;
 mod policy;
+mod quiet_hours;
 mod quiet_hours_personal;
 mod rate_limits;
 mod reader;

@@ -1,7 +1,8 @@
 //! Teachers move their quiet hours: with the account data `de.schulhof.quiet_hours` from their
 //! client (checked by the server: 400 naming the field, 403 for students, nothing stored then),
 //! on the web page `/_schulhof/quiet-hours` (login, CSRF, errors in German) and by an admin
-//! with `schulhof quiet-hours`, which the running server picks up without a restart.
+//! with `schulhof quiet-hours`, which the running server picks up without a restart. The window
+//! a teacher moved decides at once which messages wait for her.
 
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,14 @@ use anyhow::{ensure, Context, Result};
 use matrix_sdk::ruma::events::GlobalAccountDataEventType;
 use matrix_sdk::ruma::serde::Raw;
 use schulhof_e2e::{backend_tests, server_binary, user_id_of, TestServer, TestUser};
+
+use crate::quiet_hours::{chat, school, send, set_clock, sync, timeline_bodies, MONDAY_MORNING};
 use serde_json::{json, Value};
 
-backend_tests!(teachers_move_their_quiet_hours);
+backend_tests!(
+    teachers_move_their_quiet_hours,
+    a_moved_window_decides_what_is_held
+);
 
 /// The password every imported person gets here.
 const PASSWORD: &str = "Gruen-Tanne-4711";
@@ -524,4 +530,48 @@ fn cli_outcome(server: &TestServer, args: &[&str]) -> Result<(bool, String, Stri
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     ))
+}
+
+/// Monday, 7 December 2026, 18:30 in Berlin: quiet by the school's times (from 18:00).
+const MONDAY_1830: i64 = MONDAY_MORNING + 11 * 3_600_000 + 30 * 60_000;
+
+/// With quiet hours on and the test clock at Monday 18:30: a student's message reaches a teacher
+/// who moved her window to 19:00 at once; after she takes the school's times again (18:00) the
+/// next one waits.
+async fn a_moved_window_decides_what_is_held(server: &TestServer) -> Result<()> {
+    let apis = school(server, &["anna.schmidt", "ben.mueller"]).await?;
+    let (anna, ben) = (&apis[0], &apis[1]);
+    anna.put(
+        &path("anna.schmidt"),
+        json!({ "begin": "19:00", "end": "06:30" }),
+    )
+    .await?
+    .ok()?;
+    set_clock(server, MONDAY_1830).await?;
+    let room = chat(ben, anna).await?;
+    let first = sync(anna, None, 0).await?;
+    let since = first["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
+
+    send(ben, &room, "vor-sieben").await?;
+    let delivered = sync(anna, Some(&since), 2_000).await?;
+    ensure!(
+        timeline_bodies(&delivered, &room) == ["vor-sieben"],
+        "not delivered at once: {delivered}"
+    );
+    let since = delivered["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
+
+    anna.put(&path("anna.schmidt"), json!({})).await?.ok()?;
+    send(ben, &room, "nach-sechs").await?;
+    let held = sync(anna, Some(&since), 1_000).await?;
+    ensure!(
+        timeline_bodies(&held, &room).is_empty(),
+        "the school's 18:00 holds it: {held}"
+    );
+    Ok(())
 }

@@ -83,16 +83,20 @@ async fn actions_for<'r>(
 }
 
 /// Evaluates every joined member's push rules for a new event and records the notifying ones.
-/// The event is flattened once; each member's rules are then matched against it.
+/// The event is flattened once; each member's rules are then matched against it. Members in
+/// `held` (quiet hours) get no notification now: for each of them the result says whether the
+/// event notifies and highlights, to be recorded when it is released.
 pub async fn record_notifications(
     state: &AppState,
     tx: &mut Tx,
     room: &RoomSnapshot,
     pdu: &Pdu,
     pos: i64,
-) -> Result<()> {
+    held: &[&UserId],
+) -> Result<Vec<(bool, bool)>> {
+    let mut held_actions = vec![(false, false); held.len()];
     if pdu.state_key.is_some() && pdu.kind != ruma::events::TimelineEventType::RoomMember {
-        return Ok(());
+        return Ok(held_actions);
     }
     let raw: Raw<Value> = Raw::from_json(
         serde_json::value::to_raw_value(pdu).map_err(|e| Error::Internal(e.to_string()))?,
@@ -127,11 +131,15 @@ pub async fn record_notifications(
                     Action::SetTweak(Tweak::Highlight(ruma::push::HighlightTweakValue::Yes))
                 )
             });
+            if let Some(i) = held.iter().position(|h| *h == user) {
+                held_actions[i] = (true, highlight);
+                continue;
+            }
             Db::insert_push_action(tx, user.as_str(), room.room_id.as_str(), pos, highlight)
                 .await?;
         }
     }
-    Ok(())
+    Ok(held_actions)
 }
 
 #[cfg(test)]

@@ -1,1 +1,85 @@
-//! The hold decision: which recipients of a new event are in quiet hours.
+//! The hold decision: which joined members of a room must not see a new event yet, and until
+//! when. Pure apart from reading the caches it is given; the commit path stores the outcome.
+
+use chrono::{DateTime, Utc};
+use ruma::UserId;
+use schulhof_directory::{DirectoryIndex, Person, Role};
+use schulhof_quiet_hours::chrono;
+
+use super::QuietHoursService;
+use crate::service::rooms::pdu::Pdu;
+use crate::service::rooms::RoomSnapshot;
+
+/// One recipient who sees an event only at `release_ts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold<'a> {
+    /// The recipient in quiet hours.
+    pub recipient: &'a UserId,
+    /// When their quiet period ends (ms since the epoch).
+    pub release_ts: i64,
+    /// Whether sender and recipient share a group of the school directory now.
+    pub shared_group: bool,
+}
+
+/// Whether two people share a group of the school directory (a class, a parents' group, a
+/// conference).
+pub fn share_group(a: &Person, b: &Person) -> bool {
+    a.groups.intersection(&b.groups).next().is_some()
+}
+
+impl QuietHoursService {
+    /// The recipients among `room`'s joined members who must not see `pdu` from `sender`
+    /// sent at `now_ms` yet. State events are never held (a room's state stays whole), nor
+    /// is anything from the server itself or from senders whose role is not held (admins
+    /// never are). A recipient who still waits for earlier held events of this room gets the
+    /// new one held as well, so a release that is due but not yet done keeps the order.
+    pub fn holds<'r>(
+        &self,
+        directory: &DirectoryIndex,
+        room: &'r RoomSnapshot,
+        sender: &UserId,
+        pdu: &Pdu,
+        now_ms: i64,
+    ) -> Vec<Hold<'r>> {
+        if !self.enabled || pdu.state_key.is_some() {
+            return Vec::new();
+        }
+        let rules = self.rules();
+        let config = rules.config();
+        let Some(sender_person) = directory
+            .person(sender.localpart())
+            .filter(|p| p.role != Role::Admin && config.held_senders.contains(&p.role))
+        else {
+            return Vec::new();
+        };
+        let Some(at) = DateTime::<Utc>::from_timestamp_millis(now_ms) else {
+            return Vec::new();
+        };
+        let mut holds = Vec::new();
+        for (member, _) in room.joined_members() {
+            if member == sender {
+                continue;
+            }
+            let Some(person) = directory
+                .person(member.localpart())
+                .filter(|p| config.quiet_recipients.contains(&p.role))
+            else {
+                continue;
+            };
+            let personal = self.personal_schedule(member.as_str());
+            let schedule = personal.as_deref().unwrap_or(rules.school_schedule());
+            let scheduled = rules
+                .holds(Some(sender_person.role), Some(person.role), schedule, at)
+                .map(|release| release.timestamp_millis());
+            let waiting = self.waiting_until(member.as_str(), room.room_id.as_str());
+            if let Some(release_ts) = scheduled.max(waiting) {
+                holds.push(Hold {
+                    recipient: member,
+                    release_ts,
+                    shared_group: share_group(sender_person, person),
+                });
+            }
+        }
+        holds
+    }
+}

@@ -4,8 +4,8 @@
 //!
 //! 1. the range the user may read at all (nothing after their leave),
 //! 2. history visibility and their membership at each event ([`visibility`]),
-//! 3. the per-recipient exclusions ([`exclusions`]: ignored users today, quiet-hours holds
-//!    next), and
+//! 3. the per-recipient exclusions ([`exclusions`]: ignored users, and quiet-hours holds,
+//!    whose released events it merges in at their release positions), and
 //! 4. the client's filter ([`filter`]),
 //!
 //! and only then the `limit`, so a filtered page is as long as the client asked for. Fast
@@ -223,7 +223,8 @@ impl<'a> RoomReader<'a> {
     }
 
     /// Up to `size` events of the room beyond `cursor` (exclusive) in `direction`, bounded
-    /// by `to` and by what the user may read.
+    /// by `to` and by what the user may read, at the positions the user sees them: events
+    /// released to them from quiet hours are merged in at their release positions.
     async fn chunk(
         &self,
         direction: Direction,
@@ -233,25 +234,58 @@ impl<'a> RoomReader<'a> {
     ) -> Result<Vec<EventRow>> {
         let db = &self.state.db;
         let room = self.room_id.as_str();
-        Ok(match direction {
+        let (stored, range) = match direction {
             Direction::Backward => {
-                db.room_events_backward(room, to.unwrap_or(0), cursor, size)
-                    .await?
+                let lower = to.unwrap_or(0);
+                let rows = db.room_events_backward(room, lower, cursor, size).await?;
+                (rows, lower + 1..=cursor)
             }
             Direction::Forward => {
                 let end = to.unwrap_or(self.until).min(self.until);
-                db.room_events_forward(room, cursor + 1, end + 1, size)
-                    .await?
+                let rows = db
+                    .room_events_forward(room, cursor + 1, end + 1, size)
+                    .await?;
+                (rows, cursor + 1..=end)
             }
-        })
+        };
+        let released = self.exclusions.released_in(room, range);
+        let released: Vec<(i64, i64)> = match direction {
+            Direction::Backward => released.rev().take(size as usize).collect(),
+            Direction::Forward => released.take(size as usize).collect(),
+        };
+        if released.is_empty() {
+            return Ok(stored);
+        }
+        let mut rows = stored;
+        for (at, pos) in released {
+            if let Some(mut row) = db.event_at(pos).await? {
+                row.stream_pos = at;
+                rows.push(row);
+            }
+        }
+        match direction {
+            Direction::Backward => rows.sort_by_key(|row| std::cmp::Reverse(row.stream_pos)),
+            Direction::Forward => rows.sort_by_key(|row| row.stream_pos),
+        }
+        rows.truncate(size as usize);
+        Ok(rows)
     }
 
-    /// One event, if it exists in this room and the user may see it.
+    /// One event, if it exists in this room and the user may see it, at the position they
+    /// see it (its release position if it was released to them from quiet hours).
     pub async fn event(&self, event_id: &str) -> Result<Option<EventRow>> {
-        let Some(event) = self.state.db.event(event_id).await? else {
+        let Some(mut event) = self.state.db.event(event_id).await? else {
             return Ok(None);
         };
+        if let Some(at) = self.exclusions.release_position(event.stream_pos) {
+            event.stream_pos = at;
+        }
         Ok(self.can_see(&event).await?.then_some(event))
+    }
+
+    /// The user's exclusions (ignored users, quiet-hours holds).
+    pub fn exclusions(&self) -> &Exclusions {
+        &self.exclusions
     }
 
     /// The room's state right after position `pos` (capped at what the user may read),

@@ -286,18 +286,19 @@ fn event_id(pdu: &Pdu, room: &RoomSnapshot) -> Result<OwnedEventId> {
 
 /// Redacts `target` in storage (and in the snapshot if it is current state) because of
 /// `redaction`. Only the sender of the target or someone with the `redact` power may redact.
+/// Returns the stream position of the redacted event (`None` if it is not in this room).
 pub async fn apply_redaction(
     db: &Db,
     tx: &mut Tx,
     room: &mut RoomSnapshot,
     target: &EventId,
     redaction: &Pdu,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     let Some(row) = db.event(target.as_str()).await? else {
-        return Ok(());
+        return Ok(None);
     };
     if row.room_id != room.room_id.as_str() {
-        return Ok(());
+        return Ok(None);
     }
     if row.sender != redaction.sender.as_str()
         && !room
@@ -339,7 +340,7 @@ pub async fn apply_redaction(
             room.set_state(&row.event_type, key.clone(), pdu);
         }
     }
-    Ok(())
+    Ok(Some(row.stream_pos))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use ruma::{OwnedEventId, OwnedRoomId, RoomId, RoomVersionId, UserId};
-use schulhof_store::{Db, NewEvent};
+use schulhof_store::{Db, NewEvent, NewHold};
 
 pub use build::EventTemplate;
 pub use snapshot::{Audience, Member, RoomSnapshot};
@@ -230,75 +230,112 @@ impl Rooms {
             pdus.push(pdu);
         }
 
-        lock.commit(state, async |c| {
-            if let Some((version, origin)) = &new_room {
-                Db::insert_room(
-                    c.tx(),
-                    room_id.as_str(),
-                    version.as_str(),
-                    sender.as_str(),
-                    now,
-                )
-                .await?;
-                Db::insert_room_origin(c.tx(), room_id.as_str(), &origin.to_row()).await?;
-            }
-            let mut sent = Vec::with_capacity(pdus.len());
-            for (i, pdu) in pdus.iter().enumerate() {
-                let pos = c.next_pos();
-                let json =
-                    serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
-                let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
-                let event = NewEvent {
-                    stream_pos: pos,
-                    event_id: pdu.event_id.as_str(),
-                    room_id: room_id.as_str(),
-                    sender: sender.as_str(),
-                    event_type: &pdu.kind.to_string(),
-                    state_key: pdu.state_key.as_deref(),
-                    membership: membership.as_deref(),
-                    origin_server_ts: now,
-                    json: &json,
-                    txn: if i == 0 { txn } else { None },
-                };
-                Db::insert_event(c.tx(), &event)
-                    .await
-                    .map_err(|e| match e {
-                        schulhof_store::StoreError::Conflict => Error::bad_json(
-                            "Diese Transaktions-ID wurde schon verwendet.",
-                            "This transaction ID was already used.",
-                        ),
-                        other => other.into(),
-                    })?;
-                if let Some(target) = pdu.redacted_event() {
-                    build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu).await?;
+        let directory = state.directory.snapshot();
+        let (sent, told) = lock
+            .commit(state, async |c| {
+                let mut told = Vec::new();
+                if let Some((version, origin)) = &new_room {
+                    Db::insert_room(
+                        c.tx(),
+                        room_id.as_str(),
+                        version.as_str(),
+                        sender.as_str(),
+                        now,
+                    )
+                    .await?;
+                    Db::insert_room_origin(c.tx(), room_id.as_str(), &origin.to_row()).await?;
                 }
-                crate::service::push::rules::record_notifications(
-                    state,
-                    c.tx(),
-                    &working,
-                    pdu,
-                    pos,
-                )
-                .await?;
-                if pdu.kind == ruma::events::TimelineEventType::RoomMember {
-                    // A user who just left or was kicked, banned or invited must hear of it too.
-                    if let Some(target) = pdu.state_key.as_deref() {
-                        c.effects().wake([target]).membership_changed(target);
+                let mut sent = Vec::with_capacity(pdus.len());
+                for (i, pdu) in pdus.iter().enumerate() {
+                    let pos = c.next_pos();
+                    let json =
+                        serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
+                    let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
+                    let event = NewEvent {
+                        stream_pos: pos,
+                        event_id: pdu.event_id.as_str(),
+                        room_id: room_id.as_str(),
+                        sender: sender.as_str(),
+                        event_type: &pdu.kind.to_string(),
+                        state_key: pdu.state_key.as_deref(),
+                        membership: membership.as_deref(),
+                        origin_server_ts: now,
+                        json: &json,
+                        txn: if i == 0 { txn } else { None },
+                    };
+                    Db::insert_event(c.tx(), &event)
+                        .await
+                        .map_err(|e| match e {
+                            schulhof_store::StoreError::Conflict => Error::bad_json(
+                                "Diese Transaktions-ID wurde schon verwendet.",
+                                "This transaction ID was already used.",
+                            ),
+                            other => other.into(),
+                        })?;
+                    let holds = state
+                        .quiet_hours
+                        .holds(&directory, &working, sender, pdu, now);
+                    let held: Vec<&UserId> = holds.iter().map(|h| h.recipient).collect();
+                    let actions = crate::service::push::rules::record_notifications(
+                        state,
+                        c.tx(),
+                        &working,
+                        pdu,
+                        pos,
+                        &held,
+                    )
+                    .await?;
+                    for (hold, (notify, highlight)) in holds.iter().zip(actions) {
+                        let row = NewHold {
+                            recipient: hold.recipient.as_str(),
+                            event_pos: pos,
+                            room_id: room_id.as_str(),
+                            sender: sender.as_str(),
+                            release_ts: hold.release_ts,
+                            notify,
+                            highlight,
+                            shared_group: hold.shared_group,
+                        };
+                        Db::insert_hold(c.tx(), &row).await?;
+                        c.effects().held(
+                            hold.recipient.as_str(),
+                            room_id.as_str(),
+                            hold.release_ts,
+                        );
+                        told.push((hold.recipient.to_owned(), hold.release_ts));
                     }
+                    if let Some(target) = pdu.redacted_event() {
+                        let redacted =
+                            build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu)
+                                .await?;
+                        if let Some(target_pos) = redacted {
+                            for recipient in Db::withdraw_holds(c.tx(), target_pos, pos).await? {
+                                c.effects().holds_changed(&recipient);
+                            }
+                        }
+                    }
+                    if pdu.kind == ruma::events::TimelineEventType::RoomMember {
+                        // A user who just left or was kicked, banned or invited must hear of it too.
+                        if let Some(target) = pdu.state_key.as_deref() {
+                            c.effects().wake([target]).membership_changed(target);
+                        }
+                    }
+                    sent.push(Sent {
+                        event_id: pdu.event_id.clone(),
+                        stream_pos: pos,
+                    });
                 }
-                sent.push(Sent {
-                    event_id: pdu.event_id.clone(),
-                    stream_pos: pos,
-                });
-            }
-            let working = Arc::new(working);
-            c.effects()
-                .wake_members(working.clone(), Audience::JoinedAndInvited)
-                .room_activity(room_id.as_str(), RoomActivity::Event)
-                .replace_snapshot(working);
-            Ok(sent)
-        })
-        .await
+                let working = Arc::new(working);
+                c.effects()
+                    .wake_members(working.clone(), Audience::JoinedAndInvited)
+                    .room_activity(room_id.as_str(), RoomActivity::Event)
+                    .replace_snapshot(working);
+                Ok((sent, told))
+            })
+            .await?;
+        // Boxed: a notice is itself sent through this function.
+        Box::pin(crate::service::notices::tell_held(state, sender, told)).await;
+        Ok(sent)
     }
 
     /// Parses a stored event.

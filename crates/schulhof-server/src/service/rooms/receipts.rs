@@ -4,6 +4,7 @@ use ruma::{EventId, RoomId, UserId};
 use schulhof_store::{Db, EventRow};
 use serde_json::json;
 
+use crate::service::read::RoomReader;
 use crate::service::rooms::{Audience, RoomActivity};
 use crate::service::school::policy;
 use crate::service::user::account_data::set_account_data;
@@ -41,7 +42,11 @@ pub async fn set_receipt(
             "thread_id must be `main` or an event of this room.",
         ));
     }
-    let event = in_room(event_id.as_str())
+    // Through the reader: an event held from this user is unknown to them, and one released
+    // to them is read at its release position, where their unread count continues.
+    let event = RoomReader::open(state, user_id, room_id)
+        .await?
+        .event(event_id.as_str())
         .await?
         .ok_or_else(|| Error::not_found("Dieses Ereignis gibt es nicht.", "Event not found."))?;
     let now = state.clock.now_ms();

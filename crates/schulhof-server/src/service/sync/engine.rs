@@ -274,7 +274,13 @@ impl RoomSync<'_> {
         let incremental = self.params.since.is_some();
         let newly_joined = self.membership.stream_pos > self.since.pos;
         let full = !incremental || self.params.full_state || newly_joined;
-        let activity = state.rooms.last_activity(room, RoomActivity::Event) > self.since.pos;
+        let released = state
+            .exclusions
+            .of(state, &self.session.user_id)
+            .await?
+            .released_between(room, self.since.pos, self.until.pos);
+        let activity =
+            released || state.rooms.last_activity(room, RoomActivity::Event) > self.since.pos;
         let typing = state.typing.changed_since(room, self.since.typing);
         let receipts_changed =
             state.rooms.last_activity(room, RoomActivity::Receipt) > self.since.pos;
@@ -298,6 +304,16 @@ impl RoomSync<'_> {
         }
         if let Some(receipts) = self.receipts().await? {
             ephemeral.push(receipts);
+        }
+        if incremental
+            && !full
+            && timeline.events.is_empty()
+            && room_state.is_empty()
+            && ephemeral.is_empty()
+            && account_data.is_empty()
+        {
+            // Only events this user does not see (held for their quiet hours) happened.
+            return Ok(None);
         }
         let snapshot = state.rooms.existing(&state.db, self.room_id).await?;
         Ok(Some(JoinedRoomUpdate {

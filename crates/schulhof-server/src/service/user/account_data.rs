@@ -65,7 +65,7 @@ pub async fn put_account_data(
         c.effects().push_rules_changed(user_id.to_owned());
     }
     if room_id.is_none() && data_type == IGNORED_USERS_TYPE {
-        c.effects().exclusions_changed(user_id.to_owned());
+        c.effects().exclusions_changed(user_id.as_str());
     }
     c.effects()
         .user_stream(UserStream::AccountData, user_id.as_str());

@@ -23,7 +23,12 @@ pub struct Effects {
     /// copying a member list.
     room_members: Vec<(Arc<RoomSnapshot>, Audience)>,
     push_rules_changed: Vec<OwnedUserId>,
-    exclusions_changed: Vec<OwnedUserId>,
+    exclusions_changed: Vec<String>,
+    /// `(recipient, room, release_ts)` of events held for recipients in quiet hours; those
+    /// recipients are not woken for the room.
+    holds: Vec<(String, String, i64)>,
+    /// A release of holds due at this time (ms) committed.
+    released_until: Option<i64>,
 }
 
 impl Effects {
@@ -77,8 +82,27 @@ impl Effects {
     }
 
     /// Drops the cached exclusions (ignored users) of `user_id`.
-    pub fn exclusions_changed(&mut self, user_id: OwnedUserId) -> &mut Self {
-        self.exclusions_changed.push(user_id);
+    pub fn exclusions_changed(&mut self, user_id: &str) -> &mut Self {
+        self.exclusions_changed.push(user_id.to_owned());
+        self
+    }
+
+    /// Records that an event of `room_id` is held for `recipient` until `release_ts`: their
+    /// reader must hide it, and they are not woken for it.
+    pub fn held(&mut self, recipient: &str, room_id: &str, release_ts: i64) -> &mut Self {
+        self.holds
+            .push((recipient.to_owned(), room_id.to_owned(), release_ts));
+        self.exclusions_changed(recipient)
+    }
+
+    /// Records that holds of `recipient` changed (withdrawn, released or dropped).
+    pub fn holds_changed(&mut self, recipient: &str) -> &mut Self {
+        self.exclusions_changed(recipient)
+    }
+
+    /// Records that every hold due at `now` was released or dropped.
+    pub fn holds_released(&mut self, now: i64) -> &mut Self {
+        self.released_until = Some(now);
         self
     }
 
@@ -109,14 +133,20 @@ impl Effects {
         for user_id in &self.exclusions_changed {
             state.exclusions.invalidate(user_id);
         }
+        if let Some(now) = self.released_until {
+            state.quiet_hours.forget_released(now);
+        }
+        state.quiet_hours.record_waiting(&self.holds);
     }
 
     /// Wakes the users this write concerns, once `pos` is visible.
     pub(super) fn notify_users(self, state: &AppState, pos: i64) {
+        let held = |user: &str| self.holds.iter().any(|(recipient, ..)| recipient == user);
         let members = self
             .room_members
             .iter()
-            .flat_map(|(room, audience)| room.members(*audience).map(|u| u.as_str()));
+            .flat_map(|(room, audience)| room.members(*audience).map(|u| u.as_str()))
+            .filter(|user| !held(user));
         state
             .notifier
             .notify(self.wake.iter().map(String::as_str).chain(members), pos);

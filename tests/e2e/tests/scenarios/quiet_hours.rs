@@ -1,0 +1,354 @@
+//! Quiet hours as a teacher and a student see them, with the server's test clock: a student
+//! writes to a teacher on Friday evening; the teacher's client sees nothing (no event, no count,
+//! not through `/messages`, `/event` or `/context`) through the weekend, also across a
+//! restart; the student is told once when the message will arrive; a message the student
+//! deletes meanwhile never arrives; on Monday at 07:00 the teacher's waiting long-poll wakes
+//! with the messages, unread, in their original order, and history shows each once. A student
+//! who left the school or moved to another class before the release does not reach the
+//! teacher; the one who moved is told.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use schulhof_e2e::{backend_tests, direct_chat, RawApi, TestServer, TestUser};
+use serde_json::{json, Value};
+
+backend_tests!(held_over_the_weekend, dropped_when_the_sender_left);
+
+/// The password every imported person gets here.
+const PASSWORD: &str = "Gruen-Tanne-4711";
+
+/// A teacher and two students of her class.
+const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
+L-1;Anna;Schmidt;Lehrkraft;Lehrer, Klasse 8a;;ja
+S-1;Ben;Müller;Schüler;Klasse 8a;;ja
+S-2;Zoë;Yılmaz;Schülerin;Klasse 8a;;ja
+";
+
+/// The test server's sections with a clock the scenario can move.
+const MOVABLE_CLOCK: &str = "[rate_limits]\nenabled = false\n[encryption]\n\
+                             enabled_by_default_for = \"off\"\n[testing]\nmovable_clock = true";
+
+/// Friday, 4 December 2026, 20:00 in Berlin.
+const FRIDAY_EVENING: i64 = 1_796_410_800_000;
+/// Saturday, 5 December 2026, 12:00 in Berlin.
+const SATURDAY_NOON: i64 = 1_796_468_400_000;
+/// Monday, 7 December 2026, 07:00 in Berlin: the school's quiet hours end.
+pub(crate) const MONDAY_MORNING: i64 = 1_796_623_200_000;
+
+/// What the student reads about his held message.
+const HELD_NOTICE: &str = "Deine Nachricht an Anna Schmidt wird später zugestellt: Anna Schmidt \
+                           hat gerade Ruhezeit. Zugestellt wird sie am Montag, 7. Dezember \
+                           2026, 07:00 Uhr.";
+/// What the student reads when a held message was not delivered.
+const DROPPED_NOTICE: &str = "Deine Nachricht an Anna Schmidt aus der Ruhezeit wurde nicht \
+                              zugestellt: Du kannst Anna Schmidt inzwischen nicht mehr \
+                              schreiben, weil sich Klassen, Gruppen oder der Chat geändert haben.";
+
+/// Imports the school, sets passwords, switches quiet hours and the test clock on and logs
+/// `people` in with matrix-sdk; returns their raw APIs.
+pub(crate) async fn school(server: &TestServer, people: &[&str]) -> Result<Vec<RawApi>> {
+    server.import("schule.csv", SCHOOL, &[]).await?;
+    for localpart in people {
+        server
+            .cli(
+                &["user", "set-password", localpart],
+                Some(&format!("{PASSWORD}\n")),
+            )
+            .await?;
+    }
+    server.restart_with_quiet_hours(MOVABLE_CLOCK).await?;
+    let mut apis = Vec::new();
+    for localpart in people {
+        let user = TestUser::login_with_password(server, localpart, PASSWORD).await?;
+        apis.push(user.raw());
+    }
+    Ok(apis)
+}
+
+/// Moves the server's clock to `now_ms`.
+pub(crate) async fn set_clock(server: &TestServer, now_ms: i64) -> Result<()> {
+    server
+        .raw()
+        .post("/_schulhof/test/clock", json!({ "now_ms": now_ms }))
+        .await?
+        .ok()?;
+    Ok(())
+}
+
+/// A direct chat the student opens with the teacher, which she joins.
+pub(crate) async fn chat(student: &RawApi, teacher: &RawApi) -> Result<String> {
+    let created = student
+        .post("/_matrix/client/v3/createRoom", direct_chat("anna.schmidt"))
+        .await?
+        .ok()?;
+    let room = created["room_id"].as_str().context("room_id")?.to_owned();
+    teacher
+        .post(&format!("/_matrix/client/v3/join/{room}"), json!({}))
+        .await?
+        .ok()?;
+    Ok(room)
+}
+
+/// Sends a text; its event ID.
+pub(crate) async fn send(api: &RawApi, room: &str, body: &str) -> Result<String> {
+    let sent = api
+        .put(
+            &format!("/_matrix/client/v3/rooms/{room}/send/m.room.message/{body}"),
+            json!({ "msgtype": "m.text", "body": body }),
+        )
+        .await?
+        .ok()?;
+    Ok(sent["event_id"].as_str().context("event_id")?.to_owned())
+}
+
+/// `/sync` since `since` (initial without), waiting up to `timeout_ms`.
+pub(crate) async fn sync(api: &RawApi, since: Option<&str>, timeout_ms: u64) -> Result<Value> {
+    let timeout = timeout_ms.to_string();
+    let mut query = vec![("timeout", timeout.as_str())];
+    if let Some(since) = since {
+        query.push(("since", since));
+    }
+    api.get_query("/_matrix/client/v3/sync", &query).await?.ok()
+}
+
+/// The bodies of the messages in `room`'s timeline of a sync response.
+pub(crate) fn timeline_bodies(sync: &Value, room: &str) -> Vec<String> {
+    sync["rooms"]["join"][room]["timeline"]["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == "m.room.message")
+        .filter_map(|e| e["content"]["body"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Every event type in `room`'s timeline of a sync response.
+fn timeline_types(sync: &Value, room: &str) -> Vec<String> {
+    sync["rooms"]["join"][room]["timeline"]["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["type"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The unread notification count of `room` in a sync response (0 when the room is absent).
+fn unread(sync: &Value, room: &str) -> u64 {
+    sync["rooms"]["join"][room]["unread_notifications"]["notification_count"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// The message bodies of `room` as `/messages` returns them to `api`, oldest first.
+async fn history(api: &RawApi, room: &str) -> Result<Vec<String>> {
+    let page = api
+        .get_query(
+            &format!("/_matrix/client/v3/rooms/{room}/messages"),
+            &[("dir", "b"), ("limit", "100")],
+        )
+        .await?
+        .ok()?;
+    let mut bodies: Vec<String> = page["chunk"]
+        .as_array()
+        .context("chunk")?
+        .iter()
+        .filter(|e| e["type"] == "m.room.message")
+        .filter_map(|e| e["content"]["body"].as_str().map(str::to_owned))
+        .collect();
+    bodies.reverse();
+    Ok(bodies)
+}
+
+/// The bodies of the server notices `api`'s owner has, oldest first.
+async fn notices(api: &RawApi) -> Result<Vec<String>> {
+    let joined = api.get("/_matrix/client/v3/joined_rooms").await?.ok()?;
+    let mut found = Vec::new();
+    for room in joined["joined_rooms"].as_array().context("joined_rooms")? {
+        let room = room.as_str().context("room ID")?;
+        let page = api
+            .get_query(
+                &format!("/_matrix/client/v3/rooms/{room}/messages"),
+                &[("dir", "f"), ("limit", "100")],
+            )
+            .await?
+            .ok()?;
+        for event in page["chunk"].as_array().context("chunk")? {
+            if event["content"]["msgtype"] == "m.server_notice" {
+                found.push(event["content"]["body"].as_str().unwrap_or("").to_owned());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Polls `check` for up to five seconds (notices are sent right after the message).
+async fn eventually<T>(mut check: impl AsyncFnMut() -> Result<Option<T>>) -> Result<T> {
+    for _ in 0..50 {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("not within five seconds")
+}
+
+async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
+    let apis = school(server, &["anna.schmidt", "ben.mueller"]).await?;
+    let [anna, ben] = <[RawApi; 2]>::try_from(apis).ok().context("logins")?;
+    set_clock(server, FRIDAY_EVENING).await?;
+    let room = chat(&ben, &anna).await?;
+    let first = sync(&anna, None, 0).await?;
+    let mut since = first["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
+
+    // Friday 20:00: Ben writes three messages; he sees them at once, Anna does not.
+    let m1 = send(&ben, &room, "eins").await?;
+    send(&ben, &room, "zwei").await?;
+    ensure!(history(&ben, &room).await? == ["eins", "zwei"]);
+    let told = eventually(async || {
+        let got = notices(&ben).await?;
+        Ok((!got.is_empty()).then_some(got))
+    })
+    .await?;
+    ensure!(told == [HELD_NOTICE], "notices: {told:#?}");
+    let weekend = sync(&anna, Some(&since), 0).await?;
+    ensure!(
+        timeline_bodies(&weekend, &room).is_empty() && unread(&weekend, &room) == 0,
+        "Anna saw something on Friday: {weekend}"
+    );
+    since = weekend["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
+    ensure!(history(&anna, &room).await?.is_empty());
+    anna.get(&format!("/_matrix/client/v3/rooms/{room}/event/{m1}"))
+        .await?
+        .expect_error(&[404], &["M_NOT_FOUND"])?;
+    anna.get(&format!("/_matrix/client/v3/rooms/{room}/context/{m1}"))
+        .await?
+        .expect_error(&[404], &["M_NOT_FOUND"])?;
+
+    // Saturday: the server restarts; Ben writes once more and deletes that message.
+    set_clock(server, SATURDAY_NOON).await?;
+    server.restart().await?;
+    set_clock(server, SATURDAY_NOON).await?;
+    send(&ben, &room, "drei").await?;
+    let oops = send(&ben, &room, "vier").await?;
+    ben.put(
+        &format!("/_matrix/client/v3/rooms/{room}/redact/{oops}/weg"),
+        json!({ "reason": "falsch" }),
+    )
+    .await?
+    .ok()?;
+    ensure!(history(&ben, &room).await? == ["eins", "zwei", "drei"]);
+    let saturday = sync(&anna, Some(&since), 0).await?;
+    ensure!(
+        timeline_types(&saturday, &room).is_empty() && unread(&saturday, &room) == 0,
+        "Anna saw something on Saturday: {saturday}"
+    );
+    since = saturday["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
+    ensure!(
+        notices(&ben).await? == [HELD_NOTICE],
+        "one notice per period"
+    );
+
+    // Monday 07:00: Anna's waiting long-poll wakes with the three messages, unread, in order.
+    let waiting = tokio::spawn({
+        let anna = anna.clone();
+        let since = since.clone();
+        async move { sync(&anna, Some(&since), 30_000).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ensure!(
+        !waiting.is_finished(),
+        "the long-poll returned before Monday"
+    );
+    set_clock(server, MONDAY_MORNING).await?;
+    let monday = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .context("the long-poll did not wake on Monday")???;
+    ensure!(
+        timeline_types(&monday, &room) == ["m.room.message"; 3],
+        "Monday's timeline: {monday}"
+    );
+    ensure!(timeline_bodies(&monday, &room) == ["eins", "zwei", "drei"]);
+    ensure!(unread(&monday, &room) == 3, "unread: {monday}");
+    let after = monday["next_batch"].as_str().context("next_batch")?;
+    let again = sync(&anna, Some(after), 0).await?;
+    ensure!(
+        timeline_bodies(&again, &room).is_empty(),
+        "delivered twice: {again}"
+    );
+    ensure!(history(&anna, &room).await? == ["eins", "zwei", "drei"]);
+    let event = anna
+        .get(&format!("/_matrix/client/v3/rooms/{room}/event/{m1}"))
+        .await?
+        .ok()?;
+    ensure!(event["content"]["body"] == "eins");
+
+    // Reading the last one clears the count.
+    let last = monday["rooms"]["join"][&room]["timeline"]["events"][2]["event_id"]
+        .as_str()
+        .context("event_id")?;
+    anna.post(
+        &format!("/_matrix/client/v3/rooms/{room}/receipt/m.read/{last}"),
+        json!({}),
+    )
+    .await?
+    .ok()?;
+    let read = sync(&anna, Some(after), 0).await?;
+    ensure!(unread(&read, &room) == 0, "still unread: {read}");
+    ensure!(notices(&ben).await? == [HELD_NOTICE]);
+    Ok(())
+}
+
+async fn dropped_when_the_sender_left(server: &TestServer) -> Result<()> {
+    let apis = school(server, &["anna.schmidt", "ben.mueller", "zoe.yilmaz"]).await?;
+    let [anna, ben, zoe] = <[RawApi; 3]>::try_from(apis).ok().context("logins")?;
+    set_clock(server, FRIDAY_EVENING).await?;
+    let ben_chat = chat(&ben, &anna).await?;
+    let zoe_chat = chat(&zoe, &anna).await?;
+    let first = sync(&anna, None, 0).await?;
+    let since = first["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
+    send(&ben, &ben_chat, "von-ben").await?;
+    send(&zoe, &zoe_chat, "von-zoe").await?;
+
+    // Over the weekend Ben leaves the school and Zoë moves to another class.
+    let changed = SCHOOL
+        .replace(
+            "S-2;Zoë;Yılmaz;Schülerin;Klasse 8a",
+            "S-2;Zoë;Yılmaz;Schülerin;Klasse 9c",
+        )
+        .lines()
+        .filter(|line| !line.starts_with("S-1;"))
+        .map(|line| format!("{line}\n"))
+        .collect::<String>();
+    set_clock(server, SATURDAY_NOON).await?;
+    server.import("schule-neu.csv", &changed, &[]).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    set_clock(server, MONDAY_MORNING).await?;
+    let told = eventually(async || {
+        let got = notices(&zoe).await?;
+        Ok((got.len() == 2).then_some(got))
+    })
+    .await?;
+    ensure!(told[1] == DROPPED_NOTICE, "Zoë's notices: {told:#?}");
+    let monday = sync(&anna, Some(&since), 0).await?;
+    for room in [&ben_chat, &zoe_chat] {
+        ensure!(
+            timeline_bodies(&monday, room).is_empty() && unread(&monday, room) == 0,
+            "a message of someone who may no longer write arrived: {monday}"
+        );
+        ensure!(history(&anna, room).await?.is_empty());
+    }
+    Ok(())
+}
