@@ -2,10 +2,11 @@
 //! `schulhof quiet-hours show`.
 
 use schulhof_directory::Role;
-use schulhof_quiet_hours::{PersonalWindow, QuietHours, Schedule, ScheduleSpec, TimeOfDay};
+use schulhof_quiet_hours::{
+    describe_de, describe_en, PersonalWindow, QuietHours, Schedule, ScheduleSpec, TimeOfDay,
+};
 
 use crate::config::Language;
-use crate::service::school::letters::german_time;
 
 /// One line per window and free-day rule of the schedule that applies: the person's own
 /// (`spec`, set by an admin) or the school's, with their moved `window` in place of the
@@ -98,19 +99,13 @@ pub fn bounds_line(rules: &QuietHours, lang: Language) -> String {
     }
 }
 
-/// Whether it is quiet at `now_ms` and until when.
+/// Whether it is quiet at `now_ms` and until when (told as the senders' notices tell it).
 pub fn now_line(schedule: &Schedule, now_ms: i64, lang: Language) -> String {
     let now =
         schulhof_quiet_hours::chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     match (schedule.quiet_until(now), lang) {
-        (Some(until), Language::De) => format!(
-            "Gerade ist Ruhezeit, bis {}.",
-            german_time(until.timestamp_millis())
-        ),
-        (Some(until), Language::En) => format!(
-            "Quiet hours now, until {}.",
-            german_time(until.timestamp_millis())
-        ),
+        (Some(until), Language::De) => format!("Gerade ist Ruhezeit, bis {}.", describe_de(until)),
+        (Some(until), Language::En) => format!("Quiet hours now, until {}.", describe_en(until)),
         (None, Language::De) => "Gerade ist keine Ruhezeit.".to_owned(),
         (None, Language::En) => "Not in quiet hours now.".to_owned(),
     }
@@ -235,7 +230,7 @@ mod tests {
         let monday_evening = 1_772_478_000_000;
         assert_eq!(
             now_line(rules.school_schedule(), monday_evening, Language::De),
-            "Gerade ist Ruhezeit, bis 03.03.2026, 07:00 Uhr."
+            "Gerade ist Ruhezeit, bis Dienstag, 3. März 2026, 07:00 Uhr."
         );
         let monday_noon = monday_evening - 8 * 3_600_000;
         assert_eq!(
