@@ -404,6 +404,12 @@ async fn admin_cli(server: &TestServer, anna: &TestUser) -> Result<()> {
     let window = json!({ "begin": "21:00", "end": "06:00" });
     until_synced(anna, &window).await?;
     ensure!(api.get(&path("anna.schmidt")).await?.ok()? == window);
+    let export: Value = serde_json::from_str(
+        &server
+            .cli(&["user", "export", "anna.schmidt"], None)
+            .await?,
+    )?;
+    ensure!(export["quiet_hours"]["window_begin"] == "21:00", "{export}");
 
     // A schedule file with an error: file, line and field.
     std::fs::write(
