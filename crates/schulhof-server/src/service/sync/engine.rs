@@ -15,6 +15,7 @@ use super::{SinceToken, SyncParams};
 use crate::ruma_wrapper::Session;
 use crate::service::e2ee::key_counts::KeyCountCache;
 use crate::service::e2ee::keys;
+use crate::service::read::exclusions::Exclusions;
 use crate::service::read::history::senders;
 use crate::service::read::{Direction, RoomReader};
 use crate::service::rooms::user_rooms::UserRooms;
@@ -53,6 +54,7 @@ pub async fn compute(
             && !room_filter.not_rooms.iter().any(|x| x.as_str() == room_id)
     };
     let memberships = UserRooms::of(state, user_id).await?;
+    let exclusions = state.exclusions.of(state, user_id).await?;
     for m in memberships.iter() {
         if !wanted(&m.room_id) {
             continue;
@@ -66,6 +68,7 @@ pub async fn compute(
             until,
             membership: m,
             room_id: &room_id,
+            exclusions: &exclusions,
         };
         match m.membership.as_str() {
             "join" => {
@@ -174,6 +177,8 @@ struct RoomSync<'a> {
     until: SinceToken,
     membership: &'a MembershipRow,
     room_id: &'a RoomId,
+    /// The user's exclusions (events released to them from quiet hours count as activity).
+    exclusions: &'a Exclusions,
 }
 
 impl RoomSync<'_> {
@@ -274,10 +279,8 @@ impl RoomSync<'_> {
         let incremental = self.params.since.is_some();
         let newly_joined = self.membership.stream_pos > self.since.pos;
         let full = !incremental || self.params.full_state || newly_joined;
-        let released = state
+        let released = self
             .exclusions
-            .of(state, &self.session.user_id)
-            .await?
             .released_between(room, self.since.pos, self.until.pos);
         let activity =
             released || state.rooms.last_activity(room, RoomActivity::Event) > self.since.pos;
