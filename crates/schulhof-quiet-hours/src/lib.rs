@@ -19,6 +19,7 @@ mod calendar;
 mod config;
 mod describe;
 mod error;
+mod person;
 mod public;
 mod schedule;
 mod spec;

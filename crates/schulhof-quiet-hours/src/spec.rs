@@ -198,8 +198,9 @@ impl ScheduleSpec {
         Weekly::compile(&windows)
     }
 
-    /// The times of the movable window as written, if there is one (and it is valid).
-    pub(crate) fn movable_window(&self) -> Option<PersonalWindow> {
+    /// The times of the movable window as written, if there is one (and it is valid): what a
+    /// teacher's [`PersonalWindow`] replaces.
+    pub fn movable_window(&self) -> Option<PersonalWindow> {
         let spec = self.windows.iter().find(|window| window.movable)?;
         let begin = Boundary::parse(&spec.begin).ok()?.single_time()?;
         let end = Boundary::parse(&spec.end).ok()?.single_time()?;

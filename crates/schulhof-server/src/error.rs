@@ -122,6 +122,10 @@ pub enum Error {
     /// 400 `M_WEAK_PASSWORD`: the new password does not satisfy the password rule.
     #[error("weak password: {}", .0.en)]
     WeakPassword(Text),
+    /// 400 `M_INVALID_PARAM`: an invalid quiet-hours setting (a schedule, a personal window);
+    /// the text names the field.
+    #[error("invalid quiet-hours setting: {0}")]
+    QuietHoursField(#[from] schulhof_quiet_hours::FieldError),
     /// 400 `M_UNKNOWN`: a request that cannot be carried out.
     #[error("bad request: {}", .0.en)]
     BadRequest(Text),
@@ -291,6 +295,15 @@ impl Error {
                 )
             }
             Error::WeakPassword(t) => (StatusCode::BAD_REQUEST, "M_WEAK_PASSWORD", t.clone(), none),
+            Error::QuietHoursField(e) => (
+                StatusCode::BAD_REQUEST,
+                "M_INVALID_PARAM",
+                Text::new(
+                    format!("Feld „{}“: {}", e.field, e.message_de),
+                    format!("Field `{}`: {}", e.field, e.message_en),
+                ),
+                none,
+            ),
             Error::BadRequest(t) => (StatusCode::BAD_REQUEST, "M_UNKNOWN", t.clone(), none),
             Error::Conflict(t) => (StatusCode::CONFLICT, "M_UNKNOWN", t.clone(), none),
             Error::MaxDelayExceeded { max_delay_ms } => {

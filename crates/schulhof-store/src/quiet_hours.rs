@@ -8,7 +8,7 @@
 //! sees an event, or that they never see it.
 
 use crate::db::AnyRow;
-use crate::{execute, execute_tx, fetch, fetch_tx, scalar, Db, Result, Tx};
+use crate::{execute_tx, fetch, fetch_tx, scalar, Db, Result, Tx};
 
 /// A hold still waiting: the event stays hidden from the recipient.
 pub const HOLD_HELD: &str = "held";
@@ -253,11 +253,31 @@ impl Db {
         Ok(fetch!(self, fetch_all, sql, [])?)
     }
 
+    /// The personal quiet-hours settings of `user_id` inside the caller's transaction (to
+    /// change them there).
+    pub async fn personal_quiet_hours_tx(
+        tx: &mut Tx,
+        user_id: &str,
+    ) -> Result<Option<PersonalQuietHours>> {
+        let sql = "SELECT user_id, schedule, window_begin, window_end, updated_ts
+                   FROM quiet_hours_personal WHERE user_id = $1";
+        Ok(fetch_tx!(tx, fetch_optional, sql, [user_id])?)
+    }
+
     /// Stores a person's settings; a row without schedule and window is deleted.
     pub async fn set_personal_quiet_hours(&self, row: &PersonalQuietHours) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Db::set_personal_quiet_hours_tx(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a person's settings inside the caller's transaction; a row without schedule and
+    /// window is deleted.
+    pub async fn set_personal_quiet_hours_tx(tx: &mut Tx, row: &PersonalQuietHours) -> Result<()> {
         if row.schedule.is_none() && row.window_begin.is_none() && row.window_end.is_none() {
-            execute!(
-                self,
+            execute_tx!(
+                tx,
                 "DELETE FROM quiet_hours_personal WHERE user_id = $1",
                 [row.user_id.as_str()]
             )?;
@@ -267,8 +287,8 @@ impl Db {
                    VALUES ($1, $2, $3, $4, $5)
                    ON CONFLICT (user_id) DO UPDATE SET schedule = $2, window_begin = $3,
                    window_end = $4, updated_ts = $5";
-        execute!(
-            self,
+        execute_tx!(
+            tx,
             sql,
             [
                 row.user_id.as_str(),

@@ -4,6 +4,7 @@ mod admin;
 mod demo;
 mod import;
 mod policy;
+mod quiet_hours;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: policy::AuditCommand,
     },
+    /// Show and change quiet hours of single people; check the quiet-hours files.
+    QuietHours {
+        #[command(subcommand)]
+        command: quiet_hours::QuietHoursCommand,
+    },
     /// Create ./data with a demo configuration and demo accounts, print the logins and serve.
     Demo,
 }
@@ -98,6 +104,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Group { command } => admin::run_group(&cli.config, command).await,
         Command::Rights { command } => policy::run_rights(&cli.config, command),
         Command::Audit { command } => policy::run_audit(&cli.config, command).await,
+        Command::QuietHours { command } => quiet_hours::run(&cli.config, command).await,
         Command::User {
             command: UserCommand::Admin(command),
         } => admin::run_user(&cli.config, command).await,

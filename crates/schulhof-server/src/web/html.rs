@@ -52,10 +52,12 @@ main{max-width:34rem;margin:0 auto;padding:1.25rem 1rem 3rem}
 .card{background:#fff;border:1px solid #c9d1d9;border-radius:.5rem;padding:1.25rem}
 .card>:first-child{margin-top:0}.card>:last-child{margin-bottom:0}
 h1{font-size:1.5rem;line-height:1.25;margin:.25rem 0 1rem}
+h2{font-size:1.2rem;line-height:1.3;margin:0 0 .75rem}
+.card+.card{margin-top:1rem}
 .field{margin:0 0 1.1rem}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 .hint{margin:0 0 .35rem;color:#4a5560;font-size:.95rem}
-input[type=text],input[type=password]{display:block;width:100%;min-height:48px;padding:.6rem .75rem;
+input[type=text],input[type=password],input[type=time]{display:block;width:100%;min-height:48px;padding:.6rem .75rem;
 font-size:1.125rem;color:#1a1a1a;background:#fff;border:2px solid #5b6670;border-radius:.375rem}
 input[aria-invalid=true]{border-color:#b00020}
 input:focus,button:focus,a:focus{outline:3px solid #f2a900;outline-offset:2px}
@@ -152,13 +154,13 @@ pub fn ok_box(html: &str) -> String {
     format!("<div class=\"ok\" role=\"status\">{html}</div>\n")
 }
 
-/// A labelled text or password input.
+/// A labelled text, password or time input.
 pub struct Input<'a> {
     /// Form field name, also the element id.
     pub name: &'a str,
     /// Visible label.
     pub label: &'a str,
-    /// `text` or `password`.
+    /// `text`, `password` or `time`.
     pub kind: &'a str,
     /// The `autocomplete` token (`username`, `one-time-code`, `new-password` ...).
     pub autocomplete: &'a str,

@@ -1,6 +1,6 @@
 //! Server-rendered web pages for people rather than Matrix clients: the first login with a
-//! start code (`/erstanmeldung`) and the password reset for teachers and admins
-//! (`/passwort-zuruecksetzen`).
+//! start code (`/erstanmeldung`), the password reset for teachers and admins
+//! (`/passwort-zuruecksetzen`) and the teachers' quiet hours (`/_schulhof/quiet-hours`).
 //!
 //! German by default, English with `language = "en"` or `?lang=en`. Plain HTML forms that work
 //! without JavaScript and on phones; every form is protected by a double-submit CSRF token and
@@ -10,6 +10,8 @@ mod csrf;
 mod first_login;
 mod form;
 pub(crate) mod html;
+mod login;
+pub mod quiet_hours;
 mod reset;
 pub mod sessions;
 
@@ -24,7 +26,7 @@ use crate::state::AppState;
 
 /// Registers the web pages.
 pub fn routes(routes: Routes) -> Routes {
-    reset::routes(first_login::routes(routes))
+    quiet_hours::routes(reset::routes(first_login::routes(routes)))
 }
 
 /// 256 random bits from the OS CSPRNG as unpadded base64url (43 characters).

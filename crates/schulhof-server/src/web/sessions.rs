@@ -1,5 +1,6 @@
-//! Short web sessions for the password-reset page: a random 256-bit id in an `HttpOnly`,
-//! `SameSite=Strict` cookie, kept only in memory and valid for 15 minutes after last use.
+//! Short web sessions for the pages behind a login (password reset, quiet hours): a random
+//! 256-bit id in an `HttpOnly`, `SameSite=Strict` cookie, kept only in memory, valid for 15
+//! minutes after last use and only on the page it was opened for.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,12 +24,14 @@ pub struct WebSessions {
 
 struct Entry {
     user_id: OwnedUserId,
+    page: &'static str,
     expires: Instant,
 }
 
 impl WebSessions {
-    /// Opens a session for `user_id` and returns its id (dropping expired sessions).
-    pub fn create(&self, user_id: OwnedUserId) -> String {
+    /// Opens a session for `user_id` on the page at `page` and returns its id (dropping
+    /// expired sessions).
+    pub fn create(&self, user_id: OwnedUserId, page: &'static str) -> String {
         let id = random_token();
         let now = Instant::now();
         let mut sessions = self.sessions.lock().expect("web sessions lock");
@@ -37,20 +40,22 @@ impl WebSessions {
             id.clone(),
             Entry {
                 user_id,
+                page,
                 expires: now + IDLE_TIMEOUT,
             },
         );
         id
     }
 
-    /// The user of a live session, extending its life; `None` when unknown or expired.
-    pub fn user(&self, id: &str) -> Option<OwnedUserId> {
-        self.user_at(id, Instant::now())
+    /// The user of a live session on the page at `page`, extending its life; `None` when
+    /// unknown, expired or opened for another page.
+    pub fn user(&self, id: &str, page: &str) -> Option<OwnedUserId> {
+        self.user_at(id, page, Instant::now())
     }
 
-    fn user_at(&self, id: &str, now: Instant) -> Option<OwnedUserId> {
+    fn user_at(&self, id: &str, page: &str, now: Instant) -> Option<OwnedUserId> {
         let mut sessions = self.sessions.lock().expect("web sessions lock");
-        let entry = sessions.get_mut(id)?;
+        let entry = sessions.get_mut(id).filter(|entry| entry.page == page)?;
         if entry.expires <= now {
             sessions.remove(id);
             return None;
@@ -73,16 +78,17 @@ mod tests {
     fn sessions_expire_after_idle_time_and_can_be_ended() {
         let sessions = WebSessions::default();
         let anna: OwnedUserId = "@anna:schule.test".try_into().unwrap();
-        let id = sessions.create(anna.clone());
+        let id = sessions.create(anna.clone(), "/a");
         assert_eq!(id.len(), 43);
-        assert_eq!(sessions.user(&id), Some(anna.clone()));
-        assert_eq!(sessions.user("unknown"), None);
+        assert_eq!(sessions.user(&id, "/a"), Some(anna.clone()));
+        assert_eq!(sessions.user(&id, "/b"), None, "only on its own page");
+        assert_eq!(sessions.user("unknown", "/a"), None);
         let later = Instant::now() + IDLE_TIMEOUT + Duration::from_secs(1);
-        assert_eq!(sessions.user_at(&id, later), None);
-        assert_eq!(sessions.user(&id), None, "expired session is gone");
+        assert_eq!(sessions.user_at(&id, "/a", later), None);
+        assert_eq!(sessions.user(&id, "/a"), None, "expired session is gone");
 
-        let id = sessions.create(anna);
+        let id = sessions.create(anna, "/a");
         sessions.remove(&id);
-        assert_eq!(sessions.user(&id), None);
+        assert_eq!(sessions.user(&id, "/a"), None);
     }
 }

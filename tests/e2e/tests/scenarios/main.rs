@@ -16,6 +16,7 @@ mod media;
 mod notices;
 mod policy;
 mod quiet_hours;
+mod quiet_hours_personal;
 mod rate_limits;
 mod reader;
 mod session;

@@ -30,7 +30,7 @@ const FRIDAY_EVENING: i64 = 1_796_410_800_000;
 /// Saturday, 5 December 2026, 12:00 in Berlin.
 const SATURDAY_NOON: i64 = 1_796_468_400_000;
 /// Monday, 7 December 2026, 07:00 in Berlin: the school's quiet hours end.
-const MONDAY_MORNING: i64 = 1_796_623_200_000;
+pub(crate) const MONDAY_MORNING: i64 = 1_796_623_200_000;
 
 /// What the student reads about his held message.
 const HELD_NOTICE: &str = "Deine Nachricht an Anna Schmidt wird später zugestellt: Anna Schmidt \
@@ -43,7 +43,7 @@ const DROPPED_NOTICE: &str = "Deine Nachricht an Anna Schmidt aus der Ruhezeit w
 
 /// Imports the school, sets passwords, switches quiet hours and the test clock on and logs
 /// `people` in with matrix-sdk; returns their raw APIs.
-async fn school(server: &TestServer, people: &[&str]) -> Result<Vec<RawApi>> {
+pub(crate) async fn school(server: &TestServer, people: &[&str]) -> Result<Vec<RawApi>> {
     server.import("schule.csv", SCHOOL, &[]).await?;
     for localpart in people {
         server
@@ -63,12 +63,9 @@ async fn school(server: &TestServer, people: &[&str]) -> Result<Vec<RawApi>> {
 }
 
 /// A direct chat the student opens with the teacher, which she joins.
-async fn chat(student: &RawApi, teacher: &RawApi) -> Result<String> {
+pub(crate) async fn chat(student: &RawApi, teacher: &RawApi) -> Result<String> {
     let created = student
-        .post(
-            "/_matrix/client/v3/createRoom",
-            direct_chat("anna.schmidt"),
-        )
+        .post("/_matrix/client/v3/createRoom", direct_chat("anna.schmidt"))
         .await?
         .ok()?;
     let room = created["room_id"].as_str().context("room_id")?.to_owned();
@@ -80,7 +77,7 @@ async fn chat(student: &RawApi, teacher: &RawApi) -> Result<String> {
 }
 
 /// Sends a text; its event ID.
-async fn send(api: &RawApi, room: &str, body: &str) -> Result<String> {
+pub(crate) async fn send(api: &RawApi, room: &str, body: &str) -> Result<String> {
     let sent = api
         .put(
             &format!("/_matrix/client/v3/rooms/{room}/send/m.room.message/{body}"),
@@ -92,7 +89,7 @@ async fn send(api: &RawApi, room: &str, body: &str) -> Result<String> {
 }
 
 /// `/sync` since `since` (initial without), waiting up to `timeout_ms`.
-async fn sync(api: &RawApi, since: Option<&str>, timeout_ms: u64) -> Result<Value> {
+pub(crate) async fn sync(api: &RawApi, since: Option<&str>, timeout_ms: u64) -> Result<Value> {
     let timeout = timeout_ms.to_string();
     let mut query = vec![("timeout", timeout.as_str())];
     if let Some(since) = since {
@@ -102,7 +99,7 @@ async fn sync(api: &RawApi, since: Option<&str>, timeout_ms: u64) -> Result<Valu
 }
 
 /// The bodies of the messages in `room`'s timeline of a sync response.
-fn timeline_bodies(sync: &Value, room: &str) -> Vec<String> {
+pub(crate) fn timeline_bodies(sync: &Value, room: &str) -> Vec<String> {
     sync["rooms"]["join"][room]["timeline"]["events"]
         .as_array()
         .into_iter()
@@ -188,7 +185,10 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
     server.set_clock(FRIDAY_EVENING).await?;
     let room = chat(&ben, &anna).await?;
     let first = sync(&anna, None, 0).await?;
-    let mut since = first["next_batch"].as_str().context("next_batch")?.to_owned();
+    let mut since = first["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
 
     // Friday 20:00: Ben writes three messages; he sees them at once, Anna does not.
     let m1 = send(&ben, &room, "eins").await?;
@@ -205,7 +205,10 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
         timeline_bodies(&weekend, &room).is_empty() && unread(&weekend, &room) == 0,
         "Anna saw something on Friday: {weekend}"
     );
-    since = weekend["next_batch"].as_str().context("next_batch")?.to_owned();
+    since = weekend["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
     ensure!(history(&anna, &room).await?.is_empty());
     anna.get(&format!("/_matrix/client/v3/rooms/{room}/event/{m1}"))
         .await?
@@ -232,8 +235,14 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
         timeline_types(&saturday, &room).is_empty() && unread(&saturday, &room) == 0,
         "Anna saw something on Saturday: {saturday}"
     );
-    since = saturday["next_batch"].as_str().context("next_batch")?.to_owned();
-    ensure!(notices(&ben).await? == [HELD_NOTICE], "one notice per period");
+    since = saturday["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
+    ensure!(
+        notices(&ben).await? == [HELD_NOTICE],
+        "one notice per period"
+    );
 
     // Monday 07:00: Anna's waiting long-poll wakes with the three messages, unread, in order.
     let waiting = tokio::spawn({
@@ -289,13 +298,19 @@ async fn dropped_when_the_sender_left(server: &TestServer) -> Result<()> {
     let ben_chat = chat(&ben, &anna).await?;
     let zoe_chat = chat(&zoe, &anna).await?;
     let first = sync(&anna, None, 0).await?;
-    let since = first["next_batch"].as_str().context("next_batch")?.to_owned();
+    let since = first["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
     send(&ben, &ben_chat, "von-ben").await?;
     send(&zoe, &zoe_chat, "von-zoe").await?;
 
     // Over the weekend Ben leaves the school and Zoë moves to another class.
     let changed = SCHOOL
-        .replace("S-2;Zoë;Yılmaz;Schülerin;Klasse 8a", "S-2;Zoë;Yılmaz;Schülerin;Klasse 9c")
+        .replace(
+            "S-2;Zoë;Yılmaz;Schülerin;Klasse 8a",
+            "S-2;Zoë;Yılmaz;Schülerin;Klasse 9c",
+        )
         .lines()
         .filter(|line| !line.starts_with("S-1;"))
         .map(|line| format!("{line}\n"))

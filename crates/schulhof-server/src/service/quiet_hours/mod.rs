@@ -83,6 +83,17 @@ impl QuietHoursService {
         };
     }
 
+    /// Replaces every personal schedule at once (after a reload); returns the ones before.
+    pub fn replace_personal_schedules(
+        &self,
+        schedules: HashMap<String, Arc<Schedule>>,
+    ) -> HashMap<String, Arc<Schedule>> {
+        std::mem::replace(
+            &mut *self.personal.write().expect("personal lock"),
+            schedules,
+        )
+    }
+
     /// The latest release time of the holds waiting for `recipient` in `room_id`, if any.
     pub fn waiting_until(&self, recipient: &str, room_id: &str) -> Option<i64> {
         self.waiting

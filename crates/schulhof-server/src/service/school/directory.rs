@@ -6,7 +6,8 @@
 //! stored directory version in its transaction. A background task in every server process
 //! polls the version every 500 ms (on PostgreSQL it is also woken by `NOTIFY`) and, when it
 //! changed, reloads the snapshot and clears the token cache: sessions revoked by a change
-//! stop working everywhere within a second.
+//! stop working everywhere within a second. Changes of personal quiet hours bump the version
+//! as well; the watcher then reloads them (`quiet_hours::personal::reload`).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -98,6 +99,7 @@ async fn announce_renames(state: &AppState, before: &DirectoryIndex, after: &Dir
 /// queued for removal out of their rooms after each change; runs in every process.
 pub async fn watch_directory(state: Arc<AppState>, mut stop: Stop) {
     let mut listener = state.db.directory_listener().await;
+    reload_personal_quiet_hours(&state).await;
     loop {
         if stop.unless_stopped(listener.wait(POLL)).await.is_none() {
             return;
@@ -107,11 +109,19 @@ pub async fn watch_directory(state: Arc<AppState>, mut stop: Stop) {
                 Ok(true) => {
                     tracing::info!(version = state.directory.version(), "directory reloaded");
                     retention::leave_queued_rooms(&state).await;
+                    reload_personal_quiet_hours(&state).await;
                 }
                 Ok(false) => {}
                 Err(err) => tracing::warn!(%err, "directory reload failed"),
             }
         }
+    }
+}
+
+/// Reloads the personal quiet hours: changes by the CLI bump the directory version too.
+async fn reload_personal_quiet_hours(state: &AppState) {
+    if let Err(err) = crate::service::quiet_hours::personal::reload(state).await {
+        tracing::warn!(%err, "personal quiet hours not reloaded");
     }
 }
 

@@ -159,8 +159,8 @@ fn remove_person(directory: &mut Directory, localpart: &str) -> bool {
 }
 
 /// Everything stored about a person, for a data access request (DSGVO Art. 15): directory
-/// entry, account, devices, account data, rooms, the events they sent, their uploads and the
-/// audit entries about them. No secrets (password hashes, tokens, start codes, keys).
+/// entry, account, devices, account data, personal quiet hours, rooms, the events they sent,
+/// their uploads and the audit entries about them. No secrets (password hashes, tokens, start codes, keys).
 pub async fn export(state: &AppState, localpart: &str) -> Result<Value> {
     let user_id = user_id_of(state, localpart)?;
     let account = state.db.user(user_id.as_str()).await?;
@@ -208,6 +208,12 @@ pub async fn export(state: &AppState, localpart: &str) -> Result<Value> {
             "type": a.data_type,
             "content": parse(&a.content),
         })).collect::<Vec<_>>(),
+        "quiet_hours": db.personal_quiet_hours(uid).await?.map(|q| json!({
+            "schedule": q.schedule,
+            "window_begin": q.window_begin,
+            "window_end": q.window_end,
+            "updated_ts": q.updated_ts,
+        })),
         "rooms": db.memberships(uid).await?.into_iter().map(|m| json!({
             "room_id": m.room_id,
             "membership": m.membership,

@@ -9,13 +9,19 @@ use schulhof_store::Db;
 use serde_json::Value;
 
 use crate::service::push::rules::PUSH_RULES_TYPE;
+use crate::service::quiet_hours::personal::account_data::{
+    self as quiet_hours_data, QUIET_HOURS_TYPE,
+};
 use crate::service::read::exclusions::IGNORED_USERS_TYPE;
 use crate::service::write::activity::UserStream;
+use crate::service::write::Commit;
 use crate::state::AppState;
 use crate::{Error, Result};
 
 /// Stores account data of `user_id` (global when `room_id` is `None`) and wakes the user's
-/// `/sync` requests; returns the stream position of the change.
+/// `/sync` requests; returns the stream position of the change. Global account data of type
+/// `de.schulhof.quiet_hours` is checked and applied as a teacher's personal quiet hours
+/// (`quiet_hours::personal::account_data`).
 pub async fn set_account_data(
     state: &AppState,
     user_id: &UserId,
@@ -23,32 +29,47 @@ pub async fn set_account_data(
     data_type: &str,
     content: &Value,
 ) -> Result<i64> {
+    if room_id.is_none() && data_type == QUIET_HOURS_TYPE {
+        return quiet_hours_data::set(state, user_id, content).await;
+    }
     let json = content.to_string();
     state
         .writer
         .commit(state, async |c| {
-            let pos = c.next_pos();
-            Db::put_account_data(
-                c.tx(),
-                user_id.as_str(),
-                room_key(room_id),
-                data_type,
-                &json,
-                pos,
-            )
-            .await?;
-            if room_id.is_none() && data_type == PUSH_RULES_TYPE {
-                // Applied under the write lock: the next event is evaluated with the new rules.
-                c.effects().push_rules_changed(user_id.to_owned());
-            }
-            if room_id.is_none() && data_type == IGNORED_USERS_TYPE {
-                c.effects().exclusions_changed(user_id.as_str());
-            }
-            c.effects()
-                .user_stream(UserStream::AccountData, user_id.as_str());
-            Ok(pos)
+            put_account_data(c, user_id, room_id, data_type, &json).await
         })
         .await
+}
+
+/// Stores account data inside a commit that may change more (the commit path's transaction),
+/// with its effects; returns its stream position.
+pub async fn put_account_data(
+    c: &mut Commit<'_, '_>,
+    user_id: &UserId,
+    room_id: Option<&RoomId>,
+    data_type: &str,
+    json: &str,
+) -> Result<i64> {
+    let pos = c.next_pos();
+    Db::put_account_data(
+        c.tx(),
+        user_id.as_str(),
+        room_key(room_id),
+        data_type,
+        json,
+        pos,
+    )
+    .await?;
+    if room_id.is_none() && data_type == PUSH_RULES_TYPE {
+        // Applied under the write lock: the next event is evaluated with the new rules.
+        c.effects().push_rules_changed(user_id.to_owned());
+    }
+    if room_id.is_none() && data_type == IGNORED_USERS_TYPE {
+        c.effects().exclusions_changed(user_id.as_str());
+    }
+    c.effects()
+        .user_stream(UserStream::AccountData, user_id.as_str());
+    Ok(pos)
 }
 
 /// The content of one account data entry, if set.
@@ -58,6 +79,9 @@ pub async fn account_data(
     room_id: Option<&RoomId>,
     data_type: &str,
 ) -> Result<Option<Value>> {
+    if room_id.is_none() && data_type == QUIET_HOURS_TYPE {
+        return quiet_hours_data::in_force(state, user_id).await.map(Some);
+    }
     let stored = state
         .db
         .account_data(user_id.as_str(), room_key(room_id), data_type)
