@@ -1,6 +1,6 @@
 //! Instants in words, as a sender is told when a held message will be delivered.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Europe::Berlin;
 
 const WEEKDAYS_DE: [&str; 7] = [
@@ -26,6 +26,11 @@ const MONTHS_DE: [&str; 12] = [
     "November",
     "Dezember",
 ];
+
+/// `at` as wall-clock time in Europe/Berlin (the time zone of every schedule).
+pub fn berlin_wall_time(at: DateTime<Utc>) -> NaiveDateTime {
+    at.with_timezone(&Berlin).naive_local()
+}
 
 /// `at` as wall-clock time in Europe/Berlin, in German: "Montag, 7. Dezember 2026, 07:00 Uhr".
 pub fn describe_de(at: DateTime<Utc>) -> String {

@@ -29,7 +29,7 @@ mod zone;
 
 pub use calendar::{Calendar, HolidayFile, HolidayPeriod};
 pub use config::{Config, QuietHours, DEFAULT_QUIET_HOURS_TOML};
-pub use describe::{describe_de, describe_en};
+pub use describe::{berlin_wall_time, describe_de, describe_en};
 pub use error::{ConfigError, FieldError};
 pub use public::{easter_sunday, public_holiday, public_holidays, PublicHoliday};
 pub use schedule::Schedule;

@@ -7,13 +7,19 @@
 //! who left the school or moved to another class before the release does not reach the
 //! teacher; the one who moved is told.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
+use chrono::Timelike;
 use schulhof_e2e::{backend_tests, direct_chat, RawApi, TestServer, TestUser};
+use schulhof_quiet_hours::{berlin_wall_time, chrono};
 use serde_json::{json, Value};
 
-backend_tests!(held_over_the_weekend, dropped_when_the_sender_left);
+backend_tests!(
+    held_over_the_weekend,
+    dropped_when_the_sender_left,
+    a_window_from_now_holds_then_delivers_in_real_time
+);
 
 /// The password every imported person gets here.
 const PASSWORD: &str = "Gruen-Tanne-4711";
@@ -334,4 +340,80 @@ async fn dropped_when_the_sender_left(server: &TestServer) -> Result<()> {
         ensure!(history(&anna, room).await?.is_empty());
     }
     Ok(())
+}
+
+/// German weekday abbreviations of the schedule format, Monday first.
+const WEEKDAYS: [&str; 7] = ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"];
+
+/// `wall` as a weekly point of the schedule format ("Sa 14:05").
+fn weekly_point(wall: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{} {:02}:{:02}",
+        WEEKDAYS[wall.weekday().num_days_from_monday() as usize],
+        wall.hour(),
+        wall.minute()
+    )
+}
+
+/// Without the test clock: an admin gives the teacher a quiet window from this minute to
+/// three minutes later (at least two minutes from now); a student's message is held, then
+/// delivered when the window ends, in real time.
+async fn a_window_from_now_holds_then_delivers_in_real_time(server: &TestServer) -> Result<()> {
+    let apis = school(server, &["anna.schmidt", "ben.mueller"]).await?;
+    let [anna, ben] = <[RawApi; 2]>::try_from(apis).ok().context("logins")?;
+    let room = chat(&ben, &anna).await?;
+    let now = chrono::Utc::now();
+    let begin = berlin_wall_time(now)
+        .with_second(0)
+        .context("second")?
+        .with_nanosecond(0)
+        .context("nanosecond")?;
+    let end = begin + chrono::Duration::minutes(3);
+    let schedule = format!(
+        "windows = [{{ begin = \"{}\", end = \"{}\" }}]\npublic_holidays = false\n\
+         school_holidays = false\n",
+        weekly_point(begin),
+        weekly_point(end)
+    );
+    std::fs::write(server.path("jetzt.toml"), schedule)?;
+    server
+        .cli(
+            &["quiet-hours", "set", "anna.schmidt", "--schedule", "jetzt.toml"],
+            None,
+        )
+        .await?;
+    let first = sync(&anna, None, 0).await?;
+    let mut since = first["next_batch"].as_str().context("next_batch")?.to_owned();
+
+    // The running server picks the schedule up; Ben's message is then held for Anna.
+    let mut attempt = 0;
+    let held = eventually(async || {
+        attempt += 1;
+        let body = format!("jetzt-{attempt}");
+        send(&ben, &room, &body).await?;
+        let got = notices(&ben).await?;
+        Ok((!got.is_empty()).then_some(body))
+    })
+    .await?;
+    let seen = sync(&anna, Some(&since), 0).await?;
+    let early = timeline_bodies(&seen, &room);
+    ensure!(
+        !early.contains(&held),
+        "the held message arrived at once: {seen}"
+    );
+    since = seen["next_batch"].as_str().context("next_batch")?.to_owned();
+
+    // It arrives when the window ends, not before.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        ensure!(Instant::now() < deadline, "not delivered after the window");
+        let response = sync(&anna, Some(&since), 30_000).await?;
+        since = response["next_batch"].as_str().context("next_batch")?.to_owned();
+        if timeline_bodies(&response, &room).contains(&held) {
+            let window_end = (end - berlin_wall_time(chrono::Utc::now())).num_seconds();
+            ensure!(window_end <= 1, "delivered {window_end} s before the window ended");
+            return Ok(());
+        }
+    }
 }
