@@ -257,7 +257,10 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
         async move { sync(&anna, Some(&since), 30_000).await }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    ensure!(!waiting.is_finished(), "the long-poll returned before Monday");
+    ensure!(
+        !waiting.is_finished(),
+        "the long-poll returned before Monday"
+    );
     server.set_clock(MONDAY_MORNING).await?;
     let monday = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
@@ -379,12 +382,21 @@ async fn a_window_from_now_holds_then_delivers_in_real_time(server: &TestServer)
     std::fs::write(server.path("jetzt.toml"), schedule)?;
     server
         .cli(
-            &["quiet-hours", "set", "anna.schmidt", "--schedule", "jetzt.toml"],
+            &[
+                "quiet-hours",
+                "set",
+                "anna.schmidt",
+                "--schedule",
+                "jetzt.toml",
+            ],
             None,
         )
         .await?;
     let first = sync(&anna, None, 0).await?;
-    let mut since = first["next_batch"].as_str().context("next_batch")?.to_owned();
+    let mut since = first["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
 
     // The running server picks the schedule up; Ben's message is then held for Anna.
     let mut attempt = 0;
@@ -402,17 +414,26 @@ async fn a_window_from_now_holds_then_delivers_in_real_time(server: &TestServer)
         !early.contains(&held),
         "the held message arrived at once: {seen}"
     );
-    since = seen["next_batch"].as_str().context("next_batch")?.to_owned();
+    since = seen["next_batch"]
+        .as_str()
+        .context("next_batch")?
+        .to_owned();
 
     // It arrives when the window ends, not before.
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         ensure!(Instant::now() < deadline, "not delivered after the window");
         let response = sync(&anna, Some(&since), 30_000).await?;
-        since = response["next_batch"].as_str().context("next_batch")?.to_owned();
+        since = response["next_batch"]
+            .as_str()
+            .context("next_batch")?
+            .to_owned();
         if timeline_bodies(&response, &room).contains(&held) {
             let window_end = (end - berlin_wall_time(chrono::Utc::now())).num_seconds();
-            ensure!(window_end <= 1, "delivered {window_end} s before the window ended");
+            ensure!(
+                window_end <= 1,
+                "delivered {window_end} s before the window ended"
+            );
             return Ok(());
         }
     }
