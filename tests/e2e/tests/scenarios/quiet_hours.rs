@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use chrono::Timelike;
-use schulhof_e2e::{backend_tests, direct_chat, RawApi, TestServer, TestUser};
+use schulhof_e2e::{backend_tests, direct_chat, user_id_of, RawApi, TestServer, TestUser};
 use schulhof_quiet_hours::{berlin_wall_time, chrono};
 use serde_json::{json, Value};
 
@@ -125,6 +125,36 @@ pub(crate) fn timeline_bodies(sync: &Value, room: &str) -> Vec<String> {
 }
 
 /// Every event type in `room`'s timeline of a sync response.
+/// Sets whether the owner of `api` (Ben) is typing in `room`.
+async fn set_typing(api: &RawApi, room: &str, typing: bool) -> Result<()> {
+    let path = format!(
+        "/_matrix/client/v3/rooms/{room}/typing/{}",
+        user_id_of("ben.mueller")
+    );
+    api.put(&path, json!({ "typing": typing, "timeout": 30_000 }))
+        .await?
+        .ok()?;
+    Ok(())
+}
+
+/// The users typing in `room` according to a `/sync` response (none without an `m.typing`).
+fn typing_users(sync: &Value, room: &str) -> Vec<String> {
+    let ephemeral = &sync["rooms"]["join"][room]["ephemeral"]["events"];
+    ephemeral
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|event| event["type"] == "m.typing")
+        .flat_map(|event| {
+            event["content"]["user_ids"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|user| user.as_str().map(str::to_owned))
+        .collect()
+}
+
 fn timeline_types(sync: &Value, room: &str) -> Vec<String> {
     sync["rooms"]["join"][room]["timeline"]["events"]
         .as_array()
@@ -245,11 +275,18 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
     .await?
     .ok()?;
     ensure!(history(&ben, &room).await? == ["eins", "zwei", "drei"]);
+    // Not even Ben typing reaches Anna.
+    set_typing(&ben, &room, true).await?;
     let saturday = sync(&anna, Some(&since), 0).await?;
     ensure!(
         timeline_types(&saturday, &room).is_empty() && unread(&saturday, &room) == 0,
         "Anna saw something on Saturday: {saturday}"
     );
+    ensure!(
+        typing_users(&saturday, &room).is_empty(),
+        "Anna saw Ben typing: {saturday}"
+    );
+    set_typing(&ben, &room, false).await?;
     since = saturday["next_batch"]
         .as_str()
         .context("next_batch")?
@@ -287,6 +324,12 @@ async fn held_over_the_weekend(server: &TestServer) -> Result<()> {
         "delivered twice: {again}"
     );
     ensure!(history(&anna, &room).await? == ["eins", "zwei", "drei"]);
+    set_typing(&ben, &room, true).await?;
+    let typing = sync(&anna, Some(after), 0).await?;
+    ensure!(
+        typing_users(&typing, &room) == [user_id_of("ben.mueller")],
+        "Anna does not see Ben typing on Monday: {typing}"
+    );
     let event = anna
         .get(&format!("/_matrix/client/v3/rooms/{room}/event/{m1}"))
         .await?

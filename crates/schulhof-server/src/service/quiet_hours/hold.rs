@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use ruma::UserId;
 use schulhof_directory::{DirectoryIndex, Person, Role};
-use schulhof_quiet_hours::chrono;
+use schulhof_quiet_hours::{chrono, QuietHours};
 
 use super::QuietHoursService;
 use crate::service::rooms::pdu::Pdu;
@@ -45,11 +45,7 @@ impl QuietHoursService {
             return Vec::new();
         }
         let rules = self.rules();
-        let config = rules.config();
-        let Some(sender_person) = directory
-            .person(sender.localpart())
-            .filter(|p| p.role != Role::Admin && config.held_senders.contains(&p.role))
-        else {
+        let Some(sender_person) = held_sender(&rules, directory, sender) else {
             return Vec::new();
         };
         let Some(at) = DateTime::<Utc>::from_timestamp_millis(now_ms) else {
@@ -60,17 +56,10 @@ impl QuietHoursService {
             if member == sender {
                 continue;
             }
-            let Some(person) = directory
-                .person(member.localpart())
-                .filter(|p| config.quiet_recipients.contains(&p.role))
-            else {
+            let Some(person) = directory.person(member.localpart()) else {
                 continue;
             };
-            let personal = self.personal_schedule(member.as_str());
-            let schedule = personal.as_deref().unwrap_or(rules.school_schedule());
-            let scheduled = rules
-                .holds(Some(sender_person.role), Some(person.role), schedule, at)
-                .map(|release| release.timestamp_millis());
+            let scheduled = self.quiet_until(&rules, sender_person, member, person, at);
             let waiting = self.waiting_until(member.as_str(), room.room_id.as_str());
             if let Some(release_ts) = scheduled.max(waiting) {
                 holds.push(Hold {
@@ -82,4 +71,59 @@ impl QuietHoursService {
         }
         holds
     }
+
+    /// Whether `recipient` is in quiet hours for what `sender` does at `now_ms`: their typing
+    /// notifications are not shown to the recipient then, as their messages would wait.
+    pub fn silences(
+        &self,
+        directory: &DirectoryIndex,
+        sender: &UserId,
+        recipient: &UserId,
+        now_ms: i64,
+    ) -> bool {
+        if !self.enabled || sender == recipient {
+            return false;
+        }
+        let rules = self.rules();
+        let (Some(sender_person), Some(person), Some(at)) = (
+            held_sender(&rules, directory, sender),
+            directory.person(recipient.localpart()),
+            DateTime::<Utc>::from_timestamp_millis(now_ms),
+        ) else {
+            return false;
+        };
+        self.quiet_until(&rules, sender_person, recipient, person, at)
+            .is_some()
+    }
+
+    /// The end of `recipient`'s quiet period at `at` if it holds what `sender` sends, by their
+    /// personal schedule or the school's.
+    fn quiet_until(
+        &self,
+        rules: &QuietHours,
+        sender: &Person,
+        recipient_id: &UserId,
+        recipient: &Person,
+        at: DateTime<Utc>,
+    ) -> Option<i64> {
+        if !rules.config().quiet_recipients.contains(&recipient.role) {
+            return None;
+        }
+        let personal = self.personal_schedule(recipient_id.as_str());
+        let schedule = personal.as_deref().unwrap_or(rules.school_schedule());
+        rules
+            .holds(Some(sender.role), Some(recipient.role), schedule, at)
+            .map(|release| release.timestamp_millis())
+    }
+}
+
+/// The sender's directory entry if their role is held (admins never are).
+fn held_sender<'d>(
+    rules: &QuietHours,
+    directory: &'d DirectoryIndex,
+    sender: &UserId,
+) -> Option<&'d Person> {
+    directory
+        .person(sender.localpart())
+        .filter(|p| p.role != Role::Admin && rules.config().held_senders.contains(&p.role))
 }

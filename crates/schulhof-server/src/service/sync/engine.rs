@@ -18,6 +18,7 @@ use crate::service::e2ee::keys;
 use crate::service::read::exclusions::Exclusions;
 use crate::service::read::history::senders;
 use crate::service::read::{Direction, RoomReader};
+use crate::service::rooms::typing::TypingUpdate;
 use crate::service::rooms::user_rooms::UserRooms;
 use crate::service::rooms::{RoomActivity, RoomSnapshot};
 use crate::service::write::activity::UserStream;
@@ -273,6 +274,30 @@ impl RoomSync<'_> {
         ))
     }
 
+    /// The typing users this user is shown, if there is news for them: not those whose
+    /// messages their quiet hours hold now (a student typing at night would otherwise reach a
+    /// teacher after all), and no update when only such users changed.
+    fn typing_shown(&self, update: TypingUpdate) -> Option<Vec<String>> {
+        let quiet = &self.state.quiet_hours;
+        if !quiet.enabled() {
+            return Some(update.users);
+        }
+        let directory = self.state.directory.snapshot();
+        let now = self.state.clock.now_ms();
+        let me = &self.session.user_id;
+        let shown = |user: &String| {
+            UserId::parse(user.as_str())
+                .map_or(true, |user| !quiet.silences(&directory, &user, me, now))
+        };
+        if update
+            .changed
+            .is_some_and(|changed| !changed.iter().any(shown))
+        {
+            return None;
+        }
+        Some(update.users.into_iter().filter(shown).collect())
+    }
+
     async fn joined_room(&self, account_data: Vec<Value>) -> Result<Option<JoinedRoomUpdate>> {
         let state = self.state;
         let room = self.room_id.as_str();
@@ -284,7 +309,10 @@ impl RoomSync<'_> {
             .released_between(room, self.since.pos, self.until.pos);
         let activity =
             released || state.rooms.last_activity(room, RoomActivity::Event) > self.since.pos;
-        let typing = state.typing.changed_since(room, self.since.typing);
+        let typing = state
+            .typing
+            .changed_since(room, self.since.typing)
+            .and_then(|update| self.typing_shown(update));
         let receipts_changed =
             state.rooms.last_activity(room, RoomActivity::Receipt) > self.since.pos;
         if !full && !activity && !receipts_changed && typing.is_none() && account_data.is_empty() {
