@@ -133,6 +133,7 @@ async fn held_messages(
                         origin_server_ts: FRIDAY_EVENING,
                         json: &json,
                         txn: None,
+                        relation: None,
                     };
                     Db::insert_event(c.tx(), &event).await?;
                     let hold = NewHold {

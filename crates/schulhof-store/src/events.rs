@@ -54,6 +54,8 @@ pub struct NewEvent<'a> {
     pub json: &'a str,
     /// `(device, transaction ID)` when the client sent one.
     pub txn: Option<(&'a str, &'a str)>,
+    /// `(event ID, rel_type)` of the content's `m.relates_to`, if it has both.
+    pub relation: Option<(&'a str, &'a str)>,
 }
 
 /// A user's membership in a room.
@@ -166,14 +168,39 @@ impl Db {
                 ]
             )?;
         }
+        if let Some((relates_to, rel_type)) = ev.relation {
+            let sql = "INSERT INTO event_relations (event_pos, room_id, relates_to, rel_type)
+                       VALUES ($1, $2, $3, $4)";
+            execute_tx!(tx, sql, [ev.stream_pos, ev.room_id, relates_to, rel_type])?;
+        }
         Ok(())
     }
 
-    /// Replaces the stored JSON of an event (used when it is redacted).
+    /// Replaces the stored JSON of an event when it is redacted; its relation goes with the
+    /// content it came from.
     pub async fn replace_event_json(tx: &mut Tx, event_id: &str, json: &str) -> Result<()> {
         let sql = "UPDATE events SET json = $1 WHERE event_id = $2";
         execute_tx!(tx, sql, [json, event_id])?;
+        let sql = "DELETE FROM event_relations
+                   WHERE event_pos = (SELECT stream_pos FROM events WHERE event_id = $1)";
+        execute_tx!(tx, sql, [event_id])?;
         Ok(())
+    }
+
+    /// The events of `room_id` whose `m.relates_to` names `event_id`, oldest first, at most
+    /// `limit`.
+    pub async fn relating_events(
+        &self,
+        room_id: &str,
+        event_id: &str,
+        limit: i64,
+    ) -> Result<Vec<EventRow>> {
+        let columns = EVENT_COLUMNS.replace(", ", ", e.");
+        let sql = AssertSqlSafe(format!(
+            "SELECT e.{columns} FROM event_relations r JOIN events e ON e.stream_pos = r.event_pos
+             WHERE r.relates_to = $1 AND r.room_id = $2 ORDER BY r.event_pos LIMIT $3"
+        ));
+        Ok(fetch!(self, fetch_all, sql, [event_id, room_id, limit])?)
     }
 
     /// The event a client's transaction ID produced, if any.

@@ -58,6 +58,7 @@ migrations![
     "0002_server_notices",
     "0003_quiet_hours",
     "0004_delayed_events",
+    "0005_event_relations",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -434,6 +435,11 @@ mod tests {
             "0004_delayed_events",
             "2d09f912d6fd514ebc725992159ed9b2f78a534f9e1ce45e05d9a530416b5d11",
             "2253241c41ce0406814fa749c0c9bb18fde40e496005564787982c20d8060db0",
+        ),
+        (
+            "0005_event_relations",
+            "30d87875d0ad4e3f47e4b8f83894bde376c325227cb7f35f8d65d5940ac56f23",
+            "107593ff59996453f6eef2f9ff55c0b40f78e5f322916fd1a08e31c6c3d48101",
         ),
     ];
 

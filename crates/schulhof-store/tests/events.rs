@@ -14,6 +14,7 @@ on_both_engines!(
     an_event_and_a_client_transaction_are_stored_once,
     the_highest_stream_position_covers_every_stream,
     aliases_and_the_room_directory,
+    relations_are_found_by_the_event_they_relate_to_until_redacted,
 );
 
 fn positions(events: &[EventRow]) -> Vec<i64> {
@@ -200,6 +201,7 @@ fn sent<'a>(pos: i64, event_id: &'a str, txn_id: &'a str) -> NewEvent<'a> {
         origin_server_ts: 0,
         json: "{}",
         txn: Some(("DEV", txn_id)),
+        relation: None,
     }
 }
 
@@ -347,4 +349,59 @@ async fn aliases_and_the_room_directory(engine: Engine) {
     db.set_room_published(ROOM, false).await.unwrap();
     assert!(db.room_published(OTHER_ROOM).await.unwrap());
     assert_eq!(db.published_rooms().await.unwrap(), vec![OTHER_ROOM]);
+}
+
+/// A message in ROOM relating to `target` with `rel_type`.
+fn relating<'a>(pos: i64, event_id: &'a str, target: &'a str, rel_type: &'a str) -> NewEvent<'a> {
+    NewEvent {
+        txn: None,
+        relation: Some((target, rel_type)),
+        ..sent(pos, event_id, "")
+    }
+}
+
+async fn relations_are_found_by_the_event_they_relate_to_until_redacted(engine: Engine) {
+    let db = fresh_db(engine).await;
+    insert(&db, &sent(1, "$root", "t1")).await.unwrap();
+    insert(&db, &relating(2, "$reply", "$root", "m.thread"))
+        .await
+        .unwrap();
+    insert(&db, &relating(3, "$like", "$root", "m.annotation"))
+        .await
+        .unwrap();
+    insert(&db, &relating(4, "$edit", "$reply", "m.replace"))
+        .await
+        .unwrap();
+    let other_room = NewEvent {
+        room_id: OTHER_ROOM,
+        ..relating(5, "$elsewhere", "$root", "m.thread")
+    };
+    insert(&db, &other_room).await.unwrap();
+
+    let found = db.relating_events(ROOM, "$root", 10).await.unwrap();
+    assert_eq!(
+        positions(&found),
+        vec![2, 3],
+        "oldest first, this room only"
+    );
+    assert_eq!(found[0].event_id, "$reply");
+    assert_eq!(
+        positions(&db.relating_events(ROOM, "$root", 1).await.unwrap()),
+        vec![2]
+    );
+    assert_eq!(
+        positions(&db.relating_events(ROOM, "$reply", 10).await.unwrap()),
+        vec![4]
+    );
+
+    // A redacted event loses its content and with it the relation.
+    let mut tx = db.begin().await.unwrap();
+    Db::replace_event_json(&mut tx, "$like", "{}")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        positions(&db.relating_events(ROOM, "$root", 10).await.unwrap()),
+        vec![2]
+    );
 }

@@ -1,4 +1,5 @@
-//! Sending and reading room events: send, state, redact, messages, context, event, members.
+//! Sending and reading room events: send, state, redact, messages, context, event, relations,
+//! members.
 
 use std::sync::Arc;
 
@@ -8,6 +9,10 @@ use ruma::api::client::context::get_context;
 use ruma::api::client::membership::{get_member_events, joined_members};
 use ruma::api::client::message::{get_message_events, send_message_event};
 use ruma::api::client::redact::redact_event;
+use ruma::api::client::relations::{
+    get_relating_events, get_relating_events_with_rel_type,
+    get_relating_events_with_rel_type_and_event_type,
+};
 use ruma::api::client::room::get_room_event;
 use ruma::api::client::state::{get_state_event_for_key, get_state_events, send_state_event};
 use ruma::api::Direction;
@@ -18,7 +23,9 @@ use super::{Json, JsonResult};
 use crate::router::Routes;
 use crate::ruma_wrapper::{read_body, Authenticated, Ruma, Session};
 use crate::service::delayed::{self, Scheduled};
+use crate::service::read;
 use crate::service::read::history::{self as timeline, format_events, parse_token, PageRequest};
+use crate::service::read::relations::{self, RelationsRequest};
 use crate::service::rooms::{EventTemplate, Rooms};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -34,7 +41,12 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<get_context::v3::Request, _, _>(context)
         .endpoint::<get_room_event::v3::Request, _, _>(event)
         .endpoint::<get_member_events::v3::Request, _, _>(members)
-        .endpoint::<joined_members::v3::Request, _, _>(joined);
+        .endpoint::<joined_members::v3::Request, _, _>(joined)
+        .endpoint::<get_relating_events::v1::Request, _, _>(relations)
+        .endpoint::<get_relating_events_with_rel_type::v1::Request, _, _>(relations_of_type)
+        .endpoint::<get_relating_events_with_rel_type_and_event_type::v1::Request, _, _>(
+            relations_of_type_and_event_type,
+        );
     // State with an empty state key may be addressed without the trailing key segment.
     for version in ["r0", "v3"] {
         for suffix in ["", "/"] {
@@ -312,6 +324,116 @@ async fn context(
     )
     .await?;
     Ok(Json(body))
+}
+
+/// The query parameters every `/relations` endpoint shares.
+struct RelationsQuery<'a> {
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+    dir: Direction,
+    limit: Option<ruma::UInt>,
+    recurse: bool,
+}
+
+/// The [`RelationsQuery`] of the body of any of the three `/relations` requests.
+macro_rules! relations_query {
+    ($body:expr) => {
+        RelationsQuery {
+            from: $body.from.as_deref(),
+            to: $body.to.as_deref(),
+            dir: $body.dir,
+            limit: $body.limit,
+            recurse: $body.recurse,
+        }
+    };
+}
+
+/// Answers a `/relations` request of `session` for `event_id` in `room_id`.
+async fn relations_for(
+    state: &AppState,
+    session: &Session,
+    room_id: &RoomId,
+    event_id: &str,
+    filter: (Option<&str>, Option<&str>),
+    query: RelationsQuery<'_>,
+) -> JsonResult {
+    let request = RelationsRequest {
+        event_id,
+        rel_type: filter.0,
+        event_type: filter.1,
+        from: optional_token(query.from)?,
+        to: optional_token(query.to)?,
+        direction: match query.dir {
+            Direction::Backward => read::Direction::Backward,
+            Direction::Forward => read::Direction::Forward,
+        },
+        limit: query.limit.map(|l| u64::from(l) as usize),
+        recurse: query.recurse,
+    };
+    let body = relations::relations(
+        state,
+        &session.user_id,
+        session.device_id.as_str(),
+        room_id,
+        request,
+    )
+    .await?;
+    Ok(Json(body))
+}
+
+async fn relations(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_relating_events::v1::Request>,
+) -> JsonResult {
+    let b = &req.body;
+    let query = relations_query!(b);
+    relations_for(
+        &state,
+        req.session(),
+        &b.room_id,
+        b.event_id.as_str(),
+        (None, None),
+        query,
+    )
+    .await
+}
+
+async fn relations_of_type(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_relating_events_with_rel_type::v1::Request>,
+) -> JsonResult {
+    let b = &req.body;
+    let rel_type = b.rel_type.to_string();
+    let query = relations_query!(b);
+    let filter = (Some(rel_type.as_str()), None);
+    relations_for(
+        &state,
+        req.session(),
+        &b.room_id,
+        b.event_id.as_str(),
+        filter,
+        query,
+    )
+    .await
+}
+
+async fn relations_of_type_and_event_type(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_relating_events_with_rel_type_and_event_type::v1::Request>,
+) -> JsonResult {
+    let b = &req.body;
+    let (rel_type, event_type) = (b.rel_type.to_string(), b.event_type.to_string());
+    let query = relations_query!(b);
+    let filter = (Some(rel_type.as_str()), Some(event_type.as_str()));
+    relations_for(
+        &state,
+        req.session(),
+        &b.room_id,
+        b.event_id.as_str(),
+        filter,
+        query,
+    )
+    .await
 }
 
 async fn event(

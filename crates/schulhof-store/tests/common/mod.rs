@@ -77,6 +77,7 @@ pub async fn store_event(
         origin_server_ts: pos * 1000,
         json: &json.to_string(),
         txn: None,
+        relation: None,
     };
     Db::insert_event(&mut tx, &event).await.unwrap();
     tx.commit().await.unwrap();

@@ -1,6 +1,6 @@
 //! The one reader of room history. Every path that shows a user events of a room — `/sync`,
-//! `/messages`, `/context`, `/event`, state at an event, notification counts — reads through a
-//! [`RoomReader`], which applies, in this order:
+//! `/messages`, `/context`, `/event`, `/relations`, state at an event, notification counts —
+//! reads through a [`RoomReader`], which applies, in this order:
 //!
 //! 1. the range the user may read at all (nothing after their leave),
 //! 2. history visibility and their membership at each event ([`visibility`]),
@@ -14,6 +14,7 @@
 pub mod exclusions;
 pub mod filter;
 pub mod history;
+pub mod relations;
 pub mod visibility;
 
 use std::collections::BTreeSet;
@@ -36,6 +37,9 @@ use visibility::Visibility;
 const CHUNK: i64 = 100;
 /// Most rows one page looks at before it stops and hands out a token to go on from.
 const SCAN_LIMIT: usize = 2_000;
+/// Most related events one `/relations` request looks at (reactions of a whole school to one
+/// announcement stay below it).
+pub const RELATIONS_LIMIT: usize = 5_000;
 
 /// What one user may read of one room.
 pub struct RoomReader<'a> {
@@ -281,6 +285,42 @@ impl<'a> RoomReader<'a> {
             event.stream_pos = at;
         }
         Ok(self.can_see(&event).await?.then_some(event))
+    }
+
+    /// The events relating to `event_id` (their `m.relates_to` names it) that the user may
+    /// see, at the positions they see them; with `depth` above 1 also the events relating to
+    /// those, up to that many steps. Each comes once, with the number of steps it is away.
+    /// Relations are few per event; a read stops at [`RELATIONS_LIMIT`] events.
+    pub async fn relating(&self, event_id: &str, depth: usize) -> Result<Vec<(EventRow, usize)>> {
+        let mut found = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut frontier = vec![event_id.to_owned()];
+        for step in 1..=depth {
+            let mut next = Vec::new();
+            for target in &frontier {
+                let room = self.room_id.as_str();
+                let rows = self
+                    .state
+                    .db
+                    .relating_events(room, target, RELATIONS_LIMIT as i64)
+                    .await?;
+                for mut row in rows {
+                    if let Some(at) = self.exclusions.release_position(row.stream_pos) {
+                        row.stream_pos = at;
+                    }
+                    if !seen.insert(row.event_id.clone()) || !self.can_see(&row).await? {
+                        continue;
+                    }
+                    next.push(row.event_id.clone());
+                    found.push((row, step));
+                    if found.len() >= RELATIONS_LIMIT {
+                        return Ok(found);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        Ok(found)
     }
 
     /// The user's exclusions (ignored users, quiet-hours holds).

@@ -252,6 +252,7 @@ impl Rooms {
                     let json =
                         serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
                     let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
+                    let relation = pdu.relation();
                     let event = NewEvent {
                         stream_pos: pos,
                         event_id: pdu.event_id.as_str(),
@@ -263,6 +264,9 @@ impl Rooms {
                         origin_server_ts: now,
                         json: &json,
                         txn: if i == 0 { txn } else { None },
+                        relation: relation
+                            .as_ref()
+                            .map(|(id, kind)| (id.as_str(), kind.as_str())),
                     };
                     Db::insert_event(c.tx(), &event)
                         .await

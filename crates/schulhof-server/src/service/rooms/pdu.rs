@@ -65,6 +65,29 @@ impl Pdu {
                 .and_then(|s| EventId::parse(s).ok())
         })
     }
+
+    /// The content's relation: see [`relation_of`].
+    pub fn relation(&self) -> Option<(String, String)> {
+        relation_of(self.content.get())
+    }
+}
+
+/// The relation of an event `content` (JSON text): `m.relates_to` with `event_id` and
+/// `rel_type` (a thread, an edit, an annotation, a reference), as `(event ID, rel_type)`.
+/// Replies alone (`m.in_reply_to`) are no relation in the sense of `/relations`.
+pub fn relation_of(content: &str) -> Option<(String, String)> {
+    #[derive(Deserialize)]
+    struct Content {
+        #[serde(rename = "m.relates_to")]
+        relates_to: Option<RelatesTo>,
+    }
+    #[derive(Deserialize)]
+    struct RelatesTo {
+        event_id: Option<String>,
+        rel_type: Option<String>,
+    }
+    let relates_to = serde_json::from_str::<Content>(content).ok()?.relates_to?;
+    Some((relates_to.event_id?, relates_to.rel_type?))
 }
 
 /// Turns a stored event (PDU JSON) into the client format.

@@ -1,0 +1,17 @@
+-- Relations between events (`m.relates_to` with a `rel_type`: threads, edits, annotations,
+-- references), so `/relations` finds the events relating to one without reading the room.
+-- A redaction removes the row with the content it came from.
+CREATE TABLE event_relations (
+    event_pos BIGINT PRIMARY KEY,
+    room_id TEXT NOT NULL,
+    relates_to TEXT NOT NULL,
+    rel_type TEXT NOT NULL
+);
+CREATE INDEX event_relations_target ON event_relations (relates_to, rel_type, event_pos);
+INSERT INTO event_relations (event_pos, room_id, relates_to, rel_type)
+SELECT stream_pos, room_id,
+       json::jsonb -> 'content' -> 'm.relates_to' ->> 'event_id',
+       json::jsonb -> 'content' -> 'm.relates_to' ->> 'rel_type'
+FROM events
+WHERE jsonb_typeof(json::jsonb -> 'content' -> 'm.relates_to' -> 'event_id') = 'string'
+  AND jsonb_typeof(json::jsonb -> 'content' -> 'm.relates_to' -> 'rel_type') = 'string';
