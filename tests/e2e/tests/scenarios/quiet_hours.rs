@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 backend_tests!(
     held_over_the_weekend,
     dropped_when_the_sender_left,
-    a_window_from_now_holds_then_delivers_in_real_time
+    a_window_from_now_holds_then_delivers_in_real_time,
+    relations_wait_for_the_release,
 );
 
 /// The password every imported person gets here.
@@ -495,4 +496,61 @@ async fn a_window_from_now_holds_then_delivers_in_real_time(server: &TestServer)
             return Ok(());
         }
     }
+}
+
+/// `GET /v1/rooms/{room}/relations/{event_id}` as `api`: the event IDs of the chunk, or the
+/// status code of an error.
+async fn related_ids(api: &RawApi, room: &str, event_id: &str) -> Result<Result<Vec<String>, u16>> {
+    let response = api
+        .get(&format!(
+            "/_matrix/client/v1/rooms/{room}/relations/{event_id}"
+        ))
+        .await?;
+    if response.status != 200 {
+        return Ok(Err(response.status));
+    }
+    let chunk = response.body["chunk"].as_array().context("chunk")?;
+    Ok(Ok(chunk
+        .iter()
+        .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+        .collect()))
+}
+
+/// Friday evening Anna asks something and Ben answers in a thread: `/relations` shows Anna
+/// neither the answer nor anything relating to it until Monday 07:00, Ben at once.
+async fn relations_wait_for_the_release(server: &TestServer) -> Result<()> {
+    let apis = school(server, &["anna.schmidt", "ben.mueller"]).await?;
+    let [anna, ben] = <[RawApi; 2]>::try_from(apis).ok().context("logins")?;
+    server.set_clock(FRIDAY_EVENING).await?;
+    let room = chat(&ben, &anna).await?;
+    let question = send(&anna, &room, "frage").await?;
+    let answer = ben
+        .put(
+            &format!("/_matrix/client/v3/rooms/{room}/send/m.room.message/antwort"),
+            json!({
+                "msgtype": "m.text",
+                "body": "antwort",
+                "m.relates_to": { "rel_type": "m.thread", "event_id": question },
+            }),
+        )
+        .await?
+        .ok()?;
+    let answer = answer["event_id"].as_str().context("event_id")?.to_owned();
+
+    ensure!(related_ids(&ben, &room, &question).await? == Ok(vec![answer.clone()]));
+    ensure!(
+        related_ids(&anna, &room, &question).await? == Ok(vec![]),
+        "Anna sees the held answer in /relations"
+    );
+    ensure!(related_ids(&anna, &room, &answer).await? == Err(404));
+
+    server.set_clock(MONDAY_MORNING).await?;
+    let released = eventually(async || {
+        let ids = related_ids(&anna, &room, &question).await?;
+        Ok((ids != Ok(vec![])).then_some(ids))
+    })
+    .await?;
+    ensure!(released == Ok(vec![answer.clone()]), "Monday: {released:?}");
+    ensure!(related_ids(&anna, &room, &answer).await? == Ok(vec![]));
+    Ok(())
 }

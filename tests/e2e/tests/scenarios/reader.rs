@@ -1,12 +1,17 @@
-//! The one room reader: a filter is applied before the limit, and every read path hides what
-//! the reader hides (here: messages of a user someone ignores).
+//! The one room reader: a filter is applied before the limit, every read path hides what the
+//! reader hides (here: messages of a user someone ignores), and `/relations` finds threads,
+//! edits and reactions.
 
 use anyhow::{ensure, Context, Result};
 use matrix_sdk::ruma::RoomId;
 use schulhof_e2e::{backend_tests, membership, say, shared_room, two_users, TestServer, TestUser};
 use serde_json::{json, Value};
 
-backend_tests!(filter_before_limit, every_read_path_hides_ignored_messages);
+backend_tests!(
+    filter_before_limit,
+    every_read_path_hides_ignored_messages,
+    relations_of_threads_edits_and_reactions,
+);
 
 /// The bodies of the `m.room.message` events in a list of client events.
 fn bodies(events: &Value) -> Vec<String> {
@@ -170,6 +175,13 @@ async fn every_read_path_hides_ignored_messages(server: &TestServer) -> Result<(
         ))
         .await?
         .expect_error(&[404], &["M_NOT_FOUND"])?;
+
+    let reaction = send_event(&anna, &room_id, "m.reaction", reaction_to(shown.as_str())).await?;
+    ensure!(
+        relations(&anna, &room_id, shown.as_str(), "").await?["chunk"][0]["event_id"] == reaction
+    );
+    let related = relations(&ben, &room_id, shown.as_str(), "").await?;
+    ensure!(related["chunk"] == json!([]), "/relations: {related}");
     // Anna herself still sees her message.
     anna.raw()
         .get(&format!(
@@ -177,5 +189,207 @@ async fn every_read_path_hides_ignored_messages(server: &TestServer) -> Result<(
         ))
         .await?
         .ok()?;
+    Ok(())
+}
+
+/// Sends an event of `kind` with `content`; returns its ID.
+async fn send_event(
+    user: &TestUser,
+    room_id: &RoomId,
+    kind: &str,
+    content: Value,
+) -> Result<String> {
+    let txn = format!("rel-{}", rand_suffix());
+    let sent = user
+        .raw()
+        .put(
+            &format!("/_matrix/client/v3/rooms/{room_id}/send/{kind}/{txn}"),
+            content,
+        )
+        .await?
+        .ok()?;
+    Ok(sent["event_id"].as_str().context("event_id")?.to_owned())
+}
+
+/// A transaction ID suffix unique within the test process.
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A 👍 reaction to `event_id`.
+fn reaction_to(event_id: &str) -> Value {
+    json!({ "m.relates_to": { "rel_type": "m.annotation", "event_id": event_id, "key": "👍" } })
+}
+
+/// A text message that replaces (edits) `event_id`.
+fn edit_of(event_id: &str, body: &str) -> Value {
+    json!({
+        "msgtype": "m.text",
+        "body": format!("* {body}"),
+        "m.new_content": { "msgtype": "m.text", "body": body },
+        "m.relates_to": { "rel_type": "m.replace", "event_id": event_id },
+    })
+}
+
+/// `GET /v1/rooms/{room_id}/relations/{event_id}{suffix}` (suffix: `/relType[/eventType]` and a
+/// query), answered with 200.
+async fn relations(
+    user: &TestUser,
+    room_id: &RoomId,
+    event_id: &str,
+    suffix: &str,
+) -> Result<Value> {
+    user.raw()
+        .get(&format!(
+            "/_matrix/client/v1/rooms/{room_id}/relations/{event_id}{suffix}"
+        ))
+        .await?
+        .ok()
+}
+
+/// The event IDs of a `/relations` chunk.
+fn ids(page: &Value) -> Vec<&str> {
+    page["chunk"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect()
+}
+
+/// Anna asks a question; Ben answers in a thread and reacts, Anna edits the question and Ben
+/// his answer. `/relations` lists them newest first, filtered by relation and event type,
+/// page by page in both directions, with `recurse` also the edit of the answer; a redacted
+/// reaction is gone; someone outside the room and an unknown event get errors.
+async fn relations_of_threads_edits_and_reactions(server: &TestServer) -> Result<()> {
+    let (anna, ben) = two_users(server).await?;
+    let room_id = shared_room(&anna, &ben).await?;
+    let root = anna
+        .send_text(&room_id, "Wer kommt mit ins Museum?")
+        .await?;
+    let root = root.as_str();
+    let answer = send_event(
+        &ben,
+        &room_id,
+        "m.room.message",
+        json!({
+            "msgtype": "m.text",
+            "body": "Ich",
+            "m.relates_to": {
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": true,
+                "m.in_reply_to": { "event_id": root },
+            },
+        }),
+    )
+    .await?;
+    let like = send_event(&ben, &room_id, "m.reaction", reaction_to(root)).await?;
+    let edit = send_event(
+        &anna,
+        &room_id,
+        "m.room.message",
+        edit_of(root, "Wer kommt mit ins Museum am Freitag?"),
+    )
+    .await?;
+    let answer_edit = send_event(
+        &ben,
+        &room_id,
+        "m.room.message",
+        edit_of(&answer, "Ich auch"),
+    )
+    .await?;
+    // A plain reply is no relation for `/relations`.
+    send_event(
+        &anna,
+        &room_id,
+        "m.room.message",
+        json!({ "msgtype": "m.text", "body": "Schön", "m.relates_to": { "m.in_reply_to": { "event_id": root } } }),
+    )
+    .await?;
+
+    let all = relations(&ben, &room_id, root, "").await?;
+    ensure!(
+        ids(&all) == [edit.as_str(), like.as_str(), answer.as_str()],
+        "/relations: {all}"
+    );
+    ensure!(
+        all.get("next_batch").is_none() && all.get("recursion_depth").is_none(),
+        "{all}"
+    );
+    let threads = relations(&ben, &room_id, root, "/m.thread").await?;
+    ensure!(ids(&threads) == [answer.as_str()], "m.thread: {threads}");
+    let reactions = relations(&anna, &room_id, root, "/m.annotation/m.reaction").await?;
+    ensure!(
+        ids(&reactions) == [like.as_str()],
+        "m.annotation: {reactions}"
+    );
+    ensure!(reactions["chunk"][0]["content"]["m.relates_to"]["key"] == "👍");
+    let no_messages = relations(&anna, &room_id, root, "/m.annotation/m.room.message").await?;
+    ensure!(ids(&no_messages).is_empty(), "{no_messages}");
+
+    // Page by page, newest first, then oldest first.
+    let first = relations(&ben, &room_id, root, "?limit=2").await?;
+    ensure!(
+        ids(&first) == [edit.as_str(), like.as_str()],
+        "first page: {first}"
+    );
+    let next = first["next_batch"].as_str().context("next_batch")?;
+    let second = relations(&ben, &room_id, root, &format!("?limit=2&from={next}")).await?;
+    ensure!(ids(&second) == [answer.as_str()], "second page: {second}");
+    ensure!(second.get("next_batch").is_none(), "{second}");
+    let forward = relations(&ben, &room_id, root, "?dir=f&limit=2").await?;
+    ensure!(
+        ids(&forward) == [answer.as_str(), like.as_str()],
+        "forward: {forward}"
+    );
+
+    // With recurse, the edit of the answer (relating to the answer) comes too.
+    let deep = relations(&ben, &room_id, root, "?recurse=true").await?;
+    ensure!(
+        ids(&deep)
+            == [
+                answer_edit.as_str(),
+                edit.as_str(),
+                like.as_str(),
+                answer.as_str()
+            ],
+        "recurse: {deep}"
+    );
+    ensure!(
+        deep["recursion_depth"].as_u64().is_some_and(|d| d >= 3),
+        "{deep}"
+    );
+
+    // A redacted reaction has no relation any more.
+    ben.raw()
+        .put(
+            &format!("/_matrix/client/v3/rooms/{room_id}/redact/{like}/weg"),
+            json!({}),
+        )
+        .await?
+        .ok()?;
+    let reactions = relations(&anna, &room_id, root, "/m.annotation").await?;
+    ensure!(
+        ids(&reactions).is_empty(),
+        "after the redaction: {reactions}"
+    );
+
+    let outsider = server.user("carla.wolf", "Carla Wolf").await?;
+    outsider
+        .raw()
+        .get(&format!(
+            "/_matrix/client/v1/rooms/{room_id}/relations/{root}"
+        ))
+        .await?
+        .expect_error(&[403], &["M_FORBIDDEN"])?;
+    anna.raw()
+        .get(&format!(
+            "/_matrix/client/v1/rooms/{room_id}/relations/$unbekannt"
+        ))
+        .await?
+        .expect_error(&[404], &["M_NOT_FOUND"])?;
     Ok(())
 }
