@@ -187,6 +187,22 @@ impl Db {
         Ok(())
     }
 
+    /// The threads of `room_id` (events others relate to with `m.thread`) whose newest
+    /// answer is before `before`, newest answer first, at most `limit`: `(root event ID,
+    /// position of the newest answer)`.
+    pub async fn thread_roots(
+        &self,
+        room_id: &str,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let sql = "SELECT relates_to, MAX(event_pos) AS latest FROM event_relations
+                   WHERE room_id = $1 AND rel_type = 'm.thread'
+                   GROUP BY relates_to HAVING MAX(event_pos) < $2
+                   ORDER BY latest DESC LIMIT $3";
+        Ok(fetch!(self, fetch_all, sql, [room_id, before, limit])?)
+    }
+
     /// The events of `room_id` whose `m.relates_to` names `event_id`, oldest first, at most
     /// `limit`.
     pub async fn relating_events(

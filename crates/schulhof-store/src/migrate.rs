@@ -438,8 +438,8 @@ mod tests {
         ),
         (
             "0005_event_relations",
-            "30d87875d0ad4e3f47e4b8f83894bde376c325227cb7f35f8d65d5940ac56f23",
-            "107593ff59996453f6eef2f9ff55c0b40f78e5f322916fd1a08e31c6c3d48101",
+            "b662f18576390150df832739d5c590617f4085c9a485bbf52aa9e2d673a16c53",
+            "a89d6594e51997cf4aee6824c903e382377fca3a2657f67f87fefacf984d01f1",
         ),
     ];
 

@@ -1,5 +1,5 @@
 //! Sending and reading room events: send, state, redact, messages, context, event, relations,
-//! members.
+//! threads, members.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use ruma::api::client::relations::{
 };
 use ruma::api::client::room::get_room_event;
 use ruma::api::client::state::{get_state_event_for_key, get_state_events, send_state_event};
+use ruma::api::client::threads::get_threads;
 use ruma::api::Direction;
 use ruma::{OwnedRoomId, RoomId, UserId};
 use serde_json::{json, Value};
@@ -43,6 +44,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<get_member_events::v3::Request, _, _>(members)
         .endpoint::<joined_members::v3::Request, _, _>(joined)
         .endpoint::<get_relating_events::v1::Request, _, _>(relations)
+        .endpoint::<get_threads::v1::Request, _, _>(threads)
         .endpoint::<get_relating_events_with_rel_type::v1::Request, _, _>(relations_of_type)
         .endpoint::<get_relating_events_with_rel_type_and_event_type::v1::Request, _, _>(
             relations_of_type_and_event_type,
@@ -434,6 +436,25 @@ async fn relations_of_type_and_event_type(
         query,
     )
     .await
+}
+
+async fn threads(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_threads::v1::Request>,
+) -> JsonResult {
+    let s = req.session();
+    let b = &req.body;
+    let body = crate::service::read::threads::threads(
+        &state,
+        &s.user_id,
+        s.device_id.as_str(),
+        &b.room_id,
+        &b.include,
+        optional_token(b.from.as_deref())?,
+        b.limit.map(|l| u64::from(l) as usize),
+    )
+    .await?;
+    Ok(Json(body))
 }
 
 async fn event(

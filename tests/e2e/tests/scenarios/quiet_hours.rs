@@ -516,8 +516,9 @@ async fn related_ids(api: &RawApi, room: &str, event_id: &str) -> Result<Result<
         .collect()))
 }
 
-/// Friday evening Anna asks something and Ben answers in a thread: `/relations` shows Anna
-/// neither the answer nor anything relating to it until Monday 07:00, Ben at once.
+/// Friday evening Anna asks something and Ben answers in a thread: `/relations` and
+/// `/threads` show Anna neither the answer nor anything relating to it until Monday 07:00,
+/// Ben at once.
 async fn relations_wait_for_the_release(server: &TestServer) -> Result<()> {
     let apis = school(server, &["anna.schmidt", "ben.mueller"]).await?;
     let [anna, ben] = <[RawApi; 2]>::try_from(apis).ok().context("logins")?;
@@ -543,6 +544,11 @@ async fn relations_wait_for_the_release(server: &TestServer) -> Result<()> {
         "Anna sees the held answer in /relations"
     );
     ensure!(related_ids(&anna, &room, &answer).await? == Err(404));
+    let threads = anna
+        .get(&format!("/_matrix/client/v1/rooms/{room}/threads"))
+        .await?
+        .ok()?;
+    ensure!(threads["chunk"] == json!([]), "Anna's threads: {threads}");
 
     server.set_clock(MONDAY_MORNING).await?;
     let released = eventually(async || {
@@ -552,5 +558,14 @@ async fn relations_wait_for_the_release(server: &TestServer) -> Result<()> {
     .await?;
     ensure!(released == Ok(vec![answer.clone()]), "Monday: {released:?}");
     ensure!(related_ids(&anna, &room, &answer).await? == Ok(vec![]));
+    let threads = anna
+        .get(&format!("/_matrix/client/v1/rooms/{room}/threads"))
+        .await?
+        .ok()?;
+    let latest = &threads["chunk"][0]["unsigned"]["m.relations"]["m.thread"]["latest_event"];
+    ensure!(
+        latest["event_id"] == answer.as_str(),
+        "Monday's threads: {threads}"
+    );
     Ok(())
 }

@@ -223,6 +223,30 @@ fn reaction_to(event_id: &str) -> Value {
     json!({ "m.relates_to": { "rel_type": "m.annotation", "event_id": event_id, "key": "👍" } })
 }
 
+/// A text message answering in the thread of `root`, as Element sends it.
+fn thread_answer(root: &str, body: &str) -> Value {
+    json!({
+        "msgtype": "m.text",
+        "body": body,
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": root,
+            "is_falling_back": true,
+            "m.in_reply_to": { "event_id": root },
+        },
+    })
+}
+
+/// `GET /v1/rooms/{room_id}/threads{query}`, answered with 200.
+async fn thread_list(user: &TestUser, room_id: &RoomId, query: &str) -> Result<Value> {
+    user.raw()
+        .get(&format!(
+            "/_matrix/client/v1/rooms/{room_id}/threads{query}"
+        ))
+        .await?
+        .ok()
+}
+
 /// A text message that replaces (edits) `event_id`.
 fn edit_of(event_id: &str, body: &str) -> Value {
     json!({
@@ -261,8 +285,9 @@ fn ids(page: &Value) -> Vec<&str> {
 
 /// Anna asks a question; Ben answers in a thread and reacts, Anna edits the question and Ben
 /// his answer. `/relations` lists them newest first, filtered by relation and event type,
-/// page by page in both directions, with `recurse` also the edit of the answer; a redacted
-/// reaction is gone; someone outside the room and an unknown event get errors.
+/// page by page in both directions, with `recurse` also the edit of the answer; `/threads`
+/// lists the threads with their summaries; a redacted reaction is gone; someone outside the
+/// room and an unknown event get errors.
 async fn relations_of_threads_edits_and_reactions(server: &TestServer) -> Result<()> {
     let (anna, ben) = two_users(server).await?;
     let room_id = shared_room(&anna, &ben).await?;
@@ -270,22 +295,7 @@ async fn relations_of_threads_edits_and_reactions(server: &TestServer) -> Result
         .send_text(&room_id, "Wer kommt mit ins Museum?")
         .await?;
     let root = root.as_str();
-    let answer = send_event(
-        &ben,
-        &room_id,
-        "m.room.message",
-        json!({
-            "msgtype": "m.text",
-            "body": "Ich",
-            "m.relates_to": {
-                "rel_type": "m.thread",
-                "event_id": root,
-                "is_falling_back": true,
-                "m.in_reply_to": { "event_id": root },
-            },
-        }),
-    )
-    .await?;
+    let answer = send_event(&ben, &room_id, "m.room.message", thread_answer(root, "Ich")).await?;
     let like = send_event(&ben, &room_id, "m.reaction", reaction_to(root)).await?;
     let edit = send_event(
         &anna,
@@ -344,6 +354,36 @@ async fn relations_of_threads_edits_and_reactions(server: &TestServer) -> Result
     ensure!(
         ids(&forward) == [answer.as_str(), like.as_str()],
         "forward: {forward}"
+    );
+
+    // `/threads` lists the question with its summary; a newer thread comes first.
+    let listed = thread_list(&anna, &room_id, "").await?;
+    ensure!(ids(&listed) == [root], "/threads: {listed}");
+    let summary = &listed["chunk"][0]["unsigned"]["m.relations"]["m.thread"];
+    ensure!(
+        summary["latest_event"]["event_id"] == answer.as_str()
+            && summary["count"] == 1
+            && summary["current_user_participated"] == true,
+        "thread summary: {summary}"
+    );
+    let second = anna.send_text(&room_id, "Und wer kommt ins Kino?").await?;
+    let second = second.as_str();
+    send_event(
+        &ben,
+        &room_id,
+        "m.room.message",
+        thread_answer(second, "Ich nicht"),
+    )
+    .await?;
+    let both = thread_list(&ben, &room_id, "").await?;
+    ensure!(ids(&both) == [second, root], "two threads: {both}");
+    let newest = thread_list(&ben, &room_id, "?limit=1").await?;
+    ensure!(ids(&newest) == [second], "limit 1: {newest}");
+    let next = newest["next_batch"].as_str().context("next_batch")?;
+    let older = thread_list(&ben, &room_id, &format!("?limit=1&from={next}")).await?;
+    ensure!(
+        ids(&older) == [root] && older.get("next_batch").is_none(),
+        "{older}"
     );
 
     // With recurse, the edit of the answer (relating to the answer) comes too.

@@ -1,6 +1,6 @@
 //! The one reader of room history. Every path that shows a user events of a room — `/sync`,
-//! `/messages`, `/context`, `/event`, `/relations`, state at an event, notification counts —
-//! reads through a [`RoomReader`], which applies, in this order:
+//! `/messages`, `/context`, `/event`, `/relations`, `/threads`, state at an event, notification
+//! counts — reads through a [`RoomReader`], which applies, in this order:
 //!
 //! 1. the range the user may read at all (nothing after their leave),
 //! 2. history visibility and their membership at each event ([`visibility`]),
@@ -15,6 +15,7 @@ pub mod exclusions;
 pub mod filter;
 pub mod history;
 pub mod relations;
+pub mod threads;
 pub mod visibility;
 
 use std::collections::BTreeSet;

@@ -119,7 +119,7 @@ fn page(
 }
 
 /// The `rel_type` of a stored relating event.
-fn rel_type(row: &EventRow) -> Option<String> {
+pub(super) fn rel_type(row: &EventRow) -> Option<String> {
     #[derive(Deserialize)]
     struct Stored<'a> {
         #[serde(borrow)]
