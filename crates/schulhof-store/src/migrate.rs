@@ -58,6 +58,7 @@ migrations![
     "0002_server_notices",
     "0003_quiet_hours",
     "0004_delayed_events",
+    "0005_push",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -434,6 +435,11 @@ mod tests {
             "0004_delayed_events",
             "2d09f912d6fd514ebc725992159ed9b2f78a534f9e1ce45e05d9a530416b5d11",
             "2253241c41ce0406814fa749c0c9bb18fde40e496005564787982c20d8060db0",
+        ),
+        (
+            "0005_push",
+            "0ba2e32e455391baaa82c16892b5db8b42902f5bad3f9a3bea177c39eda8746d",
+            "cd929a00db7cda9aff63a0e3ebf74465d007f234ce86f78e94b990aa2ce9ea1a",
         ),
     ];
 

@@ -30,6 +30,7 @@ async fn hold(db: &Db, recipient: &str, pos: i64, room: &str, release_ts: i64, n
             notify,
             highlight: false,
             shared_group: true,
+            push_tweaks: None,
         },
     )
     .await
