@@ -134,8 +134,10 @@ impl Db {
     pub async fn set_pusher(&self, pusher: &PusherRow, append: bool) -> Result<()> {
         let mut tx = self.begin().await?;
         if !append {
-            let others = "DELETE FROM push_outbox WHERE app_id = $1 AND pushkey = $2 AND user_id <> $3";
-            let pushers = "DELETE FROM pushers WHERE app_id = $1 AND pushkey = $2 AND user_id <> $3";
+            let others =
+                "DELETE FROM push_outbox WHERE app_id = $1 AND pushkey = $2 AND user_id <> $3";
+            let pushers =
+                "DELETE FROM pushers WHERE app_id = $1 AND pushkey = $2 AND user_id <> $3";
             for sql in [others, pushers] {
                 execute_tx!(
                     &mut tx,
@@ -216,7 +218,12 @@ impl Db {
             "SELECT {PUSHER_COLUMNS} FROM pushers
              WHERE user_id = $1 AND app_id = $2 AND pushkey = $3"
         ));
-        Ok(fetch!(self, fetch_optional, sql, [user_id, app_id, pushkey])?)
+        Ok(fetch!(
+            self,
+            fetch_optional,
+            sql,
+            [user_id, app_id, pushkey]
+        )?)
     }
 
     /// Queues a notification of `user_id` at `notify_pos` (about the event at `event_pos`)
@@ -338,6 +345,15 @@ impl Db {
             sql,
             [user_id, before, i64::from(only_highlight), limit]
         )?)
+    }
+
+    /// The position up to which `user_id` has read `room_id` (their newest `m.read` or
+    /// `m.read.private` receipt; 0 without one).
+    pub async fn read_up_to(&self, user_id: &str, room_id: &str) -> Result<i64> {
+        let sql = "SELECT COALESCE(MAX(event_pos), 0) FROM receipts
+                   WHERE room_id = $2 AND user_id = $1
+                   AND receipt_type IN ('m.read', 'm.read.private')";
+        Ok(scalar!(self, fetch_one, sql, [user_id, room_id])?)
     }
 
     /// The outbox rows of a user (for tests and the data access request).

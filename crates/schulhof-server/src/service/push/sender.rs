@@ -1,0 +1,180 @@
+//! The `push-sender` job: delivers the push outbox to the gateways.
+//!
+//! A singleton job. It sends every due outbox row, one request per notification and pusher,
+//! the pushers side by side and each pusher's notifications in order; then it sleeps until a
+//! commit queues more (the commit path wakes it) or the earliest retry is due. With an empty
+//! outbox it waits for a wake-up only: no polling, no CPU while nothing happens.
+//!
+//! A row is deleted once its gateway accepted it (HTTP 200). A failed delivery is tried again
+//! after `[push] first_retry_ms`, then twice as long each time (at most ten minutes); the
+//! pusher's later notifications wait behind it. After `[push] give_up_after_seconds` the row
+//! is dropped. A gateway that lists the pushkey in `rejected` gets the pusher deleted, as the
+//! spec demands. Rows stay in the database until then, so a restart loses nothing; at start
+//! the job sends whatever waits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ruma::UserId;
+use schulhof_store::OutboxRow;
+use tokio::task::JoinSet;
+
+use super::gateway::{self, Delivery};
+use crate::service::read::RoomReader;
+use crate::service::runtime::jobs::Stop;
+use crate::state::AppState;
+use crate::Result;
+
+/// How many outbox rows one round reads.
+const BATCH: i64 = 200;
+/// The longest wait between two tries of one notification (ms).
+const MAX_RETRY_MS: i64 = 600_000;
+/// How long the job waits after a database error before it looks again (ms).
+const DB_RETRY_MS: i64 = 5_000;
+
+/// The `push-sender` job.
+pub async fn job(state: Arc<AppState>, mut stop: Stop) {
+    loop {
+        let next = match send_due(&state).await {
+            Ok(Round::More) => continue,
+            Ok(Round::Done(next)) => next,
+            Err(err) => {
+                tracing::warn!(%err, "push sender: outbox unreadable");
+                Some(state.clock.now_ms() + DB_RETRY_MS)
+            }
+        };
+        let retry = async {
+            match next {
+                Some(at) => state.clock.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.stopped() => return,
+            _ = state.push.wake.notified() => {}
+            _ = retry => {}
+        }
+    }
+}
+
+/// How a round ended.
+enum Round {
+    /// A full batch was sent: more may be due at once.
+    More,
+    /// Nothing more is due; the next row is due then (`None`: the outbox is empty).
+    Done(Option<i64>),
+}
+
+/// Sends every due row once (a batch at most).
+async fn send_due(state: &Arc<AppState>) -> Result<Round> {
+    let now = state.clock.now_ms();
+    let rows = state.db.due_pushes(now, BATCH).await?;
+    let full = rows.len() as i64 == BATCH;
+    let mut pushers: HashMap<(String, String, String), Vec<OutboxRow>> = HashMap::new();
+    for row in rows {
+        let key = (row.user_id.clone(), row.app_id.clone(), row.pushkey.clone());
+        pushers.entry(key).or_default().push(row);
+    }
+    let mut sending = JoinSet::new();
+    for rows in pushers.into_values() {
+        let state = state.clone();
+        sending.spawn(async move { deliver(&state, rows).await });
+    }
+    while let Some(done) = sending.join_next().await {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(%err, "push sender: delivery not recorded"),
+            Err(err) => tracing::error!(%err, "push sender: delivery task failed"),
+        }
+    }
+    if full {
+        return Ok(Round::More);
+    }
+    Ok(Round::Done(state.db.next_push_due().await?))
+}
+
+/// Delivers the due rows of one pusher in order; stops at the first failure.
+async fn deliver(state: &AppState, rows: Vec<OutboxRow>) -> Result<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    let Some(pusher) = state
+        .db
+        .pusher(&first.user_id, &first.app_id, &first.pushkey)
+        .await?
+    else {
+        // Deleted meanwhile, with its rows.
+        return Ok(());
+    };
+    let Ok(user_id) = UserId::parse(pusher.user_id.as_str()) else {
+        return Ok(());
+    };
+    for row in &rows {
+        let Some(event) = visible_event(state, &user_id, row).await? else {
+            state.db.remove_push(row).await?;
+            continue;
+        };
+        let unread = super::counts::unread(state, &user_id).await?;
+        let body = gateway::body(state, &pusher, row, &event, unread).await?;
+        match gateway::send(state, &pusher, &body).await {
+            Delivery::Accepted { rejected: false } => state.db.remove_push(row).await?,
+            Delivery::Accepted { rejected: true } => {
+                state
+                    .db
+                    .delete_pusher(&pusher.user_id, &pusher.app_id, &pusher.pushkey)
+                    .await?;
+                tracing::info!(app_id = %pusher.app_id, "push gateway rejected the pushkey: pusher deleted");
+                return Ok(());
+            }
+            Delivery::Failed(reason) => {
+                failed(state, row, &reason).await?;
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The event of a notification, if it still exists and the user may still see it (it may
+/// have been removed by retention, or its sender ignored since).
+async fn visible_event(
+    state: &AppState,
+    user_id: &UserId,
+    row: &OutboxRow,
+) -> Result<Option<schulhof_store::EventRow>> {
+    let Some(mut event) = state.db.event_at(row.event_pos).await? else {
+        return Ok(None);
+    };
+    let Ok(room_id) = ruma::RoomId::parse(event.room_id.as_str()) else {
+        return Ok(None);
+    };
+    let reader = RoomReader::new(state, user_id, &room_id, state.writer.current(), None).await?;
+    if let Some(at) = reader.exclusions().release_position(event.stream_pos) {
+        event.stream_pos = at;
+    }
+    Ok(reader.can_see(&event).await?.then_some(event))
+}
+
+/// Records a failed delivery: the next try after the backoff, or none after the time limit.
+async fn failed(state: &AppState, row: &OutboxRow, reason: &str) -> Result<()> {
+    let now = state.clock.now_ms();
+    let attempts = row.attempts + 1;
+    let config = &state.config.push;
+    let first = i64::try_from(config.first_retry_ms).unwrap_or(MAX_RETRY_MS);
+    let backoff = first
+        .saturating_mul(1_i64 << (attempts - 1).min(30))
+        .min(MAX_RETRY_MS);
+    let give_up_at = row.created_ts.saturating_add(
+        i64::try_from(config.give_up_after_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+    );
+    if now + backoff > give_up_at {
+        tracing::warn!(
+            attempts,
+            reason,
+            "push gateway keeps failing: notification dropped"
+        );
+        return Ok(state.db.remove_push(row).await?);
+    }
+    tracing::debug!(attempts, reason, backoff, "push gateway failed: will retry");
+    Ok(state.db.push_failed(row, attempts, now + backoff).await?)
+}
