@@ -356,7 +356,7 @@ impl Db {
         Ok(scalar!(self, fetch_one, sql, [user_id, room_id])?)
     }
 
-    /// The outbox rows of a user (for tests and the data access request).
+    /// A user's waiting outbox rows, oldest notification first.
     pub async fn queued_pushes(&self, user_id: &str) -> Result<Vec<OutboxRow>> {
         let sql = "SELECT user_id, app_id, pushkey, notify_pos, event_pos, room_id, tweaks,
                    attempts, created_ts FROM push_outbox WHERE user_id = $1
