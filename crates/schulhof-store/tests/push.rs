@@ -1,6 +1,6 @@
 //! Conformance of pushers and the push outbox on SQLite and PostgreSQL: pushers are set,
-//! replaced, moved between users unless appended, and deleted with their device or their
-//! person; notifications are queued for every pusher of their recipient in the transaction
+//! replaced, moved between users unless appended, and deleted with their device, their
+//! sessions or their person; notifications are queued for every pusher of their recipient in the transaction
 //! that records them (also at a quiet-hours release), retried with backoff in order and
 //! removed; `GET /notifications` reads them newest first, at release positions too.
 
@@ -192,6 +192,17 @@ async fn pushers_go_with_their_device_and_their_person(engine: Engine) {
     assert_eq!(left, ["k2"]);
     assert_eq!(keys(&db.queued_pushes(ANNA).await.unwrap()), [("k2", 1, 0)]);
 
+    // Revoking her sessions (locked account) takes the pushers with the tokens.
+    let mut tx = db.begin().await.unwrap();
+    Db::revoke_sessions_tx(&mut tx, ANNA).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(db.pushers(ANNA).await.unwrap().is_empty());
+    assert!(db.queued_pushes(ANNA).await.unwrap().is_empty());
+
+    db.set_pusher(&pusher(ANNA, "k3", "LAPTOP"), false)
+        .await
+        .unwrap();
+    queue(&db, ANNA, 2, 0).await;
     let mut tx = db.begin().await.unwrap();
     Db::erase_user_tx(&mut tx, ANNA).await.unwrap();
     tx.commit().await.unwrap();
