@@ -275,10 +275,10 @@ impl Db {
         Ok(fetch!(self, fetch_all, sql, [now, limit])?)
     }
 
-    /// When the next outbox row is due (`None`: the outbox is empty).
-    pub async fn next_push_due(&self) -> Result<Option<i64>> {
-        let sql = "SELECT MIN(next_attempt_ts) FROM push_outbox";
-        Ok(scalar!(self, fetch_one, sql, [])?)
+    /// When the next outbox row falls due after `now` (`None`: none waits for a later time).
+    pub async fn next_push_due(&self, now: i64) -> Result<Option<i64>> {
+        let sql = "SELECT MIN(next_attempt_ts) FROM push_outbox WHERE next_attempt_ts > $1";
+        Ok(scalar!(self, fetch_one, sql, [now])?)
     }
 
     /// Removes a sent (or given up) outbox row.

@@ -91,7 +91,7 @@ async fn pushers_are_set_replaced_moved_and_deleted(engine: Engine) {
 async fn notifications_are_queued_for_every_pusher_and_retried_in_order(engine: Engine) {
     let db = fresh_db(engine).await;
     assert_eq!(queue(&db, ANNA, 1, 100).await, 0, "no pusher, no row");
-    assert_eq!(db.next_push_due().await.unwrap(), None);
+    assert_eq!(db.next_push_due(0).await.unwrap(), None);
     for key in ["k1", "k2"] {
         db.set_pusher(&pusher(ANNA, key, "PHONE"), false)
             .await
@@ -99,7 +99,12 @@ async fn notifications_are_queued_for_every_pusher_and_retried_in_order(engine: 
     }
     assert_eq!(queue(&db, ANNA, 2, 100).await, 2);
     assert_eq!(queue(&db, ANNA, 3, 100).await, 2);
-    assert_eq!(db.next_push_due().await.unwrap(), Some(100));
+    assert_eq!(db.next_push_due(99).await.unwrap(), Some(100));
+    assert_eq!(
+        db.next_push_due(100).await.unwrap(),
+        None,
+        "due now, not later"
+    );
     let due = db.due_pushes(100, 10).await.unwrap();
     assert_eq!(
         keys(&due),
@@ -118,7 +123,7 @@ async fn notifications_are_queued_for_every_pusher_and_retried_in_order(engine: 
     );
     db.remove_push(&due[1]).await.unwrap();
     db.remove_push(&due[3]).await.unwrap();
-    assert_eq!(db.next_push_due().await.unwrap(), Some(300));
+    assert_eq!(db.next_push_due(200).await.unwrap(), Some(300));
     assert_eq!(
         keys(&db.due_pushes(300, 10).await.unwrap()),
         [("k1", 2, 1), ("k1", 3, 0)]

@@ -216,12 +216,7 @@ fn gateway_data(config: &PushConfig, data: Option<&Value>) -> Result<(String, St
             format!("`data.url` must end with {PUSH_NOTIFY_PATH}: {url:?}"),
         ));
     }
-    let allowed = config
-        .gateways
-        .iter()
-        .filter_map(|g| url::Url::parse(g).ok())
-        .any(|g| g == parsed);
-    if !allowed {
+    if !gateway_allowed(config, &parsed) {
         return Err(invalid(
             format!(
                 "Dieses Push-Gateway ist an dieser Schule nicht freigegeben: {url:?}. \
@@ -246,6 +241,15 @@ fn gateway_data(config: &PushConfig, data: Option<&Value>) -> Result<(String, St
     let mut rest = data.clone();
     rest.remove("url");
     Ok((parsed.to_string(), Value::Object(rest).to_string()))
+}
+
+/// Whether `url` is one of the gateways the admin allows (`[push] gateways`).
+pub fn gateway_allowed(config: &PushConfig, url: &url::Url) -> bool {
+    config
+        .gateways
+        .iter()
+        .filter_map(|g| url::Url::parse(g).ok())
+        .any(|g| &g == url)
 }
 
 /// Carries out a checked `/pushers/set` request.

@@ -1,43 +1,75 @@
 //! The `push-sender` job: delivers the push outbox to the gateways.
 //!
-//! A singleton job. It sends every due outbox row, one request per notification and pusher,
-//! the pushers side by side and each pusher's notifications in order; then it sleeps until a
-//! commit queues more (the commit path wakes it) or the earliest retry is due. With an empty
-//! outbox it waits for a wake-up only: no polling, no CPU while nothing happens.
+//! A singleton job. It sends every due outbox row, one request per notification and pusher:
+//! one delivery task per pusher, side by side (a slow gateway holds up only its own pushers),
+//! each sending its pusher's notifications in order. Between rounds it sleeps until a commit
+//! queues more (the commit path wakes it), a delivery ends or the earliest retry is due. With
+//! an empty outbox it waits for a wake-up only: no polling, no CPU while nothing happens.
 //!
 //! A row is deleted once its gateway accepted it (HTTP 200). A failed delivery is tried again
 //! after `[push] first_retry_ms`, then twice as long each time (at most ten minutes); the
 //! pusher's later notifications wait behind it. After `[push] give_up_after_seconds` the row
 //! is dropped. A gateway that lists the pushkey in `rejected` gets the pusher deleted, as the
-//! spec demands. Rows stay in the database until then, so a restart loses nothing; at start
-//! the job sends whatever waits.
+//! spec demands, and so does a gateway the admin no longer allows. Rows stay in the database
+//! until then, so a restart loses nothing; at start the job sends whatever waits.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ruma::UserId;
 use schulhof_store::OutboxRow;
-use tokio::task::JoinSet;
+use tokio::task::{Id, JoinSet};
 
 use super::gateway::{self, Delivery};
+use super::pushers::gateway_allowed;
 use crate::service::read::RoomReader;
 use crate::service::runtime::jobs::Stop;
 use crate::state::AppState;
 use crate::Result;
 
-/// How many outbox rows one round reads.
+/// How many outbox rows one look at the outbox reads.
 const BATCH: i64 = 200;
 /// The longest wait between two tries of one notification (ms).
 const MAX_RETRY_MS: i64 = 600_000;
 /// How long the job waits after a database error before it looks again (ms).
 const DB_RETRY_MS: i64 = 5_000;
 
+/// A pusher: user, app ID, pushkey.
+type PusherKey = (String, String, String);
+
+/// The deliveries running now: at most one per pusher, so its notifications stay in order.
+#[derive(Default)]
+struct InFlight {
+    tasks: JoinSet<()>,
+    pushers: HashMap<Id, PusherKey>,
+}
+
+impl InFlight {
+    fn busy(&self) -> HashSet<&PusherKey> {
+        self.pushers.values().collect()
+    }
+
+    /// Waits until a delivery ends (never, if none runs).
+    async fn next_done(&mut self) {
+        match self.tasks.join_next_with_id().await {
+            Some(Ok((id, ()))) => {
+                self.pushers.remove(&id);
+            }
+            Some(Err(err)) => {
+                tracing::error!(%err, "push sender: delivery task failed");
+                self.pushers.remove(&err.id());
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
 /// The `push-sender` job.
 pub async fn job(state: Arc<AppState>, mut stop: Stop) {
+    let mut in_flight = InFlight::default();
     loop {
-        let next = match send_due(&state).await {
-            Ok(Round::More) => continue,
-            Ok(Round::Done(next)) => next,
+        let next = match start_due(&state, &mut in_flight).await {
+            Ok(next) => next,
             Err(err) => {
                 tracing::warn!(%err, "push sender: outbox unreadable");
                 Some(state.clock.now_ms() + DB_RETRY_MS)
@@ -50,47 +82,40 @@ pub async fn job(state: Arc<AppState>, mut stop: Stop) {
             }
         };
         tokio::select! {
+            // Deliveries still running are dropped; their rows stay and are sent after the
+            // restart (gateways drop duplicates by event ID).
             _ = stop.stopped() => return,
             _ = state.push.wake.notified() => {}
             _ = retry => {}
+            _ = in_flight.next_done() => {}
         }
     }
 }
 
-/// How a round ended.
-enum Round {
-    /// A full batch was sent: more may be due at once.
-    More,
-    /// Nothing more is due; the next row is due then (`None`: the outbox is empty).
-    Done(Option<i64>),
-}
-
-/// Sends every due row once (a batch at most).
-async fn send_due(state: &Arc<AppState>) -> Result<Round> {
+/// Starts a delivery for each pusher with due rows that has none running; returns when the
+/// next row falls due later (`None`: none waits for a later time). Rows due now whose
+/// pusher is busy are read again when its delivery ends.
+async fn start_due(state: &Arc<AppState>, in_flight: &mut InFlight) -> Result<Option<i64>> {
     let now = state.clock.now_ms();
     let rows = state.db.due_pushes(now, BATCH).await?;
-    let full = rows.len() as i64 == BATCH;
-    let mut pushers: HashMap<(String, String, String), Vec<OutboxRow>> = HashMap::new();
+    let busy = in_flight.busy();
+    let mut pushers: HashMap<PusherKey, Vec<OutboxRow>> = HashMap::new();
     for row in rows {
         let key = (row.user_id.clone(), row.app_id.clone(), row.pushkey.clone());
-        pushers.entry(key).or_default().push(row);
-    }
-    let mut sending = JoinSet::new();
-    for rows in pushers.into_values() {
-        let state = state.clone();
-        sending.spawn(async move { deliver(&state, rows).await });
-    }
-    while let Some(done) = sending.join_next().await {
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!(%err, "push sender: delivery not recorded"),
-            Err(err) => tracing::error!(%err, "push sender: delivery task failed"),
+        if !busy.contains(&key) {
+            pushers.entry(key).or_default().push(row);
         }
     }
-    if full {
-        return Ok(Round::More);
+    for (key, rows) in pushers {
+        let state = state.clone();
+        let task = in_flight.tasks.spawn(async move {
+            if let Err(err) = deliver(&state, rows).await {
+                tracing::warn!(%err, "push sender: delivery not recorded");
+            }
+        });
+        in_flight.pushers.insert(task.id(), key);
     }
-    Ok(Round::Done(state.db.next_push_due().await?))
+    Ok(state.db.next_push_due(now).await?)
 }
 
 /// Delivers the due rows of one pusher in order; stops at the first failure.
@@ -106,7 +131,15 @@ async fn deliver(state: &AppState, rows: Vec<OutboxRow>) -> Result<()> {
         // Deleted meanwhile, with its rows.
         return Ok(());
     };
-    let Ok(user_id) = UserId::parse(pusher.user_id.as_str()) else {
+    let allowed =
+        url::Url::parse(&pusher.url).is_ok_and(|url| gateway_allowed(&state.config.push, &url));
+    let (Ok(user_id), true) = (UserId::parse(pusher.user_id.as_str()), allowed) else {
+        // The admin no longer allows its gateway: it can never deliver again.
+        state
+            .db
+            .delete_pusher(&pusher.user_id, &pusher.app_id, &pusher.pushkey)
+            .await?;
+        tracing::info!(app_id = %pusher.app_id, "push gateway no longer allowed: pusher deleted");
         return Ok(());
     };
     for row in &rows {
