@@ -347,6 +347,19 @@ impl Db {
         )?)
     }
 
+    /// `(room_id, notification_count)` of every room where `user_id` has unread notifying
+    /// events (after their newest `m.read`/`m.read.private` receipt there), in one query:
+    /// the badge count of a push notification.
+    pub async fn unread_notification_rooms(&self, user_id: &str) -> Result<Vec<(String, i64)>> {
+        let sql = "SELECT p.room_id, COUNT(*) FROM push_actions p
+                   LEFT JOIN (SELECT room_id, MAX(event_pos) AS read_pos FROM receipts
+                     WHERE user_id = $1 AND receipt_type IN ('m.read', 'm.read.private')
+                     GROUP BY room_id) r ON r.room_id = p.room_id
+                   WHERE p.user_id = $1 AND p.stream_pos > COALESCE(r.read_pos, 0)
+                   GROUP BY p.room_id ORDER BY p.room_id";
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
+    }
+
     /// The position up to which `user_id` has read `room_id` (their newest `m.read` or
     /// `m.read.private` receipt; 0 without one).
     pub async fn read_up_to(&self, user_id: &str, room_id: &str) -> Result<i64> {

@@ -259,6 +259,22 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
     );
     assert_eq!(list(7, false, 1).await, [(2, 2, true)]);
     assert_eq!(list(i64::MAX, true, 10).await, [(2, 2, true)]);
+    assert_eq!(
+        db.unread_notification_rooms(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 3)]
+    );
+    assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 0);
+    let mut tx = db.begin().await.unwrap();
+    Db::put_receipt(&mut tx, ROOM, ANNA, "m.read", "", "$ev2", 2, 0, 8)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 2);
+    assert_eq!(
+        db.unread_notification_rooms(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 1)],
+        "only the released one is after her receipt"
+    );
     assert!(db
         .notifications(BEN, i64::MAX, false, 10)
         .await
