@@ -39,6 +39,8 @@ pub struct GatewayCall {
     pub path: String,
     /// The JSON body (`Value::Null` if it was not JSON).
     pub body: Value,
+    /// How the gateway answered it.
+    pub answer: GatewayAnswer,
 }
 
 impl GatewayCall {
@@ -148,6 +150,7 @@ async fn answer(
         .flatten()
         .map(|d| d["pushkey"].clone())
         .collect();
+    let mode = *shared.answer.lock().expect("gateway lock");
     shared
         .calls
         .lock()
@@ -156,8 +159,8 @@ async fn answer(
             at: Instant::now(),
             path,
             body,
+            answer: mode,
         });
-    let mode = *shared.answer.lock().expect("gateway lock");
     let (status, reply) = match mode {
         GatewayAnswer::Accept => (StatusCode::OK, json!({ "rejected": [] })),
         GatewayAnswer::Fail => (

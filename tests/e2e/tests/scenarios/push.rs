@@ -1,7 +1,8 @@
 //! Push notifications as a phone app and its push gateway see them, against a real HTTP
 //! gateway on loopback (`PushGateway`, speaking the Push Gateway API): the app registers a
 //! pusher (`event_id_only`); a direct message produces exactly one notify call with the
-//! unread count `/sync` shows and nothing of the message; bad registrations are refused
+//! unread count `/sync` shows and nothing of the message; a notification the gateway has not
+//! taken survives a crash of the server; bad registrations are refused
 //! with the spec's errcodes and a German text and change nothing; a deleted pusher and a
 //! logged-out device get no more calls. A message held by a teacher's quiet hours is pushed
 //! once at its release, a message deleted while held never. A failing gateway is retried with
@@ -125,7 +126,7 @@ fn check_event_id_only(call: &GatewayCall, event_id: &str, room: &str, unread: u
 async fn a_direct_message_is_pushed_once_without_content(server: &TestServer) -> Result<()> {
     let gateway = PushGateway::start().await?;
     let (anna, ben) = two_users(server).await?;
-    allow_gateway(server, &gateway, "").await?;
+    allow_gateway(server, &gateway, "first_retry_ms = 300").await?;
     let (anna, ben) = (anna.raw(), ben.raw());
     ensure!(pushkeys(&anna).await?.is_empty());
 
@@ -208,6 +209,44 @@ async fn a_direct_message_is_pushed_once_without_content(server: &TestServer) ->
         .ok()?;
     ensure!(highlights["notifications"] == json!([]), "{highlights}");
 
+    // A notification the gateway has not taken survives a crash of the server.
+    gateway.answer_with(GatewayAnswer::Fail);
+    let durable = send(&ben, &room, "Kommt trotzdem an").await?;
+    let before = gateway
+        .wait_for_calls(3, Duration::from_secs(5))
+        .await?
+        .len();
+    server.restart().await?;
+    gateway.answer_with(GatewayAnswer::Accept);
+    let accepted = |calls: &[GatewayCall]| {
+        calls
+            .iter()
+            .filter(|c| c.notification()["event_id"] == durable.as_str())
+            .filter(|c| c.answer == GatewayAnswer::Accept)
+            .count()
+    };
+    let mut delivered = false;
+    for _ in 0..100 {
+        if accepted(&gateway.calls()) > 0 {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ensure!(
+        delivered,
+        "not delivered after the restart: {:?}",
+        gateway.calls()
+    );
+    tokio::time::sleep(QUIET).await;
+    let after_restart = gateway.calls();
+    ensure!(
+        accepted(&after_restart) == 1,
+        "delivered twice: {after_restart:?}"
+    );
+    ensure!(after_restart.len() > before, "no call after the restart");
+    let after_restart = after_restart.len();
+
     // A deleted pusher, and the pusher of a device that logged out, get no more calls.
     let deleted = json!({ "kind": null, "app_id": APP_ID, "pushkey": "k-anna" });
     anna.post("/_matrix/client/v3/pushers/set", deleted)
@@ -229,7 +268,10 @@ async fn a_direct_message_is_pushed_once_without_content(server: &TestServer) ->
     );
     send(&ben, &room, "Hallo?").await?;
     tokio::time::sleep(QUIET).await;
-    ensure!(gateway.calls().len() == 2, "a removed pusher got a call");
+    ensure!(
+        gateway.calls().len() == after_restart,
+        "a removed pusher got a call"
+    );
     Ok(())
 }
 
