@@ -8,7 +8,11 @@
 //! when the gateway accepted it, the sender gave up, or the pusher went away.
 
 use crate::db::AnyRow;
-use crate::{execute, execute_tx, fetch, scalar, Db, Result, Tx};
+use crate::{execute, execute_tx, fetch, scalar, with_tx, Db, Result, Tx};
+
+/// Recipients named in one queueing statement (well below both engines' limits on
+/// parameters).
+const USERS_PER_QUEUE: usize = 500;
 
 /// The columns [`PusherRow`] reads, in its order.
 const PUSHER_COLUMNS: &str = "user_id, app_id, pushkey, device_id, kind, app_display_name,
@@ -226,27 +230,44 @@ impl Db {
         )?)
     }
 
-    /// Queues a notification of `user_id` at `notify_pos` (about the event at `event_pos`)
-    /// for every pusher they have, inside the transaction that records the notification.
-    /// Returns how many rows were queued (0 for a user without pushers).
+    /// Queues the notification at `notify_pos` (about the event at `event_pos`) for every
+    /// pusher of `user_ids`, with the push rule's `tweaks`, inside the transaction that
+    /// records the notifications: one statement for all recipients, so those without pushers
+    /// cost nothing more. Returns how many rows were queued.
     pub async fn queue_push(
         tx: &mut Tx,
-        user_id: &str,
+        user_ids: &[&str],
         room_id: &str,
-        notify_pos: i64,
-        event_pos: i64,
+        (notify_pos, event_pos): (i64, i64),
         tweaks: &str,
         now: i64,
     ) -> Result<u64> {
-        let sql = "INSERT INTO push_outbox (user_id, app_id, pushkey, notify_pos, event_pos,
-                   room_id, tweaks, attempts, next_attempt_ts, created_ts)
-                   SELECT user_id, app_id, pushkey, $2, $3, $4, $5, 0, $6, $6
-                   FROM pushers WHERE user_id = $1";
-        Ok(execute_tx!(
-            tx,
-            sql,
-            [user_id, notify_pos, event_pos, room_id, tweaks, now]
-        )?)
+        let mut queued = 0;
+        for users in user_ids.chunks(USERS_PER_QUEUE) {
+            let list = (0..users.len())
+                .map(|i| format!("${}", i + 6))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO push_outbox (user_id, app_id, pushkey, notify_pos, event_pos,
+                 room_id, tweaks, attempts, next_attempt_ts, created_ts)
+                 SELECT user_id, app_id, pushkey, $1, $2, $3, $4, 0, $5, $5
+                 FROM pushers WHERE user_id IN ({list})"
+            );
+            queued += with_tx!(&mut *tx, |c| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(notify_pos)
+                    .bind(event_pos)
+                    .bind(room_id)
+                    .bind(tweaks)
+                    .bind(now);
+                for user in users {
+                    query = query.bind(*user);
+                }
+                query.execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(queued)
     }
 
     /// Queues the notifications of the holds released at the positions `first_pos..end_pos`

@@ -39,9 +39,16 @@ fn pusher(user_id: &str, pushkey: &str, device_id: &str) -> PusherRow {
 
 async fn queue(db: &Db, user: &str, pos: i64, now: i64) -> u64 {
     let mut tx = db.begin().await.unwrap();
-    let queued = Db::queue_push(&mut tx, user, ROOM, pos, pos, r#"{"sound":"default"}"#, now)
-        .await
-        .unwrap();
+    let queued = Db::queue_push(
+        &mut tx,
+        &[user],
+        ROOM,
+        (pos, pos),
+        r#"{"sound":"default"}"#,
+        now,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     queued
 }
@@ -97,6 +104,19 @@ async fn notifications_are_queued_for_every_pusher_and_retried_in_order(engine: 
             .await
             .unwrap();
     }
+    db.set_pusher(&pusher(BEN, "kb", "TABLET"), false)
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let users = [ANNA, "@niemand:schule.test", BEN];
+    assert_eq!(
+        Db::queue_push(&mut tx, &users, ROOM, (1, 1), "{}", 50)
+            .await
+            .unwrap(),
+        3,
+        "every pusher of every recipient, in one statement"
+    );
+    drop(tx);
     assert_eq!(queue(&db, ANNA, 2, 100).await, 2);
     assert_eq!(queue(&db, ANNA, 3, 100).await, 2);
     assert_eq!(db.next_push_due(99).await.unwrap(), Some(100));

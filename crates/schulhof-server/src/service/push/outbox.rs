@@ -8,20 +8,18 @@ use crate::service::write::Commit;
 use crate::state::AppState;
 use crate::Result;
 
-/// Queues the notification of `user_id` at `notify_pos` about the event at `event_pos` for
-/// every pusher they have, with the push rule's `tweaks` (JSON object text).
+/// Queues the notification at `notify_pos` about the event at `event_pos` for every pusher of
+/// `user_ids`, with the push rule's `tweaks` (JSON object text).
 pub async fn queue(
     state: &AppState,
     c: &mut Commit<'_, '_>,
-    user_id: &str,
+    user_ids: &[&str],
     room_id: &str,
-    (notify_pos, event_pos): (i64, i64),
+    positions: (i64, i64),
     tweaks: &str,
 ) -> Result<()> {
     let now = state.clock.now_ms();
-    let queued =
-        Db::queue_push(c.tx(), user_id, room_id, notify_pos, event_pos, tweaks, now).await?;
-    if queued > 0 {
+    if Db::queue_push(c.tx(), user_ids, room_id, positions, tweaks, now).await? > 0 {
         c.effects().wake_sender(state.push.wake.clone());
     }
     Ok(())

@@ -123,7 +123,7 @@ impl Notified {
 
 /// Evaluates every joined member's push rules for a new event and records the notifying ones,
 /// with a push notification queued for each of their pushers (the outbox, in the commit's
-/// transaction). The event is flattened once; each member's rules are then matched against
+/// transaction; one statement for all of them). The event is flattened once; each member's rules are then matched against
 /// it. Members in `held` (quiet hours) get no notification now: for each of them the result
 /// says how the event notifies them, to be recorded and pushed when it is released.
 pub async fn record_notifications(
@@ -145,6 +145,8 @@ pub async fn record_notifications(
     let (joined, _) = room.member_counts();
     let member_count = UInt::try_from(joined).unwrap_or_default();
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
+    // Recipients notified now, by the tweaks of their matching rule.
+    let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
     for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
         let rules = state.push_rules.ruleset(state, user).await?;
         // The default rules never notify a joined member of a member event: the only override
@@ -174,15 +176,17 @@ pub async fn record_notifications(
         }
         let room_id = room.room_id.as_str();
         Db::insert_push_action(c.tx(), user.as_str(), room_id, pos, notified.highlight).await?;
-        outbox::queue(
-            state,
-            c,
-            user.as_str(),
-            room_id,
-            (pos, pos),
-            &notified.tweaks,
-        )
-        .await?;
+        match pushes
+            .iter_mut()
+            .find(|(tweaks, _)| *tweaks == notified.tweaks)
+        {
+            Some((_, users)) => users.push(user.as_str()),
+            None => pushes.push((notified.tweaks, vec![user.as_str()])),
+        }
+    }
+    // One outbox statement per set of tweaks (usually one), whoever has pushers.
+    for (tweaks, users) in &pushes {
+        outbox::queue(state, c, users, room.room_id.as_str(), (pos, pos), tweaks).await?;
     }
     Ok(held_actions)
 }
