@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ruma::UserId;
-use schulhof_store::OutboxRow;
+use schulhof_store::{OutboxRow, PusherRow};
 use tokio::task::{Id, JoinSet};
 
 use super::gateway::{self, Delivery};
@@ -143,12 +143,19 @@ async fn deliver(state: &AppState, rows: Vec<OutboxRow>) -> Result<()> {
         return Ok(());
     };
     for row in &rows {
-        let Some(event) = visible_event(state, &user_id, row).await? else {
-            state.db.remove_push(row).await?;
-            continue;
+        let body = match prepare(state, &user_id, &pusher, row).await {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                state.db.remove_push(row).await?;
+                continue;
+            }
+            // Tried again after the backoff like a failed delivery, so a fault cannot spin.
+            Err(err) => {
+                tracing::warn!(%err, "push notification not prepared");
+                failed(state, row, "not prepared").await?;
+                return Ok(());
+            }
         };
-        let unread = super::counts::unread(state, &user_id).await?;
-        let body = gateway::body(state, &pusher, row, &event, unread).await?;
         match gateway::send(state, &pusher, &body).await {
             Delivery::Accepted { rejected: false } => state.db.remove_push(row).await?,
             Delivery::Accepted { rejected: true } => {
@@ -166,6 +173,23 @@ async fn deliver(state: &AppState, rows: Vec<OutboxRow>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The request body of one notification, or `None` if its event is gone or no longer
+/// visible to the user.
+async fn prepare(
+    state: &AppState,
+    user_id: &UserId,
+    pusher: &PusherRow,
+    row: &OutboxRow,
+) -> Result<Option<serde_json::Value>> {
+    let Some(event) = visible_event(state, user_id, row).await? else {
+        return Ok(None);
+    };
+    let unread = super::counts::unread(state, user_id).await?;
+    Ok(Some(
+        gateway::body(state, pusher, row, &event, unread).await?,
+    ))
 }
 
 /// The event of a notification, if it still exists and the user may still see it (it may
