@@ -5,7 +5,8 @@
 //! taken survives a crash of the server; bad registrations are refused
 //! with the spec's errcodes and a German text and change nothing; a deleted pusher and a
 //! logged-out device get no more calls. A message held by a teacher's quiet hours is pushed
-//! once at its release, a message deleted while held never. A failing gateway is retried with
+//! once at its release, a message deleted while held never; a pusher without
+//! `event_id_only` gets content only when the admin allows it. A failing gateway is retried with
 //! growing pauses and then given up; a gateway that rejects the pushkey gets the pusher
 //! removed. `/pushers` and `/notifications` responses are validated against the spec.
 
@@ -94,8 +95,26 @@ fn unread_total(sync: &Value) -> u64 {
 }
 
 /// Checks that a notification names `event_id` in `room`, carries the unread count
-/// `unread`, the pusher's device, and nothing of the message (format `event_id_only`).
+/// `unread`, the pusher's device with the `event_id_only` pusher's data, and nothing of the
+/// message.
 fn check_event_id_only(call: &GatewayCall, event_id: &str, room: &str, unread: u64) -> Result<()> {
+    check_without_content(
+        call,
+        event_id,
+        room,
+        unread,
+        json!({ "format": "event_id_only" }),
+    )
+}
+
+/// Like [`check_event_id_only`] for a pusher with `data` (without its URL).
+fn check_without_content(
+    call: &GatewayCall,
+    event_id: &str,
+    room: &str,
+    unread: u64,
+    data: Value,
+) -> Result<()> {
     ensure!(call.path == schulhof_e2e::NOTIFY_PATH, "path {}", call.path);
     let n = call.notification();
     ensure!(n["event_id"] == event_id, "event_id: {n}");
@@ -107,7 +126,7 @@ fn check_event_id_only(call: &GatewayCall, event_id: &str, room: &str, unread: u
     ensure!(devices[0]["pushkey"].is_string(), "pushkey: {n}");
     ensure!(devices[0]["pushkey_ts"].is_u64(), "pushkey_ts: {n}");
     ensure!(
-        devices[0]["data"] == json!({ "format": "event_id_only" }),
+        devices[0]["data"] == data,
         "data must be the pusher's data without url: {n}"
     );
     for leaked in [
@@ -281,7 +300,13 @@ async fn a_held_message_is_pushed_at_its_release(server: &TestServer) -> Result<
     let [anna, ben] = <[RawApi; 2]>::try_from(apis).ok().context("logins")?;
     allow_gateway(server, &gateway, "").await?;
     server.set_clock(FRIDAY_EVENING).await?;
-    register(&anna, "k-anna", &gateway).await?;
+    // A pusher without `event_id_only`: the server still sends no content unless the admin
+    // allows it.
+    let mut full = pusher("k-anna", &gateway.url());
+    full["data"] = json!({ "url": gateway.url() });
+    anna.post("/_matrix/client/v3/pushers/set", full)
+        .await?
+        .ok()?;
     let room = quiet_hours::chat(&ben, &anna).await?;
 
     // Friday evening: Ben writes twice and deletes the second; nothing reaches Anna's phone.
@@ -308,7 +333,7 @@ async fn a_held_message_is_pushed_at_its_release(server: &TestServer) -> Result<
     // Monday 07:00: exactly one call, for the kept message, with the count her client shows.
     server.set_clock(MONDAY_MORNING).await?;
     let calls = gateway.wait_for_calls(1, Duration::from_secs(10)).await?;
-    check_event_id_only(&calls[0], &kept, &room, 1)?;
+    check_without_content(&calls[0], &kept, &room, 1, json!({}))?;
     tokio::time::sleep(QUIET).await;
     ensure!(gateway.calls().len() == 1, "calls: {:?}", gateway.calls());
     let sync = quiet_hours::sync(&anna, None, 0).await?;
@@ -321,6 +346,21 @@ async fn a_held_message_is_pushed_at_its_release(server: &TestServer) -> Result<
         .filter_map(|n| n["event"]["event_id"].as_str())
         .collect();
     ensure!(ids == [kept.as_str()], "{listed}");
+
+    // With `include_content` the same pusher gets the message's type, sender and content.
+    allow_gateway(server, &gateway, "include_content = true").await?;
+    server.set_clock(MONDAY_MORNING + 3_600_000).await?;
+    let open = send(&ben, &room, "drei").await?;
+    let calls = gateway.wait_for_calls(2, Duration::from_secs(10)).await?;
+    let n = calls[1].notification();
+    ensure!(n["event_id"] == open.as_str(), "{n}");
+    ensure!(
+        n["type"] == "m.room.message" && n["content"]["body"] == "drei",
+        "{n}"
+    );
+    ensure!(n["sender"] == "@ben.mueller:schule.test", "{n}");
+    ensure!(n["sender_display_name"] == "Ben Müller", "{n}");
+    ensure!(n["counts"]["unread"] == 2, "{n}");
     Ok(())
 }
 
