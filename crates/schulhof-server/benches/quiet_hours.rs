@@ -145,6 +145,7 @@ async fn held_messages(
                         notify: true,
                         highlight: false,
                         shared_group: false,
+                        push_tweaks: None,
                     };
                     Db::insert_hold(c.tx(), &hold).await?;
                 }

@@ -76,9 +76,85 @@ pub struct Config {
     /// Scheduled sending (MSC4140 delayed events, section `[delayed_events]`).
     #[serde(default)]
     pub delayed_events: DelayedEventsConfig,
+    /// Push notifications to phones (section `[push]`): which push gateways apps may use.
+    #[serde(default)]
+    pub push: PushConfig,
     /// Switches for test servers only (section `[testing]`); a release build refuses them.
     #[serde(default)]
     pub testing: TestingConfig,
+}
+
+/// The path every push gateway URL must have (Push Gateway API).
+pub const PUSH_NOTIFY_PATH: &str = "/_matrix/push/v1/notify";
+
+/// Push notifications (section `[push]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushConfig {
+    /// The push gateway URLs apps may register pushers for (each ending in
+    /// `/_matrix/push/v1/notify`; `https`, or `http` on the loopback interface). Empty: no
+    /// push notifications.
+    #[serde(default)]
+    pub gateways: Vec<String>,
+    /// Whether notifications of pushers without `format: event_id_only` carry the event's
+    /// type, sender, sender's and room's names and content (default: no; every notification
+    /// then carries only the event and room IDs and the unread count, so nothing of a message
+    /// leaves the server).
+    #[serde(default)]
+    pub include_content: bool,
+    /// How long the sender waits before retrying a failed delivery (ms); each further
+    /// retry waits twice as long (at most ten minutes).
+    #[serde(default = "default_push_first_retry_ms")]
+    pub first_retry_ms: u64,
+    /// After how many seconds a notification whose gateway keeps failing is dropped.
+    #[serde(default = "default_push_give_up_after_seconds")]
+    pub give_up_after_seconds: u64,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            gateways: Vec::new(),
+            include_content: false,
+            first_retry_ms: default_push_first_retry_ms(),
+            give_up_after_seconds: default_push_give_up_after_seconds(),
+        }
+    }
+}
+
+impl PushConfig {
+    /// Checks every gateway URL: a URL with the notify path, `https` or loopback `http`.
+    fn check(&self) -> Result<(), String> {
+        for gateway in &self.gateways {
+            let url = url::Url::parse(gateway)
+                .map_err(|e| format!("key `push.gateways`: {gateway:?} is not a URL ({e})"))?;
+            if url.path() != PUSH_NOTIFY_PATH || url.query().is_some() {
+                return Err(format!(
+                    "key `push.gateways`: {gateway:?} must end with {PUSH_NOTIFY_PATH}"
+                ));
+            }
+            let loopback = match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(name)) => name == "localhost",
+                None => false,
+            };
+            if !(url.scheme() == "https" || url.scheme() == "http" && loopback) {
+                return Err(format!(
+                    "key `push.gateways`: {gateway:?} must use https (http only on the loopback interface)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_push_first_retry_ms() -> u64 {
+    2_000
+}
+
+fn default_push_give_up_after_seconds() -> u64 {
+    3_600
 }
 
 /// Scheduled sending: delayed events of MSC4140 (section `[delayed_events]`).
@@ -525,6 +601,7 @@ impl Config {
         if config.accounts.secret_key_file.as_os_str().is_empty() {
             config.accounts.secret_key_file = config.data_dir().join(SECRET_KEY_FILE);
         }
+        config.push.check()?;
         if config.testing.movable_clock && !cfg!(debug_assertions) {
             return Err(
                 "key `testing.movable_clock`: a release build refuses test switches".to_owned(),
@@ -620,6 +697,28 @@ public_baseurl = "http://127.0.0.1:8008/"
         let text = format!("{MINIMAL}[accounts]\nsecret_key_file = \"k.key\"\n");
         let c = Config::parse(&text).unwrap();
         assert_eq!(c.accounts.secret_key_file, Path::new("k.key"));
+    }
+
+    #[test]
+    fn push_gateways_must_be_notify_urls_over_https() {
+        let with = |gateway: &str| {
+            Config::parse(&format!("{MINIMAL}\n[push]\ngateways = [{gateway:?}]\n"))
+                .map(|c| c.push.gateways)
+        };
+        let good = "https://push.schule.test/_matrix/push/v1/notify";
+        assert_eq!(with(good).unwrap(), [good]);
+        assert!(with("http://127.0.0.1:7000/_matrix/push/v1/notify").is_ok());
+        for bad in [
+            "http://push.schule.test/_matrix/push/v1/notify",
+            "https://push.schule.test/notify",
+            "https://push.schule.test/_matrix/push/v1/notify?x=1",
+            "kein url",
+        ] {
+            let err = with(bad).unwrap_err();
+            assert!(err.contains("push.gateways"), "{bad}: {err}");
+        }
+        let defaults = Config::parse(MINIMAL).unwrap().push;
+        assert!(defaults.gateways.is_empty() && !defaults.include_content);
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct AppState {
     pub notices: crate::service::notices::Notices,
     /// Delayed events: wakes their sender job (`service::delayed`).
     pub delayed: crate::service::delayed::DelayedEvents,
+    /// Push delivery: the sender job's wake-up and HTTP client (`service::push`).
+    pub push: crate::service::push::PushService,
     /// Quiet hours: schedules, waiting holds (`service::quiet_hours`).
     pub quiet_hours: crate::service::quiet_hours::QuietHoursService,
     /// Media uploaded from this moment on (ms) is served only through the authenticated
@@ -131,6 +133,7 @@ impl AppState {
             appservices,
             notices,
             delayed: Default::default(),
+            push: crate::service::push::PushService::new()?,
             quiet_hours,
             media_freeze_ts,
             config,

@@ -210,7 +210,7 @@ impl Db {
         Ok(())
     }
 
-    /// Deletes devices with their tokens and end-to-end keys, all in one transaction.
+    /// Deletes devices with their tokens, end-to-end keys and pushers, all in one transaction.
     pub async fn delete_devices(&self, user_id: &str, device_ids: &[String]) -> Result<()> {
         let mut tx = self.begin().await?;
         for device_id in device_ids {
@@ -226,6 +226,7 @@ impl Db {
             ] {
                 execute_tx!(&mut tx, sql, [user_id, device_id])?;
             }
+            Db::delete_device_pushers(&mut tx, user_id, device_id).await?;
         }
         tx.commit().await
     }

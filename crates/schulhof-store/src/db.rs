@@ -210,7 +210,8 @@ impl Db {
         })
     }
 
-    /// The highest stream position stored in any stream table (0 for a new database).
+    /// The highest stream position stored in any stream table, the positions of quiet-hours
+    /// releases included (0 for a new database).
     pub async fn max_stream_pos(&self) -> Result<i64> {
         let sql = "SELECT MAX(p) FROM (
             SELECT MAX(stream_pos) AS p FROM events
@@ -218,7 +219,8 @@ impl Db {
             UNION ALL SELECT MAX(stream_pos) FROM receipts
             UNION ALL SELECT MAX(stream_pos) FROM device_list_changes
             UNION ALL SELECT MAX(stream_pos) FROM to_device
-            UNION ALL SELECT MAX(stream_pos) FROM presence) AS all_streams";
+            UNION ALL SELECT MAX(stream_pos) FROM presence
+            UNION ALL SELECT MAX(released_pos) FROM quiet_holds) AS all_streams";
         let max: Option<i64> = scalar!(self, fetch_one, sql, [])?;
         Ok(max.unwrap_or(0))
     }

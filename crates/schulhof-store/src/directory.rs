@@ -518,8 +518,16 @@ impl Db {
     }
 
     /// Deletes every access token of a user inside the caller's transaction (all sessions
-    /// end; devices and their keys stay). Returns the number of tokens deleted.
+    /// end; devices and their keys stay), and the pushers those sessions registered with their
+    /// waiting notifications (a locked phone gets no more pushes). Returns the number of
+    /// tokens deleted.
     pub async fn revoke_sessions_tx(tx: &mut Tx, user_id: &str) -> Result<u64> {
+        for sql in [
+            "DELETE FROM push_outbox WHERE user_id = $1",
+            "DELETE FROM pushers WHERE user_id = $1",
+        ] {
+            execute(tx, sql, &[user_id]).await?;
+        }
         execute(
             tx,
             "DELETE FROM access_tokens WHERE user_id = $1",

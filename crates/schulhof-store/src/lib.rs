@@ -22,6 +22,7 @@ mod misc;
 mod notices;
 mod personal_data;
 mod policy;
+mod push;
 mod quiet_hours;
 mod serve_lease;
 mod start_codes;
@@ -41,6 +42,7 @@ pub use job_lock::{job_lock_key, JobLock};
 pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;
 pub use policy::{ReportRow, RoomOriginRow};
+pub use push::{NotificationRow, OutboxRow, PusherRow};
 pub use quiet_hours::{
     DuePair, HoldRow, NewHold, PersonalQuietHours, HOLD_DROPPED, HOLD_HELD, HOLD_RELEASED,
     HOLD_WITHDRAWN,

@@ -59,6 +59,7 @@ migrations![
     "0003_quiet_hours",
     "0004_delayed_events",
     "0005_event_relations",
+    "0006_push",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -440,6 +441,11 @@ mod tests {
             "0005_event_relations",
             "b662f18576390150df832739d5c590617f4085c9a485bbf52aa9e2d673a16c53",
             "a89d6594e51997cf4aee6824c903e382377fca3a2657f67f87fefacf984d01f1",
+        ),
+        (
+            "0006_push",
+            "0ba2e32e455391baaa82c16892b5db8b42902f5bad3f9a3bea177c39eda8746d",
+            "cd929a00db7cda9aff63a0e3ebf74465d007f234ce86f78e94b990aa2ce9ea1a",
         ),
     ];
 

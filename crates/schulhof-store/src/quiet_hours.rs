@@ -39,6 +39,9 @@ pub struct NewHold<'a> {
     /// Whether sender and recipient shared a group of the school directory when it was sent
     /// (if they no longer do at release, it is dropped).
     pub shared_group: bool,
+    /// The tweaks of the push rule that matched (JSON object text), sent with the push
+    /// notification at release.
+    pub push_tweaks: Option<&'a str>,
 }
 
 /// One hold of a recipient, as the reader needs it.
@@ -126,8 +129,8 @@ impl Db {
     /// Stores a hold (status `held`), inside the transaction of the event it holds.
     pub async fn insert_hold(tx: &mut Tx, hold: &NewHold<'_>) -> Result<()> {
         let sql = "INSERT INTO quiet_holds (recipient, event_pos, room_id, sender, release_ts,
-                   status, released_pos, notify, highlight, shared_group)
-                   VALUES ($1, $2, $3, $4, $5, 'held', NULL, $6, $7, $8)";
+                   status, released_pos, notify, highlight, shared_group, push_tweaks)
+                   VALUES ($1, $2, $3, $4, $5, 'held', NULL, $6, $7, $8, $9)";
         execute_tx!(
             tx,
             sql,
@@ -140,6 +143,7 @@ impl Db {
                 i64::from(hold.notify),
                 i64::from(hold.highlight),
                 i64::from(hold.shared_group),
+                hold.push_tweaks,
             ]
         )?;
         Ok(())

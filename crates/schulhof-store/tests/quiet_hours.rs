@@ -30,6 +30,7 @@ async fn hold(db: &Db, recipient: &str, pos: i64, room: &str, release_ts: i64, n
             notify,
             highlight: false,
             shared_group: true,
+            push_tweaks: None,
         },
     )
     .await
@@ -85,6 +86,8 @@ async fn due_holds_are_released_once_in_order_with_their_notifications(engine: E
     assert_eq!(Db::count_due(&mut tx, MONDAY).await.unwrap(), 4);
     assert_eq!(Db::release_due(&mut tx, MONDAY, 100).await.unwrap(), 4);
     tx.commit().await.unwrap();
+    // A restarted writer goes on after the release positions, which belong to no event.
+    assert_eq!(db.max_stream_pos().await.unwrap(), 103);
 
     // Per recipient in the original order: Anna's 1, 2, 3 at 100, 101, 102; Carla's 4 at 103.
     assert_eq!(

@@ -9,6 +9,7 @@
 //! [`backend_tests!`] turns each into a test module with one test per backend.
 
 mod checks;
+mod push_gateway;
 mod raw;
 mod server;
 mod user;
@@ -16,6 +17,7 @@ mod user;
 use std::time::Duration;
 
 pub use checks::Checks;
+pub use push_gateway::{GatewayAnswer, GatewayCall, PushGateway, NOTIFY_PATH};
 pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
 pub use user::{

@@ -1,6 +1,6 @@
 //! Account endpoints the school manages itself (registration, deactivation, 3PIDs), password
-//! changes, and features Schulhof does not offer but clients ask for (TURN, bridges,
-//! notification history).
+//! changes, features Schulhof does not offer but clients ask for (TURN, bridges), and the
+//! notification history.
 
 use std::sync::Arc;
 
@@ -88,7 +88,23 @@ async fn protocols(_: Ruma<get_protocols::v3::Request>) -> JsonResult {
     Ok(Json(json!({})))
 }
 
-/// Schulhof keeps no notification history (there are no push gateways either).
-async fn notifications(_: Ruma<get_notifications::v3::Request>) -> JsonResult {
-    Ok(Json(json!({ "notifications": [] })))
+/// The user's notifications, newest first (`service::push::notifications`).
+async fn notifications(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_notifications::v3::Request>,
+) -> JsonResult {
+    let limit = req
+        .body
+        .limit
+        .map(|l| usize::try_from(u64::from(l)).unwrap_or(usize::MAX));
+    Ok(Json(
+        crate::service::push::notifications::page(
+            &state,
+            req.user_id(),
+            req.body.from.as_deref(),
+            limit,
+            req.body.only.as_deref(),
+        )
+        .await?,
+    ))
 }

@@ -1,5 +1,5 @@
 //! Push rules: `/pushrules/` and `/pushrules/global/{kind}/{ruleId}` with `/enabled` and
-//! `/actions`. A user's rules are stored as global account data `m.push_rules` (like Synapse),
+//! `/actions`; pushers: `/pushers` and `/pushers/set`. A user's rules are stored as global account data `m.push_rules` (like Synapse),
 //! so they also reach the client through `/sync`.
 
 use std::sync::Arc;
@@ -18,7 +18,8 @@ use tokio::sync::Mutex;
 
 use super::{Json, JsonResult};
 use crate::router::Routes;
-use crate::ruma_wrapper::Ruma;
+use crate::ruma_wrapper::{read_body, Authenticated, Ruma};
+use crate::service::push::pushers;
 use crate::service::push::rules::{PushRules, PUSH_RULES_TYPE};
 use crate::service::user::account_data::set_account_data;
 use crate::state::AppState;
@@ -42,8 +43,13 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<set_pushrule_enabled::v3::Request, _, _>(set_enabled)
         .endpoint::<get_pushrule_actions::v3::Request, _, _>(get_actions)
         .endpoint::<set_pushrule_actions::v3::Request, _, _>(set_actions);
-    // ruma only knows the paths with a trailing slash; clients also ask without one.
     for version in ["r0", "v3"] {
+        routes = routes.raw_with(
+            &format!("/_matrix/client/{version}/pushers/set"),
+            MethodFilter::POST,
+            set_pusher,
+        );
+        // ruma only knows the paths with a trailing slash; clients also ask without one.
         routes = routes
             .raw_with(
                 &format!("/_matrix/client/{version}/pushrules"),
@@ -250,10 +256,32 @@ async fn set_actions(
     .await
 }
 
-/// Push notification gateways come with the phone apps (a later release); until then nobody
-/// has a pusher.
-async fn pushers(_: Ruma<get_pushers::v3::Request>) -> JsonResult {
-    Ok(Json(json!({ "pushers": [] })))
+/// The user's pushers.
+async fn pushers(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<get_pushers::v3::Request>,
+) -> JsonResult {
+    Ok(Json(pushers::list(&state, req.user_id()).await?))
+}
+
+/// `POST /pushers/set`: creates, changes or deletes a pusher. Read as plain JSON, so that
+/// a missing or wrong field gets the spec's `M_MISSING_PARAM`/`M_INVALID_PARAM` naming it.
+async fn set_pusher(
+    State(state): State<Arc<AppState>>,
+    Authenticated(session): Authenticated,
+    body: axum::body::Body,
+) -> JsonResult {
+    state.rate_limiter.check_request(session.user_id.as_str())?;
+    let bytes = read_body(body, state.config.limits.max_request_bytes as usize).await?;
+    let body: Value = serde_json::from_slice(&bytes).map_err(|_| Error::NotJson)?;
+    let request = pushers::parse_set(
+        &state.config.push,
+        &session.user_id,
+        &session.device_id,
+        &body,
+    )?;
+    pushers::set(&state, &session.user_id, request).await?;
+    Ok(Json(json!({})))
 }
 
 #[cfg(test)]

@@ -35,6 +35,11 @@ pub struct TestState {
 impl TestState {
     /// A fresh state on `backend`; `name` goes into the directory and database names.
     pub async fn new(backend: Backend, name: &str) -> TestState {
+        Self::with_sections(backend, name, "").await
+    }
+
+    /// Like [`TestState::new`], with `sections` (TOML) added to the configuration.
+    pub async fn with_sections(backend: Backend, name: &str, sections: &str) -> TestState {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let unique = format!(
             "{name}_{}_{}",
@@ -67,6 +72,8 @@ school_name = "Testschule"
 
 [accounts]
 secret_key_file = "{dir}/schulhof.key"
+
+{sections}
 "#,
             dir = dir.display()
         ))

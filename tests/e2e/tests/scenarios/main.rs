@@ -15,6 +15,7 @@ mod hardening;
 mod media;
 mod notices;
 mod policy;
+mod push;
 mod quiet_hours;
 mod quiet_hours_personal;
 mod rate_limits;

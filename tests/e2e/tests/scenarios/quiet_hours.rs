@@ -33,7 +33,7 @@ S-2;Zoë;Yılmaz;Schülerin;Klasse 8a;;ja
 ";
 
 /// Friday, 4 December 2026, 20:00 in Berlin.
-const FRIDAY_EVENING: i64 = 1_796_410_800_000;
+pub(crate) const FRIDAY_EVENING: i64 = 1_796_410_800_000;
 /// Saturday, 5 December 2026, 12:00 in Berlin.
 const SATURDAY_NOON: i64 = 1_796_468_400_000;
 /// Monday, 7 December 2026, 07:00 in Berlin: the school's quiet hours end.

@@ -3,16 +3,18 @@
 
 use std::sync::Arc;
 
-use ruma::push::{Action, FlattenedJson, PushConditionRoomCtx, Ruleset, Tweak};
+use ruma::push::{Action, FlattenedJson, PushConditionRoomCtx, Ruleset};
 use ruma::serde::Raw;
 use ruma::{UInt, UserId};
-use schulhof_store::{Db, Tx};
+use schulhof_store::Db;
 use serde_json::Value;
 
+use crate::service::push::outbox;
 use crate::service::rooms::pdu::Pdu;
 use crate::service::rooms::RoomSnapshot;
 use crate::service::user::account_data::account_data;
 use crate::service::user::user_cache::UserCache;
+use crate::service::write::Commit;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -82,19 +84,57 @@ async fn actions_for<'r>(
     &[]
 }
 
-/// Evaluates every joined member's push rules for a new event and records the notifying ones.
-/// The event is flattened once; each member's rules are then matched against it. Members in
-/// `held` (quiet hours) get no notification now: for each of them the result says whether the
-/// event notifies and highlights, to be recorded when it is released.
+/// How an event notifies one recipient: what their push rule's actions said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notified {
+    /// The rule set the highlight tweak.
+    pub highlight: bool,
+    /// The rule's tweaks as the Push Gateway API sends them (`{"sound": "default", ...}`),
+    /// JSON object text.
+    pub tweaks: String,
+}
+
+impl Notified {
+    /// The notification `actions` describe, if they notify.
+    fn from_actions(actions: &[Action]) -> Option<Self> {
+        if !actions.iter().any(|a| matches!(a, Action::Notify)) {
+            return None;
+        }
+        let mut tweaks = serde_json::Map::new();
+        for action in actions {
+            if let Action::SetTweak(tweak) = action {
+                let Ok(value) = serde_json::to_value(tweak) else {
+                    continue;
+                };
+                if let Some(name) = value.get("set_tweak").and_then(Value::as_str) {
+                    // `highlight` without a value means true.
+                    let setting = value.get("value").cloned().unwrap_or(Value::Bool(true));
+                    tweaks.insert(name.to_owned(), setting);
+                }
+            }
+        }
+        let highlight = tweaks.get("highlight") == Some(&Value::Bool(true));
+        Some(Notified {
+            highlight,
+            tweaks: Value::Object(tweaks).to_string(),
+        })
+    }
+}
+
+/// Evaluates every joined member's push rules for a new event and records the notifying ones,
+/// with a push notification queued for each of their pushers (the outbox, in the commit's
+/// transaction; one statement for all of them). The event is flattened once; each member's rules are then matched against
+/// it. Members in `held` (quiet hours) get no notification now: for each of them the result
+/// says how the event notifies them, to be recorded and pushed when it is released.
 pub async fn record_notifications(
     state: &AppState,
-    tx: &mut Tx,
+    c: &mut Commit<'_, '_>,
     room: &RoomSnapshot,
     pdu: &Pdu,
     pos: i64,
     held: &[&UserId],
-) -> Result<Vec<(bool, bool)>> {
-    let mut held_actions = vec![(false, false); held.len()];
+) -> Result<Vec<Option<Notified>>> {
+    let mut held_actions = vec![None; held.len()];
     if pdu.state_key.is_some() && pdu.kind != ruma::events::TimelineEventType::RoomMember {
         return Ok(held_actions);
     }
@@ -105,6 +145,8 @@ pub async fn record_notifications(
     let (joined, _) = room.member_counts();
     let member_count = UInt::try_from(joined).unwrap_or_default();
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
+    // Recipients notified now, by the tweaks of their matching rule.
+    let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
     for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
         let rules = state.push_rules.ruleset(state, user).await?;
         // The default rules never notify a joined member of a member event: the only override
@@ -123,21 +165,28 @@ pub async fn record_notifications(
             user.to_owned(),
             display_name,
         );
-        let actions = actions_for(&rules.ruleset, &event, &ctx).await;
-        if actions.iter().any(|a| matches!(a, Action::Notify)) {
-            let highlight = actions.iter().any(|a| {
-                matches!(
-                    a,
-                    Action::SetTweak(Tweak::Highlight(ruma::push::HighlightTweakValue::Yes))
-                )
-            });
-            if let Some(i) = held.iter().position(|h| *h == user) {
-                held_actions[i] = (true, highlight);
-                continue;
-            }
-            Db::insert_push_action(tx, user.as_str(), room.room_id.as_str(), pos, highlight)
-                .await?;
+        let Some(notified) =
+            Notified::from_actions(actions_for(&rules.ruleset, &event, &ctx).await)
+        else {
+            continue;
+        };
+        if let Some(i) = held.iter().position(|h| *h == user) {
+            held_actions[i] = Some(notified);
+            continue;
         }
+        let room_id = room.room_id.as_str();
+        Db::insert_push_action(c.tx(), user.as_str(), room_id, pos, notified.highlight).await?;
+        match pushes
+            .iter_mut()
+            .find(|(tweaks, _)| *tweaks == notified.tweaks)
+        {
+            Some((_, users)) => users.push(user.as_str()),
+            None => pushes.push((notified.tweaks, vec![user.as_str()])),
+        }
+    }
+    // One outbox statement per set of tweaks (usually one), whoever has pushers.
+    for (tweaks, users) in &pushes {
+        outbox::queue(state, c, users, room.room_id.as_str(), (pos, pos), tweaks).await?;
     }
     Ok(held_actions)
 }
@@ -175,6 +224,46 @@ mod tests {
                 assert_eq!(ours, rumas, "{event} in a room of {members}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn tweaks_are_sent_as_the_push_gateway_api_names_them() {
+        let user = owned_user_id!("@ben:schule.test");
+        let ruleset = Ruleset::server_default(&user);
+        let ctx = PushConditionRoomCtx::new(
+            owned_room_id!("!r:schule.test"),
+            2u32.into(),
+            user.clone(),
+            "Ben".into(),
+        );
+        let notified = |event: Value| {
+            let ruleset = &ruleset;
+            let ctx = &ctx;
+            async move {
+                let raw: Raw<Value> = Raw::new(&event).unwrap().cast();
+                let actions = actions_for(ruleset, &FlattenedJson::from_raw(&raw), ctx).await;
+                Notified::from_actions(actions).map(|n| {
+                    (
+                        n.highlight,
+                        serde_json::from_str::<Value>(&n.tweaks).unwrap(),
+                    )
+                })
+            }
+        };
+        // A direct message: a sound, no highlight.
+        let dm = json!({ "type": "m.room.message", "sender": "@anna:schule.test", "content": { "msgtype": "m.text", "body": "Hallo" } });
+        assert_eq!(
+            notified(dm).await,
+            Some((false, json!({ "sound": "default" })))
+        );
+        // A mention highlights.
+        let mention = json!({ "type": "m.room.message", "sender": "@anna:schule.test", "content": { "msgtype": "m.text", "body": "Ben?", "m.mentions": { "user_ids": ["@ben:schule.test"] } } });
+        let (highlight, tweaks) = notified(mention).await.unwrap();
+        assert!(highlight);
+        assert_eq!(tweaks["highlight"], json!(true));
+        // A notice does not notify.
+        let notice = json!({ "type": "m.room.message", "sender": "@anna:schule.test", "content": { "msgtype": "m.notice", "body": "Hinweis" } });
+        assert_eq!(notified(notice).await, None);
     }
 
     #[tokio::test]

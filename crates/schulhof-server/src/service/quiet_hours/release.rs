@@ -21,6 +21,7 @@ use serde_json::json;
 
 use super::hold::share_group;
 use crate::service::notices;
+use crate::service::push;
 use crate::service::rooms::EventTemplate;
 use crate::service::runtime::jobs::Stop;
 use crate::service::school::directory;
@@ -81,6 +82,7 @@ pub async fn release_due(state: &AppState, now: i64) -> Result<()> {
                     c.next_pos();
                 }
                 Db::release_due(c.tx(), now, first).await?;
+                push::outbox::queue_released(state, c, first, first + due).await?;
             }
             for pair in &pairs {
                 c.effects()

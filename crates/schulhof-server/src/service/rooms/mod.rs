@@ -282,25 +282,21 @@ impl Rooms {
                         .quiet_hours
                         .holds(&directory, &working, sender, pdu, now);
                     let held: Vec<&UserId> = holds.iter().map(|h| h.recipient).collect();
-                    let actions = crate::service::push::rules::record_notifications(
-                        state,
-                        c.tx(),
-                        &working,
-                        pdu,
-                        pos,
-                        &held,
+                    let notified = crate::service::push::rules::record_notifications(
+                        state, c, &working, pdu, pos, &held,
                     )
                     .await?;
-                    for (hold, (notify, highlight)) in holds.iter().zip(actions) {
+                    for (hold, notified) in holds.iter().zip(notified) {
                         let row = NewHold {
                             recipient: hold.recipient.as_str(),
                             event_pos: pos,
                             room_id: room_id.as_str(),
                             sender: sender.as_str(),
                             release_ts: hold.release_ts,
-                            notify,
-                            highlight,
+                            notify: notified.is_some(),
+                            highlight: notified.as_ref().is_some_and(|n| n.highlight),
                             shared_group: hold.shared_group,
+                            push_tweaks: notified.as_ref().map(|n| n.tweaks.as_str()),
                         };
                         Db::insert_hold(c.tx(), &row).await?;
                         c.effects().held(

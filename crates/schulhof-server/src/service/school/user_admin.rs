@@ -159,8 +159,8 @@ fn remove_person(directory: &mut Directory, localpart: &str) -> bool {
 }
 
 /// Everything stored about a person, for a data access request (DSGVO Art. 15): directory
-/// entry, account, devices, account data, personal quiet hours, rooms, the events they sent,
-/// their uploads and the audit entries about them. No secrets (password hashes, tokens, start codes, keys).
+/// entry, account, devices, pushers, account data, personal quiet hours, rooms, the events
+/// they sent, their uploads and the audit entries about them. No secrets (password hashes, tokens, start codes, keys).
 pub async fn export(state: &AppState, localpart: &str) -> Result<Value> {
     let user_id = user_id_of(state, localpart)?;
     let account = state.db.user(user_id.as_str()).await?;
@@ -230,6 +230,16 @@ pub async fn export(state: &AppState, localpart: &str) -> Result<Value> {
             })
         }).collect::<Vec<_>>(),
         "delayed_events": crate::service::delayed::manage::export(db, uid).await?,
+        // The pushkey, an app's address of the device at its push service, is left out.
+        "pushers": db.pushers(uid).await?.into_iter().map(|p| json!({
+            "app_id": p.app_id,
+            "app_display_name": p.app_display_name,
+            "device_id": p.device_id,
+            "device_display_name": p.device_display_name,
+            "lang": p.lang,
+            "gateway_url": p.url,
+            "set_ts": p.pushkey_ts,
+        })).collect::<Vec<_>>(),
         "media": db.media_uploaded_by(uid).await?.into_iter().map(|m| json!({
             "content_uri": format!("mxc://{}/{}", state.server_name, m.media_id),
             "content_type": m.content_type,

@@ -1,10 +1,12 @@
 //! What a committed write changes outside the database: cached room state, the activity
-//! index `/sync` uses to skip reads, cached push rules, and whom to wake.
+//! index `/sync` uses to skip reads, cached push rules, and whom to wake (users, and the
+//! sender jobs of outboxes the write added to).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ruma::OwnedUserId;
+use tokio::sync::Notify;
 
 use crate::service::rooms::{Audience, RoomActivity, RoomSnapshot};
 use crate::service::write::activity::UserStream;
@@ -29,6 +31,8 @@ pub struct Effects {
     holds: Vec<(String, String, i64)>,
     /// A release of holds due at this time (ms) committed.
     released_until: Option<i64>,
+    /// Outbox senders to wake: the write queued rows for them.
+    senders: Vec<Arc<Notify>>,
 }
 
 impl Effects {
@@ -106,6 +110,14 @@ impl Effects {
         self
     }
 
+    /// Wakes an outbox's sender job after the commit (the write queued rows for it).
+    pub fn wake_sender(&mut self, sender: Arc<Notify>) -> &mut Self {
+        if !self.senders.iter().any(|s| Arc::ptr_eq(s, &sender)) {
+            self.senders.push(sender);
+        }
+        self
+    }
+
     /// Applies the in-memory changes for a commit whose newest position is `pos`, before that
     /// position becomes visible to readers.
     pub(super) fn apply_state(&mut self, state: &AppState, pos: i64) {
@@ -150,5 +162,8 @@ impl Effects {
         state
             .notifier
             .notify(self.wake.iter().map(String::as_str).chain(members), pos);
+        for sender in &self.senders {
+            sender.notify_one();
+        }
     }
 }

@@ -11,7 +11,8 @@
 //! **Outbox seam.** Work that must leave the server because of a write (appservice
 //! transactions, push notifications) is recorded as outbox rows through [`Commit::tx`] in the
 //! same transaction as the events it comes from, so a crash either keeps both or neither; the
-//! job that sends them is woken like a user, after the commit.
+//! job that sends them is woken like a user, after the commit
+//! ([`Effects::wake_sender`]). The push outbox is `service::push::outbox`.
 
 pub mod activity;
 mod effects;

@@ -1,0 +1,214 @@
+//! Push benchmark, in-process on real databases with a push gateway on loopback (an HTTP
+//! server speaking the Push Gateway API). Prints one JSON object per figure:
+//!
+//! - `push_latency`: from the start of a send (`Rooms::send`, which returns after the
+//!   commit) until the gateway has received the notification, for a direct message to a user
+//!   with one pusher, median and p99 over 300 messages sent one after another; once for a
+//!   user in that one room, once for a user who also has unread messages in 200 other rooms
+//!   (the badge count sums them). Goal: ≤ 50 ms after the commit (the figure includes the
+//!   send itself, so it bounds that from above).
+//! - `push_idle_cpu`: CPU time the whole process used during three idle seconds after the
+//!   last notification, with the push sender running (no other job is started). Goal: 0.
+//!
+//! `cargo bench -p schulhof-server --bench push` (PostgreSQL at `$SCHULHOF_TEST_PG`,
+//! default `postgres://postgres@127.0.0.1:5432`; `SCHULHOF_SKIP_PG=1` skips it).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use ruma::api::client::room::create_room;
+use ruma::{OwnedUserId, UserId};
+use schulhof_server::service::push::sender;
+use schulhof_server::service::rooms::{create, membership, EventTemplate, Rooms};
+use schulhof_server::service::runtime::jobs::Scope;
+use schulhof_server::state::AppState;
+use schulhof_store::{PusherRow, UserRow};
+use serde_json::json;
+use support::{Backend, TestState};
+use tokio::sync::mpsc;
+
+/// Messages whose push is timed.
+const MESSAGES: usize = 300;
+/// Messages sent first and not timed (connections, caches).
+const WARM_UP: usize = 20;
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+/// A push gateway on a free loopback port: reports the arrival of each notification.
+async fn gateway() -> (String, mpsc::UnboundedReceiver<Instant>) {
+    let (arrived, receiver) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/_matrix/push/v1/notify",
+        post(move |_body: axum::body::Bytes| {
+            let arrived = arrived.clone();
+            async move {
+                let _ = arrived.send(Instant::now());
+                (
+                    [(http::header::CONTENT_TYPE, "application/json")],
+                    r#"{"rejected":[]}"#,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("gateway port");
+    let url = format!(
+        "http://{}/_matrix/push/v1/notify",
+        listener.local_addr().expect("gateway address")
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, receiver)
+}
+
+/// An account without password.
+async fn account(state: &AppState, localpart: &str) -> OwnedUserId {
+    let user_id = format!("@{localpart}:schule.test");
+    let row = UserRow {
+        user_id: user_id.clone(),
+        password_hash: None,
+        displayname: Some(localpart.to_owned()),
+        avatar_url: None,
+        is_admin: false,
+        deactivated: false,
+    };
+    state.db.create_user(&row, 0).await.expect("account");
+    UserId::parse(user_id).expect("user ID")
+}
+
+/// CPU time (user + system) of this process so far, in clock ticks of /proc.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat format")
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15; after the command's ")" they are the 12th and 13th.
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+/// Sends one message from `sender` into `room`.
+async fn say(state: &AppState, room: &ruma::RoomId, sender: &UserId, body: String) {
+    let message = EventTemplate::message(
+        "m.room.message",
+        json!({ "msgtype": "m.text", "body": body }),
+    );
+    Rooms::send(state, room, sender, message, None)
+        .await
+        .expect("sent");
+}
+
+/// A direct chat `from` opens with `to`, who joins.
+async fn direct_chat(state: &AppState, from: &UserId, to: &OwnedUserId) -> ruma::OwnedRoomId {
+    let mut request = create_room::v3::Request::new();
+    request.invite = vec![to.clone()];
+    request.is_direct = true;
+    let room = create::create_room(state, from, &request, &json!({}))
+        .await
+        .expect("room");
+    membership::join(state, to, &room, None)
+        .await
+        .expect("join");
+    room
+}
+
+async fn push_latency(backend: Backend, other_rooms: usize) {
+    let (url, mut arrivals) = gateway().await;
+    let sections = format!("[push]\ngateways = [\"{url}\"]\n");
+    let test = TestState::with_sections(backend, "bench_push", &sections).await;
+    let state = &test.state;
+    let anna = account(state, "anna").await;
+    let ben = account(state, "ben").await;
+    let room = direct_chat(state, &ben, &anna).await;
+    for i in 0..other_rooms {
+        let other = account(state, &format!("schueler{i}")).await;
+        let chat = direct_chat(state, &other, &anna).await;
+        say(state, &chat, &other, "Frage".into()).await;
+    }
+    let pusher = PusherRow {
+        user_id: anna.to_string(),
+        app_id: "de.schulhof.bench".into(),
+        pushkey: "bench".into(),
+        device_id: "PHONE".into(),
+        kind: "http".into(),
+        app_display_name: "Bench".into(),
+        device_display_name: "Telefon".into(),
+        profile_tag: None,
+        lang: "de".into(),
+        url,
+        data: r#"{"format":"event_id_only"}"#.into(),
+        pushkey_ts: 0,
+    };
+    state.db.set_pusher(&pusher, false).await.expect("pusher");
+    state
+        .jobs
+        .start(state, "push-sender", Scope::Singleton, sender::job);
+
+    let mut latencies = Vec::with_capacity(MESSAGES);
+    for i in 0..WARM_UP + MESSAGES {
+        let start = Instant::now();
+        say(state, &room, &ben, format!("Nachricht {i}")).await;
+        let arrived = tokio::time::timeout(Duration::from_secs(5), arrivals.recv())
+            .await
+            .expect("the push arrived within 5 s")
+            .expect("gateway running");
+        if i >= WARM_UP {
+            latencies.push(arrived - start);
+        }
+    }
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    let p99 = latencies[latencies.len() * 99 / 100];
+    println!(
+        "{}",
+        json!({
+            "figure": "push_latency", "backend": format!("{backend:?}"),
+            "rooms_with_unread": other_rooms + 1, "messages": MESSAGES, "median_ms": ms(median), "p99_ms": ms(p99),
+            "max_ms": ms(*latencies.last().expect("latencies")),
+        })
+    );
+
+    if other_rooms > 0 {
+        state.jobs.shutdown(Duration::from_secs(2)).await;
+        return;
+    }
+    // Idle: nothing is sent; the sender must not run.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = cpu_ticks() - before;
+    println!(
+        "{}",
+        json!({
+            "figure": "push_idle_cpu", "backend": format!("{backend:?}"),
+            "idle_s": 3, "cpu_ticks": used, "extra_calls": arrivals.try_recv().is_ok(),
+        })
+    );
+    state.jobs.shutdown(Duration::from_secs(2)).await;
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let postgres = !std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1");
+        for other_rooms in [0, 200] {
+            push_latency(Backend::Sqlite, other_rooms).await;
+            if postgres {
+                push_latency(Backend::Postgres, other_rooms).await;
+            }
+        }
+        if !postgres {
+            eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");
+        }
+    });
+}

@@ -1,0 +1,303 @@
+//! Conformance of pushers and the push outbox on SQLite and PostgreSQL: pushers are set,
+//! replaced, moved between users unless appended, and deleted with their device, their
+//! sessions or their person; notifications are queued for every pusher of their recipient in the transaction
+//! that records them (also at a quiet-hours release), retried with backoff in order and
+//! removed; `GET /notifications` reads them newest first, at release positions too.
+
+#[macro_use]
+mod common;
+
+use common::{fresh_db, store_event, Engine, ANNA, BEN, ROOM};
+use schulhof_store::{Db, NewHold, OutboxRow, PusherRow};
+
+on_both_engines!(
+    pushers_are_set_replaced_moved_and_deleted,
+    notifications_are_queued_for_every_pusher_and_retried_in_order,
+    released_holds_queue_their_notifications,
+    pushers_go_with_their_device_and_their_person,
+    notifications_are_listed_newest_first,
+);
+
+const APP: &str = "de.schule.app.android";
+
+fn pusher(user_id: &str, pushkey: &str, device_id: &str) -> PusherRow {
+    PusherRow {
+        user_id: user_id.into(),
+        app_id: APP.into(),
+        pushkey: pushkey.into(),
+        device_id: device_id.into(),
+        kind: "http".into(),
+        app_display_name: "Schul-App".into(),
+        device_display_name: "Telefon".into(),
+        profile_tag: None,
+        lang: "de".into(),
+        url: "https://push.schule.test/_matrix/push/v1/notify".into(),
+        data: r#"{"format":"event_id_only"}"#.into(),
+        pushkey_ts: 1_000,
+    }
+}
+
+async fn queue(db: &Db, user: &str, pos: i64, now: i64) -> u64 {
+    let mut tx = db.begin().await.unwrap();
+    let queued = Db::queue_push(
+        &mut tx,
+        &[user],
+        ROOM,
+        (pos, pos),
+        r#"{"sound":"default"}"#,
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    queued
+}
+
+fn keys(rows: &[OutboxRow]) -> Vec<(&str, i64, i64)> {
+    rows.iter()
+        .map(|r| (r.pushkey.as_str(), r.notify_pos, r.attempts))
+        .collect()
+}
+
+async fn pushers_are_set_replaced_moved_and_deleted(engine: Engine) {
+    let db = fresh_db(engine).await;
+    db.set_pusher(&pusher(ANNA, "k1", "PHONE"), false)
+        .await
+        .unwrap();
+    let mut changed = pusher(ANNA, "k1", "PHONE");
+    changed.lang = "en".into();
+    changed.profile_tag = Some("tag".into());
+    db.set_pusher(&changed, false).await.unwrap();
+    assert_eq!(db.pushers(ANNA).await.unwrap(), vec![changed.clone()]);
+    assert_eq!(
+        db.pusher(ANNA, APP, "k1").await.unwrap(),
+        Some(changed.clone())
+    );
+
+    // The same device key appended for Ben: both have it; without append it moves to Ben.
+    db.set_pusher(&pusher(BEN, "k1", "TABLET"), true)
+        .await
+        .unwrap();
+    assert_eq!(db.pushers(ANNA).await.unwrap().len(), 1);
+    assert_eq!(queue(&db, ANNA, 5, 0).await, 1);
+    db.set_pusher(&pusher(BEN, "k1", "TABLET"), false)
+        .await
+        .unwrap();
+    assert!(db.pushers(ANNA).await.unwrap().is_empty());
+    assert!(
+        db.queued_pushes(ANNA).await.unwrap().is_empty(),
+        "waiting notifications of the old owner went with the pusher"
+    );
+    assert_eq!(db.pushers(BEN).await.unwrap().len(), 1);
+
+    assert!(db.delete_pusher(BEN, APP, "k1").await.unwrap());
+    assert!(!db.delete_pusher(BEN, APP, "k1").await.unwrap());
+    assert!(db.pushers(BEN).await.unwrap().is_empty());
+}
+
+async fn notifications_are_queued_for_every_pusher_and_retried_in_order(engine: Engine) {
+    let db = fresh_db(engine).await;
+    assert_eq!(queue(&db, ANNA, 1, 100).await, 0, "no pusher, no row");
+    assert_eq!(db.next_push_due(0).await.unwrap(), None);
+    for key in ["k1", "k2"] {
+        db.set_pusher(&pusher(ANNA, key, "PHONE"), false)
+            .await
+            .unwrap();
+    }
+    db.set_pusher(&pusher(BEN, "kb", "TABLET"), false)
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let users = [ANNA, "@niemand:schule.test", BEN];
+    assert_eq!(
+        Db::queue_push(&mut tx, &users, ROOM, (1, 1), "{}", 50)
+            .await
+            .unwrap(),
+        3,
+        "every pusher of every recipient, in one statement"
+    );
+    drop(tx);
+    assert_eq!(queue(&db, ANNA, 2, 100).await, 2);
+    assert_eq!(queue(&db, ANNA, 3, 100).await, 2);
+    assert_eq!(db.next_push_due(99).await.unwrap(), Some(100));
+    assert_eq!(
+        db.next_push_due(100).await.unwrap(),
+        None,
+        "due now, not later"
+    );
+    let due = db.due_pushes(100, 10).await.unwrap();
+    assert_eq!(
+        keys(&due),
+        [("k1", 2, 0), ("k2", 2, 0), ("k1", 3, 0), ("k2", 3, 0)]
+    );
+    assert_eq!(due[0].tweaks, r#"{"sound":"default"}"#);
+    assert_eq!((due[0].event_pos, due[0].room_id.as_str()), (2, ROOM));
+    assert!(db.due_pushes(99, 10).await.unwrap().is_empty());
+    assert_eq!(db.due_pushes(100, 1).await.unwrap().len(), 1);
+
+    // k1's gateway fails: both of its rows wait, k2's do not.
+    db.push_failed(&due[0], 1, 300).await.unwrap();
+    assert_eq!(
+        keys(&db.due_pushes(200, 10).await.unwrap()),
+        [("k2", 2, 0), ("k2", 3, 0)]
+    );
+    db.remove_push(&due[1]).await.unwrap();
+    db.remove_push(&due[3]).await.unwrap();
+    assert_eq!(db.next_push_due(200).await.unwrap(), Some(300));
+    assert_eq!(
+        keys(&db.due_pushes(300, 10).await.unwrap()),
+        [("k1", 2, 1), ("k1", 3, 0)]
+    );
+    assert_eq!(db.queued_pushes(ANNA).await.unwrap().len(), 2);
+}
+
+async fn released_holds_queue_their_notifications(engine: Engine) {
+    let db = fresh_db(engine).await;
+    db.set_pusher(&pusher(ANNA, "k1", "PHONE"), false)
+        .await
+        .unwrap();
+    for pos in 1..=2 {
+        store_event(&db, pos, ROOM, BEN, "m.room.message", None, "{}").await;
+    }
+    let mut tx = db.begin().await.unwrap();
+    for (pos, notify) in [(1, true), (2, false)] {
+        let hold = NewHold {
+            recipient: ANNA,
+            event_pos: pos,
+            room_id: ROOM,
+            sender: BEN,
+            release_ts: 500,
+            notify,
+            highlight: false,
+            shared_group: false,
+            push_tweaks: notify.then_some(r#"{"sound":"default"}"#),
+        };
+        Db::insert_hold(&mut tx, &hold).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert!(db.queued_pushes(ANNA).await.unwrap().is_empty(), "held");
+
+    let mut tx = db.begin().await.unwrap();
+    let released = Db::release_due(&mut tx, 500, 10).await.unwrap();
+    assert_eq!(released, 2);
+    let queued = Db::queue_released_pushes(&mut tx, 10, 12, 500)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(queued, 1, "only the notifying event");
+    let rows = db.queued_pushes(ANNA).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.notify_pos, r.event_pos, r.tweaks.as_str()))
+            .collect::<Vec<_>>(),
+        [(10, 1, r#"{"sound":"default"}"#)]
+    );
+    assert_eq!(rows[0].created_ts, 500);
+}
+
+async fn pushers_go_with_their_device_and_their_person(engine: Engine) {
+    let db = fresh_db(engine).await;
+    db.set_pusher(&pusher(ANNA, "k1", "PHONE"), false)
+        .await
+        .unwrap();
+    db.set_pusher(&pusher(ANNA, "k2", "TABLET"), false)
+        .await
+        .unwrap();
+    queue(&db, ANNA, 1, 0).await;
+    db.delete_devices(ANNA, &["PHONE".to_owned()])
+        .await
+        .unwrap();
+    let left: Vec<String> = db
+        .pushers(ANNA)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.pushkey)
+        .collect();
+    assert_eq!(left, ["k2"]);
+    assert_eq!(keys(&db.queued_pushes(ANNA).await.unwrap()), [("k2", 1, 0)]);
+
+    // Revoking her sessions (locked account) takes the pushers with the tokens.
+    let mut tx = db.begin().await.unwrap();
+    Db::revoke_sessions_tx(&mut tx, ANNA).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(db.pushers(ANNA).await.unwrap().is_empty());
+    assert!(db.queued_pushes(ANNA).await.unwrap().is_empty());
+
+    db.set_pusher(&pusher(ANNA, "k3", "LAPTOP"), false)
+        .await
+        .unwrap();
+    queue(&db, ANNA, 2, 0).await;
+    let mut tx = db.begin().await.unwrap();
+    Db::erase_user_tx(&mut tx, ANNA).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(db.pushers(ANNA).await.unwrap().is_empty());
+    assert!(db.queued_pushes(ANNA).await.unwrap().is_empty());
+}
+
+async fn notifications_are_listed_newest_first(engine: Engine) {
+    let db = fresh_db(engine).await;
+    for pos in 1..=3 {
+        store_event(&db, pos, ROOM, BEN, "m.room.message", None, "{}").await;
+    }
+    let mut tx = db.begin().await.unwrap();
+    Db::insert_push_action(&mut tx, ANNA, ROOM, 1, false)
+        .await
+        .unwrap();
+    Db::insert_push_action(&mut tx, ANNA, ROOM, 2, true)
+        .await
+        .unwrap();
+    let hold = NewHold {
+        recipient: ANNA,
+        event_pos: 3,
+        room_id: ROOM,
+        sender: BEN,
+        release_ts: 50,
+        notify: true,
+        highlight: false,
+        shared_group: false,
+        push_tweaks: None,
+    };
+    Db::insert_hold(&mut tx, &hold).await.unwrap();
+    Db::release_due(&mut tx, 50, 7).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let list = |before, only_highlight, limit| {
+        let db = &db;
+        async move {
+            db.notifications(ANNA, before, only_highlight, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| (n.notify_pos, n.event_pos, n.highlight))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(i64::MAX, false, 10).await,
+        [(7, 3, false), (2, 2, true), (1, 1, false)]
+    );
+    assert_eq!(list(7, false, 1).await, [(2, 2, true)]);
+    assert_eq!(list(i64::MAX, true, 10).await, [(2, 2, true)]);
+    assert_eq!(
+        db.unread_notification_rooms(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 3)]
+    );
+    assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 0);
+    let mut tx = db.begin().await.unwrap();
+    Db::put_receipt(&mut tx, ROOM, ANNA, "m.read", "", "$ev2", 2, 0, 8)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 2);
+    assert_eq!(
+        db.unread_notification_rooms(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 1)],
+        "only the released one is after her receipt"
+    );
+    assert!(db
+        .notifications(BEN, i64::MAX, false, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
