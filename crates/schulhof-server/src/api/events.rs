@@ -328,8 +328,10 @@ async fn context(
     Ok(Json(body))
 }
 
-/// The query parameters every `/relations` endpoint shares.
+/// The parameters every `/relations` endpoint shares.
 struct RelationsQuery<'a> {
+    room_id: &'a RoomId,
+    event_id: &'a str,
     from: Option<&'a str>,
     to: Option<&'a str>,
     dir: Direction,
@@ -341,6 +343,8 @@ struct RelationsQuery<'a> {
 macro_rules! relations_query {
     ($body:expr) => {
         RelationsQuery {
+            room_id: &$body.room_id,
+            event_id: $body.event_id.as_str(),
             from: $body.from.as_deref(),
             to: $body.to.as_deref(),
             dir: $body.dir,
@@ -350,17 +354,16 @@ macro_rules! relations_query {
     };
 }
 
-/// Answers a `/relations` request of `session` for `event_id` in `room_id`.
+/// Answers a `/relations` request of `session`, only with relations of the type `filter.0`
+/// and events of the type `filter.1` where given.
 async fn relations_for(
     state: &AppState,
     session: &Session,
-    room_id: &RoomId,
-    event_id: &str,
-    filter: (Option<&str>, Option<&str>),
     query: RelationsQuery<'_>,
+    filter: (Option<&str>, Option<&str>),
 ) -> JsonResult {
     let request = RelationsRequest {
-        event_id,
+        event_id: query.event_id,
         rel_type: filter.0,
         event_type: filter.1,
         from: optional_token(query.from)?,
@@ -372,14 +375,8 @@ async fn relations_for(
         limit: query.limit.map(|l| u64::from(l) as usize),
         recurse: query.recurse,
     };
-    let body = relations::relations(
-        state,
-        &session.user_id,
-        session.device_id.as_str(),
-        room_id,
-        request,
-    )
-    .await?;
+    let user = (&session.user_id, session.device_id.as_str());
+    let body = relations::relations(state, user.0, user.1, query.room_id, request).await?;
     Ok(Json(body))
 }
 
@@ -387,15 +384,11 @@ async fn relations(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_relating_events::v1::Request>,
 ) -> JsonResult {
-    let b = &req.body;
-    let query = relations_query!(b);
     relations_for(
         &state,
         req.session(),
-        &b.room_id,
-        b.event_id.as_str(),
+        relations_query!(req.body),
         (None, None),
-        query,
     )
     .await
 }
@@ -404,36 +397,25 @@ async fn relations_of_type(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_relating_events_with_rel_type::v1::Request>,
 ) -> JsonResult {
-    let b = &req.body;
-    let rel_type = b.rel_type.to_string();
-    let query = relations_query!(b);
-    let filter = (Some(rel_type.as_str()), None);
-    relations_for(
-        &state,
-        req.session(),
-        &b.room_id,
-        b.event_id.as_str(),
-        filter,
-        query,
-    )
-    .await
+    let rel_type = req.body.rel_type.to_string();
+    let query = relations_query!(req.body);
+    relations_for(&state, req.session(), query, (Some(&rel_type), None)).await
 }
 
 async fn relations_of_type_and_event_type(
     State(state): State<Arc<AppState>>,
     req: Ruma<get_relating_events_with_rel_type_and_event_type::v1::Request>,
 ) -> JsonResult {
-    let b = &req.body;
-    let (rel_type, event_type) = (b.rel_type.to_string(), b.event_type.to_string());
-    let query = relations_query!(b);
-    let filter = (Some(rel_type.as_str()), Some(event_type.as_str()));
+    let (rel_type, event_type) = (
+        req.body.rel_type.to_string(),
+        req.body.event_type.to_string(),
+    );
+    let query = relations_query!(req.body);
     relations_for(
         &state,
         req.session(),
-        &b.room_id,
-        b.event_id.as_str(),
-        filter,
         query,
+        (Some(&rel_type), Some(&event_type)),
     )
     .await
 }
