@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod accounts;
+mod appservice_outbox;
 mod db;
 mod delayed_events;
 mod directory;
@@ -28,6 +29,7 @@ mod start_codes;
 mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};
+pub use appservice_outbox::{NewOutboxRow, OutboxRow, OutboxTxn, OUTBOX_EPHEMERAL, OUTBOX_EVENT};
 pub use db::{Db, Tx};
 pub use delayed_events::{
     DelayedQuery, DelayedRow, NewDelayed, DELAYED_CANCELLED, DELAYED_FAILED, DELAYED_SCHEDULED,

@@ -58,6 +58,7 @@ migrations![
     "0002_server_notices",
     "0003_quiet_hours",
     "0004_delayed_events",
+    "0006_appservice",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -434,6 +435,11 @@ mod tests {
             "0004_delayed_events",
             "2d09f912d6fd514ebc725992159ed9b2f78a534f9e1ce45e05d9a530416b5d11",
             "2253241c41ce0406814fa749c0c9bb18fde40e496005564787982c20d8060db0",
+        ),
+        (
+            "0006_appservice",
+            "d6c1ec8e4d3e1a539d648ad2a2405c009140983a132c231ff921507f7c10153a",
+            "b3173a19ba7f941d4dc9fa70780ed265e960dc3628702415c1ec7df84009a2bd",
         ),
     ];
 
