@@ -160,6 +160,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .take_serve_lease(&database_url)
         .await
         .map_err(|e| e.to_string())?;
+    schulhof_server::service::appservice::accounts::ensure_senders(&state)
+        .await
+        .map_err(|e| format!("appservice sender accounts: {e}"))?;
     state.jobs.start(
         &state,
         "rights-reload",

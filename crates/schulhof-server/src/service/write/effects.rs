@@ -29,6 +29,8 @@ pub struct Effects {
     holds: Vec<(String, String, i64)>,
     /// A release of holds due at this time (ms) committed.
     released_until: Option<i64>,
+    /// Appservices whose outbox got rows: their sender is woken (outbox seam).
+    appservice_outboxes: BTreeSet<String>,
 }
 
 impl Effects {
@@ -106,6 +108,13 @@ impl Effects {
         self
     }
 
+    /// Wakes the transaction sender of appservice `id` after the commit: the write added
+    /// rows to its outbox.
+    pub fn appservice_outbox(&mut self, id: &str) -> &mut Self {
+        self.appservice_outboxes.insert(id.to_owned());
+        self
+    }
+
     /// Applies the in-memory changes for a commit whose newest position is `pos`, before that
     /// position becomes visible to readers.
     pub(super) fn apply_state(&mut self, state: &AppState, pos: i64) {
@@ -150,5 +159,8 @@ impl Effects {
         state
             .notifier
             .notify(self.wake.iter().map(String::as_str).chain(members), pos);
+        for id in &self.appservice_outboxes {
+            state.appservices.wake(id);
+        }
     }
 }
