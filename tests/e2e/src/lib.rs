@@ -8,6 +8,7 @@
 //! Scenarios are `async fn name(server: &TestServer) -> anyhow::Result<()>`;
 //! [`backend_tests!`] turns each into a test module with one test per backend.
 
+mod appservice;
 mod checks;
 mod raw;
 mod server;
@@ -15,6 +16,7 @@ mod user;
 
 use std::time::Duration;
 
+pub use appservice::RecordingAppservice;
 pub use checks::Checks;
 pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
