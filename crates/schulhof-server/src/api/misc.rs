@@ -54,7 +54,7 @@ async fn register(
     }
     let registration = acting
         .and_then(|id| state.appservices.by_id(id))
-        .ok_or(Error::MissingToken)?;
+        .ok_or_else(appservice::accounts::not_an_appservice)?;
     let localpart = b.username.as_deref().ok_or_else(|| {
         Error::MissingParam(crate::text!(
             "Der Benutzername (username) fehlt.",

@@ -85,7 +85,7 @@ async fn appservice_login(
     let registration = session
         .and_then(|s| s.appservice.as_deref())
         .and_then(|id| state.appservices.by_id(id))
-        .ok_or(Error::MissingToken)?;
+        .ok_or_else(appservice::accounts::not_an_appservice)?;
     #[allow(deprecated)]
     let typed = match (&info.identifier, &info.user) {
         (Some(UserIdentifier::Matrix(id)), _) => id.user.clone(),

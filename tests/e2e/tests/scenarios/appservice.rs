@@ -209,7 +209,9 @@ async fn appservice_transactions(server: &TestServer) -> Result<()> {
         .ok()?;
     say_all(&anna, &room, &["1", "2", "3", "4", "5"]).await?;
     appservice
-        .wait_until(ARRIVAL, "messages 1 to 5", |a| a.message_bodies().len() >= 5)
+        .wait_until(ARRIVAL, "messages 1 to 5", |a| {
+            a.message_bodies().len() >= 5
+        })
         .await?;
     ensure!(
         appservice.message_bodies() == ["1", "2", "3", "4", "5"],
@@ -241,7 +243,10 @@ async fn appservice_transactions(server: &TestServer) -> Result<()> {
             a.ephemeral().iter().any(|e| e["type"] == "m.receipt")
         })
         .await?;
-    let receipt = appservice.ephemeral().into_iter().find(|e| e["type"] == "m.receipt");
+    let receipt = appservice
+        .ephemeral()
+        .into_iter()
+        .find(|e| e["type"] == "m.receipt");
     let receipt = receipt.context("receipt")?;
     ensure!(
         receipt["room_id"] == room.as_str()
@@ -253,10 +258,15 @@ async fn appservice_transactions(server: &TestServer) -> Result<()> {
     appservice.stop().await;
     say_all(&anna, &room, &["6", "7", "8"]).await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    ensure!(appservice.message_bodies().len() == 5, "nothing arrives while it is down");
+    ensure!(
+        appservice.message_bodies().len() == 5,
+        "nothing arrives while it is down"
+    );
     appservice.resume().await?;
     appservice
-        .wait_until(ARRIVAL, "messages 6 to 8", |a| a.message_bodies().len() >= 8)
+        .wait_until(ARRIVAL, "messages 6 to 8", |a| {
+            a.message_bodies().len() >= 8
+        })
         .await?;
 
     // Down again, and the server restarts meanwhile (killed): nothing is lost.
@@ -266,7 +276,9 @@ async fn appservice_transactions(server: &TestServer) -> Result<()> {
     say_all(&anna, &room, &["11"]).await?;
     appservice.resume().await?;
     appservice
-        .wait_until(ARRIVAL, "messages 9 to 11", |a| a.message_bodies().len() >= 11)
+        .wait_until(ARRIVAL, "messages 9 to 11", |a| {
+            a.message_bodies().len() >= 11
+        })
         .await?;
     let expected: Vec<String> = (1..=11).map(|n| n.to_string()).collect();
     ensure!(
@@ -283,7 +295,10 @@ async fn appservice_transactions(server: &TestServer) -> Result<()> {
         ids.windows(2).all(|w| w[0] < w[1]),
         "transaction IDs increase: {ids:?}"
     );
-    ensure!(appservice.refused() == 0, "every request carried the hs_token");
+    ensure!(
+        appservice.refused() == 0,
+        "every request carried the hs_token"
+    );
     Ok(())
 }
 
@@ -310,7 +325,9 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
         "registered and logged in: {registered}"
     );
     let token = registered["access_token"].as_str().context("token")?;
-    let own = whoami(&server.raw().with_token(Some(token)), None).await?.ok()?;
+    let own = whoami(&server.raw().with_token(Some(token)), None)
+        .await?
+        .ok()?;
     ensure!(own["user_id"] == user_id_of("gruppe_8a"), "{own}");
     as_api
         .post(
@@ -354,7 +371,7 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
             json!({ "type": "m.login.application_service", "username": "gruppe_9b" }),
         )
         .await?
-        .expect_error(&[401], &["M_MISSING_TOKEN"])?;
+        .expect_error(&[403], &["M_FORBIDDEN"])?;
 
     // m.login.application_service: only with the as_token, only for namespace users.
     let types = anonymous.get("/_matrix/client/v3/login").await?.ok()?;
@@ -385,7 +402,7 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
     anonymous
         .post("/_matrix/client/v3/login", login("gruppe_8a"))
         .await?
-        .expect_error(&[401], &["M_MISSING_TOKEN"])?;
+        .expect_error(&[403], &["M_FORBIDDEN"])?;
 
     // The ping: the appservice hears it with the transaction ID; errcodes per the spec.
     let ping_path = format!("/_matrix/client/v1/appservice/{AS_ID}/ping");
@@ -400,7 +417,10 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
         appservice.pings()
     );
     as_api
-        .post("/_matrix/client/v1/appservice/andere-bruecke/ping", json!({}))
+        .post(
+            "/_matrix/client/v1/appservice/andere-bruecke/ping",
+            json!({}),
+        )
         .await?
         .expect_error(&[403], &["M_FORBIDDEN"])?;
     let anna = TestUser::login(server, "anna.schmidt").await?.raw();
@@ -416,7 +436,10 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
 
     // Exclusive aliases: nobody else creates them.
     let room = anna
-        .post("/_matrix/client/v3/createRoom", json!({ "name": "AG Theater" }))
+        .post(
+            "/_matrix/client/v3/createRoom",
+            json!({ "name": "AG Theater" }),
+        )
         .await?
         .ok()?;
     let room = room["room_id"].as_str().context("room_id")?.to_owned();
@@ -436,7 +459,10 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
 
     // User and alias queries: unknown names of the namespace are asked for, and exist after.
     let profile = anna
-        .get(&format!("/_matrix/client/v3/profile/{}", user_id_of("gruppe_neu")))
+        .get(&format!(
+            "/_matrix/client/v3/profile/{}",
+            user_id_of("gruppe_neu")
+        ))
         .await?;
     ensure!(
         appservice.queries().contains(&user_id_of("gruppe_neu")),
@@ -445,7 +471,9 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
     );
     profile.ok()?;
     let resolved = anna
-        .get(&format!("/_matrix/client/v3/directory/room/%23gruppe_neu:{SERVER_NAME}"))
+        .get(&format!(
+            "/_matrix/client/v3/directory/room/%23gruppe_neu:{SERVER_NAME}"
+        ))
         .await?;
     ensure!(
         appservice
@@ -457,10 +485,16 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
     let resolved = resolved.ok()?;
     ensure!(resolved["room_id"].is_string(), "{resolved}");
     // Outside the namespaces nobody is asked.
-    anna.get(&format!("/_matrix/client/v3/directory/room/%23theater:{SERVER_NAME}"))
-        .await?
-        .expect_error(&[404], &["M_NOT_FOUND"])?;
-    ensure!(appservice.queries().len() == 2, "{:?}", appservice.queries());
+    anna.get(&format!(
+        "/_matrix/client/v3/directory/room/%23theater:{SERVER_NAME}"
+    ))
+    .await?
+    .expect_error(&[404], &["M_NOT_FOUND"])?;
+    ensure!(
+        appservice.queries().len() == 2,
+        "{:?}",
+        appservice.queries()
+    );
     Ok(())
 }
 
@@ -507,12 +541,18 @@ async fn appservice_admin_join(server: &TestServer) -> Result<()> {
 
     // The admin's room: the admin makes the student join without an invitation to accept.
     let room = admin
-        .post("/_matrix/client/v3/createRoom", json!({ "name": "Klasse 8a" }))
+        .post(
+            "/_matrix/client/v3/createRoom",
+            json!({ "name": "Klasse 8a" }),
+        )
         .await?
         .ok()?;
     let room = room["room_id"].as_str().context("room_id")?.to_owned();
     let join_path = format!("/_synapse/admin/v1/join/{room}");
-    let joined = admin.post(&join_path, json!({ "user_id": ben })).await?.ok()?;
+    let joined = admin
+        .post(&join_path, json!({ "user_id": ben }))
+        .await?
+        .ok()?;
     ensure!(joined["room_id"] == room.as_str(), "{joined}");
     ensure!(
         joined_members(&admin, &room).await?.contains(&ben),
@@ -541,7 +581,10 @@ async fn appservice_admin_join(server: &TestServer) -> Result<()> {
     // The school's appservice (admin_join: any) may, through a room its sender manages.
     let as_api = appservice_api(server);
     let as_room = as_api
-        .post("/_matrix/client/v3/createRoom", json!({ "name": "Kollegium", "room_alias_name": "gruppe_kollegium" }))
+        .post(
+            "/_matrix/client/v3/createRoom",
+            json!({ "name": "Kollegium", "room_alias_name": "gruppe_kollegium" }),
+        )
         .await?
         .ok()?;
     let as_room = as_room["room_id"].as_str().context("room_id")?.to_owned();

@@ -14,6 +14,15 @@ use super::Registration;
 use crate::state::AppState;
 use crate::{Error, Result};
 
+/// The refusal of `m.login.application_service` (registration or login) without an
+/// appservice's `as_token`: 403 `M_FORBIDDEN`, a status both endpoints document.
+pub fn not_an_appservice() -> Error {
+    Error::forbidden(
+        "Diese Anmeldeart ist nur mit dem Zugangstoken eines Anwendungsdienstes möglich.",
+        "This login type needs the access token of an application service.",
+    )
+}
+
 /// Creates the account `localpart` for the appservice `registration`: the name must be valid,
 /// in its user namespaces and reserved by no other appservice.
 pub async fn register(
