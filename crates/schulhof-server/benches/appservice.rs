@@ -144,12 +144,9 @@ async fn measure(backend: Backend, with_appservice: bool) -> Value {
     })
     .await;
     let state = test.state.clone();
-    state.jobs.start(
-        &state,
-        "appservice-sender",
-        Scope::Singleton,
-        sender::job,
-    );
+    state
+        .jobs
+        .start(&state, "appservice-sender", Scope::Singleton, sender::job);
     let sender_user = account(&state, "anna").await;
     let receiver = account(&state, "ben").await;
     let third = account(&state, "bruecke_ben").await;
@@ -168,11 +165,7 @@ async fn measure(backend: Backend, with_appservice: bool) -> Value {
     let mut committed = Vec::new();
     let warm_up = SENDS / 10;
     for i in 0..warm_up + SENDS {
-        let waiting = tokio::spawn(sync_waiting(
-            state.clone(),
-            receiver.clone(),
-            since.clone(),
-        ));
+        let waiting = tokio::spawn(sync_waiting(state.clone(), receiver.clone(), since.clone()));
         // Let the sync subscribe and wait before the message is sent.
         tokio::time::sleep(Duration::from_millis(2)).await;
         let body = format!("Nachricht {i}");

@@ -96,6 +96,12 @@ pub async fn login_user(
 /// appservice act as its sender.
 pub async fn ensure_senders(state: &AppState) -> Result<()> {
     for registration in state.appservices.all() {
+        if registration.sender == **state.notices.system_user() {
+            return Err(Error::Internal(format!(
+                "appservice {}: sender_localpart is the server notices account; choose another",
+                registration.id
+            )));
+        }
         if state.db.user(registration.sender.as_str()).await?.is_none() {
             match create(state, &registration.sender).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
