@@ -88,18 +88,25 @@ pub async fn record_event(
     write(commit, &receivers, pos, OUTBOX_EVENT, &event).await
 }
 
-/// Writes the outbox rows of a public read receipt of `user_id` for `event_id` in `room`,
-/// stored at `pos`, for every appservice that asked for ephemeral data (`receive_ephemeral`)
-/// and is interested in the room or the reader.
-#[allow(clippy::too_many_arguments)]
+/// A public read receipt, as the outbox needs it.
+pub struct Receipt<'a> {
+    /// Who read.
+    pub user_id: &'a str,
+    /// `m.read`.
+    pub receipt_type: &'a str,
+    /// The thread (empty: unthreaded).
+    pub thread_id: &'a str,
+    /// The event read up to.
+    pub event_id: &'a str,
+}
+
+/// Writes the outbox rows of `receipt` in `room`, stored at `pos`, for every appservice that
+/// asked for ephemeral data (`receive_ephemeral`) and is interested in the room or the reader.
 pub async fn record_receipt(
     state: &AppState,
     commit: &mut Commit<'_, '_>,
     room: &RoomSnapshot,
-    user_id: &str,
-    receipt_type: &str,
-    thread_id: &str,
-    event_id: &str,
+    receipt: &Receipt<'_>,
     pos: i64,
     now: i64,
 ) -> Result<()> {
@@ -110,20 +117,20 @@ pub async fn record_receipt(
         .filter(|r| {
             r.url.is_some()
                 && r.receive_ephemeral
-                && (r.owns_user(user_id) || interested_in_room(r, room))
+                && (r.owns_user(receipt.user_id) || interested_in_room(r, room))
         })
         .collect();
     if receivers.is_empty() {
         return Ok(());
     }
-    let mut receipt = json!({ "ts": now });
-    if !thread_id.is_empty() {
-        receipt["thread_id"] = json!(thread_id);
+    let mut read = json!({ "ts": now });
+    if !receipt.thread_id.is_empty() {
+        read["thread_id"] = json!(receipt.thread_id);
     }
     let event = json!({
         "type": "m.receipt",
         "room_id": room.room_id,
-        "content": { event_id: { receipt_type: { user_id: receipt } } },
+        "content": { receipt.event_id: { receipt.receipt_type: { receipt.user_id: read } } },
     })
     .to_string();
     write(commit, &receivers, pos, OUTBOX_EPHEMERAL, &event).await

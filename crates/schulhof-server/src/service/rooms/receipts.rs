@@ -71,16 +71,14 @@ pub async fn set_receipt(
             }
             if receipt_type != "m.read.private" {
                 // Outbox seam: public receipts reach appservices that asked for them.
-                crate::service::appservice::outbox::record_receipt(
-                    state,
-                    c,
-                    &room,
-                    user_id.as_str(),
+                let receipt = crate::service::appservice::outbox::Receipt {
+                    user_id: user_id.as_str(),
                     receipt_type,
                     thread_id,
-                    event_id.as_str(),
-                    pos,
-                    now,
+                    event_id: event_id.as_str(),
+                };
+                crate::service::appservice::outbox::record_receipt(
+                    state, c, &room, &receipt, pos, now,
                 )
                 .await?;
             }
