@@ -152,6 +152,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
         Some(_) => tracing::info!(%file, "rights loaded"),
         None => tracing::warn!(%file, "rights file not found: the default rights apply"),
     }
+    // So do invalid appservice registration files (file and field), before the database.
+    schulhof_server::service::appservice::Appservices::check(&config)?;
     let database_url = config.database_url.clone();
     let state = AppState::new(config).await.map_err(|e| e.to_string())?;
     // Held until the server stops: a second server on the same database is refused.

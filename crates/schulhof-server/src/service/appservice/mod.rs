@@ -60,6 +60,14 @@ impl Appservices {
         })
     }
 
+    /// Checks the registration files `config` lists, as the start does: the error names the
+    /// file and the field.
+    pub fn check(config: &crate::config::Config) -> std::result::Result<(), String> {
+        let server_name = ruma::OwnedServerName::try_from(config.server_name.as_str())
+            .map_err(|e| format!("server_name: {e}"))?;
+        Self::load(&config.appservices, &server_name).map(drop)
+    }
+
     /// The registrations.
     pub fn all(&self) -> &[Registration] {
         &self.registrations
