@@ -35,6 +35,8 @@ struct Shared {
     queries: Mutex<Vec<String>>,
     /// Requests with a wrong token.
     refused: Mutex<usize>,
+    /// The status pings are answered with (200 unless a scenario wants an error).
+    ping_status: Mutex<StatusCode>,
     /// Woken on every recorded transaction.
     arrived: Notify,
 }
@@ -61,6 +63,7 @@ impl RecordingAppservice {
                 pings: Mutex::default(),
                 queries: Mutex::default(),
                 refused: Mutex::default(),
+                ping_status: Mutex::new(StatusCode::OK),
                 arrived: Notify::new(),
             }),
             running: Mutex::new(None),
@@ -77,6 +80,11 @@ impl RecordingAppservice {
     /// Lets it answer user and alias queries by creating them on `homeserver` with `as_token`.
     pub fn answer_queries_with(&self, homeserver: &str, as_token: &str) {
         *lock(&self.shared.homeserver) = Some((homeserver.to_owned(), as_token.to_owned()));
+    }
+
+    /// Answers pings with `status` from now on (an appservice that rejects them).
+    pub fn answer_pings_with(&self, status: u16) {
+        *lock(&self.shared.ping_status) = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     }
 
     /// Stops it: the port refuses connections until [`RecordingAppservice::resume`].
@@ -245,6 +253,13 @@ async fn ping(
         return refused;
     }
     lock(&shared.pings).push(body);
+    let status = *lock(&shared.ping_status);
+    if status != StatusCode::OK {
+        return (
+            status,
+            Json(json!({ "errcode": "M_UNKNOWN", "error": "kaputt" })),
+        );
+    }
     (StatusCode::OK, Json(json!({})))
 }
 

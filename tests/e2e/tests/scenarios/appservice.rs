@@ -427,6 +427,18 @@ async fn appservice_accounts_and_namespaces(server: &TestServer) -> Result<()> {
     anna.post(&ping_path, json!({}))
         .await?
         .expect_error(&[403], &["M_FORBIDDEN"])?;
+    appservice.answer_pings_with(500);
+    let bad = as_api.post(&ping_path, json!({})).await?;
+    bad.expect_error(&[502], &["M_BAD_STATUS"])?;
+    ensure!(
+        bad.body["status"] == 500
+            && bad.body["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("kaputt")),
+        "the appservice's status and body: {}",
+        bad.body
+    );
+    appservice.answer_pings_with(200);
     appservice.stop().await;
     as_api
         .post(&ping_path, json!({}))
