@@ -45,7 +45,11 @@ async fn deliver(state: Arc<AppState>, id: String, mut stop: Stop) {
     };
     let mut failures = 0u32;
     loop {
-        match send_next(&state, registration).await {
+        // Stopping mid-transaction is safe: its rows stay and go out again after the start.
+        let Some(sent) = stop.unless_stopped(send_next(&state, registration)).await else {
+            return;
+        };
+        match sent {
             Ok(true) => failures = 0,
             Ok(false) => {
                 failures = 0;
