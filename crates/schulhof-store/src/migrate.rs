@@ -58,7 +58,7 @@ migrations![
     "0002_server_notices",
     "0003_quiet_hours",
     "0004_delayed_events",
-    "0006_appservice",
+    "0007_appservice",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -437,7 +437,7 @@ mod tests {
             "2253241c41ce0406814fa749c0c9bb18fde40e496005564787982c20d8060db0",
         ),
         (
-            "0006_appservice",
+            "0007_appservice",
             "d6c1ec8e4d3e1a539d648ad2a2405c009140983a132c231ff921507f7c10153a",
             "b3173a19ba7f941d4dc9fa70780ed265e960dc3628702415c1ec7df84009a2bd",
         ),

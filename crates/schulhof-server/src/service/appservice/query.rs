@@ -39,7 +39,7 @@ pub async fn find_user(state: &AppState, user_id: &str) -> Result<Option<UserRow
 
 /// Asks the appservices whose user namespaces contain `user_id` whether it exists; `true` if
 /// one says it does (has just created it).
-pub async fn user_exists(state: &AppState, user_id: &str) -> bool {
+async fn user_exists(state: &AppState, user_id: &str) -> bool {
     ask(
         state,
         |r| r.owns_user(user_id),
@@ -50,7 +50,7 @@ pub async fn user_exists(state: &AppState, user_id: &str) -> bool {
 
 /// Asks the appservices whose alias namespaces contain `alias` whether it exists; `true` if
 /// one says it does (has just created the room and alias).
-pub async fn alias_exists(state: &AppState, alias: &str) -> bool {
+async fn alias_exists(state: &AppState, alias: &str) -> bool {
     ask(
         state,
         |r| r.owns_alias(alias, false),
