@@ -248,6 +248,12 @@ pub enum Action<'a> {
     ImportUsers,
     /// Changing the rights.
     ChangeRights,
+    /// Making someone join a room without their accepting an invitation (the admin join
+    /// endpoint `POST /_synapse/admin/v1/join/{roomIdOrAlias}`): school admins only.
+    AdminJoin {
+        /// Localpart of the person made to join.
+        target: &'a str,
+    },
     /// Changing one's own display name (`/profile/{userId}/displayname`).
     ChangeDisplayName,
     /// Changing one's own profile picture (`/profile/{userId}/avatar_url`).
@@ -286,6 +292,7 @@ impl Action<'_> {
             Action::JoinVideoConference => "join_video_conference",
             Action::ImportUsers => "import_users",
             Action::ChangeRights => "change_rights",
+            Action::AdminJoin { .. } => "admin_join",
             Action::ChangeDisplayName => "change_display_name",
             Action::ChangeAvatar => "change_avatar",
             Action::ChangePassword => "change_password",

@@ -293,7 +293,9 @@ impl<'a> Policy<'a> {
     /// that targets must be reachable accounts and groups must exist.
     fn privileged(&self, action: &Action<'_>, admin: bool) -> Outcome {
         match action {
-            Action::ImportUsers | Action::ChangeRights => require(admin, Rule::AdminOnly),
+            Action::ImportUsers | Action::ChangeRights | Action::AdminJoin { .. } => {
+                require(admin, Rule::AdminOnly)
+            }
             Action::CreateRoom { invitees, .. } => invitees
                 .iter()
                 .try_for_each(|target| self.contactable(target).map(|_| ())),
@@ -376,7 +378,9 @@ impl<'a> Policy<'a> {
             Action::SubmitTask => require(can.submit_tasks, Rule::SubmitTaskNotAllowed),
             Action::StartVideoConference => actor.video(true),
             Action::JoinVideoConference => actor.video(false),
-            Action::ImportUsers | Action::ChangeRights => Err(Rule::AdminOnly),
+            Action::ImportUsers | Action::ChangeRights | Action::AdminJoin { .. } => {
+                Err(Rule::AdminOnly)
+            }
             Action::ChangeDisplayName => {
                 require(can.change_display_name, Rule::DisplayNameNotAllowed)
             }

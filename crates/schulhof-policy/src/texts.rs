@@ -374,6 +374,10 @@ impl Action<'_> {
                 "Die Rechte wurden nicht geändert.",
                 "The rights were not changed.",
             ),
+            Action::AdminJoin { .. } => (
+                "Die Person wurde nicht in den Raum aufgenommen.",
+                "The person was not made to join the room.",
+            ),
             Action::ChangeDisplayName => (
                 "Der Name wurde nicht geändert.",
                 "The name was not changed.",

@@ -110,7 +110,7 @@ async fn direct_chat(state: &AppState, from: &UserId, to: &OwnedUserId) -> ruma:
     let mut request = create_room::v3::Request::new();
     request.invite = vec![to.clone()];
     request.is_direct = true;
-    let room = create::create_room(state, from, &request, &json!({}))
+    let room = create::create_room(state, from, None, &request, &json!({}))
         .await
         .expect("room");
     membership::join(state, to, &room, None)

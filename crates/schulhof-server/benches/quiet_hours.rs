@@ -75,7 +75,7 @@ async fn room(
     let mut request = create_room::v3::Request::new();
     request.invite = members.to_vec();
     request.is_direct = direct;
-    let room = create::create_room(state, owner, &request, &json!({}))
+    let room = create::create_room(state, owner, None, &request, &json!({}))
         .await
         .expect("room");
     for member in members {

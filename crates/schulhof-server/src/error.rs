@@ -143,6 +143,14 @@ pub enum Error {
     /// 405 `M_BAD_JSON`: data that only the server may change (e.g. `m.fully_read`).
     #[error("server-controlled: {}", .0.en)]
     ServerControlled(Text),
+    /// 400 `M_EXCLUSIVE`: a user ID or room alias an application service reserved.
+    #[error("reserved by an application service: {}", .0.en)]
+    Exclusive(Text),
+    /// A call to an application service failed (the ping's errcodes): 400 `M_URL_NOT_SET`,
+    /// 504 `M_CONNECTION_TIMEOUT`, 502 `M_CONNECTION_FAILED` or 502 `M_BAD_STATUS` (with
+    /// `status` and `body`).
+    #[error(transparent)]
+    Appservice(#[from] crate::service::appservice::client::CallError),
     /// 500 `M_UNKNOWN`: a fault on our side.
     #[error("internal error: {0}")]
     Internal(String),
@@ -332,6 +340,8 @@ impl Error {
                 t.clone(),
                 none,
             ),
+            Error::Exclusive(t) => (StatusCode::BAD_REQUEST, "M_EXCLUSIVE", t.clone(), none),
+            Error::Appservice(err) => appservice_call_parts(err),
             Error::Internal(_) | Error::Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "M_UNKNOWN",
@@ -377,6 +387,58 @@ impl Error {
     /// The user-facing text of this error (generic for internal errors).
     pub fn text(&self) -> Text {
         self.parts().2
+    }
+}
+
+/// Status, errcode, text and extra fields of a failed call to an appservice (the errcodes of
+/// `POST /_matrix/client/v1/appservice/{appserviceId}/ping`).
+fn appservice_call_parts(
+    err: &crate::service::appservice::client::CallError,
+) -> (StatusCode, &'static str, Text, Map<String, Value>) {
+    use crate::service::appservice::client::CallError;
+    let mut extra = Map::new();
+    match err {
+        CallError::UrlNotSet => (
+            StatusCode::BAD_REQUEST,
+            "M_URL_NOT_SET",
+            text!(
+                "Für diesen Anwendungsdienst ist keine URL eingetragen.",
+                "The application service has no URL configured."
+            ),
+            extra,
+        ),
+        CallError::Timeout => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "M_CONNECTION_TIMEOUT",
+            text!(
+                "Der Anwendungsdienst hat nicht rechtzeitig geantwortet.",
+                "The connection to the application service timed out."
+            ),
+            extra,
+        ),
+        CallError::Connection(_) => (
+            StatusCode::BAD_GATEWAY,
+            "M_CONNECTION_FAILED",
+            text!(
+                "Der Anwendungsdienst ist nicht erreichbar.",
+                "The connection to the application service failed."
+            ),
+            extra,
+        ),
+        CallError::BadStatus { status, body } => {
+            extra.insert("status".into(), json!(status));
+            extra.insert("body".into(), json!(body));
+            (
+                StatusCode::BAD_GATEWAY,
+                "M_BAD_STATUS",
+                text!(
+                    "Der Anwendungsdienst hat mit Status {} geantwortet.",
+                    "The application service answered with status {}.",
+                    status
+                ),
+                extra,
+            )
+        }
     }
 }
 

@@ -66,6 +66,12 @@ fn start_jobs(state: &Arc<AppState>) {
         Scope::Singleton,
         service::push::sender::job,
     );
+    jobs.start(
+        state,
+        "appservice-sender",
+        Scope::Singleton,
+        service::appservice::sender::job,
+    );
 }
 
 /// Checkpoints SQLite's write-ahead log once a second.

@@ -101,8 +101,9 @@ impl AppState {
                 .restrict_parents_of_students_without_consent,
         )
         .map_err(crate::Error::Internal)?;
-        let appservices = crate::service::appservice::Appservices::load(&config.appservices)
-            .map_err(crate::Error::Internal)?;
+        let appservices =
+            crate::service::appservice::Appservices::load(&config.appservices, &server_name)
+                .map_err(crate::Error::Internal)?;
         let notices = crate::service::notices::Notices::new(&config, &server_name)?;
         let quiet_hours =
             crate::service::quiet_hours::QuietHoursService::load(&config.quiet_hours, &db).await?;

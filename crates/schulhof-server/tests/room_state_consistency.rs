@@ -26,7 +26,7 @@ async fn public_room(state: &AppState, creator: &OwnedUserId) -> ruma::OwnedRoom
     let mut request = create_room::v3::Request::new();
     request.preset = Some(create_room::v3::RoomPreset::PublicChat);
     request.visibility = Visibility::Private;
-    create::create_room(state, creator, &request, &json!({}))
+    create::create_room(state, creator, None, &request, &json!({}))
         .await
         .expect("room created")
 }

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod accounts;
+mod appservice_outbox;
 mod db;
 mod delayed_events;
 mod directory;
@@ -29,6 +30,9 @@ mod start_codes;
 mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};
+pub use appservice_outbox::{
+    AppserviceOutboxRow, NewOutboxRow, OutboxTxn, OUTBOX_EPHEMERAL, OUTBOX_EVENT,
+};
 pub use db::{Db, Tx};
 pub use delayed_events::{
     DelayedQuery, DelayedRow, NewDelayed, DELAYED_CANCELLED, DELAYED_FAILED, DELAYED_SCHEDULED,
@@ -42,7 +46,7 @@ pub use job_lock::{job_lock_key, JobLock};
 pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;
 pub use policy::{ReportRow, RoomOriginRow};
-pub use push::{NotificationRow, OutboxRow, PusherRow};
+pub use push::{NotificationRow, PushOutboxRow, PusherRow};
 pub use quiet_hours::{
     DuePair, HoldRow, NewHold, PersonalQuietHours, HOLD_DROPPED, HOLD_HELD, HOLD_RELEASED,
     HOLD_WITHDRAWN,

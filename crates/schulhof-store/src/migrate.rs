@@ -60,6 +60,7 @@ migrations![
     "0004_delayed_events",
     "0005_event_relations",
     "0006_push",
+    "0007_appservice",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -446,6 +447,11 @@ mod tests {
             "0006_push",
             "0ba2e32e455391baaa82c16892b5db8b42902f5bad3f9a3bea177c39eda8746d",
             "cd929a00db7cda9aff63a0e3ebf74465d007f234ce86f78e94b990aa2ce9ea1a",
+        ),
+        (
+            "0007_appservice",
+            "d6c1ec8e4d3e1a539d648ad2a2405c009140983a132c231ff921507f7c10153a",
+            "b3173a19ba7f941d4dc9fa70780ed265e960dc3628702415c1ec7df84009a2bd",
         ),
     ];
 

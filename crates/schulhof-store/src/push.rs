@@ -69,7 +69,7 @@ impl<R: AnyRow> sqlx::FromRow<'_, R> for PusherRow {
 /// One notification waiting for one pusher's gateway, with what the sender needs of the
 /// pusher.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxRow {
+pub struct PushOutboxRow {
     /// The recipient.
     pub user_id: String,
     /// The pusher's app.
@@ -90,9 +90,9 @@ pub struct OutboxRow {
     pub created_ts: i64,
 }
 
-impl<R: AnyRow> sqlx::FromRow<'_, R> for OutboxRow {
+impl<R: AnyRow> sqlx::FromRow<'_, R> for PushOutboxRow {
     fn from_row(row: &R) -> sqlx::Result<Self> {
-        Ok(OutboxRow {
+        Ok(PushOutboxRow {
             user_id: row.col(0)?,
             app_id: row.col(1)?,
             pushkey: row.col(2)?,
@@ -289,7 +289,7 @@ impl Db {
     }
 
     /// Up to `limit` outbox rows due at `now`, oldest notification first.
-    pub async fn due_pushes(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+    pub async fn due_pushes(&self, now: i64, limit: i64) -> Result<Vec<PushOutboxRow>> {
         let sql = "SELECT user_id, app_id, pushkey, notify_pos, event_pos, room_id, tweaks,
                    attempts, created_ts FROM push_outbox WHERE next_attempt_ts <= $1
                    ORDER BY notify_pos, user_id, app_id, pushkey LIMIT $2";
@@ -303,7 +303,7 @@ impl Db {
     }
 
     /// Removes a sent (or given up) outbox row.
-    pub async fn remove_push(&self, row: &OutboxRow) -> Result<()> {
+    pub async fn remove_push(&self, row: &PushOutboxRow) -> Result<()> {
         let sql = "DELETE FROM push_outbox
                    WHERE user_id = $1 AND app_id = $2 AND pushkey = $3 AND notify_pos = $4";
         execute!(
@@ -323,7 +323,7 @@ impl Db {
     /// of its pusher until `next_attempt_ts`, so later notifications keep their order behind it.
     pub async fn push_failed(
         &self,
-        row: &OutboxRow,
+        row: &PushOutboxRow,
         attempts: i64,
         next_attempt_ts: i64,
     ) -> Result<()> {
@@ -391,7 +391,7 @@ impl Db {
     }
 
     /// A user's waiting outbox rows, oldest notification first.
-    pub async fn queued_pushes(&self, user_id: &str) -> Result<Vec<OutboxRow>> {
+    pub async fn queued_pushes(&self, user_id: &str) -> Result<Vec<PushOutboxRow>> {
         let sql = "SELECT user_id, app_id, pushkey, notify_pos, event_pos, room_id, tweaks,
                    attempts, created_ts FROM push_outbox WHERE user_id = $1
                    ORDER BY notify_pos, app_id, pushkey";

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{fresh_db, store_event, Engine, ANNA, BEN, ROOM};
-use schulhof_store::{Db, NewHold, OutboxRow, PusherRow};
+use schulhof_store::{Db, NewHold, PushOutboxRow, PusherRow};
 
 on_both_engines!(
     pushers_are_set_replaced_moved_and_deleted,
@@ -53,7 +53,7 @@ async fn queue(db: &Db, user: &str, pos: i64, now: i64) -> u64 {
     queued
 }
 
-fn keys(rows: &[OutboxRow]) -> Vec<(&str, i64, i64)> {
+fn keys(rows: &[PushOutboxRow]) -> Vec<(&str, i64, i64)> {
     rows.iter()
         .map(|r| (r.pushkey.as_str(), r.notify_pos, r.attempts))
         .collect()

@@ -152,6 +152,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
         Some(_) => tracing::info!(%file, "rights loaded"),
         None => tracing::warn!(%file, "rights file not found: the default rights apply"),
     }
+    // So do invalid appservice registration files (file and field), before the database.
+    schulhof_server::service::appservice::Appservices::check(&config)?;
     let database_url = config.database_url.clone();
     let state = AppState::new(config).await.map_err(|e| e.to_string())?;
     // Held until the server stops: a second server on the same database is refused.
@@ -160,6 +162,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .take_serve_lease(&database_url)
         .await
         .map_err(|e| e.to_string())?;
+    schulhof_server::service::appservice::accounts::ensure_senders(&state)
+        .await
+        .map_err(|e| format!("appservice sender accounts: {e}"))?;
     state.jobs.start(
         &state,
         "rights-reload",

@@ -8,6 +8,7 @@
 //! Scenarios are `async fn name(server: &TestServer) -> anyhow::Result<()>`;
 //! [`backend_tests!`] turns each into a test module with one test per backend.
 
+mod appservice;
 mod checks;
 mod push_gateway;
 mod raw;
@@ -16,6 +17,7 @@ mod user;
 
 use std::time::Duration;
 
+pub use appservice::RecordingAppservice;
 pub use checks::Checks;
 pub use push_gateway::{GatewayAnswer, GatewayCall, PushGateway, NOTIFY_PATH};
 pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};

@@ -38,6 +38,7 @@ async fn put_alias(
     directory::create_alias(
         &state,
         req.user_id(),
+        req.session().appservice.as_deref(),
         &req.body.room_alias,
         &req.body.room_id,
     )

@@ -2,6 +2,7 @@
 //! typed request into service calls and the result into a response.
 
 mod account_data;
+mod appservice;
 mod backup;
 mod delayed;
 mod device;
@@ -20,6 +21,7 @@ mod push;
 mod report;
 mod room;
 pub(crate) mod session;
+mod synapse_admin;
 mod sync;
 mod tag;
 pub(crate) mod test_clock;
@@ -55,6 +57,7 @@ pub type JsonResult = crate::Result<Json>;
 pub fn routes(routes: Routes) -> Routes {
     let mut routes = routes;
     routes = account_data::routes(routes);
+    routes = appservice::routes(routes);
     routes = backup::routes(routes);
     routes = delayed::routes(routes);
     routes = device::routes(routes);
@@ -74,6 +77,7 @@ pub fn routes(routes: Routes) -> Routes {
     routes = room::routes(routes);
     routes = session::routes(routes);
     routes = sync::routes(routes);
+    routes = synapse_admin::routes(routes);
     routes = tag::routes(routes);
     routes = user_directory::routes(routes);
     routes

@@ -36,10 +36,10 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .endpoint::<set_avatar_url::v3::Request, _, _>(set_avatar)
 }
 
+/// The account whose profile is asked for (an appservice whose namespace contains a missing
+/// one is asked first).
 async fn user(state: &AppState, user_id: &UserId) -> Result<UserRow> {
-    state
-        .db
-        .user(user_id.as_str())
+    crate::service::appservice::query::find_user(state, user_id.as_str())
         .await?
         .ok_or_else(|| Error::not_found("Diesen Benutzer gibt es nicht.", "Unknown user."))
 }

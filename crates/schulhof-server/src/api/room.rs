@@ -24,7 +24,14 @@ async fn create(
     req: Ruma<create_room::v3::Request>,
 ) -> JsonResult {
     let raw = req.json_body.clone().unwrap_or_else(|| json!({}));
-    let room_id = create_room(&state, req.user_id(), &req.body, &raw).await?;
+    let room_id = create_room(
+        &state,
+        req.user_id(),
+        req.session().appservice.as_deref(),
+        &req.body,
+        &raw,
+    )
+    .await?;
     Ok(Json(json!({ "room_id": room_id })))
 }
 

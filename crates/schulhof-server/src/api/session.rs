@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::service::identity::login::check_password;
+use crate::service::identity::login::{check_password, open_session};
 use axum::extract::State;
 use ruma::api::client::account::whoami;
 use ruma::api::client::session::{get_login_types, login, logout, logout_all};
@@ -10,9 +10,9 @@ use ruma::api::client::uiaa::UserIdentifier;
 use serde_json::json;
 
 use super::{Json, JsonResult};
-use crate::auth::{new_access_token, new_device_id, token_hash};
 use crate::router::Routes;
 use crate::ruma_wrapper::Ruma;
+use crate::service::appservice;
 use crate::state::AppState;
 use crate::Error;
 
@@ -26,46 +26,46 @@ pub(super) fn routes(routes: Routes) -> Routes {
 }
 
 async fn login_types(_: Ruma<get_login_types::v3::Request>) -> JsonResult {
-    Ok(Json(json!({ "flows": [{ "type": "m.login.password" }] })))
+    Ok(Json(json!({ "flows": [
+        { "type": "m.login.password" },
+        { "type": "m.login.application_service" },
+    ] })))
 }
 
 async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>) -> JsonResult {
-    let login::v3::LoginInfo::Password(password) = &req.body.login_info else {
-        return Err(Error::bad_json(
-            "Nur die Anmeldung mit Passwort ist möglich.",
-            "Only password login is supported.",
-        ));
-    };
-    let typed = match &password.identifier {
-        Some(UserIdentifier::Matrix(id)) => id.user.clone(),
+    let user_id = match &req.body.login_info {
+        login::v3::LoginInfo::Password(password) => {
+            let typed = match &password.identifier {
+                Some(UserIdentifier::Matrix(id)) => id.user.clone(),
+                _ => {
+                    return Err(Error::bad_json(
+                        "Bitte mit dem Benutzernamen anmelden.",
+                        "Please log in with your user name.",
+                    ))
+                }
+            };
+            let address = req.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
+            check_password(&state, &typed, &password.password, &address)
+                .await?
+                .0
+        }
+        login::v3::LoginInfo::ApplicationService(info) => {
+            appservice_login(&state, req.optional_session(), info).await?
+        }
         _ => {
             return Err(Error::bad_json(
-                "Bitte mit dem Benutzernamen anmelden.",
-                "Please log in with your user name.",
+                "Nur die Anmeldung mit Passwort ist möglich.",
+                "Only password login is supported.",
             ))
         }
     };
-    let address = req.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
-    let (user_id, _) = check_password(&state, &typed, &password.password, &address).await?;
-    let device_id = req
-        .body
-        .device_id
-        .as_ref()
-        .map(|d| d.to_string())
-        .unwrap_or_else(new_device_id);
-    let token = new_access_token();
-    // Logging in again with a known device ID replaces that device's old token.
-    state.tokens.forget(user_id.as_str(), Some(&device_id));
-    state
-        .db
-        .create_device_with_token(
-            user_id.as_str(),
-            &device_id,
-            req.body.initial_device_display_name.as_deref(),
-            &token_hash(&token),
-            state.clock.now_ms(),
-        )
-        .await?;
+    let (device_id, token) = open_session(
+        &state,
+        &user_id,
+        req.body.device_id.as_deref().map(|d| d.as_str()),
+        req.body.initial_device_display_name.as_deref(),
+    )
+    .await?;
     Ok(Json(json!({
         "user_id": user_id,
         "access_token": token,
@@ -73,6 +73,31 @@ async fn login(State(state): State<Arc<AppState>>, req: Ruma<login::v3::Request>
         "home_server": state.server_name,
         "well_known": { "m.homeserver": { "base_url": state.config.public_baseurl } },
     })))
+}
+
+/// `m.login.application_service`: an appservice (its `as_token` in the request) logs in as a
+/// user of its namespace.
+async fn appservice_login(
+    state: &AppState,
+    session: Option<&crate::ruma_wrapper::Session>,
+    info: &login::v3::ApplicationService,
+) -> crate::Result<ruma::OwnedUserId> {
+    let registration = session
+        .and_then(|s| s.appservice.as_deref())
+        .and_then(|id| state.appservices.by_id(id))
+        .ok_or_else(appservice::accounts::not_an_appservice)?;
+    #[allow(deprecated)]
+    let typed = match (&info.identifier, &info.user) {
+        (Some(UserIdentifier::Matrix(id)), _) => id.user.clone(),
+        (None, Some(user)) => user.clone(),
+        _ => {
+            return Err(Error::bad_json(
+                "Bitte den Benutzer angeben (identifier).",
+                "Please name the user (identifier).",
+            ))
+        }
+    };
+    appservice::accounts::login_user(state, registration, &typed).await
 }
 
 async fn logout(State(state): State<Arc<AppState>>, req: Ruma<logout::v3::Request>) -> JsonResult {

@@ -35,11 +35,31 @@ pub struct TestState {
 impl TestState {
     /// A fresh state on `backend`; `name` goes into the directory and database names.
     pub async fn new(backend: Backend, name: &str) -> TestState {
-        Self::with_sections(backend, name, "").await
+        Self::configured(backend, name, |_| String::new(), "").await
     }
 
     /// Like [`TestState::new`], with `sections` (TOML) added to the configuration.
     pub async fn with_sections(backend: Backend, name: &str, sections: &str) -> TestState {
+        Self::configured(backend, name, |_| String::new(), sections).await
+    }
+
+    /// Like [`TestState::new`], with top-level configuration lines `settings(dir)` (given the
+    /// state's directory, e.g. to write an appservice registration there).
+    pub async fn with_settings(
+        backend: Backend,
+        name: &str,
+        settings: impl FnOnce(&std::path::Path) -> String,
+    ) -> TestState {
+        Self::configured(backend, name, settings, "").await
+    }
+
+    /// A state with top-level lines `settings(dir)` and `sections` in its configuration.
+    async fn configured(
+        backend: Backend,
+        name: &str,
+        settings: impl FnOnce(&std::path::Path) -> String,
+        sections: &str,
+    ) -> TestState {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let unique = format!(
             "{name}_{}_{}",
@@ -62,8 +82,10 @@ impl TestState {
                 (format!("{base}/{database}"), Some((maintenance, database)))
             }
         };
+        let extra = settings(&dir);
         let config = Config::parse(&format!(
-            r#"server_name = "schule.test"
+            r#"{extra}
+server_name = "schule.test"
 listen = "127.0.0.1:0"
 database_url = "{url}"
 media_path = "{dir}/media"

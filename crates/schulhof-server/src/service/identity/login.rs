@@ -63,3 +63,30 @@ pub async fn check_password(
     school::refuse_by_directory(state, &user_id)?;
     Ok((user_id, user))
 }
+
+/// Signs `user_id` in on a device (`device_id`, or a new one): a new access token for it;
+/// logging in again with a known device ID replaces that device's old token. Returns the
+/// device ID and the token.
+pub async fn open_session(
+    state: &AppState,
+    user_id: &UserId,
+    device_id: Option<&str>,
+    display_name: Option<&str>,
+) -> Result<(String, String)> {
+    let device_id = device_id
+        .map(str::to_owned)
+        .unwrap_or_else(crate::auth::new_device_id);
+    let token = crate::auth::new_access_token();
+    state.tokens.forget(user_id.as_str(), Some(&device_id));
+    state
+        .db
+        .create_device_with_token(
+            user_id.as_str(),
+            &device_id,
+            display_name,
+            &crate::auth::token_hash(&token),
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok((device_id, token))
+}

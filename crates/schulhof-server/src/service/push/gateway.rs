@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use ruma::UserId;
-use schulhof_store::{EventRow, OutboxRow, PusherRow};
+use schulhof_store::{EventRow, PushOutboxRow, PusherRow};
 use serde_json::{json, Map, Value};
 
 use crate::service::rooms::Rooms;
@@ -56,7 +56,7 @@ fn event_id_only(data: &Map<String, Value>) -> bool {
 pub async fn body(
     state: &AppState,
     pusher: &PusherRow,
-    row: &OutboxRow,
+    row: &PushOutboxRow,
     event: &EventRow,
     unread: u64,
 ) -> Result<Value> {

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ruma::UserId;
-use schulhof_store::{OutboxRow, PusherRow};
+use schulhof_store::{PushOutboxRow, PusherRow};
 use tokio::task::{Id, JoinSet};
 
 use super::gateway::{self, Delivery};
@@ -99,7 +99,7 @@ async fn start_due(state: &Arc<AppState>, in_flight: &mut InFlight) -> Result<Op
     let now = state.clock.now_ms();
     let rows = state.db.due_pushes(now, BATCH).await?;
     let busy = in_flight.busy();
-    let mut pushers: HashMap<PusherKey, Vec<OutboxRow>> = HashMap::new();
+    let mut pushers: HashMap<PusherKey, Vec<PushOutboxRow>> = HashMap::new();
     for row in rows {
         let key = (row.user_id.clone(), row.app_id.clone(), row.pushkey.clone());
         if !busy.contains(&key) {
@@ -119,7 +119,7 @@ async fn start_due(state: &Arc<AppState>, in_flight: &mut InFlight) -> Result<Op
 }
 
 /// Delivers the due rows of one pusher in order; stops at the first failure.
-async fn deliver(state: &AppState, rows: Vec<OutboxRow>) -> Result<()> {
+async fn deliver(state: &AppState, rows: Vec<PushOutboxRow>) -> Result<()> {
     let Some(first) = rows.first() else {
         return Ok(());
     };
@@ -181,7 +181,7 @@ async fn prepare(
     state: &AppState,
     user_id: &UserId,
     pusher: &PusherRow,
-    row: &OutboxRow,
+    row: &PushOutboxRow,
 ) -> Result<Option<serde_json::Value>> {
     let Some(event) = visible_event(state, user_id, row).await? else {
         return Ok(None);
@@ -197,7 +197,7 @@ async fn prepare(
 async fn visible_event(
     state: &AppState,
     user_id: &UserId,
-    row: &OutboxRow,
+    row: &PushOutboxRow,
 ) -> Result<Option<schulhof_store::EventRow>> {
     let Some(mut event) = state.db.event_at(row.event_pos).await? else {
         return Ok(None);
@@ -213,7 +213,7 @@ async fn visible_event(
 }
 
 /// Records a failed delivery: the next try after the backoff, or none after the time limit.
-async fn failed(state: &AppState, row: &OutboxRow, reason: &str) -> Result<()> {
+async fn failed(state: &AppState, row: &PushOutboxRow, reason: &str) -> Result<()> {
     let now = state.clock.now_ms();
     let attempts = row.attempts + 1;
     let config = &state.config.push;

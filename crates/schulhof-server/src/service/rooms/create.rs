@@ -95,10 +95,13 @@ pub async fn member_content(state: &AppState, user_id: &UserId, membership: &str
     Ok(content)
 }
 
-/// Creates a room as `creator` from a `createRoom` request (`raw` is the request's JSON body).
+/// Creates a room as `creator` from a `createRoom` request (`raw` is the request's JSON body);
+/// `acting` is the appservice making the request, if any (only it may create an alias of
+/// its exclusive namespace).
 pub async fn create_room(
     state: &AppState,
     creator: &UserId,
+    acting: Option<&str>,
     req: &Request,
     raw: &Value,
 ) -> Result<OwnedRoomId> {
@@ -113,6 +116,7 @@ pub async fn create_room(
                 RoomAliasId::parse(format!("#{name}:{}", state.server_name)).map_err(|_| {
                     Error::invalid_param("Ungültiger Raumalias.", "Invalid room alias.")
                 })?;
+            crate::service::appservice::exclusive::check_alias(state, alias.as_str(), acting)?;
             if state.db.alias(alias.as_str()).await?.is_some() {
                 return Err(Error::InUse(
                     "M_ROOM_IN_USE",

@@ -16,9 +16,11 @@ pub async fn resolve_room(state: &AppState, id_or_alias: &RoomOrAliasId) -> Resu
     match <&RoomId>::try_from(id_or_alias) {
         Ok(room_id) => Ok(room_id.to_owned()),
         Err(alias) => {
-            let (room_id, _) = state.db.alias(alias.as_str()).await?.ok_or_else(|| {
-                Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.")
-            })?;
+            let room_id = crate::service::appservice::query::find_alias(state, alias.as_str())
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.")
+                })?;
             RoomId::parse(room_id).map_err(|e| Error::Internal(e.to_string()))
         }
     }
@@ -75,7 +77,11 @@ fn add_reason(content: &mut Value, reason: Option<&str>) {
 /// variants): the answer for invitations and every other membership event about someone.
 pub async fn require_account(state: &AppState, user_id: &str) -> Result<()> {
     let local = UserId::parse(user_id).is_ok_and(|u| u.server_name() == state.server_name);
-    if local && state.db.user(user_id).await?.is_some() {
+    if local
+        && crate::service::appservice::query::find_user(state, user_id)
+            .await?
+            .is_some()
+    {
         return Ok(());
     }
     Err(Error::not_found(

@@ -278,6 +278,11 @@ impl Rooms {
                             other => other.into(),
                         })?;
                     crate::service::delayed::supersede(state, c.tx(), pdu, now).await?;
+                    // Outbox seam: the event's rows for interested appservices.
+                    crate::service::appservice::outbox::record_event(
+                        state, c, &working, pdu, pos, now,
+                    )
+                    .await?;
                     let holds = state
                         .quiet_hours
                         .holds(&directory, &working, sender, pdu, now);

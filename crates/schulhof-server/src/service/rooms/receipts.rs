@@ -69,6 +69,19 @@ pub async fn set_receipt(
             if !moved {
                 return Ok(());
             }
+            if receipt_type != "m.read.private" {
+                // Outbox seam: public receipts reach appservices that asked for them.
+                let receipt = crate::service::appservice::outbox::Receipt {
+                    user_id: user_id.as_str(),
+                    receipt_type,
+                    thread_id,
+                    event_id: event_id.as_str(),
+                };
+                crate::service::appservice::outbox::record_receipt(
+                    state, c, &room, &receipt, pos, now,
+                )
+                .await?;
+            }
             c.effects()
                 .room_activity(room_id.as_str(), RoomActivity::Receipt);
             if receipt_type == "m.read.private" {

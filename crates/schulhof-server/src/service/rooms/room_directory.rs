@@ -19,16 +19,18 @@ fn not_local(state: &AppState, alias: &RoomAliasId) -> Option<Error> {
 }
 
 /// Creates an alias for a room; the creator must be joined to it and allowed to make rooms
-/// findable (`PublishRoom`).
+/// findable (`PublishRoom`). An alias in an appservice's exclusive namespace only that appservice (`acting`) creates.
 pub async fn create_alias(
     state: &AppState,
     user_id: &UserId,
+    acting: Option<&str>,
     alias: &RoomAliasId,
     room_id: &RoomId,
 ) -> Result<()> {
     if let Some(err) = not_local(state, alias) {
         return Err(err);
     }
+    crate::service::appservice::exclusive::check_alias(state, alias.as_str(), acting)?;
     let room = state.rooms.existing(&state.db, room_id).await?;
     room.require_joined(user_id)?;
     policy::check(state, user_id, &Action::PublishRoom, room_id.as_str()).await?;
@@ -149,7 +151,9 @@ pub async fn resolve_alias(
     alias: &RoomAliasId,
 ) -> Result<String> {
     let unknown = || Error::not_found("Diesen Raumalias gibt es nicht.", "Unknown room alias.");
-    let (room_id, _) = state.db.alias(alias.as_str()).await?.ok_or_else(unknown)?;
+    let room_id = crate::service::appservice::query::find_alias(state, alias.as_str())
+        .await?
+        .ok_or_else(unknown)?;
     let parsed = RoomId::parse(&room_id).map_err(|e| Error::Internal(e.to_string()))?;
     let room = state.rooms.existing(&state.db, &parsed).await?;
     if !reveals(&Context::now(state), asker, &room) {

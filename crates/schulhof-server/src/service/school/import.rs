@@ -93,7 +93,7 @@ fn newly_refused(state: &AppState, before: &Directory, after: &Directory) -> Vec
 }
 
 /// Plans the import; `users` are the existing user IDs and `used` the localparts ever used,
-/// which new people never get.
+/// which new people never get, nor names an appservice reserves.
 fn plan(
     state: &AppState,
     current: &Directory,
@@ -108,7 +108,16 @@ fn plan(
         let localpart = u.strip_prefix('@')?.strip_suffix(&suffix)?;
         Some(localpart.to_owned())
     }));
-    plan_import_reserving(current, file, now, |l| reserved.contains(l))
+    // Names an appservice reserves (exclusive user namespaces) are never given to people.
+    let claimed = |l: &str| {
+        let user_id = format!("@{l}{suffix}");
+        state
+            .appservices
+            .all()
+            .iter()
+            .any(|r| r.claims_user(&user_id))
+    };
+    plan_import_reserving(current, file, now, |l| reserved.contains(l) || claimed(l))
 }
 
 /// Creates the accounts of new people (no password yet) with their start codes.

@@ -1,5 +1,6 @@
 //! The school: the directory snapshot and its import, access letters, retention, admin operations and the policy that enforces the school's rights.
 
+pub mod admin_join;
 pub mod directory;
 pub mod import;
 pub mod letters;
