@@ -318,7 +318,11 @@ impl PowerLevels {
 /// Checks the name template at `field`: not empty, placeholders from `allowed`.
 fn name(field: &str, template: &Template, allowed: &[Placeholder]) -> Result<(), Invalid> {
     if template.as_str().trim().is_empty() {
-        return Err(Invalid::new(field, "Der Name darf nicht leer sein.", "must not be empty"));
+        return Err(Invalid::new(
+            field,
+            "Der Name darf nicht leer sein.",
+            "must not be empty",
+        ));
     }
     self::template(field, template, allowed)
 }
@@ -561,7 +565,13 @@ mod tests {
                 "ganze Zahl",
                 "invalid type",
             ),
-            ("[spaces.staff]\nname = \" \"\n", 2, "spaces.staff.name", "nicht leer", "must not be empty"),
+            (
+                "[spaces.staff]\nname = \" \"\n",
+                2,
+                "spaces.staff.name",
+                "nicht leer",
+                "must not be empty",
+            ),
             ("bot = \"Schul Hof\"\n", 1, "bot", "Localpart", "localpart"),
             (
                 "[school]\nname = \"Schule {schule}\"\n",
