@@ -622,3 +622,198 @@ fn listing_in_german_and_english() {
         assert!(first.contains(expected), "{expected:?} in\n{first}");
     }
 }
+
+/// The synthetic school's CSV and the directory imported from it.
+fn synthetic_csv_and_directory() -> (String, Directory) {
+    let csv = SyntheticSchool::new(5).csv();
+    let file = parse_csv(csv.as_bytes()).expect("valid");
+    let directory = plan_import(&Directory::default(), &file, 0)
+        .expect("importable")
+        .result;
+    (csv, directory)
+}
+
+/// The directory after re-importing `csv` over `directory`.
+fn reimport(directory: &Directory, csv: &str) -> Directory {
+    let file = parse_csv(csv.as_bytes()).expect("valid");
+    plan_import(directory, &file, 1).expect("importable").result
+}
+
+/// The first student row of "Klasse 8.1" without other groups: its line and import ID.
+fn student_of_8_1(csv: &str) -> (String, String) {
+    let line = csv
+        .lines()
+        .find(|line| line.starts_with('S') && line.contains(";Klasse 8.1;"))
+        .expect("a student of 8.1");
+    let id = line.split(';').next().expect("id");
+    (line.to_owned(), id.to_owned())
+}
+
+#[test]
+fn reimport_moving_a_student_moves_student_and_parents() {
+    let (csv, directory) = synthetic_csv_and_directory();
+    let config = Config::default();
+    let state = built(&desired(&directory, &config));
+    let (line, id) = student_of_8_1(&csv);
+    let moved = reimport(
+        &directory,
+        &csv.replace(&line, &line.replace(";Klasse 8.1;", ";Klasse 8.2;")),
+    );
+    let student = moved.people[&id].localpart.clone();
+    let parents: Vec<String> = moved
+        .people
+        .values()
+        .filter(|p| p.children.contains(&id))
+        .map(|p| p.localpart.clone())
+        .collect();
+    assert!(!parents.is_empty());
+    let want = desired(&moved, &config);
+    let changes = plan(&want, &state);
+    assert!(changes.contains(&join("group:Klasse 8.2", &student)));
+    let reason = Reason::LeftGroup {
+        room_name: "Klasse 8.1".to_owned(),
+    };
+    assert!(changes.contains(&remove("group:Klasse 8.1", &student, reason)));
+    for change in &changes {
+        let (room, user) = match change {
+            Change::Join { room, user } | Change::Remove { room, user, .. } => (room, user),
+            other => panic!("only joins and removals: {other:?}"),
+        };
+        assert!(*user == student || parents.contains(user), "{user}");
+        assert!(room.as_str().ends_with(" 8.1") || room.as_str().ends_with(" 8.2"));
+    }
+    // A sibling may keep a parent in the parents' room of 8.1; otherwise they move too.
+    for parent in &parents {
+        let still = moved
+            .people
+            .values()
+            .any(|p| p.localpart == *parent && p.groups.contains("Sorgeberechtigte 8.1"));
+        let removed = changes.iter().any(|c| {
+            matches!(c, Change::Remove { room, user, .. }
+                if user == parent && room.as_str() == "group:Sorgeberechtigte 8.1")
+        });
+        assert_eq!(removed, !still, "{parent}");
+        assert!(
+            changes.contains(&join("group:Sorgeberechtigte 8.2", parent)) || {
+                // already there through a sibling in 8.2
+                state.rooms[&RoomKey::from_stored("group:Sorgeberechtigte 8.2")].is_in(parent)
+            }
+        );
+    }
+    let mut state = state;
+    state.apply_all(BOT, &changes);
+    assert_eq!(plan(&want, &state), Vec::new());
+}
+
+#[test]
+fn reimport_without_a_student_removes_them_everywhere() {
+    let (csv, directory) = synthetic_csv_and_directory();
+    let config = Config::default();
+    let mut state = built(&desired(&directory, &config));
+    let (line, id) = student_of_8_1(&csv);
+    // The family leaves: the student's row and the rows of parents with no other child go,
+    // other parents lose the child from their list.
+    let rows: Vec<String> = csv
+        .lines()
+        .filter(|row| *row != line)
+        .filter_map(|row| {
+            let fields: Vec<&str> = row.split(';').collect();
+            let children: Vec<&str> = fields[5].split(',').filter(|c| *c != id).collect();
+            match (fields[5].is_empty(), children.is_empty()) {
+                (false, true) => None,
+                (false, false) => {
+                    let mut fields = fields.clone();
+                    let joined = children.join(",");
+                    fields[5] = &joined;
+                    Some(fields.join(";"))
+                }
+                _ => Some(row.to_owned()),
+            }
+        })
+        .collect();
+    let left = reimport(&directory, &(rows.join("\n") + "\n"));
+    assert!(matches!(
+        left.people[&id].status,
+        PersonStatus::Deactivated { .. }
+    ));
+    let student = left.people[&id].localpart.clone();
+    let want = desired(&left, &config);
+    let changes = plan(&want, &state);
+    let removed: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Remove { room, user, reason } if *user == student => {
+                assert_eq!(*reason, Reason::LeftSchool);
+                Some(room.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        ["group:Klasse 8.1", "space:school", "space:year:8"]
+    );
+    state.apply_all(BOT, &changes);
+    assert!(state.rooms.values().all(|room| !room.is_in(&student)));
+    assert_eq!(plan(&want, &state), Vec::new());
+}
+
+#[test]
+fn configuration_shapes_the_rooms() {
+    let mut config = Config::default();
+    config.rooms.parents.space = schulhof_appservice::SpaceSlot::Year;
+    config.rooms.parents.class_teachers = false;
+    config.rooms.class.announcement = true;
+    config.rooms.class.encrypted = false;
+    config.power_levels.teacher = 75;
+    config.power_levels.student = 10;
+    let mut directory = small_school();
+    directory.groups.insert(
+        "Lerngruppe Mathe".to_owned(),
+        Group {
+            name: "Lerngruppe Mathe".to_owned(),
+            kind: GroupKind::Custom,
+            created_by: Some("frau.lehmann".to_owned()),
+        },
+    );
+    directory
+        .people
+        .get_mut("ben")
+        .expect("ben")
+        .groups
+        .insert("Lerngruppe Mathe".to_owned());
+    let want = desired(&directory, &config);
+    let room = |key: &str| &want.rooms[&RoomKey::from_stored(key)];
+    assert_eq!(
+        room("group:Sorgeberechtigte 8.1").parent,
+        Some(RoomKey::year("8"))
+    );
+    assert!(!room("group:Sorgeberechtigte 8.1")
+        .members
+        .contains_key("frau.lehmann"));
+    assert!(!want
+        .rooms
+        .contains_key(&RoomKey::from_stored("space:parents")));
+    let class = room("group:Klasse 8.1");
+    assert!(class.announcement && !class.encrypted);
+    assert_eq!(class.writer_level, 75);
+    assert_eq!(class.members.get("frau.lehmann"), Some(&75));
+    assert_eq!(class.members.get("anna"), Some(&10));
+    assert_eq!(
+        class.power_users().keys().collect::<Vec<_>>(),
+        ["anna", "ben", "frau.lehmann", "schulhof"]
+    );
+    let teachers_group = room("group:Lerngruppe Mathe");
+    assert_eq!(teachers_group.topic, "Von einer Lehrkraft angelegte Gruppe");
+    assert_eq!(
+        teachers_group.parent,
+        Some(RoomKey::from_stored("space:groups"))
+    );
+    assert_eq!(
+        teachers_group.members.keys().collect::<Vec<_>>(),
+        ["ben", "schulhof"],
+        "only members of the group (its creator is not one here)"
+    );
+    // The year-8 space now holds the parents of year 8 as well.
+    assert!(room("space:year:8").members.contains_key("eva.mutter"));
+}
