@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use schulhof_directory::{parents_group_of, Directory, Person, PersonStatus, Role};
+use schulhof_directory::{parents_group_of, Directory, Group, Person, PersonStatus, Role};
 
-use crate::config::{Config, RoomKind, SpaceSettings, SpaceSlot, BOT_POWER_LEVEL};
+use crate::config::{Config, RoomKind, SpaceSlot, BOT_POWER_LEVEL};
 use crate::template::Values;
 
 /// The stable key of a managed room or space; the applier maps it to a room alias.
@@ -142,131 +142,165 @@ pub fn year_of(class: &str) -> &str {
 /// it (at level 0, admins at theirs) and exists only when something is inside it (the school
 /// space always).
 pub fn desired(directory: &Directory, config: &Config) -> DesiredSchool {
-    let active: HashMap<&str, &Person> = directory
-        .people
-        .values()
-        .filter(|p| p.status == PersonStatus::Active)
-        .map(|p| (p.localpart.as_str(), p))
-        .collect();
-    let mut members_of: HashMap<&str, Vec<&Person>> = HashMap::new();
-    for person in active.values() {
-        for group in &person.groups {
-            members_of.entry(group.as_str()).or_default().push(person);
+    let school = School::new(directory, config);
+    let mut rooms = BTreeMap::new();
+    let mut spaces = BTreeMap::from([(RoomKey::school(), school.space(SpaceSlot::School, ""))]);
+    for group in directory.groups.values() {
+        let (room, slot, year) = school.group_room(group);
+        let parent = RoomKey::space(slot, year);
+        spaces
+            .entry(parent.clone())
+            .or_insert_with(|| school.space(slot, year));
+        rooms.insert(
+            RoomKey::group(&group.name),
+            DesiredRoom {
+                parent: Some(parent),
+                ..room
+            },
+        );
+    }
+    // Every space above a room holds the room's members.
+    for room in rooms.values() {
+        let mut above = room.parent.clone();
+        while let Some(space) = above.and_then(|key| spaces.get_mut(&key)) {
+            add_members(space, room, &school.active, config.power_levels.admin);
+            above = space.parent.clone();
         }
     }
-    let class_of_parents: HashMap<String, &str> = directory
-        .groups
-        .keys()
-        .filter_map(|class| parents_group_of(class).map(|parents| (parents, class.as_str())))
-        .collect();
-    let school_name = config.school.name.render(&Values::default());
-    let bot = config.bot.clone();
-    let levels = &config.power_levels;
-    let mut rooms: BTreeMap<RoomKey, DesiredRoom> = BTreeMap::new();
+    rooms.extend(spaces);
+    DesiredSchool {
+        rooms,
+        active: school.active.keys().map(|lp| (*lp).to_owned()).collect(),
+        bot: config.bot.clone(),
+    }
+}
 
-    for group in directory.groups.values() {
+/// What [`desired`] looks up while building: the active people, the members of each group,
+/// the class of each parents' group.
+struct School<'a> {
+    /// The configuration.
+    config: &'a Config,
+    /// Active people by localpart.
+    active: HashMap<&'a str, &'a Person>,
+    /// Active members by group name.
+    members_of: HashMap<&'a str, Vec<&'a Person>>,
+    /// The class group of each parents' group.
+    class_of_parents: HashMap<String, &'a str>,
+    /// The school space's name (`{schule}`).
+    name: String,
+}
+
+impl<'a> School<'a> {
+    /// The lookups for `directory`.
+    fn new(directory: &'a Directory, config: &'a Config) -> School<'a> {
+        let active: HashMap<&str, &Person> = directory
+            .people
+            .values()
+            .filter(|p| p.status == PersonStatus::Active)
+            .map(|p| (p.localpart.as_str(), p))
+            .collect();
+        let mut members_of: HashMap<&str, Vec<&Person>> = HashMap::new();
+        for person in active.values() {
+            for group in &person.groups {
+                members_of.entry(group.as_str()).or_default().push(person);
+            }
+        }
+        let class_of_parents = directory
+            .groups
+            .keys()
+            .filter_map(|class| parents_group_of(class).map(|parents| (parents, class.as_str())))
+            .collect();
+        School {
+            config,
+            active,
+            members_of,
+            class_of_parents,
+            name: config.school.name.render(&Values::default()),
+        }
+    }
+
+    /// The room of `group` (without its parent), the slot of its space and its year.
+    fn group_room<'g>(&self, group: &'g Group) -> (DesiredRoom, SpaceSlot, &'g str) {
         let kind = RoomKind::of(group);
-        let settings = config.rooms.of(kind);
+        let settings = self.config.rooms.of(kind);
+        let levels = &self.config.power_levels;
         let class = if kind.has_class() {
             class_part(&group.name)
         } else {
             ""
         };
+        let year = year_of(class);
         let values = Values {
             group: &group.name,
             class,
-            year: year_of(class),
-            school: &school_name,
+            year,
+            school: &self.name,
         };
-        let mut members = BTreeMap::from([(bot.clone(), BOT_POWER_LEVEL)]);
-        let people = members_of.get(group.name.as_str()).into_iter().flatten();
-        let class_teachers = class_of_parents
+        let mut members = BTreeMap::from([(self.config.bot.clone(), BOT_POWER_LEVEL)]);
+        let people = self
+            .members_of
+            .get(group.name.as_str())
+            .into_iter()
+            .flatten();
+        let class_teachers = self
+            .class_of_parents
             .get(&group.name)
             .filter(|_| settings.class_teachers)
-            .and_then(|class| members_of.get(class))
+            .and_then(|class| self.members_of.get(class))
             .into_iter()
             .flatten()
             .filter(|p| p.role == Role::Teacher);
         for person in people.chain(class_teachers) {
             members.insert(person.localpart.clone(), levels.of(person.role));
         }
-        rooms.insert(
-            RoomKey::group(&group.name),
-            DesiredRoom {
-                name: settings.name.render(&values),
-                topic: settings.topic.render(&values),
-                is_space: false,
-                parent: Some(RoomKey::space(settings.space, values.year)),
-                encrypted: settings.encrypted,
-                announcement: settings.announcement,
-                writer_level: levels.teacher,
-                members,
-            },
-        );
+        let room = DesiredRoom {
+            name: settings.name.render(&values),
+            topic: settings.topic.render(&values),
+            is_space: false,
+            parent: None,
+            encrypted: settings.encrypted,
+            announcement: settings.announcement,
+            writer_level: levels.teacher,
+            members,
+        };
+        (room, settings.space, year)
     }
 
-    let school = Values {
-        school: &school_name,
-        ..Values::default()
-    };
-    let space =
-        |settings: &SpaceSettings, values: &Values<'_>, parent: Option<RoomKey>| DesiredRoom {
-            name: settings.name.render(values),
-            topic: settings.topic.render(values),
+    /// The space of `slot` (for [`SpaceSlot::Year`]: of `year`), with only the bot in it.
+    fn space(&self, slot: SpaceSlot, year: &str) -> DesiredRoom {
+        let spaces = &self.config.spaces;
+        let settings = match slot {
+            SpaceSlot::School => &self.config.school,
+            SpaceSlot::Year => &spaces.year,
+            SpaceSlot::Parents => &spaces.parents,
+            SpaceSlot::Staff => &spaces.staff,
+            SpaceSlot::Groups => &spaces.groups,
+        };
+        let values = Values {
+            year,
+            school: &self.name,
+            ..Values::default()
+        };
+        DesiredRoom {
+            name: settings.name.render(&values),
+            topic: settings.topic.render(&values),
             is_space: true,
-            parent,
+            parent: (slot != SpaceSlot::School).then(RoomKey::school),
             encrypted: false,
             announcement: true,
-            writer_level: levels.teacher,
-            members: BTreeMap::from([(bot.clone(), BOT_POWER_LEVEL)]),
-        };
-    let mut spaces = BTreeMap::from([(RoomKey::school(), space(&config.school, &school, None))]);
-    let parents: BTreeSet<RoomKey> = rooms.values().filter_map(|r| r.parent.clone()).collect();
-    for key in parents.into_iter().filter(|key| *key != RoomKey::school()) {
-        let key_text = key.to_string();
-        let (settings, year) = match key_text.strip_prefix("space:year:") {
-            Some(year) => (&config.spaces.year, year),
-            None if key_text == "space:parents" => (&config.spaces.parents, ""),
-            None if key_text == "space:staff" => (&config.spaces.staff, ""),
-            None => (&config.spaces.groups, ""),
-        };
-        let values = Values { year, ..school };
-        spaces.insert(key, space(settings, &values, Some(RoomKey::school())));
-    }
-    // Spaces hold the members of their rooms: first the second level, then the school space.
-    for room in rooms.values() {
-        let parent = room.parent.as_ref().and_then(|key| spaces.get_mut(key));
-        add_members(parent, room, &active, levels.admin);
-    }
-    let second: Vec<DesiredRoom> = spaces
-        .iter()
-        .filter(|(key, _)| **key != RoomKey::school())
-        .map(|(_, space)| space.clone())
-        .collect();
-    for space in &second {
-        add_members(
-            spaces.get_mut(&RoomKey::school()),
-            space,
-            &active,
-            levels.admin,
-        );
-    }
-    rooms.extend(spaces);
-    DesiredSchool {
-        rooms,
-        active: active.keys().map(|lp| (*lp).to_owned()).collect(),
-        bot,
+            writer_level: self.config.power_levels.teacher,
+            members: BTreeMap::from([(self.config.bot.clone(), BOT_POWER_LEVEL)]),
+        }
     }
 }
 
 /// Adds the members of `room` to `space` at level 0 (admins at `admin_level`).
 fn add_members(
-    space: Option<&mut DesiredRoom>,
+    space: &mut DesiredRoom,
     room: &DesiredRoom,
     active: &HashMap<&str, &Person>,
     admin_level: i64,
 ) {
-    let Some(space) = space else { return };
     for user in room.members.keys() {
         let level = match active.get(user.as_str()) {
             Some(person) if person.role == Role::Admin => admin_level,
