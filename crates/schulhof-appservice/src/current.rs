@@ -40,7 +40,8 @@ pub struct CurrentRoom {
     pub members: BTreeMap<String, Membership>,
     /// The `users` of `m.room.power_levels`.
     pub power: BTreeMap<String, i64>,
-    /// `m.space.child` entries, as keys (the applier maps room IDs back to keys).
+    /// `m.space.child` entries that are managed rooms, as keys (the applier maps room IDs back
+    /// to keys and leaves out rooms it does not manage).
     pub children: BTreeSet<RoomKey>,
 }
 

@@ -817,3 +817,40 @@ fn configuration_shapes_the_rooms() {
     // The year-8 space now holds the parents of year 8 as well.
     assert!(room("space:year:8").members.contains_key("eva.mutter"));
 }
+
+#[test]
+fn a_layout_change_moves_rooms_between_spaces() {
+    let directory = small_school();
+    let before = desired(&directory, &Config::default());
+    let mut state = built(&before);
+    let mut config = Config::default();
+    config.rooms.parents.space = schulhof_appservice::SpaceSlot::Year;
+    let after = desired(&directory, &config);
+    let changes = plan(&after, &state);
+    let parents_space = RoomKey::from_stored("space:parents");
+    for (year, room) in [
+        ("8", "group:Sorgeberechtigte 8.1"),
+        ("9", "group:Sorgeberechtigte 9.1"),
+    ] {
+        let child = RoomKey::from_stored(room);
+        assert!(changes.contains(&Change::AddChild {
+            space: RoomKey::year(year),
+            child
+        }));
+    }
+    assert!(changes.contains(&Change::RemoveChild {
+        space: RoomKey::school(),
+        child: parents_space.clone()
+    }));
+    assert!(changes.contains(&Change::Archive {
+        room: parents_space,
+        name: "Sorgeberechtigte (Archiv)".to_owned()
+    }));
+    // Parents join the year spaces; nobody loses a group room.
+    assert!(changes.contains(&join("space:year:8", "eva.mutter")));
+    assert!(!changes
+        .iter()
+        .any(|c| matches!(c, Change::Remove { room, .. } if room.as_str().starts_with("group:"))));
+    state.apply_all(BOT, &changes);
+    assert_eq!(plan(&after, &state), Vec::new());
+}
