@@ -123,8 +123,9 @@ pub enum Change {
         /// The room or space taken out.
         child: RoomKey,
     },
-    /// Archive a room whose group is gone: rename with "(Archiv)", read-only (only the bot
-    /// writes); members and history are kept. Its space drops it by a [`Change::RemoveChild`].
+    /// Archive a room whose group is gone: rename with "(Archiv)", read-only (the applier sets
+    /// `events_default` to 100, so only the bot writes); members and history are kept. Its
+    /// space drops it by a [`Change::RemoveChild`].
     Archive {
         /// The room.
         room: RoomKey,
@@ -160,10 +161,7 @@ impl Change {
 /// follow in the same plan. Archived rooms are left alone unless their group returns; banned
 /// users are not brought back; encryption is never turned off.
 pub fn plan(desired: &DesiredSchool, current: &CurrentSchool) -> Vec<Change> {
-    let mut phases: [Vec<Change>; 11] = Default::default();
-    let [create, unarchive, names, topics, encryption, joins, power, add_child, remove, remove_child, archive] =
-        &mut phases;
-
+    let mut phases = Phases::default();
     let mut missing: Vec<&RoomKey> = desired
         .rooms
         .keys()
@@ -173,7 +171,7 @@ pub fn plan(desired: &DesiredSchool, current: &CurrentSchool) -> Vec<Change> {
     let mut created = BTreeMap::new();
     for key in missing {
         let room = &desired.rooms[key];
-        create.push(Change::Create {
+        phases.create.push(Change::Create {
             room: key.clone(),
             desired: room.clone(),
         });
@@ -193,51 +191,95 @@ pub fn plan(desired: &DesiredSchool, current: &CurrentSchool) -> Vec<Change> {
             .get(key)
             .or_else(|| created.get(key))
             .expect("created above");
-        let room = || key.clone();
-        if have.archived {
-            unarchive.push(Change::Unarchive { room: room() });
-        }
-        if have.name != want.name {
-            names.push(Change::SetName {
-                room: room(),
-                name: want.name.clone(),
+        phases.settings(key, want, have);
+        phases.members(key, want, have, desired);
+        phases.children(key, children_of.get(key).unwrap_or(&no_children), have);
+    }
+
+    for (key, have) in &current.rooms {
+        if !desired.rooms.contains_key(key) && !have.archived {
+            phases.archive.push(Change::Archive {
+                room: key.clone(),
+                name: format!("{}{ARCHIVE_SUFFIX}", have.name),
             });
         }
+    }
+    phases.into_changes()
+}
+
+/// The changes of a plan, by phase (see [`plan`] for the order).
+#[derive(Default)]
+struct Phases {
+    /// [`Change::Create`].
+    create: Vec<Change>,
+    /// [`Change::Unarchive`].
+    unarchive: Vec<Change>,
+    /// [`Change::SetName`].
+    names: Vec<Change>,
+    /// [`Change::SetTopic`].
+    topics: Vec<Change>,
+    /// [`Change::EnableEncryption`].
+    encryption: Vec<Change>,
+    /// [`Change::Join`].
+    joins: Vec<Change>,
+    /// [`Change::SetPowerLevels`].
+    power: Vec<Change>,
+    /// [`Change::AddChild`].
+    add_child: Vec<Change>,
+    /// [`Change::Remove`].
+    remove: Vec<Change>,
+    /// [`Change::RemoveChild`].
+    remove_child: Vec<Change>,
+    /// [`Change::Archive`].
+    archive: Vec<Change>,
+}
+
+impl Phases {
+    /// Archive flag, name, topic, encryption and power levels of one room.
+    fn settings(&mut self, key: &RoomKey, want: &DesiredRoom, have: &CurrentRoom) {
+        let room = || key.clone();
+        if have.archived {
+            self.unarchive.push(Change::Unarchive { room: room() });
+        }
+        if have.name != want.name {
+            let name = want.name.clone();
+            self.names.push(Change::SetName { room: room(), name });
+        }
         if have.topic != want.topic {
-            topics.push(Change::SetTopic {
+            let topic = want.topic.clone();
+            self.topics.push(Change::SetTopic {
                 room: room(),
-                topic: want.topic.clone(),
+                topic,
             });
         }
         if want.encrypted && !have.encrypted {
-            encryption.push(Change::EnableEncryption { room: room() });
+            self.encryption
+                .push(Change::EnableEncryption { room: room() });
         }
+        self.power.extend(power_change(key, want, have));
+    }
+
+    /// Joins of missing members (not of banned ones) and removals of extra ones.
+    fn members(
+        &mut self,
+        key: &RoomKey,
+        want: &DesiredRoom,
+        have: &CurrentRoom,
+        desired: &DesiredSchool,
+    ) {
         for user in want.members.keys() {
-            let membership = have.members.get(user);
-            if !matches!(membership, Some(Membership::Join | Membership::Ban)) {
-                joins.push(Change::Join {
-                    room: room(),
-                    user: user.clone(),
+            if !matches!(
+                have.members.get(user),
+                Some(Membership::Join | Membership::Ban)
+            ) {
+                let user = user.clone();
+                self.joins.push(Change::Join {
+                    room: key.clone(),
+                    user,
                 });
             }
         }
-        if let Some(change) = power_change(key, want, have) {
-            power.push(change);
-        }
-        let children = children_of.get(key).unwrap_or(&no_children);
-        for child in children.iter().filter(|c| !have.children.contains(**c)) {
-            add_child.push(Change::AddChild {
-                space: room(),
-                child: (*child).clone(),
-            });
-        }
-        for child in have.children.iter().filter(|c| !children.contains(c)) {
-            remove_child.push(Change::RemoveChild {
-                space: room(),
-                child: child.clone(),
-            });
-        }
-        for (user, _) in have.members.iter().filter(|(user, _)| have.is_in(user)) {
+        for user in have.members.keys().filter(|user| have.is_in(user)) {
             if want.members.contains_key(user) || *user == desired.bot {
                 continue;
             }
@@ -248,23 +290,49 @@ pub fn plan(desired: &DesiredSchool, current: &CurrentSchool) -> Vec<Change> {
             } else {
                 Reason::LeftSchool
             };
-            remove.push(Change::Remove {
-                room: room(),
+            self.remove.push(Change::Remove {
+                room: key.clone(),
                 user: user.clone(),
                 reason,
             });
         }
     }
 
-    for (key, have) in &current.rooms {
-        if !desired.rooms.contains_key(key) && !have.archived {
-            archive.push(Change::Archive {
-                room: key.clone(),
-                name: format!("{}{ARCHIVE_SUFFIX}", have.name),
+    /// Space children to add and to take out.
+    fn children(&mut self, key: &RoomKey, children: &BTreeSet<&RoomKey>, have: &CurrentRoom) {
+        for child in children.iter().filter(|c| !have.children.contains(**c)) {
+            self.add_child.push(Change::AddChild {
+                space: key.clone(),
+                child: (*child).clone(),
+            });
+        }
+        for child in have.children.iter().filter(|c| !children.contains(c)) {
+            self.remove_child.push(Change::RemoveChild {
+                space: key.clone(),
+                child: child.clone(),
             });
         }
     }
-    phases.into_iter().flatten().collect()
+
+    /// All changes in phase order.
+    fn into_changes(self) -> Vec<Change> {
+        [
+            self.create,
+            self.unarchive,
+            self.names,
+            self.topics,
+            self.encryption,
+            self.joins,
+            self.power,
+            self.add_child,
+            self.remove,
+            self.remove_child,
+            self.archive,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
 }
 
 /// A [`Change::SetPowerLevels`] if the levels or the announcement flag drifted.
