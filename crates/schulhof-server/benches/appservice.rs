@@ -12,6 +12,8 @@
 //! `cargo bench -p schulhof-server --bench appservice` (PostgreSQL at `$SCHULHOF_TEST_PG`,
 //! default `postgres://postgres@127.0.0.1:5432`; `SCHULHOF_SKIP_PG=1` skips it).
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -21,16 +23,15 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::routing::put;
 use axum::Router;
+use common::{account, ms, say, session};
 use ruma::api::client::filter::FilterDefinition;
 use ruma::api::client::room::create_room;
-use ruma::{OwnedUserId, RoomId, UserId};
-use schulhof_server::ruma_wrapper::Session;
+use ruma::{OwnedUserId, UserId};
 use schulhof_server::service::appservice::sender;
-use schulhof_server::service::rooms::{create, membership, EventTemplate, Rooms};
+use schulhof_server::service::rooms::{create, membership};
 use schulhof_server::service::runtime::jobs::Scope;
 use schulhof_server::service::sync::{self, SinceToken, SyncParams};
 use schulhof_server::state::AppState;
-use schulhof_store::UserRow;
 use serde_json::{json, Value};
 use support::{Backend, TestState};
 
@@ -39,10 +40,6 @@ const SENDS: usize = 1000;
 
 /// When the appservice received each message body.
 type Arrivals = Arc<Mutex<Vec<(String, Instant)>>>;
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e4).round() / 10.0
-}
 
 /// Median and p99 of `times`, in ms.
 fn percentiles(mut times: Vec<Duration>) -> Value {
@@ -78,29 +75,6 @@ async fn start_appservice() -> (String, Arrivals) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, arrivals)
-}
-
-/// An account without password.
-async fn account(state: &AppState, localpart: &str) -> OwnedUserId {
-    let user_id = format!("@{localpart}:schule.test");
-    let row = UserRow {
-        user_id: user_id.clone(),
-        password_hash: None,
-        displayname: Some(localpart.to_owned()),
-        avatar_url: None,
-        is_admin: false,
-        deactivated: false,
-    };
-    state.db.create_user(&row, 0).await.expect("account");
-    UserId::parse(user_id).expect("user ID")
-}
-
-fn session(user: &UserId) -> Session {
-    Session {
-        user_id: user.to_owned(),
-        device_id: "BENCH".into(),
-        appservice: None,
-    }
 }
 
 /// A `/sync` of `user` from `since` waiting up to 10 s; the response and when it returned.
@@ -236,16 +210,6 @@ async fn sync_once(state: &AppState, user: &UserId) -> String {
         .expect("sync");
     let response: Value = serde_json::from_slice(&bytes).expect("JSON");
     response["next_batch"].as_str().expect("token").to_owned()
-}
-
-async fn say(state: &AppState, room: &RoomId, sender: &UserId, body: &str) {
-    let message = EventTemplate::message(
-        "m.room.message",
-        json!({ "msgtype": "m.text", "body": body }),
-    );
-    Rooms::send(state, room, sender, message, None)
-        .await
-        .expect("sent");
 }
 
 /// Sends alternately without and with the appservice (so both see the same load on the

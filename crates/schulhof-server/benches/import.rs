@@ -6,11 +6,14 @@
 //! `postgres://postgres@127.0.0.1:5432`; `SCHULHOF_SKIP_PG=1` skips it). Goals: first import
 //! ≤ 5 s, re-import ≤ 1 s.
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
+use common::ms;
 use schulhof_directory::{parse_csv, ImportFile, SyntheticSchool};
 use schulhof_server::service::school::import;
 use schulhof_server::state::AppState;
@@ -63,10 +66,6 @@ async fn timed_import(state: &AppState, file: &ImportFile) -> (Duration, usize) 
         .expect("no database error")
         .expect("importable");
     (started.elapsed(), outcome.letters.len())
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 async fn run(backend: Backend, csv: &str) {

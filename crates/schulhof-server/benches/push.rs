@@ -13,19 +13,22 @@
 //! `cargo bench -p schulhof-server --bench push` (PostgreSQL at `$SCHULHOF_TEST_PG`,
 //! default `postgres://postgres@127.0.0.1:5432`; `SCHULHOF_SKIP_PG=1` skips it).
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
+use common::{account, ms, say};
 use ruma::api::client::room::create_room;
 use ruma::{OwnedUserId, UserId};
 use schulhof_server::service::push::sender;
-use schulhof_server::service::rooms::{create, membership, EventTemplate, Rooms};
+use schulhof_server::service::rooms::{create, membership};
 use schulhof_server::service::runtime::jobs::Scope;
 use schulhof_server::state::AppState;
-use schulhof_store::{PusherRow, UserRow};
+use schulhof_store::PusherRow;
 use serde_json::json;
 use support::{Backend, TestState};
 use tokio::sync::mpsc;
@@ -34,10 +37,6 @@ use tokio::sync::mpsc;
 const MESSAGES: usize = 300;
 /// Messages sent first and not timed (connections, caches).
 const WARM_UP: usize = 20;
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e4).round() / 10.0
-}
 
 /// A push gateway on a free loopback port: reports the arrival of each notification.
 async fn gateway() -> (String, mpsc::UnboundedReceiver<Instant>) {
@@ -66,21 +65,6 @@ async fn gateway() -> (String, mpsc::UnboundedReceiver<Instant>) {
     (url, receiver)
 }
 
-/// An account without password.
-async fn account(state: &AppState, localpart: &str) -> OwnedUserId {
-    let user_id = format!("@{localpart}:schule.test");
-    let row = UserRow {
-        user_id: user_id.clone(),
-        password_hash: None,
-        displayname: Some(localpart.to_owned()),
-        avatar_url: None,
-        is_admin: false,
-        deactivated: false,
-    };
-    state.db.create_user(&row, 0).await.expect("account");
-    UserId::parse(user_id).expect("user ID")
-}
-
 /// CPU time (user + system) of this process so far, in clock ticks of /proc.
 fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
@@ -92,17 +76,6 @@ fn cpu_ticks() -> u64 {
         .collect();
     // utime and stime are fields 14 and 15; after the command's ")" they are the 12th and 13th.
     fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
-}
-
-/// Sends one message from `sender` into `room`.
-async fn say(state: &AppState, room: &ruma::RoomId, sender: &UserId, body: String) {
-    let message = EventTemplate::message(
-        "m.room.message",
-        json!({ "msgtype": "m.text", "body": body }),
-    );
-    Rooms::send(state, room, sender, message, None)
-        .await
-        .expect("sent");
 }
 
 /// A direct chat `from` opens with `to`, who joins.
@@ -130,7 +103,7 @@ async fn push_latency(backend: Backend, other_rooms: usize) {
     for i in 0..other_rooms {
         let other = account(state, &format!("schueler{i}")).await;
         let chat = direct_chat(state, &other, &anna).await;
-        say(state, &chat, &other, "Frage".into()).await;
+        say(state, &chat, &other, "Frage").await;
     }
     let pusher = PusherRow {
         user_id: anna.to_string(),
@@ -154,7 +127,7 @@ async fn push_latency(backend: Backend, other_rooms: usize) {
     let mut latencies = Vec::with_capacity(MESSAGES);
     for i in 0..WARM_UP + MESSAGES {
         let start = Instant::now();
-        say(state, &room, &ben, format!("Nachricht {i}")).await;
+        say(state, &room, &ben, &format!("Nachricht {i}")).await;
         let arrived = tokio::time::timeout(Duration::from_secs(5), arrivals.recv())
             .await
             .expect("the push arrived within 5 s")

@@ -11,25 +11,27 @@
 //! `cargo bench -p schulhof-server --bench quiet_hours` (PostgreSQL at `$SCHULHOF_TEST_PG`,
 //! default `postgres://postgres@127.0.0.1:5432`; `SCHULHOF_SKIP_PG=1` skips it).
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use common::{account, ms, say, session, us};
 use ruma::api::client::filter::FilterDefinition;
 use ruma::api::client::room::create_room;
 use ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 use schulhof_directory::{parse_csv, SyntheticSchool};
-use schulhof_server::ruma_wrapper::Session;
 use schulhof_server::service::quiet_hours::release;
 use schulhof_server::service::rooms::create;
-use schulhof_server::service::rooms::{membership, EventTemplate, Rooms};
+use schulhof_server::service::rooms::{membership, Rooms};
 use schulhof_server::service::school::directory::refusal;
 use schulhof_server::service::school::import;
 use schulhof_server::service::sync::{self, SinceToken, SyncParams};
 use schulhof_server::state::AppState;
-use schulhof_store::{Db, NewEvent, NewHold, UserRow};
+use schulhof_store::{Db, NewEvent, NewHold};
 use serde_json::{json, Value};
 use support::{Backend, TestState};
 
@@ -41,29 +43,6 @@ const TEACHERS: usize = 200;
 const HELD_PER_TEACHER: usize = 500;
 /// Events held for the teacher of the sync comparison.
 const MANY_HELD: usize = 10_000;
-
-fn us(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e7).round() / 10.0
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e4).round() / 10.0
-}
-
-/// An account without password (no Argon2 in the set-up).
-async fn account(state: &AppState, localpart: &str) -> OwnedUserId {
-    let user_id = format!("@{localpart}:schule.test");
-    let row = UserRow {
-        user_id: user_id.clone(),
-        password_hash: None,
-        displayname: Some(localpart.to_owned()),
-        avatar_url: None,
-        is_admin: false,
-        deactivated: false,
-    };
-    state.db.create_user(&row, 0).await.expect("account");
-    UserId::parse(user_id).expect("user ID")
-}
 
 /// A room `owner` creates with `members` joined.
 async fn room(
@@ -84,16 +63,6 @@ async fn room(
             .expect("join");
     }
     room
-}
-
-async fn say(state: &AppState, room: &RoomId, sender: &UserId, body: &str) {
-    let message = EventTemplate::message(
-        "m.room.message",
-        json!({ "msgtype": "m.text", "body": body }),
-    );
-    Rooms::send(state, room, sender, message, None)
-        .await
-        .expect("sent");
 }
 
 /// Stores `count` messages from `sender` into `room`, each held for `recipient` until
@@ -153,14 +122,6 @@ async fn held_messages(
             })
             .await
             .expect("held messages stored");
-    }
-}
-
-fn session(user: &UserId) -> Session {
-    Session {
-        user_id: user.to_owned(),
-        device_id: "BENCH".into(),
-        appservice: None,
     }
 }
 

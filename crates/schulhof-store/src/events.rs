@@ -102,6 +102,25 @@ impl<R: AnyRow> sqlx::FromRow<'_, R> for EventRow {
     }
 }
 
+/// An event whose `m.relates_to` names another, with the relation's `rel_type`.
+#[derive(Debug, Clone)]
+pub struct RelatingEvent {
+    /// The relating event.
+    pub event: EventRow,
+    /// Its `rel_type` (`m.thread`, `m.replace`, `m.annotation`, `m.reference`, …).
+    pub rel_type: String,
+}
+
+/// Reads the columns of `EVENT_COLUMNS`, then `rel_type`.
+impl<R: AnyRow> sqlx::FromRow<'_, R> for RelatingEvent {
+    fn from_row(row: &R) -> sqlx::Result<Self> {
+        Ok(RelatingEvent {
+            event: EventRow::from_row(row)?,
+            rel_type: row.col(9)?,
+        })
+    }
+}
+
 /// Reads `room_id, membership, stream_pos, event_id` (a missing membership reads as empty).
 impl<R: AnyRow> sqlx::FromRow<'_, R> for MembershipRow {
     fn from_row(row: &R) -> sqlx::Result<Self> {
@@ -203,17 +222,18 @@ impl Db {
         Ok(fetch!(self, fetch_all, sql, [room_id, before, limit])?)
     }
 
-    /// The events of `room_id` whose `m.relates_to` names `event_id`, oldest first, at most
-    /// `limit`.
+    /// The events of `room_id` whose `m.relates_to` names `event_id`, with the relation's
+    /// type, oldest first, at most `limit`.
     pub async fn relating_events(
         &self,
         room_id: &str,
         event_id: &str,
         limit: i64,
-    ) -> Result<Vec<EventRow>> {
+    ) -> Result<Vec<RelatingEvent>> {
         let columns = EVENT_COLUMNS.replace(", ", ", e.");
         let sql = AssertSqlSafe(format!(
-            "SELECT e.{columns} FROM event_relations r JOIN events e ON e.stream_pos = r.event_pos
+            "SELECT e.{columns}, r.rel_type FROM event_relations r
+             JOIN events e ON e.stream_pos = r.event_pos
              WHERE r.relates_to = $1 AND r.room_id = $2 ORDER BY r.event_pos LIMIT $3"
         ));
         Ok(fetch!(self, fetch_all, sql, [event_id, room_id, limit])?)

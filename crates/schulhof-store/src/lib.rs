@@ -41,7 +41,7 @@ pub use delayed_events::{
 pub use directory::{AuditRow, DirectoryListener, DIRECTORY_CHANNEL};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};
 pub use error::{MigrationError, StoreError};
-pub use events::{EventRow, MembershipRow, NewEvent, StateRow};
+pub use events::{EventRow, MembershipRow, NewEvent, RelatingEvent, StateRow};
 pub use job_lock::{job_lock_key, JobLock};
 pub use key_backup::{BackupCounts, BackupKeyRow, BackupUpload, BackupVersionRow};
 pub use misc::MediaRow;

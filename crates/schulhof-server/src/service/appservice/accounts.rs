@@ -11,6 +11,7 @@ use ruma::{OwnedUserId, UserId};
 use schulhof_store::{StoreError, UserRow};
 
 use super::Registration;
+use crate::service::identity::accounts::insert_account;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -52,17 +53,7 @@ pub async fn register(
     }
     super::exclusive::check_user(state, user_id.as_str(), Some(&registration.id))?;
     crate::service::notices::refuse_system_account(state, &user_id)?;
-    create(state, &user_id).await.map_err(|e| match e {
-        StoreError::Conflict => Error::InUse(
-            "M_USER_IN_USE",
-            crate::text!(
-                "Den Benutzer {} gibt es schon.",
-                "User {} already exists.",
-                user_id
-            ),
-        ),
-        other => other.into(),
-    })?;
+    insert_account(state, &passwordless(&user_id)).await?;
     Ok(user_id)
 }
 
@@ -102,25 +93,23 @@ pub async fn ensure_senders(state: &AppState) -> Result<()> {
                 registration.id
             )));
         }
-        if state.db.user(registration.sender.as_str()).await?.is_none() {
-            match create(state, &registration.sender).await {
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(other) => return Err(other.into()),
-            }
+        let row = passwordless(&registration.sender);
+        match state.db.create_user(&row, state.clock.now_ms()).await {
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(other) => return Err(other.into()),
         }
     }
     Ok(())
 }
 
-/// Stores an account without password, its localpart as display name.
-async fn create(state: &AppState, user_id: &UserId) -> std::result::Result<(), StoreError> {
-    let row = UserRow {
+/// An account without password, its localpart as display name.
+fn passwordless(user_id: &UserId) -> UserRow {
+    UserRow {
         user_id: user_id.to_string(),
         password_hash: None,
         displayname: Some(user_id.localpart().to_owned()),
         avatar_url: None,
         is_admin: false,
         deactivated: false,
-    };
-    state.db.create_user(&row, state.clock.now_ms()).await
+    }
 }

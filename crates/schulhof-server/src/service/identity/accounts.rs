@@ -30,9 +30,15 @@ pub async fn create_user(
         is_admin: admin,
         deactivated: false,
     };
+    insert_account(state, &row).await?;
+    Ok(user_id)
+}
+
+/// Stores a new account; one that exists already is 400 `M_USER_IN_USE`.
+pub async fn insert_account(state: &AppState, row: &UserRow) -> Result<()> {
     state
         .db
-        .create_user(&row, state.clock.now_ms())
+        .create_user(row, state.clock.now_ms())
         .await
         .map_err(|e| match e {
             StoreError::Conflict => Error::InUse(
@@ -40,12 +46,11 @@ pub async fn create_user(
                 crate::text!(
                     "Den Benutzer {} gibt es schon.",
                     "User {} already exists.",
-                    user_id
+                    row.user_id
                 ),
             ),
             other => other.into(),
-        })?;
-    Ok(user_id)
+        })
 }
 
 /// Sets a new password for the session's user after checking it against the password rule;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use ruma::api::client::filter::RoomEventFilter;
 use ruma::{RoomId, UserId};
-use schulhof_store::EventRow;
+use schulhof_store::{EventRow, RelatingEvent};
 use tokio::sync::OnceCell;
 
 use crate::service::school::policy::Context;
@@ -289,14 +289,14 @@ impl<'a> RoomReader<'a> {
     }
 
     /// The events relating to `event_id` (their `m.relates_to` names it) that the user may
-    /// see, at the positions they see them; with `depth` above 1 also the events relating to
-    /// those, up to that many steps. Each comes once, with the number of steps it is away.
-    /// Relations are few per event; a read stops at [`RELATIONS_LIMIT`] events.
-    pub async fn relating(&self, event_id: &str, depth: usize) -> Result<Vec<(EventRow, usize)>> {
+    /// see, at the positions they see them, each once; with `depth` above 1 also the events
+    /// relating to those, up to that many steps. Relations are few per event; a read stops at
+    /// [`RELATIONS_LIMIT`] events.
+    pub async fn relating(&self, event_id: &str, depth: usize) -> Result<Vec<RelatingEvent>> {
         let mut found = Vec::new();
         let mut seen = BTreeSet::new();
         let mut frontier = vec![event_id.to_owned()];
-        for step in 1..=depth {
+        for _ in 0..depth {
             let mut next = Vec::new();
             for target in &frontier {
                 let room = self.room_id.as_str();
@@ -305,15 +305,16 @@ impl<'a> RoomReader<'a> {
                     .db
                     .relating_events(room, target, RELATIONS_LIMIT as i64)
                     .await?;
-                for mut row in rows {
-                    if let Some(at) = self.exclusions.release_position(row.stream_pos) {
-                        row.stream_pos = at;
+                for mut related in rows {
+                    let event = &mut related.event;
+                    if let Some(at) = self.exclusions.release_position(event.stream_pos) {
+                        event.stream_pos = at;
                     }
-                    if !seen.insert(row.event_id.clone()) || !self.can_see(&row).await? {
+                    if !seen.insert(event.event_id.clone()) || !self.can_see(event).await? {
                         continue;
                     }
-                    next.push(row.event_id.clone());
-                    found.push((row, step));
+                    next.push(event.event_id.clone());
+                    found.push(related);
                     if found.len() >= RELATIONS_LIMIT {
                         return Ok(found);
                     }

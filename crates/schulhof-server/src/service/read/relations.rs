@@ -3,14 +3,11 @@
 //! other read path; paginated with the tokens of `/messages`.
 
 use ruma::{RoomId, UserId};
-use schulhof_store::EventRow;
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use schulhof_store::{EventRow, RelatingEvent};
 use serde_json::{json, Value};
 
 use super::history::{format_events, token};
 use super::{Direction, RoomReader};
-use crate::service::rooms::pdu::relation_of;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -77,19 +74,15 @@ pub async fn relations(
 /// Tokens are positions between events, as in `/messages`: going backward a page holds the
 /// events at or before `from`, going forward those after it.
 fn page(
-    related: Vec<(EventRow, usize)>,
+    related: Vec<RelatingEvent>,
     request: &RelationsRequest<'_>,
 ) -> (Vec<EventRow>, Option<i64>) {
     let backward = request.direction == Direction::Backward;
     let mut rows: Vec<EventRow> = related
         .into_iter()
-        .map(|(row, _)| row)
+        .filter(|related| request.rel_type.is_none_or(|kind| related.rel_type == kind))
+        .map(|related| related.event)
         .filter(|row| request.event_type.is_none_or(|kind| row.event_type == kind))
-        .filter(|row| {
-            request
-                .rel_type
-                .is_none_or(|kind| rel_type(row).as_deref() == Some(kind))
-        })
         .filter(|row| match (backward, request.from, request.to) {
             (true, from, to) => {
                 from.is_none_or(|from| row.stream_pos <= from)
@@ -118,27 +111,16 @@ fn page(
     (rows, next)
 }
 
-/// The `rel_type` of a stored relating event.
-pub(super) fn rel_type(row: &EventRow) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Stored<'a> {
-        #[serde(borrow)]
-        content: &'a RawValue,
-    }
-    let stored: Stored<'_> = serde_json::from_str(&row.json).ok()?;
-    relation_of(stored.content.get()).map(|(_, kind)| kind)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(pos: i64, kind: &str, rel: &str) -> (EventRow, usize) {
+    fn row(pos: i64, kind: &str, rel: &str) -> RelatingEvent {
         let json = json!({
             "type": kind,
             "content": { "m.relates_to": { "event_id": "$root", "rel_type": rel } },
         });
-        let row = EventRow {
+        let event = EventRow {
             stream_pos: pos,
             event_id: format!("$e{pos}"),
             room_id: "!r:x".into(),
@@ -149,7 +131,10 @@ mod tests {
             txn_device: None,
             txn_id: None,
         };
-        (row, 1)
+        RelatingEvent {
+            event,
+            rel_type: rel.into(),
+        }
     }
 
     fn request(direction: Direction) -> RelationsRequest<'static> {
@@ -169,7 +154,7 @@ mod tests {
         rows.iter().map(|r| r.stream_pos).collect()
     }
 
-    fn related() -> Vec<(EventRow, usize)> {
+    fn related() -> Vec<RelatingEvent> {
         vec![
             row(3, "m.room.message", "m.thread"),
             row(5, "m.reaction", "m.annotation"),

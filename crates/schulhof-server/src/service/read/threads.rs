@@ -9,7 +9,6 @@ use schulhof_store::EventRow;
 use serde_json::{json, Value};
 
 use super::history::{format_events, token};
-use super::relations::rel_type;
 use super::RoomReader;
 use crate::state::AppState;
 use crate::Result;
@@ -88,8 +87,8 @@ async fn thread(
         .relating(root_id, 1)
         .await?
         .into_iter()
-        .map(|(row, _)| row)
-        .filter(|row| rel_type(row).as_deref() == Some("m.thread"))
+        .filter(|related| related.rel_type == "m.thread")
+        .map(|related| related.event)
         .collect();
     let participated =
         root.sender == user_id.as_str() || answers.iter().any(|row| row.sender == user_id.as_str());

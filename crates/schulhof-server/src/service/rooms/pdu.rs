@@ -75,7 +75,7 @@ impl Pdu {
 /// The relation of an event `content` (JSON text): `m.relates_to` with `event_id` and
 /// `rel_type` (a thread, an edit, an annotation, a reference), as `(event ID, rel_type)`.
 /// Replies alone (`m.in_reply_to`) are no relation in the sense of `/relations`.
-pub fn relation_of(content: &str) -> Option<(String, String)> {
+fn relation_of(content: &str) -> Option<(String, String)> {
     #[derive(Deserialize)]
     struct Content {
         #[serde(rename = "m.relates_to")]

@@ -1,0 +1,58 @@
+//! What the server benchmarks share: accounts without passwords (no Argon2 in the set-up),
+//! sending a message, a session, and figures rounded for the printed JSON.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use ruma::{OwnedUserId, RoomId, UserId};
+use schulhof_server::ruma_wrapper::Session;
+use schulhof_server::service::rooms::{EventTemplate, Rooms};
+use schulhof_server::state::AppState;
+use schulhof_store::UserRow;
+use serde_json::json;
+
+/// A duration in milliseconds, one decimal.
+pub fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+/// A duration in microseconds, one decimal.
+pub fn us(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e7).round() / 10.0
+}
+
+/// An account without password, on `schule.test`.
+pub async fn account(state: &AppState, localpart: &str) -> OwnedUserId {
+    let user_id = format!("@{localpart}:schule.test");
+    let row = UserRow {
+        user_id: user_id.clone(),
+        password_hash: None,
+        displayname: Some(localpart.to_owned()),
+        avatar_url: None,
+        is_admin: false,
+        deactivated: false,
+    };
+    state.db.create_user(&row, 0).await.expect("account");
+    UserId::parse(user_id).expect("user ID")
+}
+
+/// Sends one text message from `sender` into `room`.
+pub async fn say(state: &AppState, room: &RoomId, sender: &UserId, body: &str) {
+    let message = EventTemplate::message(
+        "m.room.message",
+        json!({ "msgtype": "m.text", "body": body }),
+    );
+    Rooms::send(state, room, sender, message, None)
+        .await
+        .expect("sent");
+}
+
+/// A session of `user` on the device `BENCH`.
+pub fn session(user: &UserId) -> Session {
+    Session {
+        user_id: user.to_owned(),
+        device_id: "BENCH".into(),
+        appservice: None,
+    }
+}
