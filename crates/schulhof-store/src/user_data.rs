@@ -1,7 +1,11 @@
 //! Per-user data: account data, receipts, filters, notification counts and presence.
 
 use crate::db::AnyRow;
-use crate::{execute_tx, fetch, scalar, scalar_tx, Db, Result, Tx};
+use crate::{execute_tx, fetch, scalar, scalar_tx, with_tx, Db, Result, Tx};
+
+/// Recipients recorded by one push-action statement (two parameters each, well below both
+/// engines' limits on parameters).
+const PUSH_ACTIONS_PER_INSERT: usize = 500;
 
 /// One account data entry.
 #[derive(Debug, Clone)]
@@ -171,16 +175,33 @@ impl Db {
         Ok(scalar!(self, fetch_optional, sql, [user_id, filter_id])?)
     }
 
-    /// Records that an event notifies a user (inside the writer's transaction).
-    pub async fn insert_push_action(
+    /// Records that the event at `pos` notifies `recipients` (user ID, highlight), inside the
+    /// writer's transaction: one statement per [`PUSH_ACTIONS_PER_INSERT`] recipients, as a
+    /// message in a room of 1,500 would otherwise cost 1,500 statements.
+    pub async fn insert_push_actions(
         tx: &mut Tx,
-        user_id: &str,
         room_id: &str,
         pos: i64,
-        highlight: bool,
+        recipients: &[(&str, bool)],
     ) -> Result<()> {
-        let sql = "INSERT INTO push_actions (user_id, room_id, stream_pos, highlight) VALUES ($1, $2, $3, $4)";
-        execute_tx!(tx, sql, [user_id, room_id, pos, i64::from(highlight)])?;
+        for chunk in recipients.chunks(PUSH_ACTIONS_PER_INSERT) {
+            let rows = (0..chunk.len())
+                .map(|i| format!("(${}, $1, $2, ${})", 2 * i + 3, 2 * i + 4))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO push_actions (user_id, room_id, stream_pos, highlight) VALUES {rows}"
+            );
+            with_tx!(&mut *tx, |c| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(room_id)
+                    .bind(pos);
+                for (user, highlight) in chunk {
+                    query = query.bind(*user).bind(i64::from(*highlight));
+                }
+                query.execute(c).await.map(|_| ())
+            })?;
+        }
         Ok(())
     }
 

@@ -241,10 +241,10 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
         store_event(&db, pos, ROOM, BEN, "m.room.message", None, "{}").await;
     }
     let mut tx = db.begin().await.unwrap();
-    Db::insert_push_action(&mut tx, ANNA, ROOM, 1, false)
+    Db::insert_push_actions(&mut tx, ROOM, 1, &[(ANNA, false)])
         .await
         .unwrap();
-    Db::insert_push_action(&mut tx, ANNA, ROOM, 2, true)
+    Db::insert_push_actions(&mut tx, ROOM, 2, &[(ANNA, true)])
         .await
         .unwrap();
     let hold = NewHold {

@@ -12,6 +12,7 @@ on_both_engines!(
     an_access_token_stands_for_its_device_until_revoked,
     account_data_is_replaced_and_delivered_once_per_change,
     receipts_only_move_forward_and_clear_unread_counts,
+    push_actions_of_a_large_room_are_all_recorded,
     filters_and_presence,
     notices_are_claimed_once_per_period_and_rooms_remembered,
     the_media_freeze_is_set_once,
@@ -197,13 +198,12 @@ async fn receipts_only_move_forward_and_clear_unread_counts(engine: Engine) {
     };
     // Three notifying messages for Ben, the last one mentions him; Anna is notified of one.
     let mut tx = db.begin().await.unwrap();
-    for (user, pos, highlight) in [
-        (BEN, 4, false),
-        (BEN, 6, false),
-        (BEN, 9, true),
-        (ANNA, 9, false),
+    for (pos, recipients) in [
+        (4, &[(BEN, false)][..]),
+        (6, &[(BEN, false)][..]),
+        (9, &[(BEN, true), (ANNA, false)][..]),
     ] {
-        Db::insert_push_action(&mut tx, user, ROOM, pos, highlight)
+        Db::insert_push_actions(&mut tx, ROOM, pos, recipients)
             .await
             .unwrap();
     }
@@ -247,6 +247,31 @@ async fn receipts_only_move_forward_and_clear_unread_counts(engine: Engine) {
     );
     // Ben's receipts mark nothing read for Anna.
     assert_eq!(db.notification_counts(ANNA, ROOM).await.unwrap(), (1, 0));
+}
+
+async fn push_actions_of_a_large_room_are_all_recorded(engine: Engine) {
+    let db = fresh_db(engine).await;
+    // More recipients than one statement takes: every one of them is recorded, with its own
+    // highlight.
+    let users: Vec<String> = (0..1_201).map(|i| format!("@user{i}:schule.test")).collect();
+    let recipients: Vec<(&str, bool)> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.as_str(), i % 100 == 0))
+        .collect();
+    let mut tx = db.begin().await.unwrap();
+    Db::insert_push_actions(&mut tx, ROOM, 7, &recipients)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for (i, user) in users.iter().enumerate() {
+        let expected = (1, i64::from(i % 100 == 0));
+        assert_eq!(
+            db.notification_counts(user, ROOM).await.unwrap(),
+            expected,
+            "{user}"
+        );
+    }
 }
 
 async fn filters_and_presence(engine: Engine) {

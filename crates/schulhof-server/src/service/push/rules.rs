@@ -121,11 +121,12 @@ impl Notified {
     }
 }
 
-/// Evaluates every joined member's push rules for a new event and records the notifying ones,
-/// with a push notification queued for each of their pushers (the outbox, in the commit's
-/// transaction; one statement for all of them). The event is flattened once; each member's rules are then matched against
-/// it. Members in `held` (quiet hours) get no notification now: for each of them the result
-/// says how the event notifies them, to be recorded and pushed when it is released.
+/// Evaluates every joined member's push rules for a new event and records the notifying ones
+/// in one batch, with a push notification queued for each of their pushers (the outbox, in the
+/// commit's transaction; one statement for all of them). The event is flattened once; each
+/// member's rules are then matched against it. Members in `held` (quiet hours) get no
+/// notification now: for each of them the result says how the event notifies them, to be
+/// recorded and pushed when it is released.
 pub async fn record_notifications(
     state: &AppState,
     c: &mut Commit<'_, '_>,
@@ -147,6 +148,8 @@ pub async fn record_notifications(
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
     // Recipients notified now, by the tweaks of their matching rule.
     let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
+    // Recipients notified now, with their highlight: recorded in one batch.
+    let mut actions: Vec<(&str, bool)> = Vec::new();
     for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
         let rules = state.push_rules.ruleset(state, user).await?;
         // The default rules never notify a joined member of a member event: the only override
@@ -174,8 +177,7 @@ pub async fn record_notifications(
             held_actions[i] = Some(notified);
             continue;
         }
-        let room_id = room.room_id.as_str();
-        Db::insert_push_action(c.tx(), user.as_str(), room_id, pos, notified.highlight).await?;
+        actions.push((user.as_str(), notified.highlight));
         match pushes
             .iter_mut()
             .find(|(tweaks, _)| *tweaks == notified.tweaks)
@@ -184,6 +186,7 @@ pub async fn record_notifications(
             None => pushes.push((notified.tweaks, vec![user.as_str()])),
         }
     }
+    Db::insert_push_actions(c.tx(), room.room_id.as_str(), pos, &actions).await?;
     // One outbox statement per set of tweaks (usually one), whoever has pushers.
     for (tweaks, users) in &pushes {
         outbox::queue(state, c, users, room.room_id.as_str(), (pos, pos), tweaks).await?;
