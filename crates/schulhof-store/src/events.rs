@@ -170,10 +170,17 @@ impl Db {
         )
         .map_err(StoreError::from_write)?;
         if let Some(state_key) = ev.state_key {
-            let sql = "INSERT INTO current_state (room_id, event_type, state_key, event_id, stream_pos, membership)
-                       VALUES ($1, $2, $3, $4, $5, $6)
+            // `joined_pos` keeps where a member's current run of `join` began.
+            let sql = "INSERT INTO current_state
+                         (room_id, event_type, state_key, event_id, stream_pos, membership, joined_pos)
+                       VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'join' THEN $5 END)
                        ON CONFLICT (room_id, event_type, state_key)
-                       DO UPDATE SET event_id = $4, stream_pos = $5, membership = $6";
+                       DO UPDATE SET event_id = $4, stream_pos = $5, membership = $6,
+                         joined_pos = CASE
+                           WHEN $6 = 'join' AND current_state.membership = 'join'
+                             THEN current_state.joined_pos
+                           WHEN $6 = 'join' THEN $5
+                         END";
             execute_tx!(
                 tx,
                 sql,

@@ -52,7 +52,7 @@ pub use quiet_hours::{
     HOLD_WITHDRAWN,
 };
 pub use serve_lease::ServeLease;
-pub use user_data::{AccountDataRow, ReceiptRow};
+pub use user_data::{AccountDataRow, NewNotifications, ReceiptRow};
 
 /// Result type of every store call.
 pub type Result<T> = std::result::Result<T, StoreError>;

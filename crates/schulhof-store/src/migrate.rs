@@ -61,6 +61,7 @@ migrations![
     "0005_event_relations",
     "0006_push",
     "0007_appservice",
+    "0008_room_notifications",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -452,6 +453,11 @@ mod tests {
             "0007_appservice",
             "d6c1ec8e4d3e1a539d648ad2a2405c009140983a132c231ff921507f7c10153a",
             "b3173a19ba7f941d4dc9fa70780ed265e960dc3628702415c1ec7df84009a2bd",
+        ),
+        (
+            "0008_room_notifications",
+            "fad9e3f5c77d6d0cafe58db8c7fb2db807810055f688d18be547bc0a399cbb16",
+            "abe42f897edeb0912f02222cce9057ca12d80be73d26b1ea9700320728b637d0",
         ),
     ];
 

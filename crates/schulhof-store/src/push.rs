@@ -355,30 +355,32 @@ impl Db {
         only_highlight: bool,
         limit: i64,
     ) -> Result<Vec<NotificationRow>> {
-        let sql = "SELECT p.stream_pos, COALESCE(h.event_pos, p.stream_pos), p.room_id, p.highlight
-                   FROM push_actions p LEFT JOIN quiet_holds h
-                     ON h.recipient = p.user_id AND h.released_pos = p.stream_pos
-                   WHERE p.user_id = $1 AND p.stream_pos < $2 AND (p.highlight = 1 OR $3 = 0)
-                   ORDER BY p.stream_pos DESC LIMIT $4";
+        // The room outcomes of the rooms the user is joined to (since their join, not
+        // replaced by an exception), and the user's notifying exceptions.
+        let sql = "SELECT notify_pos, event_pos, room_id, highlight FROM (
+                     SELECT n.stream_pos AS notify_pos, n.stream_pos AS event_pos, n.room_id,
+                       n.highlight
+                     FROM current_state m JOIN room_notifications n
+                       ON n.room_id = m.room_id AND n.stream_pos > m.joined_pos
+                     WHERE m.event_type = 'm.room.member' AND m.state_key = $1
+                       AND m.membership = 'join' AND n.sender <> $1 AND n.stream_pos < $2
+                       AND (n.highlight = 1 OR $3 = 0)
+                       AND NOT EXISTS (SELECT 1 FROM push_actions p WHERE p.user_id = $1
+                         AND p.room_id = n.room_id AND p.stream_pos = n.stream_pos)
+                     UNION ALL
+                     SELECT p.stream_pos, COALESCE(h.event_pos, p.stream_pos), p.room_id,
+                       p.highlight
+                     FROM push_actions p LEFT JOIN quiet_holds h
+                       ON h.recipient = p.user_id AND h.released_pos = p.stream_pos
+                     WHERE p.user_id = $1 AND p.notify = 1 AND p.stream_pos < $2
+                       AND (p.highlight = 1 OR $3 = 0)
+                   ) listed ORDER BY notify_pos DESC LIMIT $4";
         Ok(fetch!(
             self,
             fetch_all,
             sql,
             [user_id, before, i64::from(only_highlight), limit]
         )?)
-    }
-
-    /// `(room_id, notification_count)` of every room where `user_id` has unread notifying
-    /// events (after their newest `m.read`/`m.read.private` receipt there), in one query:
-    /// the badge count of a push notification.
-    pub async fn unread_notification_rooms(&self, user_id: &str) -> Result<Vec<(String, i64)>> {
-        let sql = "SELECT p.room_id, COUNT(*) FROM push_actions p
-                   LEFT JOIN (SELECT room_id, MAX(event_pos) AS read_pos FROM receipts
-                     WHERE user_id = $1 AND receipt_type IN ('m.read', 'm.read.private')
-                     GROUP BY room_id) r ON r.room_id = p.room_id
-                   WHERE p.user_id = $1 AND p.stream_pos > COALESCE(r.read_pos, 0)
-                   GROUP BY p.room_id ORDER BY p.room_id";
-        Ok(fetch!(self, fetch_all, sql, [user_id])?)
     }
 
     /// The position up to which `user_id` has read `room_id` (their newest `m.read` or

@@ -1,11 +1,60 @@
 //! Per-user data: account data, receipts, filters, notification counts and presence.
 
 use crate::db::AnyRow;
+use sqlx::AssertSqlSafe;
+
 use crate::{execute_tx, fetch, scalar, scalar_tx, with_tx, Db, Result, Tx};
 
-/// Recipients recorded by one push-action statement (two parameters each, well below both
-/// engines' limits on parameters).
-const PUSH_ACTIONS_PER_INSERT: usize = 500;
+/// Exceptions recorded by one statement (three parameters each, well below both engines'
+/// limits on parameters).
+const EXCEPTIONS_PER_INSERT: usize = 300;
+
+/// The newest position user `$1` has read in room `$2` up to (0 without a read receipt), as
+/// an SQL expression.
+macro_rules! read_mark {
+    () => {
+        "(SELECT COALESCE(MAX(event_pos), 0) FROM receipts
+          WHERE room_id = $2 AND user_id = $1 AND receipt_type IN ('m.read', 'm.read.private'))"
+    };
+}
+
+/// The unread notifications of user `$1` in room `$2` as `(sender, highlight)`, after the
+/// user's read mark: the room's outcomes since the user's current join that no exception of
+/// theirs replaces, and their exceptions that notify (the sender is `NULL` for a release
+/// position).
+const UNREAD: &str = concat!(
+    "SELECT n.sender, n.highlight FROM room_notifications n
+     WHERE n.room_id = $2 AND n.sender <> $1
+     AND n.stream_pos > (SELECT joined_pos FROM current_state WHERE room_id = $2
+       AND event_type = 'm.room.member' AND state_key = $1 AND membership = 'join')
+     AND NOT EXISTS (SELECT 1 FROM push_actions p
+       WHERE p.user_id = $1 AND p.room_id = $2 AND p.stream_pos = n.stream_pos)
+     AND n.stream_pos > ",
+    read_mark!(),
+    "
+     UNION ALL
+     SELECT e.sender, p.highlight FROM push_actions p
+     LEFT JOIN events e ON e.stream_pos = p.stream_pos
+     WHERE p.user_id = $1 AND p.room_id = $2 AND p.notify = 1 AND p.stream_pos > ",
+    read_mark!()
+);
+
+/// How a new event notifies the members of its room. The outcome most members get is stored
+/// once for the room ([`room_outcome`](Self::room_outcome)); it applies to every member joined
+/// at the event but its sender. Members whose outcome differs are stored one by one.
+#[derive(Debug)]
+pub struct NewNotifications<'a> {
+    /// The room.
+    pub room_id: &'a str,
+    /// The event's stream position.
+    pub pos: i64,
+    /// The event's sender.
+    pub sender: &'a str,
+    /// The room's outcome: `Some(highlight)` if it notifies, `None` if it does not.
+    pub room_outcome: Option<bool>,
+    /// The members whose outcome differs from the room's, with their own.
+    pub exceptions: &'a [(&'a str, Option<bool>)],
+}
 
 /// One account data entry.
 #[derive(Debug, Clone)]
@@ -175,29 +224,33 @@ impl Db {
         Ok(scalar!(self, fetch_optional, sql, [user_id, filter_id])?)
     }
 
-    /// Records that the event at `pos` notifies `recipients` (user ID, highlight), inside the
-    /// writer's transaction: one statement per [`PUSH_ACTIONS_PER_INSERT`] recipients, as a
-    /// message in a room of 1,500 would otherwise cost 1,500 statements.
-    pub async fn insert_push_actions(
-        tx: &mut Tx,
-        room_id: &str,
-        pos: i64,
-        recipients: &[(&str, bool)],
-    ) -> Result<()> {
-        for chunk in recipients.chunks(PUSH_ACTIONS_PER_INSERT) {
+    /// Records how the event `n` describes notifies the members of its room, inside the
+    /// writer's transaction: one row for the room's outcome and one per exception (see
+    /// [`NewNotifications`]), one statement per [`EXCEPTIONS_PER_INSERT`] exceptions.
+    pub async fn insert_notifications(tx: &mut Tx, n: &NewNotifications<'_>) -> Result<()> {
+        if let Some(highlight) = n.room_outcome {
+            let sql = "INSERT INTO room_notifications (room_id, stream_pos, sender, highlight)
+                       VALUES ($1, $2, $3, $4)";
+            execute_tx!(tx, sql, [n.room_id, n.pos, n.sender, i64::from(highlight)])?;
+        }
+        for chunk in n.exceptions.chunks(EXCEPTIONS_PER_INSERT) {
             let rows = (0..chunk.len())
-                .map(|i| format!("(${}, $1, $2, ${})", 2 * i + 3, 2 * i + 4))
+                .map(|i| format!("(${}, $1, $2, ${}, ${})", 3 * i + 3, 3 * i + 4, 3 * i + 5))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "INSERT INTO push_actions (user_id, room_id, stream_pos, highlight) VALUES {rows}"
+                "INSERT INTO push_actions (user_id, room_id, stream_pos, highlight, notify)
+                 VALUES {rows}"
             );
             with_tx!(&mut *tx, |c| {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                    .bind(room_id)
-                    .bind(pos);
-                for (user, highlight) in chunk {
-                    query = query.bind(*user).bind(i64::from(*highlight));
+                    .bind(n.room_id)
+                    .bind(n.pos);
+                for (user, outcome) in chunk {
+                    query = query
+                        .bind(*user)
+                        .bind(i64::from(*outcome == Some(true)))
+                        .bind(i64::from(outcome.is_some()));
                 }
                 query.execute(c).await.map(|_| ())
             })?;
@@ -208,27 +261,21 @@ impl Db {
     /// `(notification_count, highlight_count)` of a user in a room: notifying events after the
     /// user's newest read receipt.
     pub async fn notification_counts(&self, user_id: &str, room_id: &str) -> Result<(i64, i64)> {
-        let sql = "SELECT COUNT(*), CAST(COALESCE(SUM(highlight), 0) AS BIGINT) FROM push_actions
-                   WHERE user_id = $1 AND room_id = $2 AND stream_pos > COALESCE(
-                     (SELECT MAX(event_pos) FROM receipts WHERE room_id = $2 AND user_id = $1
-                      AND receipt_type IN ('m.read', 'm.read.private')), 0)";
+        let sql = AssertSqlSafe(format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(highlight), 0) AS BIGINT) FROM ({UNREAD}) unread"
+        ));
         Ok(fetch!(self, fetch_one, sql, [user_id, room_id])?)
     }
 
     /// The unread notifying events of a user in a room as `(sender, highlight)`, for counts
     /// that leave out events the user's reader hides. The sender is `None` for an event
-    /// released from quiet hours (its push action is at its release position).
+    /// released from quiet hours (its notification is at its release position).
     pub async fn unread_notifications(
         &self,
         user_id: &str,
         room_id: &str,
     ) -> Result<Vec<(Option<String>, i64)>> {
-        let sql = "SELECT e.sender, p.highlight FROM push_actions p
-                   LEFT JOIN events e ON e.stream_pos = p.stream_pos
-                   WHERE p.user_id = $1 AND p.room_id = $2 AND p.stream_pos > COALESCE(
-                     (SELECT MAX(event_pos) FROM receipts WHERE room_id = $2 AND user_id = $1
-                      AND receipt_type IN ('m.read', 'm.read.private')), 0)";
-        Ok(fetch!(self, fetch_all, sql, [user_id, room_id])?)
+        Ok(fetch!(self, fetch_all, UNREAD, [user_id, room_id])?)
     }
 
     /// Stores a user's presence (inside the writer's transaction).

@@ -7,8 +7,8 @@
 #[macro_use]
 mod common;
 
-use common::{fresh_db, store_event, Engine, ANNA, BEN, ROOM};
-use schulhof_store::{Db, NewHold, PushOutboxRow, PusherRow};
+use common::{fresh_db, member, store_event, Engine, ANNA, BEN, ROOM};
+use schulhof_store::{Db, NewHold, NewNotifications, PushOutboxRow, PusherRow};
 
 on_both_engines!(
     pushers_are_set_replaced_moved_and_deleted,
@@ -16,6 +16,7 @@ on_both_engines!(
     released_holds_queue_their_notifications,
     pushers_go_with_their_device_and_their_person,
     notifications_are_listed_newest_first,
+    a_rooms_outcome_counts_for_the_members_joined_at_the_event,
 );
 
 const APP: &str = "de.schule.app.android";
@@ -241,12 +242,18 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
         store_event(&db, pos, ROOM, BEN, "m.room.message", None, "{}").await;
     }
     let mut tx = db.begin().await.unwrap();
-    Db::insert_push_actions(&mut tx, ROOM, 1, &[(ANNA, false)])
-        .await
-        .unwrap();
-    Db::insert_push_actions(&mut tx, ROOM, 2, &[(ANNA, true)])
-        .await
-        .unwrap();
+    for (pos, highlight) in [(1, false), (2, true)] {
+        let notifications = NewNotifications {
+            room_id: ROOM,
+            pos,
+            sender: BEN,
+            room_outcome: None,
+            exceptions: &[(ANNA, Some(highlight))],
+        };
+        Db::insert_notifications(&mut tx, &notifications)
+            .await
+            .unwrap();
+    }
     let hold = NewHold {
         recipient: ANNA,
         event_pos: 3,
@@ -279,10 +286,7 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
     );
     assert_eq!(list(7, false, 1).await, [(2, 2, true)]);
     assert_eq!(list(i64::MAX, true, 10).await, [(2, 2, true)]);
-    assert_eq!(
-        db.unread_notification_rooms(ANNA).await.unwrap(),
-        [(ROOM.to_owned(), 3)]
-    );
+    assert_eq!(db.notification_counts(ANNA, ROOM).await.unwrap(), (3, 1));
     assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 0);
     let mut tx = db.begin().await.unwrap();
     Db::put_receipt(&mut tx, ROOM, ANNA, "m.read", "", "$ev2", 2, 0, 8)
@@ -291,8 +295,8 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
     tx.commit().await.unwrap();
     assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 2);
     assert_eq!(
-        db.unread_notification_rooms(ANNA).await.unwrap(),
-        [(ROOM.to_owned(), 1)],
+        db.notification_counts(ANNA, ROOM).await.unwrap(),
+        (1, 0),
         "only the released one is after her receipt"
     );
     assert!(db
@@ -300,4 +304,108 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn a_rooms_outcome_counts_for_the_members_joined_at_the_event(engine: Engine) {
+    const CARLA: &str = "@carla:schule.test";
+    const DORA: &str = "@dora:schule.test";
+    let db = fresh_db(engine).await;
+    let notify = |pos: i64, sender: &'static str, exceptions: Vec<(String, Option<bool>)>| {
+        let db = &db;
+        async move {
+            store_event(db, pos, ROOM, sender, "m.room.message", None, "{}").await;
+            let exceptions: Vec<(&str, Option<bool>)> =
+                exceptions.iter().map(|(u, o)| (u.as_str(), *o)).collect();
+            let mut tx = db.begin().await.unwrap();
+            let notifications = NewNotifications {
+                room_id: ROOM,
+                pos,
+                sender,
+                room_outcome: Some(false),
+                exceptions: &exceptions,
+            };
+            Db::insert_notifications(&mut tx, &notifications)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let counts = |user: &'static str| {
+        let db = &db;
+        async move { db.notification_counts(user, ROOM).await.unwrap() }
+    };
+    for (pos, user) in [(1, ANNA), (2, BEN), (3, CARLA)] {
+        member(&db, pos, ROOM, user, "join").await;
+    }
+    // Anna writes and mentions Ben: the sender is not notified, Ben with a highlight.
+    notify(4, ANNA, vec![(BEN.into(), Some(true))]).await;
+    // Ben writes; Carla has muted the room.
+    notify(5, BEN, vec![(CARLA.into(), None)]).await;
+    assert_eq!(counts(ANNA).await, (1, 0));
+    assert_eq!(counts(BEN).await, (1, 1));
+    assert_eq!(counts(CARLA).await, (1, 0));
+    // Dora joins later: older messages do not count for her; a member who is not joined has
+    // no count from the room's outcomes.
+    member(&db, 6, ROOM, DORA, "join").await;
+    assert_eq!(counts(DORA).await, (0, 0));
+    // A new display name is a member event but not a new join: Carla keeps her count.
+    let renamed = r#"{"membership":"join","displayname":"Carla K."}"#;
+    store_event(&db, 7, ROOM, CARLA, "m.room.member", Some(CARLA), renamed).await;
+    assert_eq!(counts(CARLA).await, (1, 0));
+    // Ben leaves and comes back: the room's outcomes count from his new join; his own
+    // exceptions (the mention) stay.
+    member(&db, 8, ROOM, BEN, "leave").await;
+    assert_eq!(counts(BEN).await, (1, 1));
+    member(&db, 9, ROOM, BEN, "join").await;
+    // More exceptions than one statement takes are all recorded.
+    let mut exceptions: Vec<(String, Option<bool>)> = (0..700)
+        .map(|i| (format!("@muted{i}:schule.test"), None))
+        .collect();
+    exceptions.push((DORA.into(), Some(true)));
+    notify(10, ANNA, exceptions).await;
+    assert_eq!(counts(BEN).await, (2, 1));
+    assert_eq!(counts(CARLA).await, (2, 0));
+    assert_eq!(counts(DORA).await, (1, 1));
+    let mut tx = db.begin().await.unwrap();
+    Db::insert_notifications(
+        &mut tx,
+        &NewNotifications {
+            room_id: ROOM,
+            pos: 11,
+            sender: ANNA,
+            room_outcome: None,
+            exceptions: &[],
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut unread = db.unread_notifications(BEN, ROOM).await.unwrap();
+    unread.sort();
+    assert_eq!(
+        unread,
+        [(Some(ANNA.to_owned()), 0), (Some(ANNA.to_owned()), 1)],
+        "the room's outcome since his join, and his mention"
+    );
+    // The listing: Carla's are the room's outcomes since her join but for the muted one.
+    let listed = |user: &'static str| {
+        let db = &db;
+        async move {
+            db.notifications(user, i64::MAX, false, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| (n.notify_pos, n.highlight))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(CARLA).await, [(10, false), (4, false)]);
+    assert_eq!(listed(DORA).await, [(10, true)]);
+    // A read receipt clears what it covers.
+    let mut tx = db.begin().await.unwrap();
+    Db::put_receipt(&mut tx, ROOM, CARLA, "m.read", "", "$ev5", 5, 0, 12)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(counts(CARLA).await, (1, 0));
 }

@@ -6,13 +6,12 @@
 mod common;
 
 use common::{fresh_db, Engine, ANNA, BEN, ROOM};
-use schulhof_store::{Db, MediaRow, StoreError, UserRow};
+use schulhof_store::{Db, MediaRow, NewNotifications, StoreError, UserRow};
 
 on_both_engines!(
     an_access_token_stands_for_its_device_until_revoked,
     account_data_is_replaced_and_delivered_once_per_change,
     receipts_only_move_forward_and_clear_unread_counts,
-    push_actions_of_a_large_room_are_all_recorded,
     filters_and_presence,
     notices_are_claimed_once_per_period_and_rooms_remembered,
     the_media_freeze_is_set_once,
@@ -198,12 +197,19 @@ async fn receipts_only_move_forward_and_clear_unread_counts(engine: Engine) {
     };
     // Three notifying messages for Ben, the last one mentions him; Anna is notified of one.
     let mut tx = db.begin().await.unwrap();
-    for (pos, recipients) in [
-        (4, &[(BEN, false)][..]),
-        (6, &[(BEN, false)][..]),
-        (9, &[(BEN, true), (ANNA, false)][..]),
+    for (pos, exceptions) in [
+        (4, &[(BEN, Some(false))][..]),
+        (6, &[(BEN, Some(false))][..]),
+        (9, &[(BEN, Some(true)), (ANNA, Some(false))][..]),
     ] {
-        Db::insert_push_actions(&mut tx, ROOM, pos, recipients)
+        let notifications = NewNotifications {
+            room_id: ROOM,
+            pos,
+            sender: "@carla:schule.test",
+            room_outcome: None,
+            exceptions,
+        };
+        Db::insert_notifications(&mut tx, &notifications)
             .await
             .unwrap();
     }
@@ -247,31 +253,6 @@ async fn receipts_only_move_forward_and_clear_unread_counts(engine: Engine) {
     );
     // Ben's receipts mark nothing read for Anna.
     assert_eq!(db.notification_counts(ANNA, ROOM).await.unwrap(), (1, 0));
-}
-
-async fn push_actions_of_a_large_room_are_all_recorded(engine: Engine) {
-    let db = fresh_db(engine).await;
-    // More recipients than one statement takes: every one of them is recorded, with its own
-    // highlight.
-    let users: Vec<String> = (0..1_201).map(|i| format!("@user{i}:schule.test")).collect();
-    let recipients: Vec<(&str, bool)> = users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.as_str(), i % 100 == 0))
-        .collect();
-    let mut tx = db.begin().await.unwrap();
-    Db::insert_push_actions(&mut tx, ROOM, 7, &recipients)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    for (i, user) in users.iter().enumerate() {
-        let expected = (1, i64::from(i % 100 == 0));
-        assert_eq!(
-            db.notification_counts(user, ROOM).await.unwrap(),
-            expected,
-            "{user}"
-        );
-    }
 }
 
 async fn filters_and_presence(engine: Engine) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ruma::push::{Action, FlattenedJson, PushConditionRoomCtx, Ruleset};
 use ruma::serde::Raw;
 use ruma::{UInt, UserId};
-use schulhof_store::Db;
+use schulhof_store::{Db, NewNotifications};
 use serde_json::Value;
 
 use crate::service::push::outbox;
@@ -121,12 +121,13 @@ impl Notified {
     }
 }
 
-/// Evaluates every joined member's push rules for a new event and records the notifying ones
-/// in one batch, with a push notification queued for each of their pushers (the outbox, in the
-/// commit's transaction; one statement for all of them). The event is flattened once; each
-/// member's rules are then matched against it. Members in `held` (quiet hours) get no
-/// notification now: for each of them the result says how the event notifies them, to be
-/// recorded and pushed when it is released.
+/// Evaluates every joined member's push rules for a new event and records how it notifies
+/// them: the outcome most members get once for the room, the other members one by one (so a
+/// message in a room of 1,500 writes a few rows, not 1,500), with a push notification queued
+/// for each pusher of a notified member (the outbox, in the commit's transaction; one statement
+/// for all of them). The event is flattened once; each member's rules are then matched against
+/// it. Members in `held` (quiet hours) get no notification now: for each of them the result
+/// says how the event notifies them, to be recorded and pushed when it is released.
 pub async fn record_notifications(
     state: &AppState,
     c: &mut Commit<'_, '_>,
@@ -148,14 +149,15 @@ pub async fn record_notifications(
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
     // Recipients notified now, by the tweaks of their matching rule.
     let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
-    // Recipients notified now, with their highlight: recorded in one batch.
-    let mut actions: Vec<(&str, bool)> = Vec::new();
+    // Every evaluated member's outcome now: `Some(highlight)` if notified.
+    let mut outcomes: Vec<(&str, Option<bool>)> = Vec::with_capacity(joined as usize);
     for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
         let rules = state.push_rules.ruleset(state, user).await?;
         // The default rules never notify a joined member of a member event: the only override
         // before `.m.rule.member_event` that notifies is `.m.rule.invite_for_me`, whose target
         // is not joined.
         if member_event && rules.server_default {
+            outcomes.push((user.as_str(), None));
             continue;
         }
         let display_name = member
@@ -171,13 +173,15 @@ pub async fn record_notifications(
         let Some(notified) =
             Notified::from_actions(actions_for(&rules.ruleset, &event, &ctx).await)
         else {
+            outcomes.push((user.as_str(), None));
             continue;
         };
         if let Some(i) = held.iter().position(|h| *h == user) {
             held_actions[i] = Some(notified);
+            outcomes.push((user.as_str(), None));
             continue;
         }
-        actions.push((user.as_str(), notified.highlight));
+        outcomes.push((user.as_str(), Some(notified.highlight)));
         match pushes
             .iter_mut()
             .find(|(tweaks, _)| *tweaks == notified.tweaks)
@@ -186,12 +190,35 @@ pub async fn record_notifications(
             None => pushes.push((notified.tweaks, vec![user.as_str()])),
         }
     }
-    Db::insert_push_actions(c.tx(), room.room_id.as_str(), pos, &actions).await?;
+    // The most common outcome is stored once for the room, the others member by member.
+    let room_outcome = most_common(&outcomes);
+    let exceptions: Vec<(&str, Option<bool>)> = outcomes
+        .into_iter()
+        .filter(|(_, outcome)| *outcome != room_outcome)
+        .collect();
+    let notifications = NewNotifications {
+        room_id: room.room_id.as_str(),
+        pos,
+        sender: pdu.sender.as_str(),
+        room_outcome,
+        exceptions: &exceptions,
+    };
+    Db::insert_notifications(c.tx(), &notifications).await?;
     // One outbox statement per set of tweaks (usually one), whoever has pushers.
     for (tweaks, users) in &pushes {
         outbox::queue(state, c, users, room.room_id.as_str(), (pos, pos), tweaks).await?;
     }
     Ok(held_actions)
+}
+
+/// The outcome most members got (not notifying where outcomes tie).
+fn most_common(outcomes: &[(&str, Option<bool>)]) -> Option<bool> {
+    let count = |wanted: Option<bool>| outcomes.iter().filter(|(_, o)| *o == wanted).count();
+    [None, Some(false), Some(true)]
+        .into_iter()
+        .rev()
+        .max_by_key(|&outcome| count(outcome))
+        .unwrap_or(None)
 }
 
 #[cfg(test)]
