@@ -1,6 +1,6 @@
 //! The one room reader: a filter is applied before the limit, every read path hides what the
 //! reader hides (here: messages of a user someone ignores), and `/relations` finds threads,
-//! edits and reactions.
+//! edits and reactions, and the unread counts follow each member's push rules.
 
 use anyhow::{ensure, Context, Result};
 use matrix_sdk::ruma::RoomId;
@@ -11,6 +11,7 @@ backend_tests!(
     filter_before_limit,
     every_read_path_hides_ignored_messages,
     relations_of_threads_edits_and_reactions,
+    unread_counts_follow_each_members_push_rules,
 );
 
 /// The bodies of the `m.room.message` events in a list of client events.
@@ -104,16 +105,7 @@ async fn every_read_path_hides_ignored_messages(server: &TestServer) -> Result<(
     let (anna, ben) = two_users(server).await?;
     let carla = server.user("carla.wolf", "Carla Wolf").await?;
     let room_id = shared_room(&anna, &ben).await?;
-    anna.raw()
-        .post(
-            &format!("/_matrix/client/v3/rooms/{room_id}/invite"),
-            json!({ "user_id": carla.id() }),
-        )
-        .await?
-        .ok()?;
-    carla.accept_invite(&room_id).await?;
-    ben.wait_for("Carla's join", membership(&room_id, carla.id(), "join"))
-        .await?;
+    add_member(&anna, &carla, &ben, &room_id).await?;
     ben.raw()
         .put(
             &format!(
@@ -431,5 +423,86 @@ async fn relations_of_threads_edits_and_reactions(server: &TestServer) -> Result
         ))
         .await?
         .expect_error(&[404], &["M_NOT_FOUND"])?;
+    Ok(())
+}
+
+/// `(notification_count, highlight_count)` of `user` in `room_id`, from an initial `/sync`.
+async fn unread_counts(user: &TestUser, room_id: &RoomId) -> Result<(u64, u64)> {
+    let room = sync_room(user, room_id, json!({})).await?;
+    let count = |name: &str| {
+        room["unread_notifications"][name]
+            .as_u64()
+            .with_context(|| format!("no {name} for {}", user.id()))
+    };
+    Ok((count("notification_count")?, count("highlight_count")?))
+}
+
+/// Invites `guest` to `room_id` and waits until `witness` sees the join.
+async fn add_member(
+    owner: &TestUser,
+    guest: &TestUser,
+    witness: &TestUser,
+    room_id: &RoomId,
+) -> Result<()> {
+    owner
+        .raw()
+        .post(
+            &format!("/_matrix/client/v3/rooms/{room_id}/invite"),
+            json!({ "user_id": guest.id() }),
+        )
+        .await?
+        .ok()?;
+    guest.accept_invite(room_id).await?;
+    witness
+        .wait_for("the join", membership(room_id, guest.id(), "join"))
+        .await?;
+    Ok(())
+}
+
+/// In a room of four, a plain message notifies everyone but its sender, a mention highlights
+/// for the one mentioned, a member who muted the room is not notified, a member who joins
+/// later counts only what came after their join, and a new display name keeps the count.
+async fn unread_counts_follow_each_members_push_rules(server: &TestServer) -> Result<()> {
+    let (anna, ben) = two_users(server).await?;
+    let carla = server.user("carla.wolf", "Carla Wolf").await?;
+    let dora = server.user("dora.klein", "Dora Klein").await?;
+    let room_id = shared_room(&anna, &ben).await?;
+    add_member(&anna, &carla, &ben, &room_id).await?;
+    carla
+        .raw()
+        .put(
+            &format!("/_matrix/client/v3/pushrules/global/room/{room_id}"),
+            json!({ "actions": [] }),
+        )
+        .await?
+        .ok()?;
+
+    say(&anna, &ben, &room_id, "Hallo zusammen").await?;
+    let mention = json!({
+        "msgtype": "m.text",
+        "body": "Ben, bitte melden",
+        "m.mentions": { "user_ids": [ben.id()] },
+    });
+    send_event(&anna, &room_id, "m.room.message", mention).await?;
+    say(&anna, &carla, &room_id, "Noch etwas").await?;
+    ensure!(unread_counts(&ben, &room_id).await? == (3, 1), "Ben");
+    ensure!(unread_counts(&carla, &room_id).await? == (0, 0), "Carla muted the room");
+    ensure!(unread_counts(&anna, &room_id).await? == (0, 0), "Anna sent them");
+
+    add_member(&anna, &dora, &ben, &room_id).await?;
+    ensure!(unread_counts(&dora, &room_id).await? == (0, 0), "Dora joined later");
+    ben.raw()
+        .put(
+            &format!("/_matrix/client/v3/profile/{}/displayname", ben.id()),
+            json!({ "displayname": "Ben M." }),
+        )
+        .await?
+        .ok()?;
+    say(&anna, &dora, &room_id, "Willkommen, Dora").await?;
+    ensure!(unread_counts(&dora, &room_id).await? == (1, 0), "Dora");
+    ensure!(
+        unread_counts(&ben, &room_id).await? == (4, 1),
+        "Ben's new name keeps his count"
+    );
     Ok(())
 }
