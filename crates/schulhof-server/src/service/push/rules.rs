@@ -149,6 +149,9 @@ pub async fn record_notifications(
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
     // Recipients notified now, by the tweaks of their matching rule.
     let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
+    let personal = PersonalMatch::of(pdu);
+    // The outcome of the members on the default rules whom the event does not single out.
+    let mut shared: Option<Option<Notified>> = None;
     // Every evaluated member's outcome now: `Some(highlight)` if notified.
     let mut outcomes: Vec<(&str, Option<bool>)> = Vec::with_capacity(joined as usize);
     for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
@@ -162,17 +165,28 @@ pub async fn record_notifications(
         }
         let display_name = member
             .displayname
-            .clone()
-            .unwrap_or_else(|| user.localpart().to_owned());
-        let ctx = PushConditionRoomCtx::new(
-            room.room_id.clone(),
-            member_count,
-            user.to_owned(),
-            display_name,
-        );
-        let Some(notified) =
+            .as_deref()
+            .unwrap_or_else(|| user.localpart());
+        // Members on the default rules whom the event does not single out all get the same
+        // outcome: it is evaluated once, for the first of them.
+        let evaluate = async || {
+            let ctx = PushConditionRoomCtx::new(
+                room.room_id.clone(),
+                member_count,
+                user.to_owned(),
+                display_name.to_owned(),
+            );
             Notified::from_actions(actions_for(&rules.ruleset, &event, &ctx).await)
-        else {
+        };
+        let notified = if rules.server_default && !personal.may_single_out(user, display_name) {
+            match &shared {
+                Some(outcome) => outcome.clone(),
+                None => shared.insert(evaluate().await).clone(),
+            }
+        } else {
+            evaluate().await
+        };
+        let Some(notified) = notified else {
             outcomes.push((user.as_str(), None));
             continue;
         };
@@ -209,6 +223,48 @@ pub async fn record_notifications(
         outbox::queue(state, c, users, room.room_id.as_str(), (pos, pos), tweaks).await?;
     }
     Ok(held_actions)
+}
+
+/// What in an event could make the server's default push rules treat one member apart from
+/// the others: the user IDs it mentions and its lowercased body.
+struct PersonalMatch {
+    mentioned: Vec<String>,
+    body: Option<String>,
+}
+
+impl PersonalMatch {
+    fn of(pdu: &Pdu) -> Self {
+        let content = pdu.content_value();
+        let mentioned = content["m.mentions"]["user_ids"]
+            .as_array()
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body = content["body"].as_str().map(str::to_lowercase);
+        Self { mentioned, body }
+    }
+
+    /// Whether the default rules could single out `user` with `display_name`: the only
+    /// conditions in them that depend on the member are a mention of their user ID, their
+    /// display name as a word of the body and their localpart as a word of the body; a word
+    /// of the body is also a part of it. A display name that is empty or has wildcards is a
+    /// pattern of its own and always counts.
+    fn may_single_out(&self, user: &UserId, display_name: &str) -> bool {
+        if self.mentioned.iter().any(|m| m == user.as_str()) {
+            return true;
+        }
+        let Some(body) = &self.body else {
+            return false;
+        };
+        display_name.is_empty()
+            || display_name.contains(['*', '?'])
+            || body.contains(&display_name.to_lowercase())
+            || body.contains(&user.localpart().to_lowercase())
+    }
 }
 
 /// The outcome most members got (not notifying where outcomes tie).
@@ -253,6 +309,55 @@ mod tests {
                 let rumas = serde_json::to_value(ruleset.get_actions(&raw, &ctx).await).unwrap();
                 assert_eq!(ours, rumas, "{event} in a room of {members}");
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn members_the_event_does_not_single_out_share_one_outcome() {
+        let members = [
+            ("@ben:schule.test", "Ben Müller"),
+            ("@carla:schule.test", "Carla Wolf"),
+            ("@dora:schule.test", "Dora"),
+            ("@emil:schule.test", "E*"),
+            ("@finn:schule.test", ""),
+            ("@gesa:schule.test", "Gesa"),
+        ];
+        let message = |content: Value| json!({ "event_id": "$e", "room_id": "!r:schule.test", "sender": "@anna:schule.test", "origin_server_ts": 1, "type": "m.room.message", "content": content, "prev_events": [], "auth_events": [], "depth": 1 });
+        let events = [
+            message(json!({ "msgtype": "m.text", "body": "Hallo zusammen" })),
+            message(json!({ "msgtype": "m.text", "body": "Ben Müller, bitte" })),
+            message(json!({ "msgtype": "m.text", "body": "frag dora" })),
+            message(json!({ "msgtype": "m.text", "body": "carla?" })),
+            message(json!({ "msgtype": "m.text", "body": "Eimer" })),
+            message(json!({ "msgtype": "m.text", "body": "x", "m.mentions": { "user_ids": ["@gesa:schule.test"] } })),
+            message(json!({ "msgtype": "m.notice", "body": "Hinweis" })),
+            message(json!({ "msgtype": "m.text", "body": "@room Achtung" })),
+            json!({ "event_id": "$e", "room_id": "!r:schule.test", "sender": "@anna:schule.test", "origin_server_ts": 1, "type": "m.room.encrypted", "content": { "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "x" }, "prev_events": [], "auth_events": [], "depth": 1 }),
+        ];
+        for event in &events {
+            let pdu = Pdu::from_json(&event.to_string()).unwrap();
+            let personal = PersonalMatch::of(&pdu);
+            let raw: Raw<Value> = Raw::new(event).unwrap().cast();
+            let flat = FlattenedJson::from_raw(&raw);
+            let mut shared: Vec<Option<Notified>> = Vec::new();
+            for (user, name) in members {
+                let user = UserId::parse(user).unwrap();
+                let ctx = PushConditionRoomCtx::new(
+                    owned_room_id!("!r:schule.test"),
+                    30u32.into(),
+                    user.clone(),
+                    name.into(),
+                );
+                let ruleset = Ruleset::server_default(&user);
+                let outcome = Notified::from_actions(actions_for(&ruleset, &flat, &ctx).await);
+                if !personal.may_single_out(&user, name) {
+                    shared.push(outcome);
+                }
+            }
+            assert!(
+                shared.windows(2).all(|w| w[0] == w[1]),
+                "{event}: {shared:?}"
+            );
         }
     }
 
