@@ -207,7 +207,7 @@ fn groups_page(
     let status = match outcome {
         Outcome::None => StatusCode::OK,
         Outcome::Done(de, en) => {
-            let text = t(&de, &en).to_owned();
+            let text = visitor.tr(&de, &en).to_owned();
             body.push_str(&html::ok_box(&format!("<p>{}</p>", html::escape(&text))));
             StatusCode::OK
         }

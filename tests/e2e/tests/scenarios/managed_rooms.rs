@@ -143,13 +143,16 @@ async fn managed_rooms_are_the_schools(server: &TestServer) -> Result<()> {
     )
     .await?
     .expect_forbidden(RESERVED_DU)?;
-    // Nothing changed for the members.
-    let joined = joined_members(&anna, &room).await?;
-    for person in ["anna.schmidt", "ben.mueller", "eva.mueller"] {
+    // The refused students and parents are still there; the teacher left, Mia was removed.
+    let joined = joined_members(&service, &room).await?;
+    for person in ["ben.mueller", "eva.mueller"] {
         ensure!(
             joined.contains(&user_id_of(person)),
             "{person} still joined"
         );
+    }
+    for person in ["anna.schmidt", "mia.weber"] {
+        ensure!(!joined.contains(&user_id_of(person)), "{person} is gone");
     }
     Ok(())
 }

@@ -72,9 +72,11 @@ mod tests {
 
     const FILE: &str = r##"
 id: schule
+url: null
 as_token: "as-secret"
 hs_token: "hs-secret"
 sender_localpart: schulhof-schule
+rate_limited: false
 namespaces:
   users:
     - exclusive: true
