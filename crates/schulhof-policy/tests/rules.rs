@@ -814,6 +814,13 @@ fn managed_rooms_follow_the_table() {
     };
     let r = &school_room;
     // Columns: teacher, student, parent, admin, account outside the directory.
+    const STAFF_ONLY: [&str; 5] = [
+        "allow",
+        "managed_room_staff_only",
+        "managed_room_staff_only",
+        "allow",
+        "managed_room_staff_only",
+    ];
     let rows: Vec<(&str, Action<'_>, [&str; 5])> = vec![
         (
             "invite",
@@ -829,13 +836,7 @@ fn managed_rooms_follow_the_table() {
                 target: "tim.koch",
                 room: r,
             },
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
+            STAFF_ONLY,
         ),
         (
             "ban an outsider",
@@ -843,13 +844,7 @@ fn managed_rooms_follow_the_table() {
                 target: "nora.fischer",
                 room: r,
             },
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
+            STAFF_ONLY,
         ),
         (
             "leave",
@@ -895,68 +890,16 @@ fn managed_rooms_follow_the_table() {
         (
             "power levels",
             state(StateChange::PowerLevels { raises_self: false }, r),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
+            STAFF_ONLY,
         ),
-        (
-            "name",
-            state(StateChange::Name, r),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
-        ),
-        (
-            "topic",
-            state(StateChange::Topic, r),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
-        ),
-        (
-            "avatar",
-            state(StateChange::Avatar, r),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
-        ),
-        (
-            "encryption",
-            state(StateChange::Encryption, r),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
-        ),
+        ("name", state(StateChange::Name, r), STAFF_ONLY),
+        ("topic", state(StateChange::Topic, r), STAFF_ONLY),
+        ("avatar", state(StateChange::Avatar, r), STAFF_ONLY),
+        ("encryption", state(StateChange::Encryption, r), STAFF_ONLY),
         (
             "join rules (invite)",
             state(StateChange::JoinRules { invite_only: true }, r),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
+            STAFF_ONLY,
         ),
         (
             "history visibility",
@@ -966,24 +909,12 @@ fn managed_rooms_follow_the_table() {
                 },
                 r,
             ),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
+            STAFF_ONLY,
         ),
         (
             "space child or parent",
             state(StateChange::Other, r),
-            [
-                "allow",
-                "managed_room_staff_only",
-                "managed_room_staff_only",
-                "allow",
-                "managed_room_staff_only",
-            ],
+            STAFF_ONLY,
         ),
         (
             "start a call",

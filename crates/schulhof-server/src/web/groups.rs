@@ -63,53 +63,36 @@ enum Outcome {
 async fn show(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let visitor = Visitor::new(&state, &parts);
-    match GATE.current_actor(&state, &parts.headers).await {
-        Ok(Some(actor)) => groups_page(&state, &visitor, &actor, None, Outcome::None),
-        Ok(None) => GATE.login_form(&visitor, "", None).render(&state, &visitor),
-        Err(err) => GATE
-            .login_form(&visitor, "", Some(&err))
-            .render(&state, &visitor),
+    match GATE.actor_or_login(&state, &visitor, &parts.headers).await {
+        Ok(actor) => groups_page(&state, &visitor, &actor, None, Outcome::None),
+        Err(login) => login,
     }
 }
 
 async fn submit(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let mut visitor = Visitor::new(&state, &parts);
-    let submitted = match form::read(&parts.headers, body).await {
-        Ok(f) => f,
-        Err(e) => {
-            let page = GATE.login_form(&visitor, "", None);
-            return with_message(page, e.message(visitor.lang), e.status())
-                .render(&state, &visitor);
-        }
+    let (parts, mut visitor, submitted) = match GATE.receive(&state, request).await {
+        Ok(received) => received,
+        Err(refused) => return refused,
     };
     let csrf_ok = visitor.csrf_ok(&parts, &submitted);
-    if !csrf_ok {
-        visitor.renew_csrf();
-    }
     match (csrf_ok, submitted.get("step")) {
         (true, "login") => return GATE.log_in(&state, &visitor, &parts, &submitted).await,
         (true, "logout") => return GATE.log_out(&state, &visitor, &parts.headers),
-        _ => {}
+        (true, _) => {}
+        (false, _) => visitor.renew_csrf(),
     }
-    let actor = match GATE.current_actor(&state, &parts.headers).await {
-        Ok(Some(actor)) => actor,
-        Ok(None) if !csrf_ok => {
+    let message = super::csrf::failed_message(visitor.lang);
+    let actor = match GATE.actor_or_login(&state, &visitor, &parts.headers).await {
+        Ok(actor) => actor,
+        Err(login) if csrf_ok => return login,
+        Err(_) => {
             let page = GATE.login_form(&visitor, submitted.get("username"), None);
-            let message = super::csrf::failed_message(visitor.lang);
             return with_message(page, message, StatusCode::FORBIDDEN).render(&state, &visitor);
-        }
-        Ok(None) => return GATE.login_form(&visitor, "", None).render(&state, &visitor),
-        Err(err) => {
-            return GATE
-                .login_form(&visitor, "", Some(&err))
-                .render(&state, &visitor)
         }
     };
     let outcome = if csrf_ok {
         change(&state, &visitor, &actor, &submitted).await
     } else {
-        let message = super::csrf::failed_message(visitor.lang);
         Outcome::Refused(message, StatusCode::FORBIDDEN)
     };
     let kept = matches!(outcome, Outcome::Refused(..)).then_some(&submitted);

@@ -65,6 +65,19 @@ async fn teachers_make_their_own_groups(server: &TestServer) -> Result<()> {
     ensure!(page.html.contains("Du hast noch keine eigenen Gruppen."));
 
     refused_input(&mut anna).await?;
+    let forged = anna
+        .post(&[
+            ("csrf", "falsch"),
+            ("step", "create"),
+            ("name", "AG Schach"),
+            ("members", "ben.mueller"),
+        ])
+        .await?;
+    expect_error(
+        &forged,
+        403,
+        "Das Formular ist abgelaufen. Bitte sende es noch einmal ab (Cookies müssen erlaubt sein).",
+    )?;
     ensure!(
         !group_list(server).await?.contains("AG Schach"),
         "nothing was created"
