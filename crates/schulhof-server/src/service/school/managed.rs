@@ -66,7 +66,7 @@ pub fn creation(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -87,7 +87,9 @@ namespaces:
   rooms: []
 "##;
 
-    fn registrations() -> Vec<Registration> {
+    /// The school's appservice on server `s`: sender `@schulhof-schule:s`, exclusive users
+    /// `@schule_…`, non-exclusive `@gast_…`.
+    pub(crate) fn registrations() -> Vec<Registration> {
         vec![Registration::parse(FILE, ruma::server_name!("s")).unwrap()]
     }
 

@@ -821,6 +821,92 @@ mod tests {
         }
     }
 
+    /// A policy context on a school of a teacher (anna), a student (ben) and a parent (eva),
+    /// with the school's appservice registered.
+    fn school_context() -> Context {
+        let csv = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung\n\
+                   L1;Anna;A;Lehrkraft;Klasse 8a;;ja\n\
+                   S1;Ben;B;Schüler;Klasse 8a;;ja\n\
+                   E1;Eva;B;Sorgeberechtigte;;S1;ja\n";
+        let file = schulhof_directory::parse_csv(csv.as_bytes()).unwrap();
+        let directory = schulhof_directory::plan_import(&Default::default(), &file, 0)
+            .unwrap()
+            .result;
+        Context {
+            dir: Arc::new(directory.index()),
+            rights: Arc::new(Rights::default()),
+            system_user: Arc::new(UserId::parse("@schulhof:s").unwrap()),
+            appservices: managed::tests::registrations().into(),
+        }
+    }
+
+    /// The class room the appservice created, with everyone joined.
+    fn class_room(marked: bool) -> RoomSnapshot {
+        let bot = "@schulhof-schule:s";
+        let create = if marked {
+            json!({ "creator": bot, managed::MARKER: "group:Klasse 8a" })
+        } else {
+            json!({ "creator": bot })
+        };
+        let mut events = vec![(bot, "m.room.create", "", create)];
+        for user in [bot, "@anna.a:s", "@ben.b:s", "@eva.b:s"] {
+            events.push((user, "m.room.member", user, json!({ "membership": "join" })));
+        }
+        RoomSnapshot::for_test(&events)
+    }
+
+    /// The rule `check_event` denies `template` by `sender` with, or "allow".
+    fn event_outcome(room: &RoomSnapshot, sender: &str, template: &EventTemplate) -> &'static str {
+        let sender = UserId::parse(sender).unwrap();
+        match check_event(&school_context(), room, &sender, template) {
+            Ok(()) => "allow",
+            Err(denied) => denied.denial.rule.id(),
+        }
+    }
+
+    #[test]
+    fn events_into_a_managed_room_follow_its_rules() {
+        let room = class_room(true);
+        let name = EventTemplate::state("m.room.name", "", json!({ "name": "X" }));
+        let leave = member("@ben.b:s", "leave");
+        let leave_with_reason = EventTemplate::state(
+            "m.room.member",
+            "@ben.b:s",
+            json!({ "membership": "leave", "reason": "Tschüss" }),
+        );
+        let kick_ben = member("@ben.b:s", "leave");
+        let invite = member("@tom:s", "invite");
+        let cases = [
+            ("@ben.b:s", &name, "managed_room_staff_only"),
+            ("@eva.b:s", &name, "managed_room_staff_only"),
+            ("@anna.a:s", &name, "allow"),
+            ("@ben.b:s", &leave, "managed_room_leave"),
+            ("@ben.b:s", &leave_with_reason, "managed_room_leave"),
+            ("@anna.a:s", &kick_ben, "allow"),
+            ("@eva.b:s", &kick_ben, "managed_room_staff_only"),
+            ("@anna.a:s", &invite, "group_room_managed"),
+            // The appservice passes, as its sender and as a user of its exclusive namespace.
+            ("@schulhof-schule:s", &invite, "allow"),
+            ("@schule_x:s", &name, "allow"),
+            // A user of a non-exclusive namespace is nobody special.
+            ("@gast_x:s", &name, "managed_room_staff_only"),
+        ];
+        for (sender, template, expected) in cases {
+            assert_eq!(
+                event_outcome(&room, sender, template),
+                expected,
+                "{sender}: {} {:?}",
+                template.kind,
+                template.content
+            );
+        }
+        // Without the marker the same room is an ordinary staff room: leaving and naming it
+        // follow the usual rules.
+        let ordinary = class_room(false);
+        assert_eq!(event_outcome(&ordinary, "@ben.b:s", &leave), "allow");
+        assert_eq!(event_outcome(&ordinary, "@anna.a:s", &invite), "allow");
+    }
+
     /// Ben's direct chat with Zoë (invited), a join rule as given.
     fn dm(join_rule: &str) -> RoomSnapshot {
         RoomSnapshot::for_test(&[
