@@ -110,7 +110,7 @@ pub struct ImportPlan {
     pub reactivated: Vec<PersonChange>,
     /// Active or locked people missing from the file, as they were before the import.
     /// In [`result`](Self::result) their status is `Deactivated { since_ms: now_ms }` and
-    /// they have left all imported groups (memberships in teacher-created groups stay).
+    /// they have left every group, teacher-created groups included.
     pub deactivated: Vec<Person>,
     /// Imported groups that appear or disappear.
     pub group_changes: Vec<GroupChange>,
@@ -408,14 +408,16 @@ impl Planner<'_> {
         }
     }
 
-    /// A known person missing from the file.
+    /// A known person missing from the file: deactivated, and out of every group (also
+    /// teachers' own groups, which keep everyone else: someone who left the school is in no
+    /// group any more).
     fn remove(&mut self, before: &Person, now_ms: i64) {
         if matches!(before.status, PersonStatus::Deactivated { .. }) {
             self.insert(before.clone());
             return;
         }
         let after = Person {
-            groups: self.kept_groups(before).collect(),
+            groups: BTreeSet::new(),
             status: PersonStatus::Deactivated { since_ms: now_ms },
             ..before.clone()
         };
@@ -839,7 +841,8 @@ mod tests {
         assert!(person(&plan.result, "L1").groups.contains("Chor"));
         let ben = person(&plan.result, "S1");
         assert_eq!(ben.groups, set(&["Chor", "Klasse 8.2"]));
-        assert_eq!(person(&plan.result, "S2").groups, set(&["Chor"]));
+        // Mia left the school: she is in no group any more, not even the teacher's.
+        assert_eq!(person(&plan.result, "S2").groups, set(&[]));
         assert!(plan.group_changes.iter().all(|c| c.group().name != "Chor"));
 
         let file = file("L1;Anna;Schmidt;Lehrer;Chor;;\n");

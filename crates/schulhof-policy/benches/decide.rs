@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use schulhof_directory::{
     parse_csv, plan_import, Directory, DirectoryIndex, Role, SyntheticSchool,
 };
-use schulhof_policy::{decide, Action, JoinVia, Rights, RoomFacts};
+use schulhof_policy::{decide, Action, JoinVia, Managed, Rights, RoomFacts};
 
 /// Grades 5–12 with eight classes of 20 each, 100 teachers: 1,280 students, their
 /// parents, 102 staff; 64 classes, 64 parents' groups, staff, subject and other groups.
@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
         creator_role: Some(Role::Parent),
         members: &room_members,
         is_direct: false,
-        is_group_room: false,
+        managed: Managed::No,
     };
     let class_room = RoomFacts {
         creator_role: Some(Role::Teacher),
@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
         direct: true,
         invitees: std::slice::from_ref(target),
         public: false,
+        managed: Managed::No,
     };
     run("student_dm_classmate", student, dm(&classmate));
     run("student_dm_other_class", student, dm(&stranger));
@@ -93,6 +94,7 @@ fn bench(c: &mut Criterion) {
             direct: false,
             invitees: &invitees,
             public: false,
+            managed: Managed::No,
         },
     );
     run(

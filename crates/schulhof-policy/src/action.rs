@@ -17,8 +17,32 @@ pub struct RoomFacts<'a> {
     pub members: &'a [&'a str],
     /// Created as a direct chat (`is_direct` in `createRoom`).
     pub is_direct: bool,
-    /// A room the school manages for a directory group (its members follow the group).
-    pub is_group_room: bool,
+    /// Whether the school's appservice manages the room (a group's room or a space of the
+    /// school), and whether the actor of the decision is that appservice.
+    pub managed: Managed,
+}
+
+/// Whether a room is one the school manages: created by a registered appservice (its
+/// sender or a user of its exclusive namespace) with `de.schulhof.managed` in its
+/// `m.room.create` content. Its members follow the school directory, so inviting, leaving
+/// and the room's settings are the school's business (see `docs/policy.md`, "Rooms the school
+/// manages").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Managed {
+    /// An ordinary room.
+    No,
+    /// A room the school manages; the actor is someone else than its appservice.
+    Yes,
+    /// A room the school manages, and the actor is a user of the appservice that manages it
+    /// (its sender or a user of its exclusive namespace): every action passes.
+    ByActor,
+}
+
+impl Managed {
+    /// Whether the room is managed, whoever acts.
+    pub fn is_managed(self) -> bool {
+        self != Managed::No
+    }
 }
 
 impl RoomFacts<'_> {
@@ -151,11 +175,21 @@ pub enum Action<'a> {
         invitees: &'a [&'a str],
         /// The room would be public: preset `public_chat` or `visibility: public`.
         public: bool,
+        /// `creation_content` carries `de.schulhof.managed`: [`Managed::Yes`] if the actor
+        /// is no appservice (refused: only an appservice creates rooms the school manages),
+        /// [`Managed::ByActor`] if it is.
+        managed: Managed,
     },
     /// `/invite` (not for the invitees of `createRoom`, which `CreateRoom` covers).
     Invite {
         /// Localpart of the invited person.
         target: &'a str,
+        /// The room.
+        room: &'a RoomFacts<'a>,
+    },
+    /// Leaving a room or rejecting an invitation (one's own `leave` membership). Only rooms
+    /// the school manages restrict it.
+    Leave {
         /// The room.
         room: &'a RoomFacts<'a>,
     },
@@ -178,7 +212,7 @@ pub enum Action<'a> {
     },
     /// A room state change (`/state`, and `createRoom`'s `initial_state` and
     /// `power_level_content_override`). Membership changes are `Invite`, `Join` and
-    /// `ChangeMembership`; leaving is not restricted by the policy.
+    /// `ChangeMembership`; leaving is [`Action::Leave`].
     ChangeRoomState {
         /// What changes.
         change: StateChange,
@@ -226,6 +260,12 @@ pub enum Action<'a> {
     CreateSpace,
     /// Creating a group.
     CreateGroup,
+    /// Putting a person into a group one creates or owns (a teacher's own group): needs the
+    /// right to create groups, and the person must be someone the actor may write to.
+    AddGroupMember {
+        /// Localpart of the person.
+        target: &'a str,
+    },
     /// Inviting a whole directory group into a room.
     InviteGroup {
         /// The group's name.
@@ -269,6 +309,7 @@ impl Action<'_> {
             Action::CreateRoom { .. } => "create_room",
             Action::Invite { .. } => "invite",
             Action::Join { .. } => "join",
+            Action::Leave { .. } => "leave",
             Action::SendMessage { .. } => "send_message",
             Action::ChangeRoomState { .. } => "change_room_state",
             Action::ChangeMembership { .. } => "change_membership",
@@ -284,6 +325,7 @@ impl Action<'_> {
             Action::Report => "report",
             Action::CreateSpace => "create_space",
             Action::CreateGroup => "create_group",
+            Action::AddGroupMember { .. } => "add_group_member",
             Action::InviteGroup { .. } => "invite_group",
             Action::ResetPassword { .. } => "reset_password",
             Action::SetTask => "set_task",

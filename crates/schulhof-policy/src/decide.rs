@@ -4,7 +4,7 @@ use std::ptr;
 
 use schulhof_directory::{DirectoryIndex, GroupKind, Person, PersonStatus, Role};
 
-use crate::action::{Action, Channel, History, JoinVia, RoomFacts, StateChange};
+use crate::action::{Action, Channel, History, JoinVia, Managed, RoomFacts, StateChange};
 use crate::rights::{Reach, Rights, UnknownUsers};
 use crate::rule::{Decision, Rule};
 
@@ -55,6 +55,21 @@ fn require(allowed: bool, rule: Rule) -> Outcome {
         Ok(())
     } else {
         Err(rule)
+    }
+}
+
+/// The room an action happens in, if it happens in an existing room.
+fn action_room<'a>(action: &Action<'a>) -> Option<&'a RoomFacts<'a>> {
+    match *action {
+        Action::Invite { room, .. }
+        | Action::Join { room, .. }
+        | Action::Leave { room }
+        | Action::SendMessage { room, .. }
+        | Action::ChangeMembership { room, .. }
+        | Action::ChangeRoomState {
+            room: Some(room), ..
+        } => Some(room),
+        _ => None,
     }
 }
 
@@ -264,14 +279,23 @@ struct Policy<'a> {
 impl<'a> Policy<'a> {
     /// The decision for `actor`.
     fn check(&self, actor: &str, action: &Action<'_>) -> Outcome {
-        let Some(person) = self.dir.person(actor) else {
+        let person = self.dir.person(actor);
+        if let Some(outcome) = self.manager_or_leave(person, action) {
+            return outcome;
+        }
+        let Some(person) = person else {
             return match self.rights.unknown_users {
-                UnknownUsers::Allow => self.privileged(action, false),
+                UnknownUsers::Allow => self
+                    .managed(false, action)
+                    .unwrap_or_else(|| self.privileged(action, false)),
                 UnknownUsers::Deny => Err(Rule::AccountNotInDirectory),
             };
         };
         if let Some(rule) = self.inactive(person) {
             return Err(rule);
+        }
+        if let Some(outcome) = self.managed(is_staff(person.role), action) {
+            return outcome;
         }
         if person.role == Role::Admin {
             return self.privileged(action, true);
@@ -282,6 +306,67 @@ impl<'a> Policy<'a> {
             staff: is_staff(person.role),
         };
         self.member(actor, action)
+    }
+
+    /// What is decided before anything else: the appservice that manages a room passes
+    /// every action in it, and leaving is restricted in rooms the school manages only (for
+    /// students and parents who can use Schulhof; anyone else may always leave, also
+    /// accounts the school has switched off, so that they can be taken out of their rooms).
+    fn manager_or_leave(&self, person: Option<&Person>, action: &Action<'_>) -> Option<Outcome> {
+        match *action {
+            Action::CreateRoom {
+                managed: Managed::ByActor,
+                ..
+            } => Some(Ok(())),
+            Action::Leave { room } if room.managed == Managed::Yes => {
+                let stays = person.is_some_and(|p| {
+                    matches!(p.role, Role::Student | Role::Parent) && self.inactive(p).is_none()
+                });
+                Some(require(!stays, Rule::ManagedRoomLeave))
+            }
+            Action::Leave { .. } => Some(Ok(())),
+            _ if action_room(action).is_some_and(|room| room.managed == Managed::ByActor) => {
+                Some(Ok(()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The rules of rooms the school manages (`staff`: the actor is a teacher or admin):
+    /// `Some` decides, `None` leaves the decision to the other rules. Nobody but the
+    /// appservice invites or creates such rooms; a pending invitation in one is the
+    /// appservice's and holds; only staff change members (kick, ban, unban) and settings
+    /// (everything but taking part in a call).
+    fn managed(&self, staff: bool, action: &Action<'_>) -> Option<Outcome> {
+        match *action {
+            Action::CreateRoom {
+                managed: Managed::Yes,
+                ..
+            } => Some(Err(Rule::ManagedRoomReserved)),
+            Action::Invite { room, .. } if room.managed.is_managed() => {
+                Some(Err(Rule::GroupRoomManaged))
+            }
+            Action::Join {
+                room,
+                via: JoinVia::Invite { .. },
+            } if room.managed.is_managed() => Some(Ok(())),
+            Action::ChangeMembership { room, .. } if room.managed.is_managed() => {
+                Some(require(staff, Rule::ManagedRoomStaffOnly))
+            }
+            Action::ChangeRoomState {
+                change,
+                room: Some(room),
+            } if room.managed.is_managed()
+                && !staff
+                && !matches!(
+                    change,
+                    StateChange::CallMember { .. } | StateChange::CallWidget
+                ) =>
+            {
+                Some(Err(Rule::ManagedRoomStaffOnly))
+            }
+            _ => None,
+        }
     }
 
     /// Why `person` can do nothing (restricted, locked, deactivated), if so.
@@ -304,6 +389,7 @@ impl<'a> Policy<'a> {
                 self.contactable(target).map(|_| ())
             }
             Action::InviteGroup { group } => self.require_group(group),
+            Action::AddGroupMember { target } => self.contactable(target).map(|_| ()),
             _ => Ok(()),
         }
     }
@@ -316,8 +402,10 @@ impl<'a> Policy<'a> {
                 direct,
                 invitees,
                 public,
+                ..
             } => self.create_room(actor, direct, invitees, public),
             Action::Invite { target, room } => self.invite(actor, target, room),
+            Action::Leave { .. } => Ok(()),
             Action::Join { room, via } => match via {
                 _ if actor.staff => Ok(()),
                 JoinVia::Invite { inviter } => self.invitation_holds(actor.person, inviter, room),
@@ -366,6 +454,11 @@ impl<'a> Policy<'a> {
                 require(can.create_groups, Rule::CreateGroupNotAllowed)
             }
             Action::CreateGroup => require(can.create_groups, Rule::CreateGroupNotAllowed),
+            Action::AddGroupMember { target } => {
+                require(can.create_groups, Rule::CreateGroupNotAllowed)?;
+                let to = self.contactable(target)?;
+                self.require_reach(actor, can.messages, to, false)
+            }
             Action::InviteGroup { group } => {
                 require(can.invite_groups, Rule::InviteGroupNotAllowed)?;
                 self.require_group(group)
@@ -424,9 +517,6 @@ impl<'a> Policy<'a> {
         let pair = self.is_pair_chat(room, target);
         if !pair {
             require(actor.can.create_rooms, actor.create_room_rule())?;
-        }
-        if room.is_group_room {
-            actor.staff_or(Rule::GroupRoomManaged)?;
         }
         let to = self.contactable(target)?;
         let audience = if pair {
@@ -527,10 +617,13 @@ impl<'a> Policy<'a> {
         self.rights.unknown_users == UnknownUsers::Allow
     }
 
-    /// Whether the room was created by staff (or a trusted account outside the directory).
+    /// Whether the room was created by staff (or a trusted account outside the directory) or
+    /// is managed by the school: its members were put there by the school.
     fn is_staff_room(&self, room: &RoomFacts<'_>) -> bool {
-        room.creator_role
-            .map_or_else(|| self.trusts_unknown(), is_staff)
+        room.managed.is_managed()
+            || room
+                .creator_role
+                .map_or_else(|| self.trusts_unknown(), is_staff)
     }
 
     /// Whether `room` is a direct chat of students or parents that, with `person` in it,

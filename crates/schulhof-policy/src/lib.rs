@@ -17,7 +17,7 @@ mod rights;
 mod rule;
 mod texts;
 
-pub use action::{Action, Channel, History, JoinVia, RoomFacts, StateChange};
+pub use action::{Action, Channel, History, JoinVia, Managed, RoomFacts, StateChange};
 pub use decide::{decide, unavailability};
 pub use rights::{
     ParentRights, Reach, Rights, RightsError, StudentRights, TeacherRights, UnknownUsers,

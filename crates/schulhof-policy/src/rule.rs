@@ -62,8 +62,16 @@ rules! {
     StudentCreateRoom = "student_create_room";
     /// A teacher or parent created a room or invited someone although `may_create_rooms = false`.
     CreateRoomNotAllowed = "create_room_not_allowed";
-    /// A student or parent invited someone into a room the school manages for a group.
+    /// Someone other than the school's appservice invited someone into a room the school
+    /// manages (its members follow the school directory).
     GroupRoomManaged = "group_room_managed";
+    /// A student, parent or account outside the directory changed a setting of a room the
+    /// school manages, or someone's membership in it (kick, ban, unban).
+    ManagedRoomStaffOnly = "managed_room_staff_only";
+    /// A student or parent left a room the school manages.
+    ManagedRoomLeave = "managed_room_leave";
+    /// Someone other than an appservice created a room marked `de.schulhof.managed`.
+    ManagedRoomReserved = "managed_room_reserved";
     /// A student or parent joined a room without an invitation.
     JoinRequiresInvite = "join_requires_invite";
     /// A student or parent made a room public, findable or readable without joining.

@@ -172,9 +172,24 @@ impl Rule {
                 "You cannot create chat rooms or invite anyone. You can still write to people directly.",
             ),
             Rule::GroupRoomManaged => message(
-                "Wer in diesem Gruppenraum ist, bestimmt die Schule. Eine Lehrkraft kann weitere Personen einladen.",
-                "Wer in diesem Gruppenraum ist, bestimmt die Schule. Eine Lehrkraft kann weitere Personen einladen.",
-                "The school decides who is in this group room. A teacher can invite more people.",
+                "Wer in diesem Raum ist, bestimmt die Schule nach dem Schulverzeichnis. Einladen kann hier niemand von Hand.",
+                "Wer in diesem Raum ist, bestimmt die Schule nach dem Schulverzeichnis. Einladen kann hier niemand von Hand.",
+                "The school decides who is in this room, following the school directory. Nobody can invite people here by hand.",
+            ),
+            Rule::ManagedRoomStaffOnly => message(
+                "In den Räumen der Schule können nur Lehrkräfte Einstellungen ändern und Personen entfernen. Frag eine Lehrkraft.",
+                "In den Räumen der Schule können nur Lehrkräfte und die Schulleitung Einstellungen ändern und Personen entfernen. Bitte fragen Sie eine Lehrkraft.",
+                "In the school's rooms only teachers and the school management can change settings or remove people. Please ask a teacher.",
+            ),
+            Rule::ManagedRoomLeave => message(
+                "Aus den Räumen deiner Klasse und Gruppen kannst du nicht austreten, das regelt die Schule. Du kannst den Raum aber stummschalten.",
+                "Aus den Räumen Ihrer Klassen und Gruppen können Sie nicht austreten, das regelt die Schule. Sie können den Raum aber stummschalten.",
+                "You cannot leave the rooms of your class and groups; the school manages them. You can mute the room, though.",
+            ),
+            Rule::ManagedRoomReserved => message(
+                "Räume, die die Schule verwaltet, legt nur der Dienst der Schule an. Lege deinen Raum ohne das Kennzeichen „de.schulhof.managed“ an.",
+                "Räume, die die Schule verwaltet, legt nur der Dienst der Schule an. Bitte legen Sie Ihren Raum ohne das Kennzeichen „de.schulhof.managed“ an.",
+                "Only the school's service creates rooms the school manages. Create your room without the “de.schulhof.managed” marker.",
             ),
             Rule::JoinRequiresInvite => message(
                 "Du kannst nur Räumen beitreten, in die dich jemand eingeladen hat. Frag eine Lehrkraft nach einer Einladung.",
@@ -305,6 +320,7 @@ impl Action<'_> {
                 "Der Beitritt zum Raum ging nicht.",
                 "Joining the room did not work.",
             ),
+            Action::Leave { .. } => ("Der Raum wurde nicht verlassen.", "The room was not left."),
             Action::SendMessage { .. } => (
                 "Die Nachricht wurde nicht gesendet.",
                 "The message was not sent.",
@@ -344,6 +360,10 @@ impl Action<'_> {
             Action::CreateGroup => (
                 "Die Gruppe wurde nicht angelegt.",
                 "The group was not created.",
+            ),
+            Action::AddGroupMember { .. } => (
+                "Die Person wurde nicht in die Gruppe aufgenommen.",
+                "The person was not added to the group.",
             ),
             Action::InviteGroup { .. } => (
                 "Die Gruppe wurde nicht eingeladen.",
@@ -398,6 +418,7 @@ impl Action<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::Managed;
 
     /// Words that address the reader formally, and informally.
     const FORMAL: [&str; 6] = ["Sie", "Ihr", "Ihre", "Ihrer", "Ihren", "Ihnen"];
@@ -468,11 +489,13 @@ mod tests {
             direct: true,
             invitees: &invitees,
             public: false,
+            managed: Managed::No,
         };
         let room = Action::CreateRoom {
             direct: false,
             invitees: &invitees,
             public: false,
+            managed: Managed::No,
         };
         assert_eq!(direct.refused().de, "Der Chat wurde nicht gestartet.");
         assert_eq!(room.refused().en, "The room was not created.");

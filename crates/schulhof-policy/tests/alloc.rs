@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{direct, room, school};
 use schulhof_directory::Role;
-use schulhof_policy::{decide, Action, JoinVia, Rights, StateChange};
+use schulhof_policy::{decide, Action, JoinVia, Managed, Rights, StateChange};
 
 /// The system allocator, counting allocations.
 struct Counting;
@@ -43,6 +43,7 @@ fn decisions_allocate_nothing() {
                 direct: true,
                 invitees: &["nora.fischer"],
                 public: false,
+                managed: Managed::No,
             },
         ),
         (

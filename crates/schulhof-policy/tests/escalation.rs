@@ -13,7 +13,7 @@ use schulhof_directory::{
     parents_group_of, parse_csv, plan_import, Directory, DirectoryIndex, Person, Role, SplitMix64,
     SyntheticSchool,
 };
-use schulhof_policy::{decide, Action, Channel, JoinVia, Rights, RoomFacts, StateChange};
+use schulhof_policy::{decide, Action, Channel, JoinVia, Managed, Rights, RoomFacts, StateChange};
 
 /// Number of generated sequences.
 const SEQUENCES: u64 = 1500;
@@ -164,6 +164,7 @@ impl Sim {
             direct,
             invitees: &refs,
             public,
+            managed: Managed::No,
         };
         if self.allows(&actor, &action) {
             stats.rooms += 1;
@@ -188,7 +189,7 @@ impl Sim {
             creator_role: self.rooms[n].creator_role,
             members,
             is_direct: self.rooms[n].is_direct,
-            is_group_room: false,
+            managed: Managed::No,
         }
     }
 

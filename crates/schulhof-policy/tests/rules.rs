@@ -6,8 +6,8 @@ mod common;
 use common::{direct, directory, outcome, room, school};
 use schulhof_directory::{DirectoryIndex, Group, GroupKind, Role};
 use schulhof_policy::{
-    decide, unavailability, Action, Channel, History, JoinVia, Reach, Rights, RoomFacts, Rule,
-    StateChange, UnknownUsers,
+    decide, unavailability, Action, Channel, History, JoinVia, Managed, Reach, Rights, RoomFacts,
+    Rule, StateChange, UnknownUsers,
 };
 
 /// The outcome with the default rights on the test school.
@@ -22,6 +22,7 @@ fn write_to(actor: &str, target: &str, dir: &DirectoryIndex, rights: &Rights) ->
         direct: true,
         invitees: &invitees,
         public: false,
+        managed: Managed::No,
     };
     outcome(actor, &action, dir, rights)
 }
@@ -184,6 +185,7 @@ fn student_dm_outside_groups_denied() {
             direct: true,
             invitees: &["nora.fischer"],
             public: false,
+            managed: Managed::No,
         },
         &dir,
         &rights,
@@ -342,6 +344,7 @@ fn parent_invites_outside_groups_into_own_room_denied() {
         direct: false,
         invitees,
         public: false,
+        managed: Managed::No,
     };
     assert_eq!(
         check("eva.koch", create(&["uwe.wolf", "anna.schmidt"])),
@@ -356,6 +359,7 @@ fn parent_invites_outside_groups_into_own_room_denied() {
         direct: true,
         invitees: &["uwe.wolf", "jo.klein"],
         public: false,
+        managed: Managed::No,
     };
     assert_eq!(check("eva.koch", group_dm), "parent_room_outside_groups");
 }
@@ -396,6 +400,7 @@ fn create_room_with_unrelated_invitees_denied() {
         direct: false,
         invitees: &["eva.koch", "anna.schmidt", "jo.klein"],
         public: false,
+        managed: Managed::No,
     };
     assert_eq!(check("clara.mueller", create), "room_member_no_contact");
     assert_eq!(check("anna.schmidt", create), "allow");
@@ -718,6 +723,7 @@ fn student_cannot_create_rooms_but_can_dm() {
             direct,
             invitees,
             public: false,
+            managed: Managed::No,
         };
         assert_eq!(check("ben.mueller", create), "student_create_room");
     }
@@ -757,6 +763,7 @@ fn create_room_is_a_setting() {
         direct: false,
         invitees: &["tim.koch"],
         public: false,
+        managed: Managed::No,
     };
     assert_eq!(
         outcome("eva.koch", &create, &dir, &rights),
@@ -772,6 +779,7 @@ fn create_room_is_a_setting() {
         direct: false,
         invitees: &["nora.fischer"],
         public: false,
+        managed: Managed::No,
     };
     assert_eq!(
         outcome("ben.mueller", &create, &dir, &rights),
@@ -784,19 +792,223 @@ fn create_room_is_a_setting() {
     );
 }
 
+/// Rooms the school manages, as a table: every action in a managed room by each kind of
+/// actor (the appservice that manages the room passes everything).
 #[test]
-fn group_rooms_are_managed() {
-    let members = ["anna.schmidt", "eva.koch"];
-    let class_room = RoomFacts {
-        is_group_room: true,
+fn managed_rooms_follow_the_table() {
+    let members = ["anna.schmidt", "ben.mueller", "tim.koch", "eva.koch"];
+    let facts = |managed| RoomFacts {
+        managed,
         ..room(None, &members)
     };
-    let invite = Action::Invite {
-        target: "uwe.wolf",
-        room: &class_room,
+    let (school_room, by_actor) = (facts(Managed::Yes), facts(Managed::ByActor));
+    let state = |change, room| Action::ChangeRoomState {
+        change,
+        room: Some(room),
     };
-    assert_eq!(check("eva.koch", invite), "group_room_managed");
-    assert_eq!(check("anna.schmidt", invite), "allow");
+    let create = |managed| Action::CreateRoom {
+        direct: false,
+        invitees: &[],
+        public: false,
+        managed,
+    };
+    let r = &school_room;
+    // Columns: teacher, student, parent, admin, account outside the directory.
+    const STAFF_ONLY: [&str; 5] = [
+        "allow",
+        "managed_room_staff_only",
+        "managed_room_staff_only",
+        "allow",
+        "managed_room_staff_only",
+    ];
+    let rows: Vec<(&str, Action<'_>, [&str; 5])> = vec![
+        (
+            "invite",
+            Action::Invite {
+                target: "finn.wolf",
+                room: r,
+            },
+            ["group_room_managed"; 5],
+        ),
+        (
+            "kick a member",
+            Action::ChangeMembership {
+                target: "tim.koch",
+                room: r,
+            },
+            STAFF_ONLY,
+        ),
+        (
+            "ban an outsider",
+            Action::ChangeMembership {
+                target: "nora.fischer",
+                room: r,
+            },
+            STAFF_ONLY,
+        ),
+        (
+            "leave",
+            Action::Leave { room: r },
+            [
+                "allow",
+                "managed_room_leave",
+                "managed_room_leave",
+                "allow",
+                "allow",
+            ],
+        ),
+        (
+            "accept the appservice's invitation",
+            Action::Join {
+                room: r,
+                via: JoinVia::Invite { inviter: "bot" },
+            },
+            ["allow"; 5],
+        ),
+        (
+            "join by alias",
+            Action::Join {
+                room: r,
+                via: JoinVia::Alias,
+            },
+            [
+                "allow",
+                "join_requires_invite",
+                "join_requires_invite",
+                "allow",
+                "allow",
+            ],
+        ),
+        (
+            "send a message",
+            Action::SendMessage {
+                room: r,
+                event_type: "m.room.message",
+            },
+            ["allow"; 5],
+        ),
+        (
+            "power levels",
+            state(StateChange::PowerLevels { raises_self: false }, r),
+            STAFF_ONLY,
+        ),
+        ("name", state(StateChange::Name, r), STAFF_ONLY),
+        ("topic", state(StateChange::Topic, r), STAFF_ONLY),
+        ("avatar", state(StateChange::Avatar, r), STAFF_ONLY),
+        ("encryption", state(StateChange::Encryption, r), STAFF_ONLY),
+        (
+            "join rules (invite)",
+            state(StateChange::JoinRules { invite_only: true }, r),
+            STAFF_ONLY,
+        ),
+        (
+            "history visibility",
+            state(
+                StateChange::HistoryVisibility {
+                    visibility: History::Joined,
+                },
+                r,
+            ),
+            STAFF_ONLY,
+        ),
+        (
+            "space child or parent",
+            state(StateChange::Other, r),
+            STAFF_ONLY,
+        ),
+        (
+            "start a call",
+            state(StateChange::CallMember { starts_call: true }, r),
+            [
+                "allow",
+                "start_video_not_allowed",
+                "start_video_not_allowed",
+                "allow",
+                "allow",
+            ],
+        ),
+        (
+            "create with the marker",
+            create(Managed::Yes),
+            ["managed_room_reserved"; 5],
+        ),
+    ];
+    let actors = [
+        "anna.schmidt",
+        "ben.mueller",
+        "eva.koch",
+        "birgit.schaefer",
+        "bot",
+    ];
+    let mut wrong = Vec::new();
+    for (what, action, expected) in &rows {
+        for (actor, expected) in actors.iter().zip(expected) {
+            let got = check(actor, *action);
+            if got != *expected {
+                wrong.push(format!("{what} by {actor}: {got}, expected {expected}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // The appservice managing the room passes everything, also where nobody else may.
+    let b = &by_actor;
+    for action in [
+        Action::Invite {
+            target: "finn.wolf",
+            room: b,
+        },
+        Action::ChangeMembership {
+            target: "tim.koch",
+            room: b,
+        },
+        Action::Leave { room: b },
+        state(StateChange::PowerLevels { raises_self: true }, b),
+        state(StateChange::Other, b),
+        create(Managed::ByActor),
+    ] {
+        assert_eq!(check("bot", action), "allow", "{action:?}");
+        let strict = Rights {
+            unknown_users: UnknownUsers::Deny,
+            ..Rights::default()
+        };
+        assert_eq!(
+            outcome("bot", &action, &school(), &strict),
+            "allow",
+            "{action:?}"
+        );
+    }
+    // An account the school switched off may always leave; so may anyone an ordinary room.
+    assert_eq!(check("emma.alt", Action::Leave { room: r }), "allow");
+    let ordinary = room(Some(Role::Student), &members);
+    assert_eq!(
+        check("ben.mueller", Action::Leave { room: &ordinary }),
+        "allow"
+    );
+    // Students in a managed room need not reach every other member to write there.
+    let mixed = ["ben.mueller", "nora.fischer"];
+    let managed_mixed = RoomFacts {
+        managed: Managed::Yes,
+        ..room(None, &mixed)
+    };
+    let strict = Rights {
+        unknown_users: UnknownUsers::Deny,
+        ..Rights::default()
+    };
+    let send = Action::SendMessage {
+        room: &managed_mixed,
+        event_type: "m.room.message",
+    };
+    assert_eq!(outcome("ben.mueller", &send, &school(), &strict), "allow");
+    let unmanaged_mixed = room(None, &mixed);
+    let send = Action::SendMessage {
+        room: &unmanaged_mixed,
+        event_type: "m.room.message",
+    };
+    assert_eq!(
+        outcome("ben.mueller", &send, &school(), &strict),
+        "conversation_no_longer_allowed"
+    );
 }
 
 /// Escalation: joining by alias a room one was not invited to.
@@ -830,6 +1042,7 @@ fn student_cannot_make_room_public() {
             direct: true,
             invitees: &["tim.koch"],
             public: true,
+            managed: Managed::No,
         },
     ] {
         assert_eq!(
@@ -1085,6 +1298,40 @@ fn groups_are_for_teachers() {
     assert_eq!(
         outcome("eva.koch", &Action::CreateGroup, &dir, &rights),
         "allow"
+    );
+}
+
+/// A teacher's own group holds people the teacher may write to; students and parents add
+/// nobody (they create no groups).
+#[test]
+fn teachers_add_people_they_reach_to_their_groups() {
+    let add = |target| Action::AddGroupMember { target };
+    let cases = [
+        ("anna.schmidt", "ben.mueller", "allow"),
+        ("anna.schmidt", "otto.weber", "allow"),
+        ("anna.schmidt", "lena.wolf", "target_unavailable"),
+        ("anna.schmidt", "emma.alt", "target_unavailable"),
+        ("anna.schmidt", "nobody.here", "allow"),
+        ("birgit.schaefer", "nora.fischer", "allow"),
+        ("ben.mueller", "tim.koch", "create_group_not_allowed"),
+        ("eva.koch", "uwe.wolf", "create_group_not_allowed"),
+    ];
+    for (actor, target, expected) in cases {
+        assert_eq!(check(actor, add(target)), expected, "{actor} adds {target}");
+    }
+    let dir = school();
+    let mut rights = Rights::default();
+    rights.teacher.may_message = Reach::OwnGroupsAndTeachers;
+    rights.unknown_users = UnknownUsers::Deny;
+    let strict = |actor, target| outcome(actor, &add(target), &dir, &rights);
+    assert_eq!(strict("anna.schmidt", "ben.mueller"), "allow");
+    assert_eq!(
+        strict("anna.schmidt", "nora.fischer"),
+        "teacher_contact_outside_groups"
+    );
+    assert_eq!(
+        strict("anna.schmidt", "nobody.here"),
+        "target_not_in_directory"
     );
 }
 

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 
 use common::{direct, outcome, room, school};
 use schulhof_directory::{DirectoryIndex, Role};
-use schulhof_policy::{Action, Channel, History, JoinVia, Rights, StateChange, UnknownUsers};
+use schulhof_policy::{
+    Action, Channel, History, JoinVia, Managed, Rights, StateChange, UnknownUsers,
+};
 
 /// The acting people (columns of [`WITHOUT_TARGET`], rows of [`WITH_TARGET`]).
 const ACTORS: [(&str, &str); 5] = [
@@ -249,6 +251,7 @@ fn run(actor: &str, case: &str, dir: &DirectoryIndex, rights: &Rights) -> &'stat
         direct: false,
         invitees: &[],
         public,
+        managed: Managed::No,
     };
     let action = match case {
         "create_room" => create(false),
@@ -335,6 +338,7 @@ fn run_with_target(
             direct: true,
             invitees: &invitees,
             public: false,
+            managed: Managed::No,
         },
         "invite" => Action::Invite {
             target,

@@ -9,6 +9,7 @@
 //! [`backend_tests!`] turns each into a test module with one test per backend.
 
 mod appservice;
+mod browser;
 mod checks;
 mod push_gateway;
 mod raw;
@@ -18,6 +19,7 @@ mod user;
 use std::time::Duration;
 
 pub use appservice::RecordingAppservice;
+pub use browser::{Browser, PageResponse};
 pub use checks::Checks;
 pub use push_gateway::{GatewayAnswer, GatewayCall, PushGateway, NOTIFY_PATH};
 pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};

@@ -26,7 +26,7 @@
 #![allow(dead_code)] // each test binary uses a part
 
 use schulhof_directory::{parse_csv, plan_import, Directory, DirectoryIndex, PersonStatus, Role};
-use schulhof_policy::{decide, Action, Rights, RoomFacts};
+use schulhof_policy::{decide, Action, Managed, Rights, RoomFacts};
 
 /// The school as an import file.
 const SCHOOL: &str = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
@@ -84,7 +84,7 @@ pub fn room<'a>(creator: Option<Role>, members: &'a [&'a str]) -> RoomFacts<'a> 
         creator_role: creator,
         members,
         is_direct: false,
-        is_group_room: false,
+        managed: Managed::No,
     }
 }
 

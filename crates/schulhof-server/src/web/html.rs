@@ -41,7 +41,7 @@ fn lang_code(lang: Language) -> &'static str {
 const CSS: &str = "
 *,*::before,*::after{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
-button,input{font-family:inherit}
+button,input,textarea{font-family:inherit}
 body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:1.0625rem;
 line-height:1.5;color:#1a1a1a;background:#f3f5f7}
 .top{display:flex;justify-content:space-between;align-items:center;gap:1rem;padding:.75rem 1rem;
@@ -57,7 +57,7 @@ h2{font-size:1.2rem;line-height:1.3;margin:0 0 .75rem}
 .field{margin:0 0 1.1rem}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 .hint{margin:0 0 .35rem;color:#4a5560;font-size:.95rem}
-input[type=text],input[type=password],input[type=time]{display:block;width:100%;min-height:48px;padding:.6rem .75rem;
+input[type=text],input[type=password],input[type=time],textarea{display:block;width:100%;min-height:48px;padding:.6rem .75rem;
 font-size:1.125rem;color:#1a1a1a;background:#fff;border:2px solid #5b6670;border-radius:.375rem}
 input[aria-invalid=true]{border-color:#b00020}
 input:focus,button:focus,a:focus{outline:3px solid #f2a900;outline-offset:2px}

@@ -123,6 +123,42 @@ impl Gate {
         }))
     }
 
+    /// A form submitted to a page behind this gate: the request's parts, the visitor and the
+    /// form's fields; a body that is no form (or too large) answers with the login form and
+    /// the reason.
+    pub async fn receive(
+        &self,
+        state: &AppState,
+        request: axum::extract::Request,
+    ) -> std::result::Result<(http::request::Parts, Visitor, form::Form), Response> {
+        let (parts, body) = request.into_parts();
+        let visitor = Visitor::new(state, &parts);
+        match form::read(&parts.headers, body).await {
+            Ok(submitted) => Ok((parts, visitor, submitted)),
+            Err(e) => {
+                let page = self.login_form(&visitor, "", None);
+                Err(with_message(page, e.message(visitor.lang), e.status()).render(state, &visitor))
+            }
+        }
+    }
+
+    /// The person of the request's web session, or the login form to show instead (with the
+    /// reason when the session expired or the account may no longer use the page).
+    pub async fn actor_or_login(
+        &self,
+        state: &AppState,
+        visitor: &Visitor,
+        headers: &http::HeaderMap,
+    ) -> std::result::Result<Actor, Response> {
+        match self.current_actor(state, headers).await {
+            Ok(Some(actor)) => Ok(actor),
+            Ok(None) => Err(self.login_form(visitor, "", None).render(state, visitor)),
+            Err(err) => Err(self
+                .login_form(visitor, "", Some(&err))
+                .render(state, visitor)),
+        }
+    }
+
     /// Step `logout`: ends the web session and shows the login form.
     pub fn log_out(
         &self,

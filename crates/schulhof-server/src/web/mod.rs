@@ -1,6 +1,7 @@
 //! Server-rendered web pages for people rather than Matrix clients: the first login with a
 //! start code (`/erstanmeldung`), the password reset for teachers and admins
-//! (`/passwort-zuruecksetzen`) and the teachers' quiet hours (`/_schulhof/quiet-hours`).
+//! (`/passwort-zuruecksetzen`), the teachers' quiet hours (`/_schulhof/quiet-hours`) and
+//! their own groups (`/_schulhof/groups`).
 //!
 //! German by default, English with `language = "en"` or `?lang=en`. Plain HTML forms that work
 //! without JavaScript and on phones; every form is protected by a double-submit CSRF token and
@@ -9,6 +10,7 @@
 mod csrf;
 mod first_login;
 mod form;
+pub mod groups;
 pub(crate) mod html;
 mod login;
 pub mod quiet_hours;
@@ -26,7 +28,9 @@ use crate::state::AppState;
 
 /// Registers the web pages.
 pub fn routes(routes: Routes) -> Routes {
-    quiet_hours::routes(reset::routes(first_login::routes(routes)))
+    groups::routes(quiet_hours::routes(reset::routes(first_login::routes(
+        routes,
+    ))))
 }
 
 /// 256 random bits from the OS CSPRNG as unpadded base64url (43 characters).

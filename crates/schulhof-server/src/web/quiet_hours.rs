@@ -71,25 +71,16 @@ enum Outcome {
 async fn show(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let visitor = Visitor::new(&state, &parts);
-    match GATE.current_actor(&state, &parts.headers).await {
-        Ok(Some(actor)) => settings(&state, &visitor, &actor, None, Outcome::None).await,
-        Ok(None) => GATE.login_form(&visitor, "", None).render(&state, &visitor),
-        Err(err) => GATE
-            .login_form(&visitor, "", Some(&err))
-            .render(&state, &visitor),
+    match GATE.actor_or_login(&state, &visitor, &parts.headers).await {
+        Ok(actor) => settings(&state, &visitor, &actor, None, Outcome::None).await,
+        Err(login) => login,
     }
 }
 
 async fn submit(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let mut visitor = Visitor::new(&state, &parts);
-    let submitted = match form::read(&parts.headers, body).await {
-        Ok(f) => f,
-        Err(e) => {
-            let page = GATE.login_form(&visitor, "", None);
-            return with_message(page, e.message(visitor.lang), e.status())
-                .render(&state, &visitor);
-        }
+    let (parts, mut visitor, submitted) = match GATE.receive(&state, request).await {
+        Ok(received) => received,
+        Err(refused) => return refused,
     };
     if !visitor.csrf_ok(&parts, &submitted) {
         visitor.renew_csrf();
@@ -113,14 +104,9 @@ async fn submit(State(state): State<Arc<AppState>>, request: Request) -> Respons
         "login" => GATE.log_in(&state, &visitor, &parts, &submitted).await,
         "logout" => GATE.log_out(&state, &visitor, &parts.headers),
         step => {
-            let actor = match GATE.current_actor(&state, &parts.headers).await {
-                Ok(Some(actor)) => actor,
-                Ok(None) => return GATE.login_form(&visitor, "", None).render(&state, &visitor),
-                Err(err) => {
-                    return GATE
-                        .login_form(&visitor, "", Some(&err))
-                        .render(&state, &visitor)
-                }
+            let actor = match GATE.actor_or_login(&state, &visitor, &parts.headers).await {
+                Ok(actor) => actor,
+                Err(login) => return login,
             };
             let outcome = change(&state, &visitor, &actor, step, &submitted).await;
             let kept = matches!(outcome, Outcome::Refused { .. }).then_some(&submitted);

@@ -61,15 +61,9 @@ async fn show(State(state): State<Arc<AppState>>, request: Request) -> Response 
 }
 
 async fn submit(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let mut visitor = Visitor::new(&state, &parts);
-    let submitted = match form::read(&parts.headers, body).await {
-        Ok(f) => f,
-        Err(e) => {
-            let page = GATE.login_form(&visitor, "", None);
-            return with_message(page, e.message(visitor.lang), e.status())
-                .render(&state, &visitor);
-        }
+    let (parts, mut visitor, submitted) = match GATE.receive(&state, request).await {
+        Ok(received) => received,
+        Err(refused) => return refused,
     };
     if !visitor.csrf_ok(&parts, &submitted) {
         visitor.renew_csrf();

@@ -55,7 +55,11 @@ namespaces:
 }
 
 /// Writes the registration and restarts the server with it.
-async fn register_appservice(server: &TestServer, url: Option<&str>, extra: &str) -> Result<()> {
+pub(crate) async fn register_appservice(
+    server: &TestServer,
+    url: Option<&str>,
+    extra: &str,
+) -> Result<()> {
     let file = server.path("gruppen-appservice.yaml");
     std::fs::write(&file, registration(url, extra))?;
     server
@@ -67,7 +71,7 @@ async fn register_appservice(server: &TestServer, url: Option<&str>, extra: &str
 }
 
 /// The appservice's API, acting as its sender.
-fn appservice_api(server: &TestServer) -> RawApi {
+pub(crate) fn appservice_api(server: &TestServer) -> RawApi {
     server.raw().with_token(Some(AS_TOKEN))
 }
 
@@ -518,9 +522,9 @@ S-1;Ben;Müller;Schüler;Klasse 8a;;ja
 S-2;Mia;Weber;Schülerin;Klasse 8a;;ja
 ";
 
-const PASSWORD: &str = "Gruen-Tanne-4711";
+pub(crate) const PASSWORD: &str = "Gruen-Tanne-4711";
 
-async fn login(server: &TestServer, localpart: &str) -> Result<RawApi> {
+pub(crate) async fn login(server: &TestServer, localpart: &str) -> Result<RawApi> {
     let password = format!("{PASSWORD}\n");
     server
         .cli(&["user", "set-password", localpart], Some(&password))
@@ -530,7 +534,7 @@ async fn login(server: &TestServer, localpart: &str) -> Result<RawApi> {
         .raw())
 }
 
-async fn joined_members(api: &RawApi, room: &str) -> Result<Vec<String>> {
+pub(crate) async fn joined_members(api: &RawApi, room: &str) -> Result<Vec<String>> {
     let members = api
         .get(&format!("/_matrix/client/v3/rooms/{room}/joined_members"))
         .await?

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use matrix_sdk::ruma::events::GlobalAccountDataEventType;
 use matrix_sdk::ruma::serde::Raw;
-use schulhof_e2e::{backend_tests, server_binary, user_id_of, TestServer, TestUser};
+use schulhof_e2e::{backend_tests, server_binary, user_id_of, Browser, TestServer, TestUser};
 
 use crate::quiet_hours::{chat, school, send, sync, timeline_bodies, MONDAY_MORNING};
 use serde_json::{json, Value};
@@ -28,6 +28,9 @@ L-1;Anna;Schmidt;Lehrkraft;Lehrer, Klasse 8a;;ja
 L-2;Jürgen;Groß;Lehrkraft;Lehrer, Klasse 8b;;ja
 S-1;Ben;Müller;Schüler;Klasse 8a;;ja
 ";
+
+/// The web page.
+const PAGE: &str = "/_schulhof/quiet-hours";
 
 /// The account data type.
 const TYPE: &str = "de.schulhof.quiet_hours";
@@ -146,142 +149,9 @@ async fn account_data(server: &TestServer, anna: &TestUser, ben: &TestUser) -> R
     Ok(())
 }
 
-/// A browser without JavaScript: cookies kept by hand, redirects not followed.
-struct Browser {
-    http: reqwest::Client,
-    url: String,
-    cookies: Vec<(String, String)>,
-}
-
-/// `text` percent-encoded for a form body.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A page as the browser got it.
-struct PageResponse {
-    status: u16,
-    location: String,
-    html: String,
-}
-
-impl PageResponse {
-    /// The value of the hidden CSRF field.
-    fn csrf(&self) -> Result<String> {
-        let (_, rest) = self
-            .html
-            .split_once("name=\"csrf\" value=\"")
-            .context("no CSRF field")?;
-        Ok(rest.split('"').next().unwrap_or_default().to_owned())
-    }
-
-    /// The text of the error box, if any.
-    fn error(&self) -> Option<&str> {
-        let (_, rest) = self
-            .html
-            .split_once("role=\"alert\" id=\"form-error\"><p>")?;
-        rest.split("</p>").next()
-    }
-
-    /// The text of the success box, if any.
-    fn ok(&self) -> Option<&str> {
-        let (_, rest) = self.html.split_once("role=\"status\"><p>")?;
-        rest.split("</p>").next()
-    }
-}
-
-impl Browser {
-    /// A browser on the page, talking to the server directly: the validating proxy checks
-    /// Matrix responses, and the page's answers are HTML.
-    fn new(server: &TestServer) -> Result<Self> {
-        let config = std::fs::read_to_string(server.path("schulhof.toml"))?;
-        let listen = config
-            .lines()
-            .find_map(|line| line.strip_prefix("listen = "))
-            .context("listen in the configuration")?
-            .trim_matches('"');
-        Ok(Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
-            url: format!("http://{listen}/_schulhof/quiet-hours"),
-            cookies: Vec::new(),
-        })
-    }
-
-    async fn get(&mut self) -> Result<PageResponse> {
-        let request = self.http.get(&self.url);
-        self.send(request).await
-    }
-
-    async fn post(&mut self, fields: &[(&str, &str)]) -> Result<PageResponse> {
-        let body = fields
-            .iter()
-            .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let request = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(request).await
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Result<PageResponse> {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let response = request.header("cookie", cookie).send().await?;
-        for set in response.headers().get_all("set-cookie") {
-            let pair = set.to_str()?.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                self.cookies.retain(|(n, _)| n != name);
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Ok(PageResponse {
-            status,
-            location,
-            html: response.text().await?,
-        })
-    }
-
-    /// Opens the page and logs in; returns the answer to the login form.
-    async fn log_in(&mut self, localpart: &str) -> Result<PageResponse> {
-        let page = self.get().await?;
-        ensure!(page.status == 200 && page.html.contains("name=\"username\""));
-        let csrf = page.csrf()?;
-        self.post(&[
-            ("csrf", &csrf),
-            ("step", "login"),
-            ("username", localpart),
-            ("password", PASSWORD),
-        ])
-        .await
-    }
-}
-
 async fn web_page(server: &TestServer) -> Result<()> {
-    let mut browser = Browser::new(server)?;
-    let login = browser.log_in("juergen.gross").await?;
+    let mut browser = Browser::new(server, PAGE)?;
+    let login = browser.log_in_with("juergen.gross", PASSWORD).await?;
     ensure!(
         login.status == 303,
         "login: {} {}",
@@ -367,8 +237,8 @@ async fn web_page(server: &TestServer) -> Result<()> {
     ensure!(out.ok() == Some("Du bist abgemeldet."));
 
     // A student is told at the login that quiet hours are for teachers.
-    let mut student = Browser::new(server)?;
-    let refused = student.log_in("ben.mueller").await?;
+    let mut student = Browser::new(server, PAGE)?;
+    let refused = student.log_in_with("ben.mueller", PASSWORD).await?;
     ensure!(refused.status == 403, "{}", refused.html);
     ensure!(
         refused.error() == Some(NOT_FOR_YOU),

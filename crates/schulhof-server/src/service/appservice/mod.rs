@@ -26,7 +26,7 @@ use crate::{Error, Result};
 /// Every registered appservice, with what wakes its sender.
 #[derive(Debug, Default)]
 pub struct Appservices {
-    registrations: Vec<Registration>,
+    registrations: Arc<[Registration]>,
     /// One per registration (same order): notified after a commit wrote outbox rows for it.
     wakers: Vec<Arc<Notify>>,
     /// The HTTP client for calls to appservices.
@@ -59,7 +59,7 @@ impl Appservices {
             .map(|_| Arc::new(Notify::new()))
             .collect();
         Ok(Appservices {
-            registrations,
+            registrations: registrations.into(),
             wakers,
             client: client::AppserviceClient::default(),
         })
@@ -76,6 +76,12 @@ impl Appservices {
     /// The registrations.
     pub fn all(&self) -> &[Registration] {
         &self.registrations
+    }
+
+    /// The registrations, shared (cheap: an `Arc` clone), for what outlives a borrow of the
+    /// state, such as a policy context.
+    pub fn shared(&self) -> Arc<[Registration]> {
+        Arc::clone(&self.registrations)
     }
 
     /// Whether any appservice is registered that receives transactions (has a URL).

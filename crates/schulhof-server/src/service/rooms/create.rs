@@ -188,6 +188,11 @@ pub async fn create_room(
         public: preset == RoomPreset::PublicChat || req.visibility == Visibility::Public,
         alias: alias.is_some(),
         space: create_content.get("type").and_then(Value::as_str) == Some("m.space"),
+        managed: crate::service::school::managed::creation(
+            state.appservices.all(),
+            creator,
+            &create_content,
+        ),
         chosen_state: &chosen_state,
     };
     let origin = policy::check_create_room(state, creator, &new_room).await?;

@@ -108,7 +108,7 @@ fn listed_for(ctx: &Context, viewer: Option<&UserId>, room: &RoomSnapshot) -> bo
         return false;
     };
     let members = room.member_localparts();
-    let facts = ctx.room_facts(room, &members);
+    let facts = ctx.room_facts(room, &members, viewer);
     let join = Action::Join {
         room: &facts,
         via: JoinVia::Public,
@@ -138,7 +138,7 @@ pub fn reveals(ctx: &Context, asker: Option<&UserId>, room: &RoomSnapshot) -> bo
         _ => return false,
     };
     let members = room.member_localparts();
-    let facts = ctx.room_facts(room, &members);
+    let facts = ctx.room_facts(room, &members, asker);
     ctx.decide(asker, &Action::Join { room: &facts, via })
         .is_allowed()
 }

@@ -14,6 +14,7 @@ use schulhof_store::Db;
 use serde_json::Value;
 
 use crate::service::rooms::pdu::Pdu;
+use crate::service::school::managed;
 use crate::service::school::policy::{localpart, RoomOrigin};
 use crate::{Error, Result};
 
@@ -42,6 +43,9 @@ pub struct RoomSnapshot {
     invited_count: u64,
     /// How the room was created, for the policy; `None` for rooms from before it was recorded.
     pub origin: Option<RoomOrigin>,
+    /// Whether the create event carries `de.schulhof.managed` (read once, when the create
+    /// event is applied; see `school::managed`).
+    marked_managed: bool,
 }
 
 /// What the room's member list keeps of one member event.
@@ -110,6 +114,7 @@ impl RoomSnapshot {
             joined_count: 0,
             invited_count: 0,
             origin: None,
+            marked_managed: false,
         })
     }
 
@@ -145,6 +150,9 @@ impl RoomSnapshot {
 
     /// Replaces one piece of state.
     pub fn set_state(&mut self, kind: &str, state_key: String, pdu: Pdu) {
+        if kind == "m.room.create" {
+            self.marked_managed = managed::carries_marker(&pdu.content_value());
+        }
         if let (Some(member), Ok(user_id)) = (member_of(&pdu), UserId::parse(state_key.as_str())) {
             self.count(&member.membership, 1);
             if let Some(old) = Arc::make_mut(&mut self.members).insert(user_id, member) {
@@ -250,6 +258,12 @@ impl RoomSnapshot {
         self.members(Audience::JoinedAndInvited)
             .map(|user| localpart(user.as_str()))
             .collect()
+    }
+
+    /// Whether the create event carries the marker of rooms the school manages (whether the
+    /// room is managed also depends on its creator: `school::managed::managed`).
+    pub fn marked_managed(&self) -> bool {
+        self.marked_managed
     }
 
     /// The room's creator (the sender of `m.room.create`).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use ruma::events::StateEventType;
 use ruma::{OwnedRoomId, RoomId, RoomVersionId, UserId};
-use schulhof_policy::{Action, RoomFacts};
+use schulhof_policy::{Action, Managed, RoomFacts};
 use serde_json::{json, Value};
 
 use super::create::{default_power_levels, member_content, SUPPORTED_VERSIONS};
@@ -132,7 +132,7 @@ async fn new_room_events(
         creator_role: origin.creator_role,
         members: &[],
         is_direct: origin.is_direct,
-        is_group_room: false,
+        managed: Managed::No,
     };
     for member in old.joined_and_invited() {
         let invite = Action::Invite {

@@ -20,14 +20,16 @@ use ruma::events::room::power_levels::UserPowerLevel;
 use ruma::UserId;
 use schulhof_directory::{DirectoryIndex, Role};
 use schulhof_policy::{
-    decide, Action, Address, Decision, Denial, History, JoinVia, Line, Rights, RoomFacts, Rule,
-    StateChange,
+    decide, Action, Address, Decision, Denial, History, JoinVia, Line, Managed, Rights, RoomFacts,
+    Rule, StateChange,
 };
 use schulhof_store::{AuditRow, RoomOriginRow};
 use serde_json::Value;
 
+use crate::service::appservice::Registration;
 use crate::service::notices;
 use crate::service::rooms::{EventTemplate, RoomSnapshot};
+use crate::service::school::managed;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -181,6 +183,8 @@ pub struct Context {
     pub rights: Arc<Rights>,
     /// The system account of the server notices: its rooms are not the rights' business.
     system_user: Arc<ruma::OwnedUserId>,
+    /// The registered appservices: they manage the school's rooms (`school::managed`).
+    appservices: Arc<[Registration]>,
 }
 
 impl Context {
@@ -190,6 +194,7 @@ impl Context {
             dir: state.directory.snapshot(),
             rights: state.policy.rights(),
             system_user: state.notices.system_user().clone(),
+            appservices: state.appservices.shared(),
         }
     }
 
@@ -245,15 +250,20 @@ impl Context {
         })
     }
 
-    /// What the policy needs to know about `room`; `members` are its
-    /// [`RoomSnapshot::member_localparts`].
-    pub fn room_facts<'a>(&self, room: &RoomSnapshot, members: &'a [&'a str]) -> RoomFacts<'a> {
+    /// What the policy needs to know about `room` for a decision about `actor`; `members`
+    /// are its [`RoomSnapshot::member_localparts`].
+    pub fn room_facts<'a>(
+        &self,
+        room: &RoomSnapshot,
+        members: &'a [&'a str],
+        actor: &UserId,
+    ) -> RoomFacts<'a> {
         let origin = self.origin_of(room);
         RoomFacts {
             creator_role: origin.creator_role,
             members,
             is_direct: origin.is_direct,
-            is_group_room: false,
+            managed: managed::managed(&self.appservices, room, actor),
         }
     }
 
@@ -348,13 +358,16 @@ fn tells_person(action: &Action<'_>) -> bool {
 /// What a room event means to the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EventKind<'a> {
-    /// Nothing the rights govern, because it says nothing: leaving (without a reason or
-    /// other content), leaving a call, removing a widget.
+    /// Nothing the rights govern, because it says nothing: leaving a call, removing a
+    /// widget.
     Unchecked,
     /// Inviting the user with this localpart.
     Invite(&'a str),
     /// Joining or knocking.
     Join(JoinVia<'a>),
+    /// Leaving or rejecting an invitation; `true`: with a reason or other content, which is
+    /// also something said in the room.
+    Leave(bool),
     /// A timeline event of this type, or one's own member event with a new profile or a
     /// reason (`m.room.member`): something said in the room.
     Message(&'a str),
@@ -383,9 +396,20 @@ pub fn check_event(
         return Ok(());
     }
     let members = room.member_localparts();
-    let facts = ctx.room_facts(room, &members);
+    let facts = ctx.room_facts(room, &members, sender);
     let action = match kind {
         EventKind::Unchecked => return Ok(()),
+        EventKind::Leave(says_something) => {
+            let leave = Action::Leave { room: &facts };
+            decide_event(ctx, room, sender, &leave)?;
+            if !says_something {
+                return Ok(());
+            }
+            Action::SendMessage {
+                room: &facts,
+                event_type: "m.room.member",
+            }
+        }
         EventKind::Invite(target) => Action::Invite {
             target,
             room: &facts,
@@ -404,9 +428,19 @@ pub fn check_event(
             room: Some(&facts),
         },
     };
-    match ctx.decide(sender, &action) {
+    decide_event(ctx, room, sender, &action)
+}
+
+/// Decides `action` of an event into `room` by `sender`.
+fn decide_event(
+    ctx: &Context,
+    room: &RoomSnapshot,
+    sender: &UserId,
+    action: &Action<'_>,
+) -> std::result::Result<(), Denied> {
+    match ctx.decide(sender, action) {
         Decision::Allow => Ok(()),
-        Decision::Deny(denial) => Err(Denied::new(&action, room.room_id.as_str(), denial)),
+        Decision::Deny(denial) => Err(Denied::new(action, room.room_id.as_str(), denial)),
     }
 }
 
@@ -421,7 +455,7 @@ pub async fn check_signal(
 ) -> Result<()> {
     let ctx = Context::now(state);
     let members = room.member_localparts();
-    let facts = ctx.room_facts(room, &members);
+    let facts = ctx.room_facts(room, &members, sender);
     let action = Action::SendMessage {
         room: &facts,
         event_type,
@@ -470,10 +504,9 @@ fn classify<'a>(
             _ => EventKind::Join(JoinVia::Alias),
         },
         "knock" => EventKind::Join(JoinVia::Knock),
-        // Leaving (or rejecting an invitation) is always possible; a reason or anything
-        // else in it is said to the room.
-        "leave" if says_nothing(&template.content) => EventKind::Unchecked,
-        "leave" => EventKind::Message("m.room.member"),
+        // Leaving (or rejecting an invitation) is restricted in rooms the school manages
+        // only; a reason or anything else in it is said to the room.
+        "leave" => EventKind::Leave(!says_nothing(&template.content)),
         // Inviting or banning oneself: the authorization rules refuse it.
         _ => EventKind::Membership(localpart(state_key)),
     }
@@ -605,6 +638,9 @@ pub struct NewRoom<'a> {
     pub alias: bool,
     /// A space (`creation_content.type` `m.space`).
     pub space: bool,
+    /// Whether `creation_content` marks a room the school manages, and whether the creator is
+    /// an appservice (`school::managed::creation`).
+    pub managed: Managed,
     /// The state the client chose: `initial_state`, `name`, `topic`, and the power levels
     /// if it overrode them (merged with the defaults), as `(type, content)`.
     pub chosen_state: &'a [(&'a str, Value)],
@@ -624,9 +660,14 @@ pub async fn check_create_room(
         direct: room.direct,
         invitees: room.invitees,
         public: room.public,
+        managed: room.managed,
     };
     ctx.check(state, creator, &create, &room.invitees.join(","))
         .await?;
+    if room.managed == Managed::ByActor {
+        // The appservice creating a room it manages: the room's settings are its own.
+        return Ok(ctx.origin_for(creator, room.direct));
+    }
     if room.space {
         ctx.check(state, creator, &Action::CreateSpace, "").await?;
     }
@@ -780,6 +821,92 @@ mod tests {
         }
     }
 
+    /// A policy context on a school of a teacher (anna), a student (ben) and a parent (eva),
+    /// with the school's appservice registered.
+    fn school_context() -> Context {
+        let csv = "ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung\n\
+                   L1;Anna;A;Lehrkraft;Klasse 8a;;ja\n\
+                   S1;Ben;B;Schüler;Klasse 8a;;ja\n\
+                   E1;Eva;B;Sorgeberechtigte;;S1;ja\n";
+        let file = schulhof_directory::parse_csv(csv.as_bytes()).unwrap();
+        let directory = schulhof_directory::plan_import(&Default::default(), &file, 0)
+            .unwrap()
+            .result;
+        Context {
+            dir: Arc::new(directory.index()),
+            rights: Arc::new(Rights::default()),
+            system_user: Arc::new(UserId::parse("@schulhof:s").unwrap()),
+            appservices: managed::tests::registrations().into(),
+        }
+    }
+
+    /// The class room the appservice created, with everyone joined.
+    fn class_room(marked: bool) -> RoomSnapshot {
+        let bot = "@schulhof-schule:s";
+        let create = if marked {
+            json!({ "creator": bot, managed::MARKER: "group:Klasse 8a" })
+        } else {
+            json!({ "creator": bot })
+        };
+        let mut events = vec![(bot, "m.room.create", "", create)];
+        for user in [bot, "@anna.a:s", "@ben.b:s", "@eva.b:s"] {
+            events.push((user, "m.room.member", user, json!({ "membership": "join" })));
+        }
+        RoomSnapshot::for_test(&events)
+    }
+
+    /// The rule `check_event` denies `template` by `sender` with, or "allow".
+    fn event_outcome(room: &RoomSnapshot, sender: &str, template: &EventTemplate) -> &'static str {
+        let sender = UserId::parse(sender).unwrap();
+        match check_event(&school_context(), room, &sender, template) {
+            Ok(()) => "allow",
+            Err(denied) => denied.denial.rule.id(),
+        }
+    }
+
+    #[test]
+    fn events_into_a_managed_room_follow_its_rules() {
+        let room = class_room(true);
+        let name = EventTemplate::state("m.room.name", "", json!({ "name": "X" }));
+        let leave = member("@ben.b:s", "leave");
+        let leave_with_reason = EventTemplate::state(
+            "m.room.member",
+            "@ben.b:s",
+            json!({ "membership": "leave", "reason": "Tschüss" }),
+        );
+        let kick_ben = member("@ben.b:s", "leave");
+        let invite = member("@tom:s", "invite");
+        let cases = [
+            ("@ben.b:s", &name, "managed_room_staff_only"),
+            ("@eva.b:s", &name, "managed_room_staff_only"),
+            ("@anna.a:s", &name, "allow"),
+            ("@ben.b:s", &leave, "managed_room_leave"),
+            ("@ben.b:s", &leave_with_reason, "managed_room_leave"),
+            ("@anna.a:s", &kick_ben, "allow"),
+            ("@eva.b:s", &kick_ben, "managed_room_staff_only"),
+            ("@anna.a:s", &invite, "group_room_managed"),
+            // The appservice passes, as its sender and as a user of its exclusive namespace.
+            ("@schulhof-schule:s", &invite, "allow"),
+            ("@schule_x:s", &name, "allow"),
+            // A user of a non-exclusive namespace is nobody special.
+            ("@gast_x:s", &name, "managed_room_staff_only"),
+        ];
+        for (sender, template, expected) in cases {
+            assert_eq!(
+                event_outcome(&room, sender, template),
+                expected,
+                "{sender}: {} {:?}",
+                template.kind,
+                template.content
+            );
+        }
+        // Without the marker the same room is an ordinary staff room: leaving and naming it
+        // follow the usual rules.
+        let ordinary = class_room(false);
+        assert_eq!(event_outcome(&ordinary, "@ben.b:s", &leave), "allow");
+        assert_eq!(event_outcome(&ordinary, "@anna.a:s", &invite), "allow");
+    }
+
     /// Ben's direct chat with Zoë (invited), a join rule as given.
     fn dm(join_rule: &str) -> RoomSnapshot {
         RoomSnapshot::for_test(&[
@@ -839,19 +966,19 @@ mod tests {
         );
         assert_eq!(kind("@mia:s", member("@mia:s", "join")), "Join(Alias)");
         assert_eq!(kind("@mia:s", member("@mia:s", "knock")), "Join(Knock)");
-        // A profile update is something said in the room; leaving is never checked.
+        // A profile update is something said in the room; leaving is decided as leaving.
         assert_eq!(
             kind("@ben:s", member("@ben:s", "join")),
             "Message(\"m.room.member\")"
         );
-        assert_eq!(kind("@ben:s", member("@ben:s", "leave")), "Unchecked");
+        assert_eq!(kind("@ben:s", member("@ben:s", "leave")), "Leave(false)");
         // A reason (or anything else) in a leave is said to the room.
         let with_reason = EventTemplate::state(
             "m.room.member",
             "@ben:s",
             json!({ "membership": "leave", "reason": "Tschüss" }),
         );
-        assert_eq!(kind("@ben:s", with_reason), "Message(\"m.room.member\")");
+        assert_eq!(kind("@ben:s", with_reason), "Leave(true)");
         // Every membership event about someone else is decided (kick, ban, unban, join).
         assert_eq!(
             kind("@ben:s", member("@zoe:s", "leave")),
@@ -1052,6 +1179,7 @@ mod tests {
             direct: true,
             invitees: &["mia"],
             public: false,
+            managed: Managed::No,
         };
         assert!(tells_person(&chat));
         assert!(tells_person(&Action::ChangeDisplayName));

@@ -114,7 +114,7 @@ impl<'a> Contacts<'a> {
                 continue;
             };
             let members = room.member_localparts();
-            let facts = self.ctx.room_facts(&room, &members);
+            let facts = self.ctx.room_facts(&room, &members, self.actor);
             let send = Action::SendMessage {
                 room: &facts,
                 event_type: "m.room.message",
