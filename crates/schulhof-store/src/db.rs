@@ -187,6 +187,9 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .min_connections(1)
+                // A connection to a local file does not go stale: no ping round trip to the
+                // connection's worker thread before every query.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Db::Sqlite(pool)
