@@ -198,9 +198,15 @@ pub fn plan(desired: &DesiredSchool, current: &CurrentSchool) -> Vec<Change> {
 
     for (key, have) in &current.rooms {
         if !desired.rooms.contains_key(key) && !have.archived {
+            // A run that stopped after renaming left the suffix already.
+            let name = if have.name.ends_with(ARCHIVE_SUFFIX) {
+                have.name.clone()
+            } else {
+                format!("{}{ARCHIVE_SUFFIX}", have.name)
+            };
             phases.archive.push(Change::Archive {
                 room: key.clone(),
-                name: format!("{}{ARCHIVE_SUFFIX}", have.name),
+                name,
             });
         }
     }

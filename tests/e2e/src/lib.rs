@@ -12,6 +12,7 @@ mod appservice;
 mod checks;
 mod push_gateway;
 mod raw;
+mod school_appservice;
 mod server;
 mod user;
 
@@ -20,6 +21,9 @@ use std::time::Duration;
 pub use appservice::RecordingAppservice;
 pub use checks::Checks;
 pub use push_gateway::{GatewayAnswer, GatewayCall, PushGateway, NOTIFY_PATH};
+pub use school_appservice::{
+    appservice_binary, SchoolAppservice, SCHOOL_AS_ID, SCHOOL_AS_TOKEN, SCHOOL_BOT, SCHOOL_HS_TOKEN,
+};
 pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
 pub use user::{
