@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::read::MANAGED_FIELD;
 use crate::service::Appservice;
 use crate::template::Values;
 
@@ -15,7 +16,6 @@ use crate::template::Values;
 /// not worth holding up the transaction stream.
 pub async fn handle(appservice: &Appservice, events: &[Value]) {
     let bot = appservice.bot_user_id();
-    let managed = appservice.managed.read().expect("managed lock").clone();
     let mut welcomes: BTreeMap<&str, (Vec<String>, &str)> = BTreeMap::new();
     for event in events {
         let (Some(room_id), Some(sender)) = (event["room_id"].as_str(), event["sender"].as_str())
@@ -28,14 +28,12 @@ pub async fn handle(appservice: &Appservice, events: &[Value]) {
                 let target = event["state_key"].as_str().unwrap_or_default();
                 let joined = content["membership"] == "join"
                     && event["unsigned"]["prev_content"]["membership"] != "join";
-                if target == bot
-                    && content["membership"] == "invite"
-                    && !managed.contains_key(room_id)
-                {
+                let managed = managed(appservice, room_id).await;
+                if target == bot && content["membership"] == "invite" && managed.is_none() {
                     if let Err(error) = appservice.homeserver.join(room_id).await {
                         tracing::warn!(%error, "could not join a direct chat");
                     }
-                } else if joined && target != bot && managed.get(room_id) == Some(&false) {
+                } else if joined && target != bot && managed == Some(false) {
                     let name = content["displayname"]
                         .as_str()
                         .map_or_else(|| target.to_owned(), str::to_owned);
@@ -44,8 +42,11 @@ pub async fn handle(appservice: &Appservice, events: &[Value]) {
                     entry.1 = event["event_id"].as_str().unwrap_or_default();
                 }
             }
-            Some("m.room.message") if sender != bot && !managed.contains_key(room_id) => {
+            Some("m.room.message") if sender != bot => {
                 let body = content["body"].as_str().unwrap_or_default().trim();
+                if !body.starts_with('!') || managed(appservice, room_id).await.is_some() {
+                    continue;
+                }
                 let text = match body {
                     "!hilfe" => help_de(appservice),
                     "!help" => help_en(appservice),
@@ -72,6 +73,34 @@ pub async fn handle(appservice: &Appservice, events: &[Value]) {
         )
         .await;
     }
+}
+
+/// Whether `room_id` is a managed room (`Some(is a space)`), from what the last reconcile
+/// knew or else from the room's `m.room.create` (remembered; a room the bot cannot read is
+/// taken as unmanaged and asked again next time).
+async fn managed(appservice: &Appservice, room_id: &str) -> Option<bool> {
+    if let Some(known) = appservice
+        .managed
+        .read()
+        .expect("managed lock")
+        .get(room_id)
+    {
+        return *known;
+    }
+    let create = appservice
+        .homeserver
+        .state(room_id, "m.room.create", "")
+        .await
+        .ok()?;
+    let kind = create
+        .get(MANAGED_FIELD)
+        .map(|_| create["type"] == "m.space");
+    appservice
+        .managed
+        .write()
+        .expect("managed lock")
+        .insert(room_id.to_owned(), kind);
+    kind
 }
 
 /// Sends `content` as the bot, logging a failure.

@@ -39,9 +39,9 @@ pub struct Appservice {
     pub server_name: String,
     /// Where the directory comes from.
     pub source: DirectorySource,
-    /// The managed rooms as of the last reconcile: room ID → whether it is a space (the bot
-    /// welcomes in group rooms and answers only outside managed rooms).
-    pub managed: Arc<RwLock<BTreeMap<String, bool>>>,
+    /// What the bot knows of rooms: room ID → `Some(is a space)` for managed rooms, `None`
+    /// for others (filled by each reconcile and by the bot's own look-ups).
+    pub managed: Arc<RwLock<BTreeMap<String, Option<bool>>>>,
 }
 
 /// Reads `config/appservice.toml` at `path`; a missing file means the defaults, an invalid
@@ -169,9 +169,8 @@ impl Appservice {
         let managed = applier
             .into_ids()
             .into_iter()
-            .map(|(key, id)| (id, is_space(&key)))
-            .collect();
-        *self.managed.write().expect("managed lock") = managed;
+            .map(|(key, id)| (id, Some(is_space(&key))));
+        self.managed.write().expect("managed lock").extend(managed);
         Ok(Reconciled {
             planned: changes.len(),
             applied,

@@ -21,10 +21,10 @@ use std::time::Duration;
 pub use appservice::RecordingAppservice;
 pub use checks::Checks;
 pub use push_gateway::{GatewayAnswer, GatewayCall, PushGateway, NOTIFY_PATH};
+pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
 pub use school_appservice::{
     appservice_binary, SchoolAppservice, SCHOOL_AS_ID, SCHOOL_AS_TOKEN, SCHOOL_BOT, SCHOOL_HS_TOKEN,
 };
-pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
 pub use user::{
     direct_invite, invite, left, membership, message, read_receipt, say, shared_room, state_event,

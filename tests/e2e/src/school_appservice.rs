@@ -43,7 +43,11 @@ impl SchoolAppservice {
     /// TOML) into the server's directory and restarts the server with the registration as
     /// its school appservice; `sections` are further config sections for the server. Does
     /// not start the appservice ([`SchoolAppservice::start`]).
-    pub async fn register(server: &TestServer, config: &str, sections: &str) -> Result<SchoolAppservice> {
+    pub async fn register(
+        server: &TestServer,
+        config: &str,
+        sections: &str,
+    ) -> Result<SchoolAppservice> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let server_regex = SERVER_NAME.replace('.', "\\\\.");
         let registration = format!(

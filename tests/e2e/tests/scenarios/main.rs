@@ -19,7 +19,7 @@ mod push;
 mod quiet_hours;
 mod quiet_hours_personal;
 mod rate_limits;
-mod school_rooms;
 mod reader;
+mod school_rooms;
 mod session;
 mod spec_coverage;
