@@ -361,3 +361,37 @@ fn power_change(key: &RoomKey, want: &DesiredRoom, have: &CurrentRoom) -> Option
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    #[test]
+    fn archiving_again_after_a_crash_keeps_one_suffix() {
+        let room = CurrentRoom {
+            room_id: "!r:s".into(),
+            name: format!("Klasse 9.1{ARCHIVE_SUFFIX}"),
+            topic: String::new(),
+            is_space: false,
+            encrypted: false,
+            announcement: true,
+            archived: false,
+            members: BTreeMap::new(),
+            power: BTreeMap::new(),
+            children: BTreeSet::new(),
+        };
+        let current = CurrentSchool {
+            rooms: BTreeMap::from([(RoomKey::group("Klasse 9.1"), room)]),
+        };
+        let desired = DesiredSchool::default();
+        assert_eq!(
+            plan(&desired, &current),
+            [Change::Archive {
+                room: RoomKey::group("Klasse 9.1"),
+                name: "Klasse 9.1 (Archiv)".into(),
+            }]
+        );
+    }
+}

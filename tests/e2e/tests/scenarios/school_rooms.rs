@@ -576,6 +576,57 @@ async fn recover(server: &TestServer, appservice: &mut SchoolAppservice) -> Resu
     Ok(())
 }
 
+/// `schulhof serve` runs the appservice itself (`[school_appservice] in_process = true`):
+/// the student sees the school space; `schulhof appservice plan` then has nothing to do; an
+/// invalid `appservice.toml` stops the server at start, naming line and field.
+async fn school_appservice_in_process(server: &TestServer) -> Result<()> {
+    server.import("schule.csv", SCHOOL, &[]).await?;
+    SchoolAppservice::register(
+        server,
+        CONFIG,
+        "in_process = true\nconfig = \"appservice.toml\"",
+    )
+    .await?;
+    let ben = login(server, "ben.mueller").await?;
+    wait_for_rooms(&ben, "the student's rooms", |rooms| {
+        has(
+            rooms,
+            &[
+                ("Klasse 8.1", false),
+                ("Unsere Schule", true),
+                ("Jahrgang 8", true),
+            ],
+            &["Klasse 8.2"],
+        )
+    })
+    .await?;
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let plan = server.cli(&["appservice", "plan"], None).await?;
+        if plan.starts_with("Keine Änderungen") {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "not converged:\n{plan}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    std::fs::write(
+        server.path("appservice.toml"),
+        "bot = \"schulhof-schule\"\nroboter = 1\n",
+    )?;
+    let refused = server.restart().await;
+    let error = format!(
+        "{:#}",
+        refused
+            .err()
+            .context("the server started with an invalid appservice.toml")?
+    );
+    ensure!(
+        error.contains("appservice.toml, Zeile 2, Feld „roboter“"),
+        "the start names file, line and field: {error}"
+    );
+    Ok(())
+}
+
 /// The last lines of a log.
 fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
