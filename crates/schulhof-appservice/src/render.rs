@@ -5,13 +5,15 @@ use std::fmt::Write as _;
 
 use crate::plan::Change;
 
-/// The language of a listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The language of a listing (`--lang de|en` on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Language {
     /// German (the default).
     #[default]
+    #[value(name = "de")]
     German,
     /// English.
+    #[value(name = "en")]
     English,
 }
 

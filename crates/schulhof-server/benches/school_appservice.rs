@@ -18,9 +18,7 @@ use std::time::Instant;
 
 use common::ms;
 use schulhof_appservice::{Appservice, Config, DirectorySource, Registration};
-use schulhof_directory::{parse_csv, SyntheticSchool};
 use schulhof_server::service::appservice::accounts::ensure_senders;
-use schulhof_server::service::school::import;
 use serde_json::json;
 use support::{Backend, TestState};
 
@@ -39,19 +37,6 @@ namespaces:
       regex: "#schule_.*:schule\\.test"
 "##;
 
-/// Grades 5–12 with 8 classes of 19 students, 150 teachers: about 3,000 people in about 150
-/// groups (as the import benchmark).
-fn school() -> SyntheticSchool {
-    SyntheticSchool {
-        first_grade: 5,
-        grades: 8,
-        classes_per_grade: 8,
-        students_per_class: 19,
-        teachers: 150,
-        ..SyntheticSchool::new(42)
-    }
-}
-
 async fn run(backend: Backend) -> serde_json::Value {
     let test = TestState::with_settings(backend, "bench_school_as", |dir| {
         let file = dir.join("schule.yaml");
@@ -64,11 +49,7 @@ async fn run(backend: Backend) -> serde_json::Value {
     .await;
     let state = test.state.clone();
     ensure_senders(&state).await.expect("bot account");
-    let file = parse_csv(school().csv().as_bytes()).expect("valid school");
-    import::apply(&state, &file, "bench")
-        .await
-        .expect("import")
-        .expect("importable");
+    common::import_synthetic_school(&state).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(schulhof_server::serve(state.clone(), listener));

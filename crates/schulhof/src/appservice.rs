@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use schulhof_appservice::{Appservice, DirectorySource, Language, Registration};
 use schulhof_server::config::Config;
 
@@ -21,17 +21,8 @@ pub enum AppserviceCommand {
     Plan {
         /// Language of the listing.
         #[arg(long, value_enum, default_value = "de")]
-        lang: Lang,
+        lang: Language,
     },
-}
-
-/// Language of the listing.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Lang {
-    /// German.
-    De,
-    /// English.
-    En,
 }
 
 /// Runs an `appservice` command.
@@ -40,14 +31,7 @@ pub async fn run(config: &Path, command: AppserviceCommand) -> Result<(), String
     match command {
         AppserviceCommand::Plan { lang } => {
             let appservice = open(&config, config.listen).await?;
-            let language = match lang {
-                Lang::De => Language::German,
-                Lang::En => Language::English,
-            };
-            let text = appservice
-                .plan_now(language)
-                .await
-                .map_err(|e| e.to_string())?;
+            let text = appservice.plan_now(lang).await.map_err(|e| e.to_string())?;
             print!("{text}");
             Ok(())
         }

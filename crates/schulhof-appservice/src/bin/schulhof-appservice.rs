@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use schulhof_appservice::{Appservice, DirectorySource, Language};
 
 /// The school appservice: keeps the school's rooms and spaces in step with the directory.
@@ -41,17 +41,8 @@ enum Command {
     Plan {
         /// Language of the listing.
         #[arg(long, value_enum, default_value = "de")]
-        lang: Lang,
+        lang: Language,
     },
-}
-
-/// Language of the listing.
-#[derive(Clone, Copy, ValueEnum)]
-enum Lang {
-    /// German.
-    De,
-    /// English.
-    En,
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -69,37 +60,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string()),
         Command::Plan { lang } => {
-            let language = match lang {
-                Lang::De => Language::German,
-                Lang::En => Language::English,
-            };
-            let text = appservice
-                .plan_now(language)
-                .await
-                .map_err(|e| e.to_string())?;
+            let text = appservice.plan_now(lang).await.map_err(|e| e.to_string())?;
             print!("{text}");
             Ok(())
         }
     }
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .init();
-    let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("schulhof-appservice: {message}");
-            ExitCode::FAILURE
-        }
+    if let Err(message) = run(Cli::parse()).await {
+        eprintln!("schulhof-appservice: {message}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

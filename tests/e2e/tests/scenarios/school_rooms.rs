@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 
 backend_tests!(
     school_rooms_follow_the_directory,
-    school_appservice_recovers
+    school_appservice_recovers,
+    school_appservice_in_process
 );
 
 /// The test school: two classes of year 8 and one of year 9, a teachers' group, and an
