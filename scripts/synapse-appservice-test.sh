@@ -87,6 +87,8 @@ cd "$work"
 "$venv/bin/python" -m synapse.app.homeserver --server-name "$server" --config-path homeserver.yaml \
   --generate-config --report-stats=no >/dev/null
 cat >>homeserver.yaml <<YAML
+
+suppress_key_server_warning: true
 app_service_config_files: ["$work/registration.yaml"]
 default_room_version: "10"
 rc_message: {per_second: 1000, burst_count: 1000}
@@ -115,8 +117,11 @@ login() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
 }
 admin_token=$(login admin)
-# Synapse's admin join needs a server admin: make the appservice's bot one.
-curl -sf -X PUT "$hs/_synapse/admin/v2/users/@schulhof-schule:$server" -H "authorization: Bearer $admin_token" \
+# Synapse's admin join needs a server admin: register the appservice's bot and make it one.
+curl -sf -X POST "$hs/_matrix/client/v3/register" -H "authorization: Bearer as-token-synapse-test" \
+  -H 'content-type: application/json' \
+  -d '{"type": "m.login.application_service", "username": "schulhof-schule", "inhibit_login": true}' >/dev/null
+curl -sf -X PUT "$hs/_synapse/admin/v1/users/@schulhof-schule:$server/admin" -H "authorization: Bearer $admin_token" \
   -H 'content-type: application/json' -d '{"admin": true}' >/dev/null
 
 as_args=(--homeserver "$hs" --registration "$work/registration.yaml" --config "$work/appservice.toml" --directory-csv "$work/school.csv")
