@@ -61,24 +61,20 @@ fn error(status: StatusCode, errcode: &str, text: &str) -> Response {
     json_response(status, &json!({ "errcode": errcode, "error": text }))
 }
 
-/// Checks the homeserver's token (`Authorization: Bearer`).
-fn authorized(state: &Listener, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal of a request without the homeserver's token (`Authorization: Bearer`), if any.
+fn refusal(state: &Listener, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match token {
-        None => Err(error(
+        None => Some(error(
             StatusCode::UNAUTHORIZED,
             "M_UNAUTHORIZED",
             "Missing hs_token",
         )),
-        Some(token) if token == state.appservice.registration.hs_token => Ok(()),
-        Some(_) => Err(error(
-            StatusCode::FORBIDDEN,
-            "M_FORBIDDEN",
-            "Wrong hs_token",
-        )),
+        Some(token) if token == state.appservice.registration.hs_token => None,
+        Some(_) => Some(error(StatusCode::FORBIDDEN, "M_FORBIDDEN", "Wrong hs_token")),
     }
 }
 
@@ -88,7 +84,7 @@ async fn transaction(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(response) = authorized(&state, &headers) {
+    if let Some(response) = refusal(&state, &headers) {
         return response;
     }
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
@@ -107,17 +103,12 @@ async fn transaction(
 }
 
 async fn ping(State(state): State<Arc<Listener>>, headers: HeaderMap) -> Response {
-    match authorized(&state, &headers) {
-        Ok(()) => json_response(StatusCode::OK, &json!({})),
-        Err(response) => response,
-    }
+    refusal(&state, &headers).unwrap_or_else(|| json_response(StatusCode::OK, &json!({})))
 }
 
 async fn nothing(State(state): State<Arc<Listener>>, headers: HeaderMap) -> Response {
-    match authorized(&state, &headers) {
-        Ok(()) => error(StatusCode::NOT_FOUND, "M_NOT_FOUND", "Not provided"),
-        Err(response) => response,
-    }
+    refusal(&state, &headers)
+        .unwrap_or_else(|| error(StatusCode::NOT_FOUND, "M_NOT_FOUND", "Not provided"))
 }
 
 async fn unrecognized() -> Response {
