@@ -74,7 +74,11 @@ fn refusal(state: &Listener, headers: &HeaderMap) -> Option<Response> {
             "Missing hs_token",
         )),
         Some(token) if token == state.appservice.registration.hs_token => None,
-        Some(_) => Some(error(StatusCode::FORBIDDEN, "M_FORBIDDEN", "Wrong hs_token")),
+        Some(_) => Some(error(
+            StatusCode::FORBIDDEN,
+            "M_FORBIDDEN",
+            "Wrong hs_token",
+        )),
     }
 }
 
