@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { launchBrowser, openClientPage, startHomeserver, startPageServer } from "./harness.mjs";
+import { isExpectedError, launchBrowser, openClientPage, startHomeserver, startPageServer } from "./harness.mjs";
 
 const SCHOOL = {
     csv: [
@@ -52,5 +52,10 @@ describe("a student sees the school space in Element", { concurrency: 1 }, () =>
         ]);
         console.log(`space tree: ${JSON.stringify(tree)}`);
         assert.ok(!JSON.stringify(tree).includes("5b"), "nothing of the other class");
+    });
+
+    test("no HTTP errors and no page errors", () => {
+        assert.deepEqual(ben.rec.httpErrors.filter((e) => !isExpectedError(e)), []);
+        assert.deepEqual(ben.rec.pageErrors, []);
     });
 });
