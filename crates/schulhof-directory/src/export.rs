@@ -47,8 +47,13 @@ pub struct ExportedGroup {
 }
 
 impl DirectoryExport {
-    /// The export of `index` at `revision`.
-    pub fn of(index: &DirectoryIndex, revision: i64) -> DirectoryExport {
+    /// The export of `index` at `revision`; `usable` tells who is active (may use the
+    /// messenger now: the server also leaves out people restricted for want of consent).
+    pub fn of(
+        index: &DirectoryIndex,
+        revision: i64,
+        usable: impl Fn(&Person) -> bool,
+    ) -> DirectoryExport {
         let mut people: Vec<ExportedPerson> = index
             .people()
             .map(|p| ExportedPerson {
@@ -56,7 +61,7 @@ impl DirectoryExport {
                 display_name: p.display_name(),
                 role: p.role,
                 groups: p.groups.clone(),
-                active: p.status == PersonStatus::Active,
+                active: usable(p),
             })
             .collect();
         people.sort_by(|a, b| a.localpart.cmp(&b.localpart));
@@ -160,7 +165,9 @@ mod tests {
             })
             .collect(),
         };
-        let export = DirectoryExport::of(&DirectoryIndex::new(directory), 7);
+        let export = DirectoryExport::of(&DirectoryIndex::new(directory), 7, |p| {
+            p.status == PersonStatus::Active
+        });
         let json = serde_json::to_string(&export).unwrap();
         assert!(!json.contains("id-"), "no import IDs or children: {json}");
         assert_eq!(export.people[0].localpart, "alt");

@@ -32,11 +32,10 @@ database_url = "sqlite://data/schulhof.db"
 media_path = "data/media"
 public_baseurl = "http://127.0.0.1:8008/"
 school_name = "Demo-Schule"
+appservices = ["data/schule-appservice.yaml"]
 
 [accounts]
 secret_key_file = "data/schulhof.key"
-
-appservices = ["data/schule-appservice.yaml"]
 
 [rate_limits]
 enabled = true

@@ -7,9 +7,10 @@
 
 use std::time::Duration;
 
-use schulhof_directory::DirectoryExport;
+use schulhof_directory::{DirectoryExport, Person};
 
 use crate::ruma_wrapper::Session;
+use crate::service::school::directory::login_refusal;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -53,7 +54,11 @@ pub async fn read(
     // The version first: a snapshot newer than its version only causes one more read.
     let revision = state.directory.version();
     let snapshot = state.directory.snapshot();
+    let rights = state.policy.rights();
+    // Active: whoever may use Schulhof now (not locked, deactivated or restricted for want of
+    // consent), as logins are decided.
+    let usable = |person: &Person| login_refusal(&snapshot, &rights, &person.localpart).is_none();
     Ok(DirectoryRead::Changed(DirectoryExport::of(
-        &snapshot, revision,
+        &snapshot, revision, usable,
     )))
 }
