@@ -22,8 +22,8 @@ backend_tests!(
     school_appservice_in_process
 );
 
-/// The test school: two classes of year 8 and one of year 9, a teachers' group, and an
-/// announcement group ("Infos 8", see [`CONFIG`]).
+/// The test school: two classes of year 8 and one of year 9, a teachers' group, an
+/// announcement group ("Infos 8", see [`CONFIG`]), and a student without consent.
 const SCHOOL: &str = "\
 ID;Vorname;Nachname;Rolle;Gruppen;Kinder;Einwilligung
 L-1;Anna;Schmidt;Lehrkraft;Lehrer, Klasse 8.1, Infos 8;;ja
@@ -33,6 +33,7 @@ S-2;Zoe;Yilmaz;Schülerin;Klasse 8.1;;ja
 S-3;Mia;Weber;Schülerin;Klasse 8.2;;ja
 S-4;Lea;Fuchs;Schülerin;Klasse 8.2;;ja
 S-5;Tom;Klein;Schüler;Klasse 9.1;;ja
+S-6;Max;Mustermann;Schüler;Klasse 8.1;;nein
 E-1;Clara;Müller;Sorgeberechtigte;;S-1;ja
 A-1;Birgit;Schäfer;Schulleitung;Lehrer;;ja
 ";
@@ -198,6 +199,50 @@ async fn follow_the_directory(server: &TestServer) -> Result<()> {
             rooms.keys()
         );
     }
+    // The directory read shows the appservice only what rooms need; a student without
+    // consent cannot use Schulhof, so he is not active and the appservice leaves him out.
+    let directory = bot_api(server)
+        .get("/_schulhof/appservice/v1/directory")
+        .await?
+        .ok()?;
+    let people = directory["people"].as_array().context("people")?;
+    let person = |localpart: &str| people.iter().find(|p| p["localpart"] == localpart).cloned();
+    ensure!(
+        person("max.mustermann").is_some_and(|p| p["active"] == false)
+            && person("ben.mueller").is_some_and(|p| {
+                p == json!({ "localpart": "ben.mueller", "display_name": "Ben Müller",
+                    "role": "student", "groups": ["Infos 8", "Klasse 8.1"], "active": true })
+            }),
+        "the directory read: {directory}"
+    );
+    let revision = directory["revision"].as_i64().context("revision")?;
+    let unchanged = bot_api(server)
+        .get(&format!(
+            "/_schulhof/appservice/v1/directory?since={revision}&timeout=100"
+        ))
+        .await?
+        .ok()?;
+    ensure!(
+        unchanged == json!({ "revision": revision }),
+        "no change: {unchanged}"
+    );
+    ben.raw()
+        .get("/_schulhof/appservice/v1/directory")
+        .await?
+        .expect_error(&[403], &["M_FORBIDDEN"])?;
+    let max = bot_api(server)
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{}/state/m.room.member/{}",
+            rooms["Klasse 8.1"].0,
+            user_id_of("max.mustermann")
+        ))
+        .await?;
+    ensure!(
+        max.status == 404,
+        "Max (no consent) is not in 8.1: {}",
+        max.body
+    );
+
     // The spaces nest as the school does: school ⊃ year 8 ⊃ class 8.1.
     let api = ben.raw();
     let id = |name: &str| rooms[name].0.clone();
