@@ -42,6 +42,8 @@ pub struct Applier<'a> {
     homeserver: &'a Homeserver,
     server_name: &'a str,
     alias_prefix: &'a str,
+    /// The bot's localpart (the creator; not invited).
+    bot: &'a str,
     /// The writing level an unarchived room returns to (the teachers' level; a following
     /// [`Change::SetPowerLevels`] corrects it for rooms where everyone writes).
     writer_level: i64,
@@ -55,6 +57,7 @@ impl<'a> Applier<'a> {
         homeserver: &'a Homeserver,
         server_name: &'a str,
         alias_prefix: &'a str,
+        bot: &'a str,
         writer_level: i64,
         ids: BTreeMap<RoomKey, String>,
     ) -> Applier<'a> {
@@ -62,6 +65,7 @@ impl<'a> Applier<'a> {
             homeserver,
             server_name,
             alias_prefix,
+            bot,
             writer_level,
             ids: Mutex::new(ids),
         }
@@ -254,7 +258,31 @@ impl<'a> Applier<'a> {
         if !desired.topic.is_empty() {
             body["topic"] = json!(desired.topic);
         }
-        match self.homeserver.create_room(&body).await {
+        // The members are invited in the room's first commit, so each of the plan's joins is
+        // one event, not an invitation and a join. If an invitation is refused (an account
+        // missing on a homeserver without the directory), the room is created without them and
+        // the joins invite one by one.
+        let bot = format!("@{}:{}", self.bot, self.server_name);
+        let invite: Vec<String> = desired
+            .members
+            .keys()
+            .map(|user| self.user_id(user))
+            .filter(|user| *user != bot)
+            .collect();
+        let mut first = body.clone();
+        first["invite"] = json!(invite);
+        match self.create_or_find(&alias, &first).await {
+            Err(error) if !invite.is_empty() => {
+                tracing::warn!(%key, %error, "room not created with its invitations; creating it without");
+                self.create_or_find(&alias, &body).await
+            }
+            other => other,
+        }
+    }
+
+    /// Creates a room with `body`, or finds the one `alias` already names.
+    async fn create_or_find(&self, alias: &str, body: &Value) -> Result<String, ServiceError> {
+        match self.homeserver.create_room(body).await {
             Err(error) if error.errcode() == Some("M_ROOM_IN_USE") => {
                 let full = format!("#{alias}:{}", self.server_name);
                 self.homeserver.resolve_alias(&full).await?.ok_or(error)

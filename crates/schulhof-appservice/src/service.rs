@@ -154,6 +154,7 @@ impl Appservice {
             &self.homeserver,
             &self.server_name,
             &self.registration.alias_prefix,
+            &self.config.bot,
             self.config.power_levels.teacher,
             rooms.ids.clone(),
         );
