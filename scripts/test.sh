@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TARGET_DIR="$target"
 
-echo "== cargo build (server binary for the end-to-end tests)"
-cargo build -p schulhof
+echo "== cargo build (server and appservice binaries for the end-to-end tests)"
+cargo build -p schulhof -p schulhof-appservice
 
 echo "== workspace tests"
 cargo test --workspace
@@ -22,6 +22,9 @@ echo "== OpenAPI validator tests"
 echo "== end-to-end tests (SQLite and PostgreSQL)"
 export SCHULHOF_BIN="$target/debug/schulhof"
 (cd tests/e2e && CARGO_TARGET_DIR="$target/e2e" cargo test -- --test-threads=2)
+
+echo "== the school appservice against Synapse (from PyPI; skipped if it cannot be installed)"
+scripts/synapse-appservice-test.sh "$target/debug/schulhof-appservice"
 
 echo "== browser test: Element's client stack (matrix-js-sdk + Rust crypto) in headless Chromium"
 tests/browser/run.sh

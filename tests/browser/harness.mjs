@@ -40,18 +40,50 @@ export function freePort() {
 /**
  * Starts `schulhof serve` with a temporary SQLite configuration and the given accounts
  * (`schulhof user add`); with `school`, first imports `school.csv` (`schulhof import`) and sets
- * the password of each of `school.people` (`schulhof user set-password`).
+ * the password of each of `school.people` (`schulhof user set-password`). With
+ * `schoolAppservice`, the school appservice runs in-process (registration written here, the
+ * default `appservice.toml`), so the school's groups become rooms and spaces.
  */
-export async function startHomeserver(users, school = null) {
+export async function startHomeserver(users, school = null, { schoolAppservice = false } = {}) {
     const bin = process.env.SCHULHOF_BIN ?? join(repo, "target/debug/schulhof");
     if (!existsSync(bin)) throw new Error(`server binary ${bin} missing (cargo build -p schulhof)`);
     const dir = mkdtempSync(join(tmpdir(), "schulhof-browser-"));
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const config = join(dir, "schulhof.toml");
+    const appservice = [];
+    const topLevel = [];
+    if (schoolAppservice) {
+        const registration = join(dir, "schule-appservice.yaml");
+        writeFileSync(
+            registration,
+            [
+                `id: schulhof-schule`,
+                `url: "http://127.0.0.1:${await freePort()}"`,
+                `as_token: "as-token-browser"`,
+                `hs_token: "hs-token-browser"`,
+                `sender_localpart: schulhof-schule`,
+                `rate_limited: false`,
+                `de.schulhof.admin_join: any`,
+                `namespaces:`,
+                `  aliases:`,
+                `    - exclusive: true`,
+                `      regex: "#schule_.*:schule\\\\.test"`,
+                ``,
+            ].join("\n"),
+        );
+        topLevel.push(`appservices = ["${registration}"]`);
+        appservice.push(
+            `[school_appservice]`,
+            `registration = "schulhof-schule"`,
+            `in_process = true`,
+            `config = "${join(dir, "appservice.toml")}"`,
+        );
+    }
     writeFileSync(
         config,
         [
+            ...topLevel,
             `server_name = "schule.test"`,
             `listen = "127.0.0.1:${port}"`,
             `database_url = "sqlite://${join(dir, "schulhof.db")}"`,
@@ -64,6 +96,8 @@ export async function startHomeserver(users, school = null) {
             ``,
             `[accounts]`,
             `secret_key_file = "${join(dir, "schulhof.key")}"`,
+            ``,
+            ...appservice,
             ``,
         ].join("\n"),
     );

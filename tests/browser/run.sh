@@ -29,7 +29,7 @@ trap 'rm -f "$tap"' EXIT
 status=0
 # One file after the other: each starts its own server and Chromium.
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$tap" test.mjs notices.test.mjs delayed.test.mjs first-login.test.mjs || status=$?
+    --test-reporter=tap --test-reporter-destination="$tap" test.mjs notices.test.mjs delayed.test.mjs first-login.test.mjs school-space.test.mjs || status=$?
 
 pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -n1)"
 fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -n1)"

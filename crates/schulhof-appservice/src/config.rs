@@ -11,6 +11,9 @@ use crate::template::{Placeholder, Template};
 /// The shipped `config/appservice.toml` (equal to [`Config::default`]).
 pub const DEFAULT_APPSERVICE_TOML: &str = include_str!("../../../config/appservice.toml");
 
+/// The default reconcile schedule: every 15 minutes.
+pub const DEFAULT_SCHEDULE: &str = "0 */15 * * * *";
+
 /// The power level of the appservice's bot in every room and space.
 pub const BOT_POWER_LEVEL: i64 = 100;
 
@@ -20,6 +23,9 @@ pub const BOT_POWER_LEVEL: i64 = 100;
 pub struct Config {
     /// Localpart of the appservice's bot user (the `sender_localpart` of its registration).
     pub bot: String,
+    /// When to reconcile besides after every directory change: a cron expression with
+    /// seconds (`sec min hour day month weekday`), in UTC.
+    pub schedule: String,
     /// The school space at the top.
     pub school: SpaceSettings,
     /// The spaces below the school space.
@@ -198,6 +204,11 @@ impl PowerLevels {
 }
 
 impl Config {
+    /// The reconcile schedule (checked when the file was read).
+    pub fn schedule(&self) -> cron::Schedule {
+        std::str::FromStr::from_str(&self.schedule).expect("checked in Config::check")
+    }
+
     /// Parses and checks the file's text; `file` names it in errors. Unknown keys, unknown
     /// placeholders and invalid power levels are errors naming the line and the field.
     pub fn from_toml(file: &str, text: &str) -> Result<Config, ConfigError> {
@@ -224,6 +235,16 @@ impl Config {
                 "bot",
                 "Der Name des Bots ist kein gültiger Matrix-Localpart (a–z, 0–9, . _ = - /).",
                 "not a valid Matrix localpart (a-z, 0-9, . _ = - /)",
+            ));
+        }
+        if let Err(error) = std::str::FromStr::from_str(&self.schedule).map(|_: cron::Schedule| ())
+        {
+            return Err(Invalid::new(
+                "schedule",
+                format!(
+                    "Kein gültiger Zeitplan (Sekunde Minute Stunde Tag Monat Wochentag): {error}."
+                ),
+                format!("not a valid schedule (sec min hour day month weekday): {error}"),
             ));
         }
         use Placeholder::{Class, Group, School, Year};
@@ -348,6 +369,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             bot: "schulhof-schule".to_owned(),
+            schedule: DEFAULT_SCHEDULE.to_owned(),
             school: space("Unsere Schule", "Alle Räume der Schule"),
             spaces: Spaces::default(),
             rooms: Rooms::default(),

@@ -198,9 +198,15 @@ pub fn plan(desired: &DesiredSchool, current: &CurrentSchool) -> Vec<Change> {
 
     for (key, have) in &current.rooms {
         if !desired.rooms.contains_key(key) && !have.archived {
+            // A run that stopped after renaming left the suffix already.
+            let name = if have.name.ends_with(ARCHIVE_SUFFIX) {
+                have.name.clone()
+            } else {
+                format!("{}{ARCHIVE_SUFFIX}", have.name)
+            };
             phases.archive.push(Change::Archive {
                 room: key.clone(),
-                name: format!("{}{ARCHIVE_SUFFIX}", have.name),
+                name,
             });
         }
     }
@@ -354,4 +360,38 @@ fn power_change(key: &RoomKey, want: &DesiredRoom, have: &CurrentRoom) -> Option
             changed,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+
+    #[test]
+    fn archiving_again_after_a_crash_keeps_one_suffix() {
+        let room = CurrentRoom {
+            room_id: "!r:s".into(),
+            name: format!("Klasse 9.1{ARCHIVE_SUFFIX}"),
+            topic: String::new(),
+            is_space: false,
+            encrypted: false,
+            announcement: true,
+            archived: false,
+            members: BTreeMap::new(),
+            power: BTreeMap::new(),
+            children: BTreeSet::new(),
+        };
+        let current = CurrentSchool {
+            rooms: BTreeMap::from([(RoomKey::group("Klasse 9.1"), room)]),
+        };
+        let desired = DesiredSchool::default();
+        assert_eq!(
+            plan(&desired, &current),
+            [Change::Archive {
+                room: RoomKey::group("Klasse 9.1"),
+                name: "Klasse 9.1 (Archiv)".into(),
+            }]
+        );
+    }
 }

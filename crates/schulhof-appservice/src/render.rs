@@ -5,18 +5,21 @@ use std::fmt::Write as _;
 
 use crate::plan::Change;
 
-/// The language of a listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The language of a listing (`--lang de|en` on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Language {
     /// German (the default).
     #[default]
+    #[value(name = "de")]
     German,
     /// English.
+    #[value(name = "en")]
     English,
 }
 
-/// The group heading of a change: `(German, English)`.
-fn section(change: &Change) -> (&'static str, &'static str) {
+/// The group heading of a change: `(German, English)`; consecutive changes with the same
+/// heading form one phase of a plan.
+pub(crate) fn section(change: &Change) -> (&'static str, &'static str) {
     match change {
         Change::Create { .. } => ("Anlegen", "Create"),
         Change::Unarchive { .. } => ("Aus dem Archiv holen", "Unarchive"),
@@ -80,6 +83,14 @@ fn line(change: &Change, language: Language) -> String {
         }
         Change::Archive { room, name } => format!("{room} → „{name}“"),
     }
+}
+
+/// One change as a line of text with its heading, e.g. `Beitreten: group:Klasse 8.1: + ben`
+/// (for logs).
+pub fn describe(change: &Change, language: Language) -> String {
+    let (de, en) = section(change);
+    let heading = if language == Language::German { de } else { en };
+    format!("{heading}: {}", line(change, language))
 }
 
 /// The listing: a summary line, then each group of changes under its heading with its count,

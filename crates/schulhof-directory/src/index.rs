@@ -53,6 +53,11 @@ impl DirectoryIndex {
         self.people.get(localpart)
     }
 
+    /// Every group, in no particular order.
+    pub fn groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.values()
+    }
+
     /// The localpart of the person with this import ID.
     pub fn localpart_of(&self, import_id: &str) -> Option<&str> {
         self.localparts.get(import_id).map(String::as_str)

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod csv;
+mod export;
 mod index;
 mod localpart;
 mod model;
@@ -18,6 +19,7 @@ mod plan;
 mod synthetic;
 
 pub use crate::csv::{parse_csv, ImportFile, ImportRow};
+pub use export::{DirectoryExport, ExportedGroup, ExportedPerson};
 pub use index::DirectoryIndex;
 pub use localpart::{assign_localpart, base_localpart};
 pub use model::{parents_group_of, Directory, Group, GroupKind, Person, PersonStatus, Role};

@@ -14,24 +14,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::ms;
-use schulhof_directory::{parse_csv, ImportFile, SyntheticSchool};
+use schulhof_directory::{parse_csv, ImportFile};
 use schulhof_server::service::school::import;
 use schulhof_server::state::AppState;
 use serde_json::json;
 use support::{Backend, TestState};
-
-/// Grades 5–12 with 8 classes each, 19 students per class, 150 teachers: about 3,000 people
-/// in about 150 groups.
-fn school() -> SyntheticSchool {
-    SyntheticSchool {
-        first_grade: 5,
-        grades: 8,
-        classes_per_grade: 8,
-        students_per_class: 19,
-        teachers: 150,
-        ..SyntheticSchool::new(42)
-    }
-}
 
 /// The file with 50 changed rows: 20 renamed teachers, 20 students in another class, 5
 /// teachers gone, 5 new students.
@@ -105,7 +92,7 @@ async fn run(backend: Backend, csv: &str) {
 
 #[tokio::main]
 async fn main() {
-    let csv = school().csv();
+    let csv = common::synthetic_school().csv();
     run(Backend::Sqlite, &csv).await;
     if std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1") {
         eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");

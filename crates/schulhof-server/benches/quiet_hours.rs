@@ -23,12 +23,10 @@ use common::{account, ms, say, session, us};
 use ruma::api::client::filter::FilterDefinition;
 use ruma::api::client::room::create_room;
 use ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
-use schulhof_directory::{parse_csv, SyntheticSchool};
 use schulhof_server::service::quiet_hours::release;
 use schulhof_server::service::rooms::create;
 use schulhof_server::service::rooms::{membership, Rooms};
 use schulhof_server::service::school::directory::refusal;
-use schulhof_server::service::school::import;
 use schulhof_server::service::sync::{self, SinceToken, SyncParams};
 use schulhof_server::state::AppState;
 use schulhof_store::{Db, NewEvent, NewHold};
@@ -144,19 +142,7 @@ async fn sync_once(state: &AppState, user: &UserId, since: Option<&str>) -> Valu
 async fn hold_decision() {
     let test = TestState::new(Backend::Sqlite, "bench_hold").await;
     let state = &*test.state;
-    let school = SyntheticSchool {
-        first_grade: 5,
-        grades: 8,
-        classes_per_grade: 8,
-        students_per_class: 19,
-        teachers: 150,
-        ..SyntheticSchool::new(42)
-    };
-    let file = parse_csv(school.csv().as_bytes()).expect("valid");
-    import::apply(state, &file, "bench")
-        .await
-        .expect("no database error")
-        .expect("importable");
+    common::import_synthetic_school(state).await;
     let directory = state.directory.snapshot();
     let people = state.db.load_directory().await.unwrap().people;
     let of_role = |role: schulhof_directory::Role| -> Vec<OwnedUserId> {

@@ -70,6 +70,10 @@ pub struct Config {
     /// Application service registration files (YAML, as the Application Service API defines).
     #[serde(default)]
     pub appservices: Vec<PathBuf>,
+    /// The school's own appservice (section `[school_appservice]`): which registration may
+    /// read the school directory, and whether `serve` runs it in-process.
+    #[serde(default)]
+    pub school_appservice: SchoolAppserviceConfig,
     /// Quiet hours of teachers (section `[quiet_hours]`), see `docs/quiet-hours.md`.
     #[serde(default)]
     pub quiet_hours: QuietHoursConfig,
@@ -195,6 +199,38 @@ fn default_max_delay_days() -> u32 {
 
 fn default_max_delayed_per_user() -> u32 {
     100
+}
+
+/// The school's own appservice (section `[school_appservice]`, see `docs/appservice.md`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolAppserviceConfig {
+    /// The `id` of the registration (one of `appservices`) that may read the school
+    /// directory (`GET /_schulhof/appservice/v1/directory`). Unset: no appservice may.
+    #[serde(default)]
+    pub registration: Option<String>,
+    /// Whether `schulhof serve` runs the school appservice inside its own process (it then
+    /// talks to this server over HTTP like any appservice).
+    #[serde(default)]
+    pub in_process: bool,
+    /// The appservice's configuration (rooms, spaces, power levels, schedule); a missing
+    /// file means the defaults.
+    #[serde(default = "default_appservice_config")]
+    pub config: PathBuf,
+}
+
+impl Default for SchoolAppserviceConfig {
+    fn default() -> Self {
+        Self {
+            registration: None,
+            in_process: false,
+            config: default_appservice_config(),
+        }
+    }
+}
+
+fn default_appservice_config() -> PathBuf {
+    PathBuf::from("config/appservice.toml")
 }
 
 /// Switches for test servers (section `[testing]`). A release build refuses every one of them,
@@ -602,6 +638,11 @@ impl Config {
             config.accounts.secret_key_file = config.data_dir().join(SECRET_KEY_FILE);
         }
         config.push.check()?;
+        if config.school_appservice.in_process && config.school_appservice.registration.is_none() {
+            return Err(
+                "key `school_appservice.in_process`: needs `school_appservice.registration` (the id of its registration)".to_owned(),
+            );
+        }
         if config.testing.movable_clock && !cfg!(debug_assertions) {
             return Err(
                 "key `testing.movable_clock`: a release build refuses test switches".to_owned(),

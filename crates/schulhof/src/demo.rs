@@ -1,5 +1,6 @@
 //! `schulhof demo`: a ready-to-try server with the example school imported
-//! (`config/beispiel-import.csv`) and known passwords for one person of each role.
+//! (`config/beispiel-import.csv`), known passwords for one person of each role, and the school
+//! appservice running in-process, so the school's rooms and spaces are there.
 
 use std::path::Path;
 
@@ -31,13 +32,49 @@ database_url = "sqlite://data/schulhof.db"
 media_path = "data/media"
 public_baseurl = "http://127.0.0.1:8008/"
 school_name = "Demo-Schule"
+appservices = ["data/schule-appservice.yaml"]
 
 [accounts]
 secret_key_file = "data/schulhof.key"
 
 [rate_limits]
 enabled = true
+
+# The school appservice runs inside the server: it makes the demo school's groups rooms
+# inside the school space (config/appservice.toml; defaults if missing).
+[school_appservice]
+registration = "schulhof-schule"
+in_process = true
 "#;
+
+/// The demo's appservice registration (tokens filled in at the first run).
+fn demo_registration() -> String {
+    let token = || {
+        rand::random::<[u8; 32]>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    format!(
+        r##"# Demo registration of the school appservice, written by `schulhof demo`.
+id: schulhof-schule
+url: "http://127.0.0.1:8009"
+as_token: "{}"
+hs_token: "{}"
+sender_localpart: schulhof-schule
+rate_limited: false
+de.schulhof.admin_join: any
+namespaces:
+  users: []
+  aliases:
+    - exclusive: true
+      regex: "#schule_.*:schulhof\\.local"
+  rooms: []
+"##,
+        token(),
+        token()
+    )
+}
 
 /// Imports the demo school (first run), sets the demo passwords, prints the logins and serves.
 async fn prepare(state: &AppState, config: &Config) -> Result<(), String> {
@@ -65,6 +102,11 @@ pub async fn run() -> Result<(), String> {
     let dir = Path::new("data");
     std::fs::create_dir_all(dir).map_err(|e| format!("data: {e}"))?;
     let config_path = dir.join("schulhof.toml");
+    let registration_path = dir.join("schule-appservice.yaml");
+    if !registration_path.exists() {
+        std::fs::write(&registration_path, demo_registration())
+            .map_err(|e| format!("{}: {e}", registration_path.display()))?;
+    }
     if !config_path.exists() {
         std::fs::write(&config_path, DEMO_CONFIG)
             .map_err(|e| format!("{}: {e}", config_path.display()))?;

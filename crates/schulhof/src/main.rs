@@ -1,6 +1,7 @@
 //! `schulhof`: the school messenger server and its admin commands.
 
 mod admin;
+mod appservice;
 mod demo;
 mod import;
 mod policy;
@@ -59,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: quiet_hours::QuietHoursCommand,
     },
+    /// The school appservice: show what it would change.
+    Appservice {
+        #[command(subcommand)]
+        command: appservice::AppserviceCommand,
+    },
     /// Create ./data with a demo configuration and demo accounts, print the logins and serve.
     Demo,
 }
@@ -105,6 +111,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Rights { command } => policy::run_rights(&cli.config, command),
         Command::Audit { command } => policy::run_audit(&cli.config, command).await,
         Command::QuietHours { command } => quiet_hours::run(&cli.config, command).await,
+        Command::Appservice { command } => appservice::run(&cli.config, command).await,
         Command::User {
             command: UserCommand::Admin(command),
         } => admin::run_user(&cli.config, command).await,
@@ -154,6 +161,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     // So do invalid appservice registration files (file and field), before the database.
     schulhof_server::service::appservice::Appservices::check(&config)?;
+    appservice::check(&config)?;
     let database_url = config.database_url.clone();
     let state = AppState::new(config).await.map_err(|e| e.to_string())?;
     // Held until the server stops: a second server on the same database is refused.
@@ -174,10 +182,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("listen {listen}: {e}"))?;
-    tracing::info!(
-        "listening on {}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("listening on {bound}");
+    appservice::spawn_in_process(&state.config, bound);
     tokio::select! {
         result = schulhof_server::serve(state.clone(), listener) => result.map_err(|e| e.to_string())?,
         _ = shutdown_signal() => tracing::info!("shutting down"),

@@ -307,6 +307,34 @@ async function waitForTopic(roomId, topic) {
     await waitFor(`topic "${topic}"`, () => client.getRoom(roomId)?.currentState.getStateEvents("m.room.topic", "")?.getContent().topic === topic);
 }
 
+/**
+ * Waits until the joined space named `name` shows, as Element's space panel builds it from
+ * `m.space.child` events, the joined rooms and spaces `expected` lists (`{name: [children…]}`
+ * for spaces, room names as strings); returns the tree of joined rooms below it.
+ */
+async function waitForSpaceTree(name, expected) {
+    const tree = (room, depth) => {
+        const children = room.currentState
+            .getStateEvents("m.space.child")
+            .filter((e) => Array.isArray(e.getContent().via) && e.getContent().via.length > 0)
+            .map((e) => client.getRoom(e.getStateKey()))
+            .filter((child) => child?.getMyMembership() === "join")
+            .map((child) => (child.isSpaceRoom() && depth < 4 ? { [child.name]: tree(child, depth + 1) } : child.name));
+        return children.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    };
+    let seen = null;
+    try {
+        return await waitFor(`space "${name}"`, () => {
+            const space = client.getRooms().find((r) => r.name === name && r.isSpaceRoom() && r.getMyMembership() === "join");
+            if (!space) return null;
+            seen = tree(space, 0);
+            return JSON.stringify(seen) === JSON.stringify(expected) ? seen : null;
+        }, 60000);
+    } catch (err) {
+        throw new Error(`${err.message}; seen: ${JSON.stringify(seen)}; rooms: ${JSON.stringify(client.getRooms().map((r) => r.name))}`);
+    }
+}
+
 /** Stops syncing (so no long-poll is cut off when the page closes). */
 async function stop() {
     client?.stopClient();
@@ -332,6 +360,7 @@ window.mx = {
     waitForDevice,
     delayed,
     waitForTopic,
+    waitForSpaceTree,
     stop,
 };
 window.mxReady = true;

@@ -13,6 +13,7 @@ mod browser;
 mod checks;
 mod push_gateway;
 mod raw;
+mod school_appservice;
 mod server;
 mod user;
 
@@ -23,6 +24,9 @@ pub use browser::{Browser, PageResponse};
 pub use checks::Checks;
 pub use push_gateway::{GatewayAnswer, GatewayCall, PushGateway, NOTIFY_PATH};
 pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
+pub use school_appservice::{
+    appservice_binary, SchoolAppservice, SCHOOL_AS_ID, SCHOOL_AS_TOKEN, SCHOOL_BOT, SCHOOL_HS_TOKEN,
+};
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
 pub use user::{
     direct_invite, invite, left, membership, message, read_receipt, say, shared_room, state_event,

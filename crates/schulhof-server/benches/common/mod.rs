@@ -1,5 +1,6 @@
 //! What the server benchmarks share: accounts without passwords (no Argon2 in the set-up),
-//! sending a message, a session, and figures rounded for the printed JSON.
+//! sending a message, a session, the synthetic school of about 3,000 people, and figures
+//! rounded for the printed JSON.
 
 #![allow(dead_code)]
 
@@ -11,6 +12,28 @@ use schulhof_server::service::rooms::{EventTemplate, Rooms};
 use schulhof_server::state::AppState;
 use schulhof_store::UserRow;
 use serde_json::json;
+
+/// Grades 5–12 with 8 classes of 19 students, 150 teachers: about 3,000 people in about 150
+/// groups.
+pub fn synthetic_school() -> schulhof_directory::SyntheticSchool {
+    schulhof_directory::SyntheticSchool {
+        first_grade: 5,
+        grades: 8,
+        classes_per_grade: 8,
+        students_per_class: 19,
+        teachers: 150,
+        ..schulhof_directory::SyntheticSchool::new(42)
+    }
+}
+
+/// Imports [`synthetic_school`] into `state`.
+pub async fn import_synthetic_school(state: &AppState) {
+    let file = schulhof_directory::parse_csv(synthetic_school().csv().as_bytes()).expect("valid");
+    schulhof_server::service::school::import::apply(state, &file, "bench")
+        .await
+        .expect("no database error")
+        .expect("importable");
+}
 
 /// A duration in milliseconds, one decimal.
 pub fn ms(d: Duration) -> f64 {

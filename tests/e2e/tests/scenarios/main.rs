@@ -21,6 +21,7 @@ mod quiet_hours;
 mod quiet_hours_personal;
 mod rate_limits;
 mod reader;
+mod school_rooms;
 mod session;
 mod spec_coverage;
 mod teacher_groups;

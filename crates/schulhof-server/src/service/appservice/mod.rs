@@ -2,10 +2,12 @@
 //! registrations the server config lists, who a request made with an appservice's token acts
 //! as (identity assertion), what the server pushes to them (`outbox`, written in the commit
 //! path, and the `sender` job), the calls the server makes to them (`client`: transactions,
-//! ping, user and alias queries) and the names they reserve (`exclusive`).
+//! ping, user and alias queries), the names they reserve (`exclusive`) and the school
+//! directory the school's own appservice reads (`directory`).
 
 pub mod accounts;
 pub mod client;
+pub mod directory;
 pub mod exclusive;
 pub mod outbox;
 pub mod query;

@@ -31,6 +31,9 @@ const POLL: Duration = Duration::from_millis(500);
 pub struct SchoolDirectory {
     index: RwLock<Arc<DirectoryIndex>>,
     version: AtomicI64,
+    /// The loaded version, for those who wait for the next change (the school appservice's
+    /// directory read).
+    changes: tokio::sync::watch::Sender<i64>,
 }
 
 impl SchoolDirectory {
@@ -41,6 +44,7 @@ impl SchoolDirectory {
         Ok(SchoolDirectory {
             index: RwLock::new(Arc::new(index)),
             version: AtomicI64::new(version),
+            changes: tokio::sync::watch::Sender::new(version),
         })
     }
 
@@ -52,6 +56,13 @@ impl SchoolDirectory {
     /// The version the snapshot was loaded at.
     pub fn version(&self) -> i64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the loaded version differs from `since` (at once if it already does).
+    pub async fn changed_since(&self, since: i64) {
+        let mut changes = self.changes.subscribe();
+        // `wait_for` only fails when the sender is gone, and `self` holds it.
+        let _ = changes.wait_for(|version| *version != since).await;
     }
 
     /// Reloads the snapshot if the stored version differs from the loaded one, and then
@@ -68,6 +79,7 @@ impl SchoolDirectory {
             index.clone(),
         );
         state.directory.version.store(version, Ordering::Release);
+        state.directory.changes.send_replace(version);
         state.tokens.clear();
         announce_renames(state, &before, &index).await;
         Ok(true)
