@@ -13,6 +13,7 @@ mod checks;
 mod push_gateway;
 mod raw;
 mod server;
+mod sliding;
 mod user;
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub use checks::Checks;
 pub use push_gateway::{GatewayAnswer, GatewayCall, PushGateway, NOTIFY_PATH};
 pub use raw::{create_room, direct_chat, Body, RawApi, RawResponse};
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
+pub use sliding::{room_list_required_state, SlidingSession, ALL_ROOMS, SLIDING_SYNC_PATH};
 pub use user::{
     direct_invite, invite, left, membership, message, read_receipt, say, shared_room, state_event,
     text_bodies, timeline_json, two_users, typing, Section, SyncItem, TestUser,

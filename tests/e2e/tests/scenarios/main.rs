@@ -21,4 +21,5 @@ mod quiet_hours_personal;
 mod rate_limits;
 mod reader;
 mod session;
+mod sliding_sync;
 mod spec_coverage;
