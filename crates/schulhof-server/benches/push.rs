@@ -138,20 +138,11 @@ async fn push_latency(backend: Backend, other_rooms: usize) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let postgres = !std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1");
+    common::block_on(async {
         for other_rooms in [0, 200] {
-            push_latency(Backend::Sqlite, other_rooms).await;
-            if postgres {
-                push_latency(Backend::Postgres, other_rooms).await;
+            for backend in common::backends() {
+                push_latency(backend, other_rooms).await;
             }
-        }
-        if !postgres {
-            eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");
         }
     });
 }

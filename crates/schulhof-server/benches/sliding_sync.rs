@@ -179,21 +179,10 @@ async fn idle(backend: Backend) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let postgres = !std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1");
-        let backends: &[Backend] = if postgres {
-            &[Backend::Sqlite, Backend::Postgres]
-        } else {
-            eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");
-            &[Backend::Sqlite]
-        };
-        for backend in backends {
-            responses(*backend).await;
-            idle(*backend).await;
+    common::block_on(async {
+        for backend in common::backends() {
+            responses(backend).await;
+            idle(backend).await;
         }
     });
 }

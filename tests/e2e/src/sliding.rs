@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::api::client::sync::sync_events::v5 as http;
+use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::events::StateEventType;
 use matrix_sdk::ruma::{uint, RoomId};
 use matrix_sdk::sliding_sync::Version;

@@ -386,6 +386,28 @@ pub async fn shared_room(owner: &TestUser, guest: &TestUser) -> Result<OwnedRoom
     Ok(room_id)
 }
 
+/// `owner` switches encryption on in `room_id`; returns once both `owner` and `guest` have
+/// seen the `m.room.encryption` event in sync.
+pub async fn encrypt(room_id: &RoomId, owner: &TestUser, guest: &TestUser) -> Result<()> {
+    let room = owner.room(room_id)?;
+    let (enabled, seen) = tokio::join!(
+        room.enable_encryption(),
+        owner.wait_for(
+            "m.room.encryption",
+            state_event(room_id, "m.room.encryption")
+        )
+    );
+    enabled?;
+    seen?;
+    guest
+        .wait_for(
+            "m.room.encryption",
+            state_event(room_id, "m.room.encryption"),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Every event of a sync response's room updates as [`SyncItem`]s.
 fn items(rooms: &RoomUpdates) -> Vec<SyncItem> {
     let mut items = Vec::new();

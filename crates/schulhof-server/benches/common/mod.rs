@@ -84,3 +84,25 @@ pub async fn direct_chat(state: &AppState, from: &UserId, to: &OwnedUserId) -> O
         .expect("join");
     room
 }
+
+/// The engines a benchmark runs on: SQLite, and PostgreSQL unless `SCHULHOF_SKIP_PG=1`.
+pub fn backends() -> Vec<crate::support::Backend> {
+    if std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1") {
+        eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");
+        vec![crate::support::Backend::Sqlite]
+    } else {
+        vec![
+            crate::support::Backend::Sqlite,
+            crate::support::Backend::Postgres,
+        ]
+    }
+}
+
+/// Runs a benchmark on a multi-threaded runtime.
+pub fn block_on(bench: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(bench);
+}

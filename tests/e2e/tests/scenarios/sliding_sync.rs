@@ -4,18 +4,25 @@
 //! typing and receipts, an encrypted room, a restart (`M_UNKNOWN_POS`), a repeated position,
 //! a message held by quiet hours, and a room the user is not in.
 
+use std::pin::{pin, Pin};
 use std::time::{Duration, Instant};
+
+use futures_util::{Stream, StreamExt};
 
 use anyhow::{bail, ensure, Context, Result};
 use matrix_sdk::ruma::api::client::receipt::create_receipt::v3::ReceiptType;
 use matrix_sdk::ruma::events::receipt::ReceiptThread;
 use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
 use matrix_sdk::ruma::serde::Raw;
-use matrix_sdk::ruma::RoomId;
+use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use matrix_sdk::sliding_sync::VersionBuilder;
 use matrix_sdk::Client;
+use matrix_sdk_ui::eyeball_im::Vector;
+use matrix_sdk_ui::room_list_service::filters::new_filter_non_left;
+use matrix_sdk_ui::room_list_service::RoomListItem;
+use matrix_sdk_ui::sync_service::{State, SyncService};
 use schulhof_e2e::{
-    backend_tests, message, read_receipt, say, shared_room, state_event, two_users, typing, RawApi,
+    backend_tests, encrypt, message, read_receipt, say, shared_room, two_users, typing, RawApi,
     TestServer, TestUser, ALL_ROOMS, SLIDING_SYNC_PATH,
 };
 use serde_json::{json, Value};
@@ -23,6 +30,7 @@ use serde_json::{json, Value};
 use crate::quiet_hours::{chat, school, send, FRIDAY_EVENING, MONDAY_MORNING};
 
 backend_tests!(
+    element_x_room_list,
     room_list_by_activity,
     encrypted_room_decrypts,
     restart_and_repeated_positions,
@@ -64,6 +72,90 @@ fn bodies(response: &Value, room: &str) -> Vec<String> {
         .filter(|e| e["type"] == "m.room.message")
         .filter_map(|e| e["content"]["body"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// Element X's own code (matrix-sdk-ui): its `SyncService` with the room-list and encryption
+/// connections and `RoomListService`'s room list, sorted by recency. A new message moves its
+/// room to the top; after a server restart the service, restarted on its error as Element X
+/// does, goes on.
+async fn element_x_room_list(server: &TestServer) -> Result<()> {
+    let (anna, ben) = two_users(server).await?;
+    let mut rooms = Vec::new();
+    for body in ["eins", "zwei", "drei"] {
+        let room = shared_room(&anna, &ben).await?;
+        say(&ben, &anna, &room, body).await?;
+        rooms.push(room);
+    }
+    let phone = TestUser::login(server, "anna.schmidt").await?;
+    let sync_service = SyncService::builder(phone.client.clone()).build().await?;
+    sync_service.start().await;
+    let room_list_service = sync_service.room_list_service();
+    let all_rooms = room_list_service.all_rooms().await?;
+    let (entries, controller) = all_rooms.entries_with_dynamic_adapters(50);
+    controller.set_filter(Box::new(new_filter_non_left()));
+    let mut shown = RoomList {
+        sync_service: &sync_service,
+        entries: pin!(entries),
+        list: Vector::new(),
+        restarts: 0,
+    };
+    let [eins, zwei, drei] = <[OwnedRoomId; 3]>::try_from(rooms).ok().context("rooms")?;
+    shown
+        .until(&[&drei, &zwei, &eins], "the rooms by activity")
+        .await?;
+    ben.send_text(&eins, "vier").await?;
+    shown
+        .until(&[&eins, &drei, &zwei], "the first room on top")
+        .await?;
+    ensure!(shown.restarts == 0, "the sync service failed");
+
+    server.restart().await?;
+    ben.send_text(&zwei, "fünf").await?;
+    shown
+        .until(&[&zwei, &eins, &drei], "the list after the restart")
+        .await?;
+    sync_service.stop().await;
+    Ok(())
+}
+
+/// Element X's room list as the person sees it.
+struct RoomList<'a, S> {
+    sync_service: &'a SyncService,
+    entries: Pin<&'a mut S>,
+    list: Vector<RoomListItem>,
+    restarts: usize,
+}
+
+impl<S> RoomList<'_, S>
+where
+    S: Stream<Item = Vec<matrix_sdk_ui::eyeball_im::VectorDiff<RoomListItem>>>,
+{
+    /// Follows the list until it shows exactly `expected`, restarting the sync service after
+    /// an error as Element X does.
+    async fn until(&mut self, expected: &[&OwnedRoomId], what: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let order: Vec<&RoomId> = self.list.iter().map(|room| room.room_id()).collect();
+            if order.len() == expected.len()
+                && order.iter().zip(expected).all(|(a, b)| *a == b.as_ref())
+            {
+                return Ok(());
+            }
+            if matches!(self.sync_service.state().get(), State::Error(_)) {
+                self.restarts += 1;
+                self.sync_service.start().await;
+            }
+            let Some(remaining) = deadline.checked_duration_since(Instant::now()) else {
+                bail!("Element X's room list never showed {what}: {order:?}");
+            };
+            let step = remaining.min(Duration::from_millis(500));
+            if let Ok(diffs) = tokio::time::timeout(step, self.entries.next()).await {
+                for diff in diffs.context("the room list ended")? {
+                    diff.apply(&mut self.list);
+                }
+            }
+        }
+    }
 }
 
 /// Anna is in three rooms with Ben; Ben wrote last in the first, before that in the third.
@@ -181,21 +273,7 @@ async fn encrypted_room_decrypts(server: &TestServer) -> Result<()> {
         user.sync().await?;
     }
     let room_id = shared_room(&anna, &ben).await?;
-    let annas_room = anna.room(&room_id)?;
-    let (enabled, seen) = tokio::join!(
-        annas_room.enable_encryption(),
-        anna.wait_for(
-            "m.room.encryption",
-            state_event(&room_id, "m.room.encryption")
-        )
-    );
-    enabled?;
-    seen?;
-    ben.wait_for(
-        "m.room.encryption",
-        state_event(&room_id, "m.room.encryption"),
-    )
-    .await?;
+    encrypt(&room_id, &anna, &ben).await?;
     let event_id = anna.send_text(&room_id, "geheim").await?;
     let seen = ben
         .wait_for("Anna's message", |item| {
@@ -240,6 +318,13 @@ async fn restart_and_repeated_positions(server: &TestServer) -> Result<()> {
     );
 
     let raw = anna.raw();
+    // Element X reads account data it never set: that is a 404, not an empty object.
+    raw.get(&format!(
+        "/_matrix/client/v3/user/{}/account_data/im.vector.setting.breadcrumbs",
+        anna.id()
+    ))
+    .await?
+    .expect_error(&[404], &["M_NOT_FOUND"])?;
     let request = list_request(10, 5);
     let unknown = raw
         .post(

@@ -186,15 +186,8 @@ impl RoomsPass<'_> {
                     response.rooms.insert(room_id.clone(), room);
                     news = true;
                 }
-                next.rooms.insert(
-                    room_id.clone(),
-                    SentRoom {
-                        since: self.until,
-                        config,
-                        invite: true,
-                        unread: (0, 0),
-                    },
-                );
+                next.rooms
+                    .insert(room_id.clone(), self.sent(config, true, (0, 0)));
                 continue;
             }
             let has = prev.filter(|p| !p.invite && p.config == config);
@@ -250,17 +243,20 @@ impl RoomsPass<'_> {
                     news = true;
                 }
             }
-            next.rooms.insert(
-                room_id.clone(),
-                SentRoom {
-                    since: self.until,
-                    config,
-                    invite: false,
-                    unread,
-                },
-            );
+            next.rooms
+                .insert(room_id.clone(), self.sent(config, false, unread));
         }
         Ok(news)
+    }
+
+    /// A room as this response leaves the client with it.
+    fn sent(&self, config: u64, invite: bool, unread: (u64, u64)) -> SentRoom {
+        SentRoom {
+            since: self.until,
+            config,
+            invite,
+            unread,
+        }
     }
 
     /// Rooms the client has that the user left (or was removed from, or whose invitation

@@ -7,6 +7,7 @@ use ruma::api::client::sync::sync_events::v5::response;
 use ruma::api::client::sync::sync_events::{DeviceLists, UnreadNotificationsCount};
 use ruma::serde::Raw;
 use ruma::{OneTimeKeyAlgorithm, OwnedMxcUri, OwnedUserId, UInt, UserId};
+use schulhof_store::EventRow;
 use serde_json::value::to_raw_value;
 use serde_json::Value;
 
@@ -60,15 +61,21 @@ fn hero(snapshot: &RoomSnapshot, user_id: OwnedUserId) -> response::Hero {
     hero
 }
 
-fn timeline(room: &mut response::Room, f: &EventFormatter, timeline: &Timeline) -> Result<()> {
-    room.timeline = f
-        .events(&timeline.events)?
-        .into_iter()
-        .map(Raw::from_json)
-        .collect();
+/// A room with its timeline and the state sent with it.
+fn with_events(
+    f: &EventFormatter,
+    timeline: &Timeline,
+    state: &[EventRow],
+) -> Result<response::Room> {
+    let raw = |rows: &[EventRow]| -> Result<Vec<_>> {
+        Ok(f.events(rows)?.into_iter().map(Raw::from_json).collect())
+    };
+    let mut room = response::Room::new();
+    room.timeline = raw(&timeline.events)?;
+    room.required_state = raw(state)?;
     room.limited = timeline.limited;
     room.prev_batch = Some(token(timeline.prev_batch));
-    Ok(())
+    Ok(room)
 }
 
 /// A joined room: its new timeline and state, counts, and (when `initial`) its description.
@@ -80,13 +87,7 @@ pub fn joined(
     initial: bool,
     live_after: Option<i64>,
 ) -> Result<response::Room> {
-    let mut room = response::Room::new();
-    timeline(&mut room, f, &update.timeline)?;
-    room.required_state = f
-        .events(&update.state)?
-        .into_iter()
-        .map(Raw::from_json)
-        .collect();
+    let mut room = with_events(f, &update.timeline, &update.state)?;
     room.initial = initial.then_some(true);
     describe(&mut room, &candidate.snapshot, user_id);
     room.is_dm = Some(candidate.is_dm);
@@ -126,14 +127,7 @@ pub fn invited(
 
 /// A room the user left: the timeline up to their leave.
 pub fn left(f: &EventFormatter, update: &LeftRoomUpdate) -> Result<response::Room> {
-    let mut room = response::Room::new();
-    timeline(&mut room, f, &update.timeline)?;
-    room.required_state = f
-        .events(&update.state)?
-        .into_iter()
-        .map(Raw::from_json)
-        .collect();
-    Ok(room)
+    with_events(f, &update.timeline, &update.state)
 }
 
 /// The e2ee extension: device list changes, one-time key counts and unused fallback keys.
