@@ -41,25 +41,28 @@ const IDLE_CONNECTIONS: usize = 1_000;
 
 /// Element X's room-list request with a list of the first `size` rooms.
 fn room_list_request(size: u32, pos: Option<String>, timeout_ms: u64) -> v5::Request {
-    let body = json!({
-        "conn_id": "room-list",
-        "lists": { "all_rooms": {
-            "ranges": [[0, size - 1]],
-            "timeline_limit": 1,
-            "required_state": [
-                ["m.room.encryption", ""], ["m.room.member", "$LAZY"], ["m.room.member", "$ME"],
-                ["m.room.name", ""], ["m.room.topic", ""], ["m.room.avatar", ""],
-                ["m.room.canonical_alias", ""], ["m.room.power_levels", ""],
-                ["m.room.join_rules", ""], ["m.room.create", ""], ["m.room.history_visibility", ""],
-            ],
-        }},
-        "extensions": {
-            "account_data": { "enabled": true },
-            "receipts": { "enabled": true },
-            "typing": { "enabled": true },
-        },
+    let list = json!({
+        "ranges": [[0, size - 1]],
+        "timeline_limit": 1,
+        "required_state": [
+            ["m.room.encryption", ""], ["m.room.member", "$LAZY"], ["m.room.member", "$ME"],
+            ["m.room.name", ""], ["m.room.topic", ""], ["m.room.avatar", ""],
+            ["m.room.canonical_alias", ""], ["m.room.power_levels", ""],
+            ["m.room.join_rules", ""], ["m.room.create", ""], ["m.room.history_visibility", ""],
+        ],
     });
-    let mut request: v5::Request = serde_json::from_value(body).expect("request");
+    let extensions = json!({
+        "account_data": { "enabled": true },
+        "receipts": { "enabled": true },
+        "typing": { "enabled": true },
+    });
+    let mut request = v5::Request::new();
+    request.conn_id = Some("room-list".to_owned());
+    request.lists.insert(
+        "all_rooms".to_owned(),
+        serde_json::from_value(list).expect("list"),
+    );
+    request.extensions = serde_json::from_value(extensions).expect("extensions");
     request.pos = pos;
     request.timeout = Some(Duration::from_millis(timeout_ms));
     request

@@ -61,18 +61,20 @@ fn hero(snapshot: &RoomSnapshot, user_id: OwnedUserId) -> response::Hero {
     hero
 }
 
+/// Stored events as raw events of any type.
+fn raw_events<T>(f: &EventFormatter, rows: &[EventRow]) -> Result<Vec<Raw<T>>> {
+    Ok(f.events(rows)?.into_iter().map(Raw::from_json).collect())
+}
+
 /// A room with its timeline and the state sent with it.
 fn with_events(
     f: &EventFormatter,
     timeline: &Timeline,
     state: &[EventRow],
 ) -> Result<response::Room> {
-    let raw = |rows: &[EventRow]| -> Result<Vec<_>> {
-        Ok(f.events(rows)?.into_iter().map(Raw::from_json).collect())
-    };
     let mut room = response::Room::new();
-    room.timeline = raw(&timeline.events)?;
-    room.required_state = raw(state)?;
+    room.timeline = raw_events(f, &timeline.events)?;
+    room.required_state = raw_events(f, state)?;
     room.limited = timeline.limited;
     room.prev_batch = Some(token(timeline.prev_batch));
     Ok(room)
