@@ -12,10 +12,11 @@ pub mod connections;
 mod render;
 pub mod selection;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::{stream, StreamExt, TryStreamExt};
 use ruma::api::client::sync::sync_events::v5;
 use ruma::{OwnedRoomId, RoomId};
 use schulhof_store::MembershipRow;
@@ -23,6 +24,7 @@ use serde_json::json;
 
 use super::engine::{account_data, stripped_state, RoomSpec, RoomSync};
 use super::format::EventFormatter;
+use super::updates::JoinedRoomUpdate;
 use super::SinceToken;
 use crate::ruma_wrapper::Session;
 use crate::service::e2ee::key_counts::KeyCountCache;
@@ -34,7 +36,7 @@ use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 use crate::{Error, Result};
 use connections::{ConnKey, ConnState, SentRoom};
-use selection::{direct_rooms, Selection};
+use selection::{direct_rooms, Selection, CONCURRENT_ROOMS};
 
 /// Longest long-poll the server holds open.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
@@ -173,6 +175,7 @@ impl RoomsPass<'_> {
     async fn covered(&self, response: &mut v5::Response, next: &mut ConnState) -> Result<bool> {
         let ext = &self.req.extensions;
         let user_id = &self.session.user_id;
+        let mut updates = self.joined_updates().await?;
         let mut news = false;
         for (room_id, details) in &self.selection.covered {
             let candidate = &self.selection.candidates[room_id];
@@ -190,24 +193,9 @@ impl RoomsPass<'_> {
                     .insert(room_id.clone(), self.sent(config, true, (0, 0)));
                 continue;
             }
-            let has = prev.filter(|p| !p.invite && p.config == config);
-            let sync = RoomSync {
-                state: self.state,
-                session: self.session,
-                spec: RoomSpec {
-                    since: has.map_or_else(SinceToken::default, |p| p.since),
-                    until: self.until,
-                    incremental: has.is_some(),
-                    full_state: false,
-                    timeline: &details.timeline,
-                    state: &details.required,
-                },
-                membership: candidate.membership,
-                room_id,
-                exclusions: self.exclusions,
-            };
+            let has = self.has(room_id, config);
             let mut unread = has.map_or((0, 0), |p| p.unread);
-            if let Some(update) = sync.joined_room(Vec::new()).await? {
+            if let Some(update) = updates.remove(room_id).flatten() {
                 let initial = has.is_none() || update.full;
                 if initial
                     || !update.timeline.events.is_empty()
@@ -247,6 +235,46 @@ impl RoomsPass<'_> {
                 .insert(room_id.clone(), self.sent(config, false, unread));
         }
         Ok(news)
+    }
+
+    /// How the client has a room, if it has it with these details (`config`) as a joined room.
+    fn has(&self, room_id: &RoomId, config: u64) -> Option<&SentRoom> {
+        let sent = self.base.rooms.get(room_id)?;
+        (!sent.invite && sent.config == config).then_some(sent)
+    }
+
+    /// The engine's update of every covered joined room, a few rooms at a time.
+    async fn joined_updates(&self) -> Result<HashMap<OwnedRoomId, Option<JoinedRoomUpdate>>> {
+        let rooms = self
+            .selection
+            .covered
+            .iter()
+            .filter(|(id, _)| self.selection.candidates[*id].membership.membership == "join")
+            .map(|(room_id, details)| async move {
+                let has = self.has(room_id, details.fingerprint());
+                let sync = RoomSync {
+                    state: self.state,
+                    session: self.session,
+                    spec: RoomSpec {
+                        since: has.map_or_else(SinceToken::default, |p| p.since),
+                        until: self.until,
+                        incremental: has.is_some(),
+                        full_state: false,
+                        timeline: &details.timeline,
+                        state: &details.required,
+                    },
+                    membership: self.selection.candidates[room_id].membership,
+                    room_id,
+                    exclusions: self.exclusions,
+                };
+                Ok::<_, Error>((room_id.clone(), sync.joined_room(Vec::new()).await?))
+            })
+            // Collected first, so the request's future stays `Send` (see `Selection::build`).
+            .collect::<Vec<_>>();
+        stream::iter(rooms)
+            .buffer_unordered(CONCURRENT_ROOMS)
+            .try_collect()
+            .await
     }
 
     /// A room as this response leaves the client with it.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use futures_util::{stream, StreamExt, TryStreamExt};
 use ruma::api::client::filter::RoomEventFilter;
 use ruma::api::client::sync::sync_events::v5;
 use ruma::events::StateEventType;
@@ -34,6 +35,10 @@ pub const BUMP_TYPES: [&str; 7] = [
     "m.poll.start",
     "m.beacon_info",
 ];
+
+/// Rooms read from the database at the same time (their queries wait on I/O: PostgreSQL
+/// round trips, SQLite pages), within the connection pool's size.
+pub const CONCURRENT_ROOMS: usize = 4;
 
 /// Longest timeline one room is sent with.
 const MAX_TIMELINE_LIMIT: u32 = 100;
@@ -169,31 +174,36 @@ impl<'a> Selection<'a> {
         exclusions: &Arc<Exclusions>,
         direct: &HashSet<OwnedRoomId>,
     ) -> Result<Selection<'a>> {
-        let mut candidates = HashMap::new();
-        for m in memberships {
-            if m.membership != "join" && m.membership != "invite" {
-                continue;
-            }
-            let room_id = RoomId::parse(&m.room_id).map_err(|e| Error::Internal(e.to_string()))?;
-            let snapshot = state.rooms.existing(&state.db, &room_id).await?;
-            let bump = bump_stamp(state, session, m, &room_id, base, until, exclusions).await?;
-            let is_dm = if m.membership == "invite" {
-                snapshot
-                    .content("m.room.member", session.user_id.as_str())
-                    .is_some_and(|c| c["is_direct"] == true)
-            } else {
-                direct.contains(&room_id)
-            };
-            candidates.insert(
-                room_id,
-                Candidate {
+        let rooms = memberships
+            .iter()
+            .filter(|m| m.membership == "join" || m.membership == "invite")
+            .map(|m| async move {
+                let room_id =
+                    RoomId::parse(&m.room_id).map_err(|e| Error::Internal(e.to_string()))?;
+                let snapshot = state.rooms.existing(&state.db, &room_id).await?;
+                let bump = bump_stamp(state, session, m, &room_id, base, until, exclusions).await?;
+                let is_dm = if m.membership == "invite" {
+                    snapshot
+                        .content("m.room.member", session.user_id.as_str())
+                        .is_some_and(|c| c["is_direct"] == true)
+                } else {
+                    direct.contains(&room_id)
+                };
+                let candidate = Candidate {
                     membership: m,
                     snapshot,
                     bump,
                     is_dm,
-                },
-            );
-        }
+                };
+                Ok::<_, Error>((room_id, candidate))
+            })
+            // Collected first: a lazy iterator's closures held across the awaits below would
+            // make the request's future not `Send`.
+            .collect::<Vec<_>>();
+        let candidates: HashMap<OwnedRoomId, Candidate> = stream::iter(rooms)
+            .buffer_unordered(CONCURRENT_ROOMS)
+            .try_collect()
+            .await?;
         let mut selection = Selection {
             candidates,
             list_counts: BTreeMap::new(),
