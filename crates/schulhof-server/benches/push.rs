@@ -24,7 +24,6 @@ use axum::routing::post;
 use common::{account, cpu_ticks, direct_chat, ms, say};
 use schulhof_server::service::push::sender;
 use schulhof_server::service::runtime::jobs::Scope;
-use schulhof_server::state::AppState;
 use schulhof_store::PusherRow;
 use serde_json::json;
 use support::{Backend, TestState};

@@ -36,8 +36,9 @@ fn describe(room: &mut response::Room, snapshot: &RoomSnapshot, user_id: &UserId
         .filter(|n| !n.is_empty());
     room.avatar = snapshot
         .state_str("m.room.avatar", "url")
-        .and_then(|url| OwnedMxcUri::try_from(url).ok())
-        .map_or(JsOption::Undefined, JsOption::Some);
+        .map_or(JsOption::Undefined, |url| {
+            JsOption::Some(OwnedMxcUri::from(url))
+        });
     if room.name.is_none() {
         let heroes = snapshot
             .heroes(user_id, 5)
@@ -57,7 +58,7 @@ fn hero(snapshot: &RoomSnapshot, user_id: OwnedUserId) -> response::Hero {
     };
     let mut hero = response::Hero::new(user_id);
     hero.name = text("displayname");
-    hero.avatar = text("avatar_url").and_then(|url| OwnedMxcUri::try_from(url).ok());
+    hero.avatar = text("avatar_url").map(OwnedMxcUri::from);
     hero
 }
 
