@@ -137,7 +137,10 @@ where
         loop {
             let order: Vec<&RoomId> = self.list.iter().map(|room| room.room_id()).collect();
             if order.len() == expected.len()
-                && order.iter().zip(expected).all(|(a, b)| a.as_str() == b.as_str())
+                && order
+                    .iter()
+                    .zip(expected)
+                    .all(|(a, b)| a.as_str() == b.as_str())
             {
                 return Ok(());
             }
