@@ -246,16 +246,9 @@ async fn run(backend: Backend) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        run(Backend::Sqlite).await;
-        if std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1") {
-            eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");
-        } else {
-            run(Backend::Postgres).await;
+    common::block_on(async {
+        for backend in common::backends() {
+            run(backend).await;
         }
     });
 }

@@ -21,13 +21,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
-use common::{account, ms, say};
-use ruma::api::client::room::create_room;
-use ruma::{OwnedUserId, UserId};
+use common::{account, cpu_ticks, direct_chat, ms, say};
 use schulhof_server::service::push::sender;
-use schulhof_server::service::rooms::{create, membership};
 use schulhof_server::service::runtime::jobs::Scope;
-use schulhof_server::state::AppState;
 use schulhof_store::PusherRow;
 use serde_json::json;
 use support::{Backend, TestState};
@@ -63,33 +59,6 @@ async fn gateway() -> (String, mpsc::UnboundedReceiver<Instant>) {
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, receiver)
-}
-
-/// CPU time (user + system) of this process so far, in clock ticks of /proc.
-fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .expect("stat format")
-        .1
-        .split_whitespace()
-        .collect();
-    // utime and stime are fields 14 and 15; after the command's ")" they are the 12th and 13th.
-    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
-}
-
-/// A direct chat `from` opens with `to`, who joins.
-async fn direct_chat(state: &AppState, from: &UserId, to: &OwnedUserId) -> ruma::OwnedRoomId {
-    let mut request = create_room::v3::Request::new();
-    request.invite = vec![to.clone()];
-    request.is_direct = true;
-    let room = create::create_room(state, from, None, &request, &json!({}))
-        .await
-        .expect("room");
-    membership::join(state, to, &room, None)
-        .await
-        .expect("join");
-    room
 }
 
 async fn push_latency(backend: Backend, other_rooms: usize) {
@@ -168,20 +137,11 @@ async fn push_latency(backend: Backend, other_rooms: usize) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let postgres = !std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1");
+    common::block_on(async {
         for other_rooms in [0, 200] {
-            push_latency(Backend::Sqlite, other_rooms).await;
-            if postgres {
-                push_latency(Backend::Postgres, other_rooms).await;
+            for backend in common::backends() {
+                push_latency(backend, other_rooms).await;
             }
-        }
-        if !postgres {
-            eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");
         }
     });
 }

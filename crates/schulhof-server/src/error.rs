@@ -126,6 +126,9 @@ pub enum Error {
     /// the text names the field.
     #[error("invalid quiet-hours setting: {0}")]
     QuietHoursField(#[from] schulhof_quiet_hours::FieldError),
+    /// 400 `M_UNKNOWN_POS` (MSC4186): a sliding-sync position the server no longer knows.
+    #[error("unknown sliding sync position")]
+    UnknownPos,
     /// 400 `M_UNKNOWN`: a request that cannot be carried out.
     #[error("bad request: {}", .0.en)]
     BadRequest(Text),
@@ -204,6 +207,15 @@ impl Error {
                 text!(
                     "Die Anfrage enthält kein gültiges JSON.",
                     "The request body is not valid JSON."
+                ),
+                none,
+            ),
+            Error::UnknownPos => (
+                StatusCode::BAD_REQUEST,
+                "M_UNKNOWN_POS",
+                text!(
+                    "Diese Sync-Position ist nicht mehr bekannt. Bitte neu synchronisieren.",
+                    "Unknown sync position. Please start a new sync."
                 ),
                 none,
             ),

@@ -38,6 +38,8 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Admission of initial and full-state syncs (bounded memory).
     pub full_syncs: crate::service::sync::FullSyncs,
+    /// What each sliding-sync connection has been sent.
+    pub sliding: crate::service::sync::sliding::connections::Connections,
     /// Cached memberships of each user.
     pub user_rooms: crate::service::rooms::user_rooms::UserRooms,
     /// Cached one-time key counts of each device.
@@ -119,6 +121,7 @@ impl AppState {
             rooms,
             passwords: Passwords::default(),
             full_syncs: Default::default(),
+            sliding: Default::default(),
             user_rooms: Default::default(),
             key_counts: Default::default(),
             push_rules: PushRules::default(),

@@ -15,6 +15,7 @@ mod push_gateway;
 mod raw;
 mod school_appservice;
 mod server;
+mod sliding;
 mod user;
 
 use std::time::Duration;
@@ -28,9 +29,10 @@ pub use school_appservice::{
     appservice_binary, SchoolAppservice, SCHOOL_AS_ID, SCHOOL_AS_TOKEN, SCHOOL_BOT, SCHOOL_HS_TOKEN,
 };
 pub use server::{password_of, server_binary, user_id_of, Backend, TestServer, SERVER_NAME};
+pub use sliding::{room_list_required_state, SlidingSession, ALL_ROOMS, SLIDING_SYNC_PATH};
 pub use user::{
-    direct_invite, invite, left, membership, message, read_receipt, say, shared_room, state_event,
-    text_bodies, timeline_json, two_users, typing, Section, SyncItem, TestUser,
+    direct_invite, encrypt, invite, left, membership, message, read_receipt, say, shared_room,
+    state_event, text_bodies, timeline_json, two_users, typing, Section, SyncItem, TestUser,
 };
 
 /// Upper bound for one whole scenario, so a hanging server fails the test instead of the run.

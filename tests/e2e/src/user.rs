@@ -1,7 +1,7 @@
 //! A logged-in user: a matrix-sdk [`Client`] plus a log of everything its `/sync` responses
 //! contained, so scenarios can wait for what a user would see.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -11,12 +11,13 @@ use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom
 use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
-use matrix_sdk::sync::{State, SyncResponse};
+use matrix_sdk::sync::{RoomUpdates, State};
 use matrix_sdk::{Client, Room};
 use serde_json::Value;
 
 use crate::raw::RawApi;
 use crate::server::{password_of, TestServer};
+use crate::sliding::SlidingSession;
 
 /// How long [`TestUser::wait_for`] syncs before giving up.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -164,6 +165,8 @@ pub struct TestUser {
     pub user_id: OwnedUserId,
     server_url: String,
     log: Mutex<Vec<SyncItem>>,
+    /// Set once the user switched to sliding sync (as Element X syncs).
+    sliding: Mutex<Option<Arc<SlidingSession>>>,
 }
 
 impl TestUser {
@@ -199,6 +202,7 @@ impl TestUser {
             user_id: response.user_id,
             server_url: server.url(),
             log: Mutex::new(Vec::new()),
+            sliding: Mutex::new(None),
         })
     }
 
@@ -257,13 +261,31 @@ impl TestUser {
         Ok(())
     }
 
-    /// One sync round (short long-poll); records every event of the response.
+    /// From now on syncs with simplified sliding sync as Element X does (a room list of the
+    /// `list_size` most recently active rooms); returns the session.
+    pub async fn use_sliding_sync(&self, list_size: u32) -> Result<Arc<SlidingSession>> {
+        let session = Arc::new(SlidingSession::start(&self.client, list_size).await?);
+        *lock(&self.sliding) = Some(session.clone());
+        Ok(session)
+    }
+
+    /// One sync round (short long-poll; with sliding sync one request per connection);
+    /// records every event of the response.
     pub async fn sync(&self) -> Result<()> {
-        let response = self
-            .client
-            .sync_once(SyncSettings::default().timeout(SYNC_TIMEOUT))
-            .await?;
-        lock(&self.log).extend(items(&response));
+        let sliding = lock(&self.sliding).clone();
+        let rooms = match sliding {
+            Some(session) => session.round().await?,
+            None => vec![
+                self.client
+                    .sync_once(SyncSettings::default().timeout(SYNC_TIMEOUT))
+                    .await?
+                    .rooms,
+            ],
+        };
+        let mut log = lock(&self.log);
+        for updates in &rooms {
+            log.extend(items(updates));
+        }
         Ok(())
     }
 
@@ -364,8 +386,30 @@ pub async fn shared_room(owner: &TestUser, guest: &TestUser) -> Result<OwnedRoom
     Ok(room_id)
 }
 
-/// Every event of a sync response as [`SyncItem`]s.
-fn items(response: &SyncResponse) -> Vec<SyncItem> {
+/// `owner` switches encryption on in `room_id`; returns once both `owner` and `guest` have
+/// seen the `m.room.encryption` event in sync.
+pub async fn encrypt(room_id: &RoomId, owner: &TestUser, guest: &TestUser) -> Result<()> {
+    let room = owner.room(room_id)?;
+    let (enabled, seen) = tokio::join!(
+        room.enable_encryption(),
+        owner.wait_for(
+            "m.room.encryption",
+            state_event(room_id, "m.room.encryption")
+        )
+    );
+    enabled?;
+    seen?;
+    guest
+        .wait_for(
+            "m.room.encryption",
+            state_event(room_id, "m.room.encryption"),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Every event of a sync response's room updates as [`SyncItem`]s.
+fn items(rooms: &RoomUpdates) -> Vec<SyncItem> {
     let mut items = Vec::new();
     let mut push = |room_id: &RoomId, section, event: Value| {
         items.push(SyncItem {
@@ -374,12 +418,12 @@ fn items(response: &SyncResponse) -> Vec<SyncItem> {
             event,
         });
     };
-    for (room_id, room) in &response.rooms.invited {
+    for (room_id, room) in &rooms.invited {
         for event in &room.invite_state.events {
             push(room_id, Section::Invite, json(event));
         }
     }
-    for (room_id, room) in &response.rooms.joined {
+    for (room_id, room) in &rooms.joined {
         for event in &room.timeline.events {
             push(room_id, Section::Timeline, timeline_json(event));
         }
@@ -390,7 +434,7 @@ fn items(response: &SyncResponse) -> Vec<SyncItem> {
             push(room_id, Section::Ephemeral, json(event));
         }
     }
-    for (room_id, room) in &response.rooms.left {
+    for (room_id, room) in &rooms.left {
         let timeline = room.timeline.events.iter().map(timeline_json);
         let events: Vec<Value> = timeline
             .chain(state_events(&room.state).iter().map(json))

@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use ruma::{OwnedUserId, RoomId, UserId};
+use ruma::api::client::room::create_room;
+use ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 use schulhof_server::ruma_wrapper::Session;
-use schulhof_server::service::rooms::{EventTemplate, Rooms};
+use schulhof_server::service::rooms::{create, membership, EventTemplate, Rooms};
 use schulhof_server::state::AppState;
 use schulhof_store::UserRow;
 use serde_json::json;
@@ -78,4 +79,53 @@ pub fn session(user: &UserId) -> Session {
         device_id: "BENCH".into(),
         appservice: None,
     }
+}
+
+/// CPU time (user + system) of this process so far, in clock ticks of /proc.
+pub fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat format")
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15; after the command's ")" they are the 12th and 13th.
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+/// A direct chat `from` opens with `to`, who joins.
+pub async fn direct_chat(state: &AppState, from: &UserId, to: &OwnedUserId) -> OwnedRoomId {
+    let mut request = create_room::v3::Request::new();
+    request.invite = vec![to.clone()];
+    request.is_direct = true;
+    let room = create::create_room(state, from, None, &request, &json!({}))
+        .await
+        .expect("room");
+    membership::join(state, to, &room, None)
+        .await
+        .expect("join");
+    room
+}
+
+/// The engines a benchmark runs on: SQLite, and PostgreSQL unless `SCHULHOF_SKIP_PG=1`.
+pub fn backends() -> Vec<crate::support::Backend> {
+    if std::env::var("SCHULHOF_SKIP_PG").is_ok_and(|v| v == "1") {
+        eprintln!("PostgreSQL skipped (SCHULHOF_SKIP_PG=1)");
+        vec![crate::support::Backend::Sqlite]
+    } else {
+        vec![
+            crate::support::Backend::Sqlite,
+            crate::support::Backend::Postgres,
+        ]
+    }
+}
+
+/// Runs a benchmark on a multi-threaded runtime.
+pub fn block_on(bench: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(bench);
 }

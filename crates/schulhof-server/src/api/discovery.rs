@@ -37,6 +37,7 @@ async fn versions(
             "org.matrix.msc2285.stable": true,
             "org.matrix.label_based_filtering": true,
             "org.matrix.msc4140": state.config.delayed_events.enabled,
+            "org.matrix.simplified_msc3575": true,
             "io.element.e2ee_forced.public": forced(RoomPreset::PublicChat),
             "io.element.e2ee_forced.private": forced(RoomPreset::PrivateChat),
             "io.element.e2ee_forced.trusted_private": forced(RoomPreset::TrustedPrivateChat),

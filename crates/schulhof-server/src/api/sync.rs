@@ -9,8 +9,8 @@ use ruma::api::client::sync::sync_events;
 
 use super::RawJson;
 use crate::router::Routes;
-use crate::ruma_wrapper::Ruma;
-use crate::service::sync::{self, SinceToken, SyncParams};
+use crate::ruma_wrapper::{Ruma, RumaResponse};
+use crate::service::sync::{self, sliding, SinceToken, SyncParams};
 use crate::service::user::account_data::load_filter;
 use crate::state::AppState;
 
@@ -18,7 +18,18 @@ use crate::state::AppState;
 const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) fn routes(routes: Routes) -> Routes {
-    routes.endpoint::<sync_events::v3::Request, _, _>(sync_handler)
+    routes
+        .endpoint::<sync_events::v3::Request, _, _>(sync_handler)
+        .endpoint::<sync_events::v5::Request, _, _>(sliding_sync_handler)
+}
+
+/// `POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync` (MSC4186).
+async fn sliding_sync_handler(
+    State(state): State<Arc<AppState>>,
+    req: Ruma<sync_events::v5::Request>,
+) -> crate::Result<RumaResponse<sync_events::v5::Response>> {
+    let response = sliding::sync(&state, req.session(), &req.body).await?;
+    Ok(RumaResponse(response))
 }
 
 async fn sync_handler(

@@ -1,9 +1,7 @@
 //! End-to-end encrypted messages.
 
 use anyhow::{ensure, Result};
-use schulhof_e2e::{
-    backend_tests, message, shared_room, state_event, two_users, TestServer, TestUser,
-};
+use schulhof_e2e::{backend_tests, encrypt, message, shared_room, two_users, TestServer, TestUser};
 use serde_json::json;
 
 backend_tests!(encrypted_dm);
@@ -23,22 +21,7 @@ async fn encrypted_dm(server: &TestServer) -> Result<()> {
     ensure_device_keys_published(&ben, &anna).await?;
     ensure_device_keys_published(&anna, &ben).await?;
     let room_id = shared_room(&anna, &ben).await?;
-
-    let annas_room = anna.room(&room_id)?;
-    let (enabled, seen) = tokio::join!(
-        annas_room.enable_encryption(),
-        anna.wait_for(
-            "m.room.encryption",
-            state_event(&room_id, "m.room.encryption")
-        )
-    );
-    enabled?;
-    seen?;
-    ben.wait_for(
-        "m.room.encryption",
-        state_event(&room_id, "m.room.encryption"),
-    )
-    .await?;
+    encrypt(&room_id, &anna, &ben).await?;
 
     let event_id = anna.send_text(&room_id, "geheim").await?;
     ben.wait_for(

@@ -23,5 +23,6 @@ mod rate_limits;
 mod reader;
 mod school_rooms;
 mod session;
+mod sliding_sync;
 mod spec_coverage;
 mod teacher_groups;

@@ -125,6 +125,11 @@ impl<'a> RoomReader<'a> {
         })
     }
 
+    /// Whose reader this is.
+    pub fn user_id(&self) -> &UserId {
+        self.user_id
+    }
+
     /// Where the user may read to.
     pub fn until(&self) -> i64 {
         self.until
@@ -339,12 +344,17 @@ impl<'a> RoomReader<'a> {
         filter: &RoomEventFilter,
         senders: &BTreeSet<&str>,
     ) -> Result<Vec<EventRow>> {
-        let rows = self
+        let rows = self.state_rows_at(pos).await?;
+        Ok(self.filter_state(rows, filter, senders))
+    }
+
+    /// The room's whole state right after position `pos` (capped at what the user may read).
+    pub async fn state_rows_at(&self, pos: i64) -> Result<Vec<EventRow>> {
+        Ok(self
             .state
             .db
             .state_at(self.room_id.as_str(), pos.min(self.until))
-            .await?;
-        Ok(self.filter_state(rows, filter, senders))
+            .await?)
     }
 
     /// Applies the client's state filter (and lazy loading of members) to state events.

@@ -1,7 +1,7 @@
 //! The sync engine: what changed for one user in `(since, until]`, as a [`SyncUpdate`]. Room
 //! history is read only through the one [`RoomReader`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ruma::api::client::filter::RoomEventFilter;
 use ruma::{RoomId, UserId};
@@ -64,9 +64,14 @@ pub async fn compute(
         let ctx = RoomSync {
             state,
             session,
-            params,
-            since,
-            until,
+            spec: RoomSpec {
+                since,
+                until,
+                incremental,
+                full_state: params.full_state,
+                timeline: &room_filter.timeline,
+                state: &room_filter.state,
+            },
             membership: m,
             room_id: &room_id,
             exclusions: &exclusions,
@@ -109,7 +114,7 @@ pub async fn compute(
 }
 
 /// Account data changed in `(since, until]`: global events, and room events by room.
-async fn account_data(
+pub(super) async fn account_data(
     state: &AppState,
     user_id: &UserId,
     since: SinceToken,
@@ -144,7 +149,7 @@ async fn account_data(
 }
 
 /// Stripped state shown with an invite.
-fn stripped_state(room: &RoomSnapshot, user_id: &UserId) -> Vec<Value> {
+pub(super) fn stripped_state(room: &RoomSnapshot, user_id: &UserId) -> Vec<Value> {
     let kinds = [
         "m.room.create",
         "m.room.join_rules",
@@ -169,26 +174,65 @@ fn stripped_state(room: &RoomSnapshot, user_id: &UserId) -> Vec<Value> {
     events
 }
 
+/// Which state events of a room a client asked for: v3's state filter, or sliding sync's
+/// `required_state`.
+pub trait StateSelection: Sync {
+    /// Keeps the requested events of `rows`; `senders` are the senders of the timeline sent
+    /// with them (for lazy-loaded members).
+    fn select(
+        &self,
+        reader: &RoomReader<'_>,
+        rows: Vec<EventRow>,
+        senders: &BTreeSet<&str>,
+    ) -> Vec<EventRow>;
+}
+
+impl StateSelection for RoomEventFilter {
+    fn select(
+        &self,
+        reader: &RoomReader<'_>,
+        rows: Vec<EventRow>,
+        senders: &BTreeSet<&str>,
+    ) -> Vec<EventRow> {
+        reader.filter_state(rows, self, senders)
+    }
+}
+
+/// How one room is synced: the range, what the client has, how much timeline and which state.
+pub struct RoomSpec<'a> {
+    /// Where the client's copy of the room ends.
+    pub since: SinceToken,
+    /// Where this response ends.
+    pub until: SinceToken,
+    /// The client has the room up to `since`; otherwise it gets the room whole.
+    pub incremental: bool,
+    /// Send the full state even if the client has the room.
+    pub full_state: bool,
+    /// The timeline filter (its `limit` is the timeline length).
+    pub timeline: &'a RoomEventFilter,
+    /// The state the client wants.
+    pub state: &'a dyn StateSelection,
+}
+
 /// Everything needed to build one room's part of the update.
-struct RoomSync<'a> {
-    state: &'a AppState,
-    session: &'a Session,
-    params: &'a SyncParams,
-    since: SinceToken,
-    until: SinceToken,
-    membership: &'a MembershipRow,
-    room_id: &'a RoomId,
+pub struct RoomSync<'a> {
+    /// The server.
+    pub state: &'a AppState,
+    /// Who is asking.
+    pub session: &'a Session,
+    /// What to send of the room.
+    pub spec: RoomSpec<'a>,
+    /// The user's membership in the room.
+    pub membership: &'a MembershipRow,
+    /// The room.
+    pub room_id: &'a RoomId,
     /// The user's exclusions (events released to them from quiet hours count as activity).
-    exclusions: &'a Exclusions,
+    pub exclusions: &'a Exclusions,
 }
 
 impl RoomSync<'_> {
     fn timeline_filter(&self) -> &RoomEventFilter {
-        &self.params.filter.room.timeline
-    }
-
-    fn state_filter(&self) -> &RoomEventFilter {
-        &self.params.filter.room.state
+        self.spec.timeline
     }
 
     /// The reader for this room, reading up to `until`.
@@ -216,7 +260,7 @@ impl RoomSync<'_> {
             .page(
                 Direction::Backward,
                 reader.until(),
-                Some(self.since.pos),
+                Some(self.spec.since.pos),
                 limit,
                 filter,
             )
@@ -245,9 +289,8 @@ impl RoomSync<'_> {
     ) -> Result<Vec<EventRow>> {
         let senders = senders(&timeline.events);
         if full {
-            return reader
-                .state_at(timeline.prev_batch, self.state_filter(), &senders)
-                .await;
+            let rows = reader.state_rows_at(timeline.prev_batch).await?;
+            return Ok(self.spec.state.select(reader, rows, &senders));
         }
         if !timeline.limited {
             return Ok(vec![]);
@@ -256,7 +299,11 @@ impl RoomSync<'_> {
         for row in self
             .state
             .db
-            .state_changes(self.room_id.as_str(), self.since.pos, timeline.prev_batch)
+            .state_changes(
+                self.room_id.as_str(),
+                self.spec.since.pos,
+                timeline.prev_batch,
+            )
             .await?
         {
             latest.insert(
@@ -267,11 +314,10 @@ impl RoomSync<'_> {
                 row,
             );
         }
-        Ok(reader.filter_state(
-            latest.into_values().collect(),
-            self.state_filter(),
-            &senders,
-        ))
+        Ok(self
+            .spec
+            .state
+            .select(reader, latest.into_values().collect(), &senders))
     }
 
     /// The typing users this user is shown, if there is news for them: not those whose
@@ -298,49 +344,46 @@ impl RoomSync<'_> {
         Some(update.users.into_iter().filter(shown).collect())
     }
 
-    async fn joined_room(&self, account_data: Vec<Value>) -> Result<Option<JoinedRoomUpdate>> {
+    /// The room's news for a joined member, `None` if there is none.
+    pub async fn joined_room(&self, account_data: Vec<Value>) -> Result<Option<JoinedRoomUpdate>> {
         let state = self.state;
         let room = self.room_id.as_str();
-        let incremental = self.params.since.is_some();
-        let newly_joined = self.membership.stream_pos > self.since.pos;
-        let full = !incremental || self.params.full_state || newly_joined;
-        let released = self
-            .exclusions
-            .released_between(room, self.since.pos, self.until.pos);
+        let incremental = self.spec.incremental;
+        let newly_joined = self.membership.stream_pos > self.spec.since.pos;
+        let full = !incremental || self.spec.full_state || newly_joined;
+        let released =
+            self.exclusions
+                .released_between(room, self.spec.since.pos, self.spec.until.pos);
         let activity =
-            released || state.rooms.last_activity(room, RoomActivity::Event) > self.since.pos;
+            released || state.rooms.last_activity(room, RoomActivity::Event) > self.spec.since.pos;
         let typing = state
             .typing
-            .changed_since(room, self.since.typing)
+            .changed_since(room, self.spec.since.typing)
             .and_then(|update| self.typing_shown(update));
         let receipts_changed =
-            state.rooms.last_activity(room, RoomActivity::Receipt) > self.since.pos;
+            state.rooms.last_activity(room, RoomActivity::Receipt) > self.spec.since.pos;
         if !full && !activity && !receipts_changed && typing.is_none() && account_data.is_empty() {
             return Ok(None);
         }
-        let reader = self.reader(self.until.pos).await?;
+        let reader = self.reader(self.spec.until.pos).await?;
         let timeline = if full || activity {
             self.timeline(&reader).await?
         } else {
             Timeline {
-                prev_batch: self.until.pos,
+                prev_batch: self.spec.until.pos,
                 ..Timeline::default()
             }
         };
         let room_state = self.state_for(&reader, &timeline, full).await?;
 
-        let mut ephemeral = Vec::new();
-        if let Some(users) = typing.filter(|u| incremental || !u.is_empty()) {
-            ephemeral.push(json!({ "type": "m.typing", "content": { "user_ids": users } }));
-        }
-        if let Some(receipts) = self.receipts().await? {
-            ephemeral.push(receipts);
-        }
+        let typing = typing.filter(|u| incremental || !u.is_empty());
+        let receipts = self.receipts().await?;
         if incremental
             && !full
             && timeline.events.is_empty()
             && room_state.is_empty()
-            && ephemeral.is_empty()
+            && typing.is_none()
+            && receipts.is_none()
             && account_data.is_empty()
         {
             // Only events this user does not see (held for their quiet hours) happened.
@@ -350,26 +393,28 @@ impl RoomSync<'_> {
         Ok(Some(JoinedRoomUpdate {
             room_id: room.to_owned(),
             timeline,
+            full,
             state: room_state,
-            ephemeral,
+            typing,
+            receipts,
             account_data,
             unread: reader.notification_counts().await?,
             summary: summary(&snapshot, &self.session.user_id),
         }))
     }
 
-    /// Receipts that changed in `(since, until]`, as one `m.receipt` event.
+    /// Receipts that changed in `(since, until]`, as the content of one `m.receipt` event.
     async fn receipts(&self) -> Result<Option<Value>> {
         let room = self.room_id.as_str();
-        if self.state.rooms.last_activity(room, RoomActivity::Receipt) <= self.since.pos
-            && self.params.since.is_some()
+        if self.state.rooms.last_activity(room, RoomActivity::Receipt) <= self.spec.since.pos
+            && self.spec.incremental
         {
             return Ok(None);
         }
         let rows = self
             .state
             .db
-            .receipts_since(room, self.since.pos, self.until.pos)
+            .receipts_since(room, self.spec.since.pos, self.spec.until.pos)
             .await?;
         let mut content: Map<String, Value> = Map::new();
         for r in rows {
@@ -387,10 +432,11 @@ impl RoomSync<'_> {
                 .entry(r.receipt_type)
                 .or_insert_with(|| json!({}))[r.user_id] = receipt;
         }
-        Ok((!content.is_empty()).then(|| json!({ "type": "m.receipt", "content": content })))
+        Ok((!content.is_empty()).then_some(Value::Object(content)))
     }
 
-    async fn left_room(&self) -> Result<LeftRoomUpdate> {
+    /// The last part of a room the user left.
+    pub async fn left_room(&self) -> Result<LeftRoomUpdate> {
         let reader = self.reader(self.membership.stream_pos).await?;
         let timeline = self.timeline(&reader).await?;
         let state = self.state_for(&reader, &timeline, false).await?;

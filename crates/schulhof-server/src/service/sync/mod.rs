@@ -1,11 +1,13 @@
 //! `/sync`: the engine computes typed per-room updates ([`updates`]) through the one room
-//! reader; [`v3`] renders them as the v3 JSON. Sliding sync reuses the engine and renders its
-//! own shape.
+//! reader; [`v3`] renders them as the v3 JSON, [`sliding`] (MSC4186) picks the rooms of its
+//! lists and renders the same updates in its own shape.
 //!
 //! A sync token `s{pos}_{typing}` names a position in the global stream plus the typing serial.
 //! Everything up to `pos` has been delivered; a response covers `(since, now]`.
 
 mod engine;
+mod format;
+pub mod sliding;
 pub mod updates;
 pub mod v3;
 

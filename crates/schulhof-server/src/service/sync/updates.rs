@@ -64,10 +64,14 @@ pub struct JoinedRoomUpdate {
     pub room_id: String,
     /// New events.
     pub timeline: Timeline,
+    /// The client gets the room whole: `state` is the full (selected) state, not a change.
+    pub full: bool,
     /// State before the timeline the client does not have.
     pub state: Vec<EventRow>,
-    /// Typing and receipts, as ephemeral events.
-    pub ephemeral: Vec<Value>,
+    /// The users typing now, if that changed (or, for a whole room, if anyone is).
+    pub typing: Option<Vec<String>>,
+    /// Changed receipts, as the content of an `m.receipt` event.
+    pub receipts: Option<Value>,
     /// Changed room account data, as `{type, content}` events.
     pub account_data: Vec<Value>,
     /// `(notification_count, highlight_count)`.

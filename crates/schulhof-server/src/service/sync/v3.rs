@@ -7,12 +7,12 @@ use ruma::OwnedUserId;
 use schulhof_store::EventRow;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use super::format::EventFormatter;
 use super::updates::{JoinedRoomUpdate, LeftRoomUpdate, SyncUpdate, Timeline};
 use crate::ruma_wrapper::Session;
 use crate::service::read::history::token;
-use crate::service::rooms::pdu::client_event;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -51,7 +51,7 @@ struct Rooms<'a> {
 struct JoinedRoom<'a> {
     timeline: TimelineJson,
     state: Events<Box<RawValue>>,
-    ephemeral: Events<&'a Value>,
+    ephemeral: Events<Value>,
     account_data: Events<&'a Value>,
     unread_notifications: Unread,
     summary: SummaryJson<'a>,
@@ -92,26 +92,12 @@ struct SummaryJson<'a> {
     invited: u64,
 }
 
-/// Formats stored events for one device, as JSON text each.
-struct Formatter<'a> {
-    session: &'a Session,
-    now: i64,
-}
+/// Renders the v3 parts of rooms.
+struct Formatter<'a>(EventFormatter<'a>);
 
 impl Formatter<'_> {
     fn events(&self, rows: &[EventRow]) -> Result<Vec<Box<RawValue>>> {
-        rows.iter()
-            .map(|r| {
-                let event = client_event(
-                    &r.json,
-                    false,
-                    Some((&self.session.user_id, self.session.device_id.as_str())),
-                    (r.txn_device.as_deref(), r.txn_id.as_deref()),
-                    self.now,
-                );
-                serde_json::value::to_raw_value(&event).map_err(|e| Error::Internal(e.to_string()))
-            })
-            .collect()
+        self.0.events(rows)
     }
 
     fn timeline(&self, timeline: &Timeline) -> Result<TimelineJson> {
@@ -129,7 +115,7 @@ impl Formatter<'_> {
                 events: self.events(&room.state)?,
             },
             ephemeral: Events {
-                events: room.ephemeral.iter().collect(),
+                events: ephemeral(room),
             },
             account_data: Events {
                 events: room.account_data.iter().collect(),
@@ -157,12 +143,22 @@ impl Formatter<'_> {
     }
 }
 
+/// A room's typing and receipts, as ephemeral events.
+fn ephemeral(room: &JoinedRoomUpdate) -> Vec<Value> {
+    let typing = room
+        .typing
+        .as_ref()
+        .map(|users| json!({ "type": "m.typing", "content": { "user_ids": users } }));
+    let receipts = room
+        .receipts
+        .as_ref()
+        .map(|content| json!({ "type": "m.receipt", "content": content }));
+    typing.into_iter().chain(receipts).collect()
+}
+
 /// The v3 response body for `update`, as JSON bytes.
 pub fn render(state: &AppState, session: &Session, update: &SyncUpdate) -> Result<Vec<u8>> {
-    let f = Formatter {
-        session,
-        now: state.clock.now_ms(),
-    };
+    let f = Formatter(EventFormatter::new(state, session));
     let mut rooms = Rooms {
         join: BTreeMap::new(),
         invite: BTreeMap::new(),
