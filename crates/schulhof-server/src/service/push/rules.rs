@@ -329,7 +329,9 @@ mod tests {
             message(json!({ "msgtype": "m.text", "body": "frag dora" })),
             message(json!({ "msgtype": "m.text", "body": "carla?" })),
             message(json!({ "msgtype": "m.text", "body": "Eimer" })),
-            message(json!({ "msgtype": "m.text", "body": "x", "m.mentions": { "user_ids": ["@gesa:schule.test"] } })),
+            message(
+                json!({ "msgtype": "m.text", "body": "x", "m.mentions": { "user_ids": ["@gesa:schule.test"] } }),
+            ),
             message(json!({ "msgtype": "m.notice", "body": "Hinweis" })),
             message(json!({ "msgtype": "m.text", "body": "@room Achtung" })),
             json!({ "event_id": "$e", "room_id": "!r:schule.test", "sender": "@anna:schule.test", "origin_server_ts": 1, "type": "m.room.encrypted", "content": { "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "x" }, "prev_events": [], "auth_events": [], "depth": 1 }),
