@@ -85,6 +85,15 @@ pub struct StateRow {
 const EVENT_COLUMNS: &str =
     "stream_pos, event_id, room_id, sender, event_type, state_key, json, txn_device, txn_id";
 
+/// A `LIMIT` for the text of a statement on the room reader's hot path. SQLite (3.51, as
+/// bundled) prepares a statement whose `LIMIT` is a bound parameter again on every execution,
+/// which cost about a tenth of the server's CPU while 200 clients followed a large room; as a
+/// literal the prepared statement is reused. The value is a number the caller computed, never
+/// client text; a negative one reads nothing.
+fn sql_limit(limit: i64) -> i64 {
+    limit.max(0)
+}
+
 /// Reads the columns of `EVENT_COLUMNS` in order.
 impl<R: AnyRow> sqlx::FromRow<'_, R> for EventRow {
     fn from_row(row: &R) -> sqlx::Result<Self> {
@@ -288,16 +297,13 @@ impl Db {
         until: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>> {
+        // The limit is part of the text (see `sql_limit`).
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos > $2 AND stream_pos <= $3
-                 ORDER BY stream_pos DESC LIMIT $4"
+                 ORDER BY stream_pos DESC LIMIT {}",
+            sql_limit(limit)
         ));
-        Ok(fetch!(
-            self,
-            fetch_all,
-            sql,
-            [room_id, after, until, limit]
-        )?)
+        Ok(fetch!(self, fetch_all, sql, [room_id, after, until])?)
     }
 
     /// Events of a room with `from <= stream_pos < until`, oldest first, at most `limit`.
@@ -310,9 +316,10 @@ impl Db {
     ) -> Result<Vec<EventRow>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND stream_pos >= $2 AND stream_pos < $3
-                 ORDER BY stream_pos ASC LIMIT $4"
+                 ORDER BY stream_pos ASC LIMIT {}",
+            sql_limit(limit)
         ));
-        Ok(fetch!(self, fetch_all, sql, [room_id, from, until, limit])?)
+        Ok(fetch!(self, fetch_all, sql, [room_id, from, until])?)
     }
 
     /// The state of a room as it was right after the event at `pos` (inclusive).
