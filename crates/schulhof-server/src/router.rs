@@ -81,6 +81,7 @@ pub fn build(state: Arc<AppState>) -> Router {
         .0
         .fallback(unrecognized)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(complete_writes))
         .layer(middleware::from_fn(catch_panics))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .layer(middleware::from_fn(cors))
@@ -93,6 +94,37 @@ async fn unrecognized() -> Error {
 
 async fn method_not_allowed() -> Error {
     Error::Unrecognized(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+/// Runs a request that may write to its end even when the client goes away. The HTTP server
+/// drops a request's future when its connection closes; a write dropped while its transaction
+/// commits would leave the commit unannounced: the writer would hand its stream positions out
+/// again (every later write then collides with the committed rows) and the in-memory room
+/// state would stay behind the database. Reads stay cancellable, so an abandoned long poll
+/// (`GET /sync`, the sliding-sync `POST`) ends at once.
+async fn complete_writes(request: Request, next: Next) -> Response {
+    if only_reads(&request) {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        // A panic goes on to `catch_panics`, which answers it.
+        Err(failed) => match failed.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(failed) => Error::Internal(failed.to_string()).into_response(),
+        },
+    }
+}
+
+/// Whether a request only reads: safe methods, and the sliding-sync long poll.
+fn only_reads(request: &Request) -> bool {
+    matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) || request
+        .uri()
+        .path()
+        .ends_with("/org.matrix.simplified_msc3575/sync")
 }
 
 /// Turns a panic anywhere in a request into 500 `M_UNKNOWN` (with the panic in the log)
@@ -154,6 +186,46 @@ pub type AppStateArg = State<Arc<AppState>>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A handler that takes a while, then counts its completion.
+    fn slow_counting(done: Arc<std::sync::atomic::AtomicUsize>) -> Router {
+        let handler = move || {
+            let done = done.clone();
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                StatusCode::OK
+            }
+        };
+        Router::new()
+            .route("/write", axum::routing::put(handler.clone()))
+            .route("/read", axum::routing::get(handler))
+            .layer(middleware::from_fn(complete_writes))
+    }
+
+    #[tokio::test]
+    async fn a_write_runs_to_its_end_when_the_client_goes_away_and_a_read_does_not() {
+        use tokio::io::AsyncWriteExt;
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = slow_counting(done.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        for request in ["PUT /write", "GET /read"] {
+            let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let head = format!("{request} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+            client.write_all(head.as_bytes()).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            // The client hangs up while the handler still runs.
+            drop(client);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(
+            done.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the write finished, the abandoned read was dropped"
+        );
+    }
 
     #[tokio::test]
     async fn a_panicking_request_becomes_a_500() {

@@ -414,8 +414,22 @@ impl Db {
 
     /// Creates a room alias; [`StoreError::Conflict`] if it is taken.
     pub async fn create_alias(&self, alias: &str, room_id: &str, creator: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::insert_alias(&mut tx, alias, room_id, creator).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores an alias inside an open transaction, e.g. with the room it names
+    /// ([`StoreError::Conflict`] if it is taken).
+    pub async fn insert_alias(
+        tx: &mut Tx,
+        alias: &str,
+        room_id: &str,
+        creator: &str,
+    ) -> Result<()> {
         let sql = "INSERT INTO room_aliases (alias, room_id, creator) VALUES ($1, $2, $3)";
-        execute!(self, sql, [alias, room_id, creator]).map_err(StoreError::from_write)?;
+        execute_tx!(tx, sql, [alias, room_id, creator]).map_err(StoreError::from_write)?;
         Ok(())
     }
 

@@ -32,7 +32,7 @@ use tokio::sync::Mutex;
 
 use crate::config::{Config, Language};
 use crate::service::rooms::create::{member_content, DEFAULT_VERSION};
-use crate::service::rooms::{membership, EventTemplate, Rooms};
+use crate::service::rooms::{membership, EventTemplate, RoomCreation, Rooms};
 use crate::service::school::policy::{Context, RoomOrigin};
 use crate::service::user::account_data::set_account_data;
 use crate::state::AppState;
@@ -347,15 +347,12 @@ async fn create_room(state: &AppState, user: &UserId) -> Result<OwnedRoomId> {
         creator_role: None,
         is_direct: false,
     };
-    let room_id = Rooms::create(
-        state,
-        system,
-        DEFAULT_VERSION,
+    let room = RoomCreation {
+        version: DEFAULT_VERSION,
         origin,
-        create_content,
-        templates,
-    )
-    .await?;
+        alias: None,
+    };
+    let room_id = Rooms::create(state, system, room, create_content, templates).await?;
     membership::join(state, user, &room_id, None).await?;
     let tag = json!({ "tags": { SERVER_NOTICE_TAG: {} } });
     set_account_data(state, user, Some(&room_id), "m.tag", &tag).await?;

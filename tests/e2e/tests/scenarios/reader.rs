@@ -486,11 +486,20 @@ async fn unread_counts_follow_each_members_push_rules(server: &TestServer) -> Re
     send_event(&anna, &room_id, "m.room.message", mention).await?;
     say(&anna, &carla, &room_id, "Noch etwas").await?;
     ensure!(unread_counts(&ben, &room_id).await? == (3, 1), "Ben");
-    ensure!(unread_counts(&carla, &room_id).await? == (0, 0), "Carla muted the room");
-    ensure!(unread_counts(&anna, &room_id).await? == (0, 0), "Anna sent them");
+    ensure!(
+        unread_counts(&carla, &room_id).await? == (0, 0),
+        "Carla muted the room"
+    );
+    ensure!(
+        unread_counts(&anna, &room_id).await? == (0, 0),
+        "Anna sent them"
+    );
 
     add_member(&anna, &dora, &ben, &room_id).await?;
-    ensure!(unread_counts(&dora, &room_id).await? == (0, 0), "Dora joined later");
+    ensure!(
+        unread_counts(&dora, &room_id).await? == (0, 0),
+        "Dora joined later"
+    );
     ben.raw()
         .put(
             &format!("/_matrix/client/v3/profile/{}/displayname", ben.id()),

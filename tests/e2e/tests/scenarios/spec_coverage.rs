@@ -36,6 +36,44 @@ async fn room_and_account_endpoints(server: &TestServer) -> Result<()> {
         .ok()?;
     let room_id = room["room_id"].as_str().unwrap_or_default().to_owned();
     let alias = format!("#klasse81:{SERVER_NAME}");
+    // A taken alias refuses the new room; of two creations racing for one alias exactly one
+    // gets its room, and the other creates nothing.
+    let rooms_before = a.get("/_matrix/client/v3/joined_rooms").await?.ok()?["joined_rooms"]
+        .as_array()
+        .map_or(0, Vec::len);
+    a.post(
+        "/_matrix/client/v3/createRoom",
+        json!({ "room_alias_name": "klasse81" }),
+    )
+    .await?
+    .expect_error(&[400], &["M_ROOM_IN_USE"])?;
+    let racing = json!({ "name": "Klasse 8.2", "room_alias_name": "klasse82" });
+    let (first, second) = tokio::join!(
+        a.post("/_matrix/client/v3/createRoom", racing.clone()),
+        a.post("/_matrix/client/v3/createRoom", racing.clone()),
+    );
+    let (first, second) = (first?, second?);
+    let (won, lost) = if first.status == 200 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    lost.expect_error(&[400], &["M_ROOM_IN_USE"])?;
+    let won = won.ok()?;
+    let rooms_after = a.get("/_matrix/client/v3/joined_rooms").await?.ok()?["joined_rooms"]
+        .as_array()
+        .map_or(0, Vec::len);
+    ensure!(
+        rooms_after == rooms_before + 1,
+        "one room for the raced alias: {rooms_before} rooms before, {rooms_after} after"
+    );
+    let raced = a
+        .get(&format!(
+            "/_matrix/client/v3/directory/room/%23klasse82:{SERVER_NAME}"
+        ))
+        .await?
+        .ok()?;
+    ensure!(raced["room_id"] == won["room_id"], "{raced} vs {won}");
     // Only someone who could join the room (or sees it) learns where the alias points.
     let resolved = b
         .get(&format!(

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::build::check_power_levels;
 use super::membership::require_account;
 use super::upgrade::require_may_upgrade;
-use super::{EventTemplate, Rooms};
+use super::{EventTemplate, RoomCreation, Rooms};
 use crate::config::EncryptByDefault;
 use crate::service::school::policy::{self, NewRoom};
 use crate::state::AppState;
@@ -117,15 +117,6 @@ pub async fn create_room(
                     Error::invalid_param("Ungültiger Raumalias.", "Invalid room alias.")
                 })?;
             crate::service::appservice::exclusive::check_alias(state, alias.as_str(), acting)?;
-            if state.db.alias(alias.as_str()).await?.is_some() {
-                return Err(Error::InUse(
-                    "M_ROOM_IN_USE",
-                    crate::text!(
-                        "Der Raumalias ist schon vergeben.",
-                        "The room alias is already taken."
-                    ),
-                ));
-            }
             Some(alias)
         }
         None => None,
@@ -267,17 +258,27 @@ pub async fn create_room(
         ));
     }
 
-    let room_id = Rooms::create(state, creator, version, origin, create_content, events).await?;
-    if let Some(alias) = alias {
-        state
-            .db
-            .create_alias(alias.as_str(), room_id.as_str(), creator.as_str())
-            .await?;
-    }
+    let room = RoomCreation {
+        version,
+        origin,
+        alias: alias.as_deref(),
+    };
+    let room_id = Rooms::create(state, creator, room, create_content, events).await?;
     if req.visibility == Visibility::Public {
         state.db.set_room_published(room_id.as_str(), true).await?;
     }
     Ok(room_id)
+}
+
+/// 400 `M_ROOM_IN_USE`: the alias a new room asked for is taken.
+pub(super) fn alias_taken() -> Error {
+    Error::InUse(
+        "M_ROOM_IN_USE",
+        crate::text!(
+            "Der Raumalias ist schon vergeben.",
+            "The room alias is already taken."
+        ),
+    )
 }
 
 /// The room a `creation_content` names as its `predecessor`, if any (400 `M_BAD_JSON` if the

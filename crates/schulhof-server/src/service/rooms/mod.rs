@@ -21,7 +21,7 @@ pub mod user_rooms;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use ruma::{OwnedEventId, OwnedRoomId, RoomId, RoomVersionId, UserId};
+use ruma::{OwnedEventId, OwnedRoomId, RoomAliasId, RoomId, RoomVersionId, UserId};
 use schulhof_store::{Db, NewEvent, NewHold};
 
 pub use build::EventTemplate;
@@ -39,6 +39,16 @@ pub enum RoomActivity {
     Event,
     /// A new read receipt.
     Receipt,
+}
+
+/// What a new room starts with besides its events.
+pub struct RoomCreation<'a> {
+    /// Its room version.
+    pub version: RoomVersionId,
+    /// Who made it and whether it is a direct chat.
+    pub origin: RoomOrigin,
+    /// An alias stored with it, in the same commit.
+    pub alias: Option<&'a RoomAliasId>,
 }
 
 /// Room state cache plus the index of where each room last changed.
@@ -153,15 +163,14 @@ impl Rooms {
     pub async fn create(
         state: &AppState,
         sender: &UserId,
-        version: RoomVersionId,
-        origin: RoomOrigin,
+        room: RoomCreation<'_>,
         create_content: serde_json::Value,
         templates: Vec<EventTemplate>,
     ) -> Result<OwnedRoomId> {
         let room_id = RoomId::new_v1(&state.server_name);
         let mut all = vec![EventTemplate::state("m.room.create", "", create_content)];
         all.extend(templates);
-        Self::send_batch(state, &room_id, Some((version, origin)), sender, all, None)
+        Self::send_batch(state, &room_id, Some(room), sender, all, None)
             .await
             .map_err(|err| match err {
                 // The creator's own choices (power levels, initial state) keep them from
@@ -186,7 +195,7 @@ impl Rooms {
     async fn send_batch(
         state: &AppState,
         room_id: &RoomId,
-        new_room: Option<(RoomVersionId, RoomOrigin)>,
+        new_room: Option<RoomCreation<'_>>,
         sender: &UserId,
         templates: Vec<EventTemplate>,
         txn: Option<(&str, &str)>,
@@ -198,9 +207,9 @@ impl Rooms {
         }
         let lock = state.writer.lock().await;
         let mut working = match &new_room {
-            Some((version, origin)) => {
-                let mut room = RoomSnapshot::empty(room_id.to_owned(), version.clone())?;
-                room.origin = Some(*origin);
+            Some(new) => {
+                let mut room = RoomSnapshot::empty(room_id.to_owned(), new.version.clone())?;
+                room.origin = Some(new.origin);
                 room
             }
             None => state
@@ -235,16 +244,26 @@ impl Rooms {
         let (sent, told) = lock
             .commit(state, async |c| {
                 let mut told = Vec::new();
-                if let Some((version, origin)) = &new_room {
+                if let Some(new) = &new_room {
                     Db::insert_room(
                         c.tx(),
                         room_id.as_str(),
-                        version.as_str(),
+                        new.version.as_str(),
                         sender.as_str(),
                         now,
                     )
                     .await?;
-                    Db::insert_room_origin(c.tx(), room_id.as_str(), &origin.to_row()).await?;
+                    Db::insert_room_origin(c.tx(), room_id.as_str(), &new.origin.to_row()).await?;
+                    if let Some(alias) = new.alias {
+                        // In the room's own commit: of two creations with one alias, exactly
+                        // one stores its room, the other nothing.
+                        Db::insert_alias(c.tx(), alias.as_str(), room_id.as_str(), sender.as_str())
+                            .await
+                            .map_err(|e| match e {
+                                schulhof_store::StoreError::Conflict => create::alias_taken(),
+                                other => other.into(),
+                            })?;
+                    }
                 }
                 let mut sent = Vec::with_capacity(pdus.len());
                 for (i, pdu) in pdus.iter().enumerate() {

@@ -16,7 +16,7 @@ use schulhof_policy::{Action, Managed, RoomFacts};
 use serde_json::{json, Value};
 
 use super::create::{default_power_levels, member_content, SUPPORTED_VERSIONS};
-use super::{EventTemplate, RoomSnapshot, Rooms};
+use super::{EventTemplate, RoomCreation, RoomSnapshot, Rooms};
 use crate::service::school::policy::{Context, RoomOrigin};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -55,7 +55,12 @@ pub async fn upgrade(
     let origin = ctx.origin_for(user, old.origin.is_some_and(|o| o.is_direct));
     let events = new_room_events(state, &ctx, &old, user, origin).await?;
     let content = create_content(&old, user, new_version);
-    let new_room = Rooms::create(state, user, new_version.clone(), origin, content, events).await?;
+    let room = RoomCreation {
+        version: new_version.clone(),
+        origin,
+        alias: None,
+    };
+    let new_room = Rooms::create(state, user, room, content, events).await?;
     retire(state, &old, user, &new_room).await?;
     Ok(new_room)
 }
