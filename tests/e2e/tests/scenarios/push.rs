@@ -84,6 +84,18 @@ async fn send(api: &RawApi, room: &str, body: &str) -> Result<String> {
     quiet_hours::send(api, room, body).await
 }
 
+/// `GET /notifications` of `api`: the body and the listed event IDs, newest first.
+async fn notifications(api: &RawApi) -> Result<(Value, Vec<String>)> {
+    let listed = api.get("/_matrix/client/v3/notifications").await?.ok()?;
+    let ids = listed["notifications"]
+        .as_array()
+        .context("notifications")?
+        .iter()
+        .filter_map(|n| n["event"]["event_id"].as_str().map(str::to_owned))
+        .collect();
+    Ok((listed, ids))
+}
+
 /// The sum of the unread notification counts of every joined room in a sync response.
 fn unread_total(sync: &Value) -> u64 {
     sync["rooms"]["join"]
@@ -203,13 +215,7 @@ async fn a_direct_message_is_pushed_once_without_content(server: &TestServer) ->
     ensure!(unread_total(&sync) == 2, "unread in /sync: {sync}");
 
     // Her notifications, newest first; only highlights: none.
-    let listed = anna.get("/_matrix/client/v3/notifications").await?.ok()?;
-    let ids: Vec<&str> = listed["notifications"]
-        .as_array()
-        .context("notifications")?
-        .iter()
-        .filter_map(|n| n["event"]["event_id"].as_str())
-        .collect();
+    let (listed, ids) = notifications(&anna).await?;
     ensure!(ids == [second.as_str(), first.as_str()], "{listed}");
     ensure!(listed["notifications"][0]["read"] == false);
     let page = anna
@@ -338,13 +344,7 @@ async fn a_held_message_is_pushed_at_its_release(server: &TestServer) -> Result<
     ensure!(gateway.calls().len() == 1, "calls: {:?}", gateway.calls());
     let sync = quiet_hours::sync(&anna, None, 0).await?;
     ensure!(unread_total(&sync) == 1, "unread in /sync: {sync}");
-    let listed = anna.get("/_matrix/client/v3/notifications").await?.ok()?;
-    let ids: Vec<&str> = listed["notifications"]
-        .as_array()
-        .context("notifications")?
-        .iter()
-        .filter_map(|n| n["event"]["event_id"].as_str())
-        .collect();
+    let (listed, ids) = notifications(&anna).await?;
     ensure!(ids == [kept.as_str()], "{listed}");
 
     // With `include_content` the same pusher gets the message's type, sender and content.
