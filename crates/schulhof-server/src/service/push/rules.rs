@@ -149,7 +149,7 @@ pub async fn record_notifications(
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
     // Recipients notified now, by the tweaks of their matching rule.
     let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
-    let personal = PersonalMatch::of(pdu);
+    let personal = PersonalMatch::of(&event);
     // The outcome of the members on the default rules whom the event does not single out.
     let mut shared: Option<Option<Notified>> = None;
     // Every evaluated member's outcome now: `Some(highlight)` if notified.
@@ -227,24 +227,20 @@ pub async fn record_notifications(
 
 /// What in an event could make the server's default push rules treat one member apart from
 /// the others: the user IDs it mentions and its lowercased body.
-struct PersonalMatch {
-    mentioned: Vec<String>,
+struct PersonalMatch<'e> {
+    mentioned: Vec<&'e str>,
     body: Option<String>,
 }
 
-impl PersonalMatch {
-    fn of(pdu: &Pdu) -> Self {
-        let content = pdu.content_value();
-        let mentioned = content["m.mentions"]["user_ids"]
-            .as_array()
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
+impl<'e> PersonalMatch<'e> {
+    /// Reads the already flattened event (its content is not parsed again).
+    fn of(event: &'e FlattenedJson) -> Self {
+        let mentioned = event
+            .get(r"content.m\.mentions.user_ids")
+            .and_then(|ids| ids.as_array())
+            .map(|ids| ids.iter().filter_map(|id| id.as_str()).collect())
             .unwrap_or_default();
-        let body = content["body"].as_str().map(str::to_lowercase);
+        let body = event.get_str("content.body").map(str::to_lowercase);
         Self { mentioned, body }
     }
 
@@ -254,7 +250,7 @@ impl PersonalMatch {
     /// of the body is also a part of it. A display name that is empty or has wildcards is a
     /// pattern of its own and always counts.
     fn may_single_out(&self, user: &UserId, display_name: &str) -> bool {
-        if self.mentioned.iter().any(|m| m == user.as_str()) {
+        if self.mentioned.contains(&user.as_str()) {
             return true;
         }
         let Some(body) = &self.body else {
@@ -322,7 +318,7 @@ mod tests {
             ("@finn:schule.test", ""),
             ("@gesa:schule.test", "Gesa"),
         ];
-        let message = |content: Value| json!({ "event_id": "$e", "room_id": "!r:schule.test", "sender": "@anna:schule.test", "origin_server_ts": 1, "type": "m.room.message", "content": content, "prev_events": [], "auth_events": [], "depth": 1 });
+        let message = |content: Value| json!({ "type": "m.room.message", "sender": "@anna:schule.test", "content": content });
         let events = [
             message(json!({ "msgtype": "m.text", "body": "Hallo zusammen" })),
             message(json!({ "msgtype": "m.text", "body": "Ben Müller, bitte" })),
@@ -334,13 +330,12 @@ mod tests {
             ),
             message(json!({ "msgtype": "m.notice", "body": "Hinweis" })),
             message(json!({ "msgtype": "m.text", "body": "@room Achtung" })),
-            json!({ "event_id": "$e", "room_id": "!r:schule.test", "sender": "@anna:schule.test", "origin_server_ts": 1, "type": "m.room.encrypted", "content": { "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "x" }, "prev_events": [], "auth_events": [], "depth": 1 }),
+            json!({ "type": "m.room.encrypted", "sender": "@anna:schule.test", "content": { "algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "x" } }),
         ];
         for event in &events {
-            let pdu = Pdu::from_json(&event.to_string()).unwrap();
-            let personal = PersonalMatch::of(&pdu);
             let raw: Raw<Value> = Raw::new(event).unwrap().cast();
             let flat = FlattenedJson::from_raw(&raw);
+            let personal = PersonalMatch::of(&flat);
             let mut shared: Vec<Option<Notified>> = Vec::new();
             for (user, name) in members {
                 let user = UserId::parse(user).unwrap();
