@@ -1,7 +1,10 @@
 //! Per-user data: account data, receipts, filters, notification counts and presence.
 
-use crate::db::AnyRow;
+use std::sync::LazyLock;
+
 use sqlx::AssertSqlSafe;
+
+use crate::db::AnyRow;
 
 use crate::{execute_tx, fetch, scalar, scalar_tx, with_tx, Db, Result, Tx};
 
@@ -9,35 +12,40 @@ use crate::{execute_tx, fetch, scalar, scalar_tx, with_tx, Db, Result, Tx};
 /// limits on parameters).
 const EXCEPTIONS_PER_INSERT: usize = 300;
 
-/// The newest position user `$1` has read in room `$2` up to (0 without a read receipt), as
-/// an SQL expression.
-macro_rules! read_mark {
-    () => {
-        "(SELECT COALESCE(MAX(event_pos), 0) FROM receipts
-          WHERE room_id = $2 AND user_id = $1 AND receipt_type IN ('m.read', 'm.read.private'))"
+/// The unread notifications of user `$1` as rows `(room_id, sender, highlight)`, in the rooms
+/// `rooms` names (an SQL condition on a room ID: `= $2` for one room, `IS NOT NULL` for all),
+/// each after the user's newest read receipt there: the room's outcomes since the user's
+/// current join that no exception of theirs replaces, and their exceptions that notify (the
+/// sender is `NULL` for a release position).
+fn unread_sql(rooms: &str) -> String {
+    let read_mark = |room: &str| {
+        format!(
+            "(SELECT COALESCE(MAX(r.event_pos), 0) FROM receipts r WHERE r.room_id = {room}
+              AND r.user_id = $1 AND r.receipt_type IN ('m.read', 'm.read.private'))"
+        )
     };
+    format!(
+        "SELECT n.room_id, n.sender, n.highlight FROM room_notifications n
+         JOIN current_state m ON m.room_id = n.room_id AND m.event_type = 'm.room.member'
+           AND m.state_key = $1 AND m.membership = 'join'
+         WHERE n.room_id {rooms} AND n.sender <> $1 AND n.stream_pos > m.joined_pos
+         AND NOT EXISTS (SELECT 1 FROM push_actions p
+           WHERE p.user_id = $1 AND p.room_id = n.room_id AND p.stream_pos = n.stream_pos)
+         AND n.stream_pos > {}
+         UNION ALL
+         SELECT p.room_id, e.sender, p.highlight FROM push_actions p
+         LEFT JOIN events e ON e.stream_pos = p.stream_pos
+         WHERE p.user_id = $1 AND p.room_id {rooms} AND p.notify = 1 AND p.stream_pos > {}",
+        read_mark("n.room_id"),
+        read_mark("p.room_id"),
+    )
 }
 
-/// The unread notifications of user `$1` in room `$2` as `(sender, highlight)`, after the
-/// user's read mark: the room's outcomes since the user's current join that no exception of
-/// theirs replaces, and their exceptions that notify (the sender is `NULL` for a release
-/// position).
-const UNREAD: &str = concat!(
-    "SELECT n.sender, n.highlight FROM room_notifications n
-     WHERE n.room_id = $2 AND n.sender <> $1
-     AND n.stream_pos > (SELECT joined_pos FROM current_state WHERE room_id = $2
-       AND event_type = 'm.room.member' AND state_key = $1 AND membership = 'join')
-     AND NOT EXISTS (SELECT 1 FROM push_actions p
-       WHERE p.user_id = $1 AND p.room_id = $2 AND p.stream_pos = n.stream_pos)
-     AND n.stream_pos > ",
-    read_mark!(),
-    "
-     UNION ALL
-     SELECT e.sender, p.highlight FROM push_actions p
-     LEFT JOIN events e ON e.stream_pos = p.stream_pos
-     WHERE p.user_id = $1 AND p.room_id = $2 AND p.notify = 1 AND p.stream_pos > ",
-    read_mark!()
-);
+/// [`unread_sql`] for the room `$2`.
+static UNREAD_IN_ROOM: LazyLock<String> = LazyLock::new(|| unread_sql("= $2"));
+
+/// [`unread_sql`] for every room.
+static UNREAD_EVERYWHERE: LazyLock<String> = LazyLock::new(|| unread_sql("IS NOT NULL"));
 
 /// How a new event notifies the members of its room. The outcome most members get is stored
 /// once for the room ([`room_outcome`](Self::room_outcome)); it applies to every member joined
@@ -262,7 +270,9 @@ impl Db {
     /// user's newest read receipt.
     pub async fn notification_counts(&self, user_id: &str, room_id: &str) -> Result<(i64, i64)> {
         let sql = AssertSqlSafe(format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(highlight), 0) AS BIGINT) FROM ({UNREAD}) unread"
+            "SELECT COUNT(*), CAST(COALESCE(SUM(highlight), 0) AS BIGINT)
+             FROM ({}) unread",
+            *UNREAD_IN_ROOM
         ));
         Ok(fetch!(self, fetch_one, sql, [user_id, room_id])?)
     }
@@ -275,7 +285,21 @@ impl Db {
         user_id: &str,
         room_id: &str,
     ) -> Result<Vec<(Option<String>, i64)>> {
-        Ok(fetch!(self, fetch_all, UNREAD, [user_id, room_id])?)
+        let sql = AssertSqlSafe(format!(
+            "SELECT sender, highlight FROM ({}) unread",
+            *UNREAD_IN_ROOM
+        ));
+        Ok(fetch!(self, fetch_all, sql, [user_id, room_id])?)
+    }
+
+    /// `(room_id, notification_count)` of every room where `user_id` has unread
+    /// notifications, in one query (the badge count of a push notification).
+    pub async fn unread_notification_rooms(&self, user_id: &str) -> Result<Vec<(String, i64)>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT room_id, COUNT(*) FROM ({}) unread GROUP BY room_id ORDER BY room_id",
+            *UNREAD_EVERYWHERE
+        ));
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
     }
 
     /// Stores a user's presence (inside the writer's transaction).

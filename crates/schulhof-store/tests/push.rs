@@ -287,6 +287,10 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
     assert_eq!(list(7, false, 1).await, [(2, 2, true)]);
     assert_eq!(list(i64::MAX, true, 10).await, [(2, 2, true)]);
     assert_eq!(db.notification_counts(ANNA, ROOM).await.unwrap(), (3, 1));
+    assert_eq!(
+        db.unread_notification_rooms(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 3)]
+    );
     assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 0);
     let mut tx = db.begin().await.unwrap();
     Db::put_receipt(&mut tx, ROOM, ANNA, "m.read", "", "$ev2", 2, 0, 8)
@@ -298,6 +302,10 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
         db.notification_counts(ANNA, ROOM).await.unwrap(),
         (1, 0),
         "only the released one is after her receipt"
+    );
+    assert_eq!(
+        db.unread_notification_rooms(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 1)]
     );
     assert!(db
         .notifications(BEN, i64::MAX, false, 10)
@@ -366,6 +374,14 @@ async fn a_rooms_outcome_counts_for_the_members_joined_at_the_event(engine: Engi
     assert_eq!(counts(BEN).await, (2, 1));
     assert_eq!(counts(CARLA).await, (2, 0));
     assert_eq!(counts(DORA).await, (1, 1));
+    // The badge's one query counts the same, room by room.
+    for (user, count) in [(BEN, 2), (CARLA, 2), (DORA, 1)] {
+        assert_eq!(
+            db.unread_notification_rooms(user).await.unwrap(),
+            [(ROOM.to_owned(), count)],
+            "{user}"
+        );
+    }
     let mut tx = db.begin().await.unwrap();
     Db::insert_notifications(
         &mut tx,
