@@ -456,8 +456,8 @@ mod tests {
         ),
         (
             "0008_room_notifications",
-            "fad9e3f5c77d6d0cafe58db8c7fb2db807810055f688d18be547bc0a399cbb16",
-            "abe42f897edeb0912f02222cce9057ca12d80be73d26b1ea9700320728b637d0",
+            "cae474b9e6ca9da2940de48f76b19068fba11964979f1d5a187750eb64c690f5",
+            "765e7694cae2fe81a97a8c12d0540ce15f4761fabda475b47994212f28ce417b",
         ),
     ];
 

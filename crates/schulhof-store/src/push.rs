@@ -363,7 +363,7 @@ impl Db {
                      FROM current_state m JOIN room_notifications n
                        ON n.room_id = m.room_id AND n.stream_pos > m.joined_pos
                      WHERE m.event_type = 'm.room.member' AND m.state_key = $1
-                       AND m.membership = 'join' AND n.sender <> $1 AND n.stream_pos < $2
+                       AND m.membership = 'join' AND n.stream_pos < $2
                        AND (n.highlight = 1 OR $3 = 0)
                        AND NOT EXISTS (SELECT 1 FROM push_actions p WHERE p.user_id = $1
                          AND p.room_id = n.room_id AND p.stream_pos = n.stream_pos)

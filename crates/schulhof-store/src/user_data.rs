@@ -15,8 +15,8 @@ const EXCEPTIONS_PER_INSERT: usize = 300;
 /// The unread notifications of user `$1` as rows `(room_id, sender, highlight)`, in the rooms
 /// `rooms` names (an SQL condition on a room ID: `= $2` for one room, `IS NOT NULL` for all),
 /// each after the user's newest read receipt there: the room's outcomes since the user's
-/// current join that no exception of theirs replaces, and their exceptions that notify (the
-/// sender is `NULL` for a release position).
+/// current join that no exception of theirs replaces (their own events are such exceptions),
+/// and their exceptions that notify (the sender is `NULL` for a release position).
 fn unread_sql(rooms: &str) -> String {
     let read_mark = |room: &str| {
         format!(
@@ -25,10 +25,11 @@ fn unread_sql(rooms: &str) -> String {
         )
     };
     format!(
-        "SELECT n.room_id, n.sender, n.highlight FROM room_notifications n
+        "SELECT n.room_id, e.sender, n.highlight FROM room_notifications n
+         JOIN events e ON e.stream_pos = n.stream_pos
          JOIN current_state m ON m.room_id = n.room_id AND m.event_type = 'm.room.member'
            AND m.state_key = $1 AND m.membership = 'join'
-         WHERE n.room_id {rooms} AND n.sender <> $1 AND n.stream_pos > m.joined_pos
+         WHERE n.room_id {rooms} AND n.stream_pos > m.joined_pos
          AND NOT EXISTS (SELECT 1 FROM push_actions p
            WHERE p.user_id = $1 AND p.room_id = n.room_id AND p.stream_pos = n.stream_pos)
          AND n.stream_pos > {}
@@ -49,15 +50,13 @@ static UNREAD_EVERYWHERE: LazyLock<String> = LazyLock::new(|| unread_sql("IS NOT
 
 /// How a new event notifies the members of its room. The outcome most members get is stored
 /// once for the room ([`room_outcome`](Self::room_outcome)); it applies to every member joined
-/// at the event but its sender. Members whose outcome differs are stored one by one.
+/// at the event. Members whose outcome differs (the sender among them) are stored one by one.
 #[derive(Debug)]
 pub struct NewNotifications<'a> {
     /// The room.
     pub room_id: &'a str,
     /// The event's stream position.
     pub pos: i64,
-    /// The event's sender.
-    pub sender: &'a str,
     /// The room's outcome: `Some(highlight)` if it notifies, `None` if it does not.
     pub room_outcome: Option<bool>,
     /// The members whose outcome differs from the room's, with their own.
@@ -237,9 +236,9 @@ impl Db {
     /// [`NewNotifications`]), one statement per [`EXCEPTIONS_PER_INSERT`] exceptions.
     pub async fn insert_notifications(tx: &mut Tx, n: &NewNotifications<'_>) -> Result<()> {
         if let Some(highlight) = n.room_outcome {
-            let sql = "INSERT INTO room_notifications (room_id, stream_pos, sender, highlight)
-                       VALUES ($1, $2, $3, $4)";
-            execute_tx!(tx, sql, [n.room_id, n.pos, n.sender, i64::from(highlight)])?;
+            let sql = "INSERT INTO room_notifications (room_id, stream_pos, highlight)
+                       VALUES ($1, $2, $3)";
+            execute_tx!(tx, sql, [n.room_id, n.pos, i64::from(highlight)])?;
         }
         for chunk in n.exceptions.chunks(EXCEPTIONS_PER_INSERT) {
             let rows = (0..chunk.len())

@@ -205,7 +205,6 @@ async fn receipts_only_move_forward_and_clear_unread_counts(engine: Engine) {
         let notifications = NewNotifications {
             room_id: ROOM,
             pos,
-            sender: "@carla:schule.test",
             room_outcome: None,
             exceptions,
         };

@@ -206,14 +206,17 @@ pub async fn record_notifications(
     }
     // The most common outcome is stored once for the room, the others member by member.
     let room_outcome = most_common(&outcomes);
-    let exceptions: Vec<(&str, Option<bool>)> = outcomes
+    let mut exceptions: Vec<(&str, Option<bool>)> = outcomes
         .into_iter()
         .filter(|(_, outcome)| *outcome != room_outcome)
         .collect();
+    if room_outcome.is_some() {
+        // The sender is not notified of their own event.
+        exceptions.push((pdu.sender.as_str(), None));
+    }
     let notifications = NewNotifications {
         room_id: room.room_id.as_str(),
         pos,
-        sender: pdu.sender.as_str(),
         room_outcome,
         exceptions: &exceptions,
     };
