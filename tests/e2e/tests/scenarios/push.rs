@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use schulhof_e2e::{
-    backend_tests, direct_chat, password_of, two_users, GatewayAnswer, GatewayCall, PushGateway,
+    backend_tests, password_of, two_users, GatewayAnswer, GatewayCall, PushGateway,
     RawApi, TestServer, TestUser,
 };
 use serde_json::{json, Value};
@@ -193,14 +193,7 @@ async fn a_direct_message_is_pushed_once_without_content(server: &TestServer) ->
     );
 
     // Ben writes to Anna: exactly one notify call, with the count her client shows.
-    let created = ben
-        .post("/_matrix/client/v3/createRoom", direct_chat("anna.schmidt"))
-        .await?
-        .ok()?;
-    let room = created["room_id"].as_str().context("room_id")?.to_owned();
-    anna.post(&format!("/_matrix/client/v3/join/{room}"), json!({}))
-        .await?
-        .ok()?;
+    let room = quiet_hours::chat(&ben, &anna).await?;
     let first = send(&ben, &room, "Hallo Frau Schmidt").await?;
     let calls = gateway.wait_for_calls(1, Duration::from_secs(5)).await?;
     check_event_id_only(&calls[0], &first, &room, 1)?;
@@ -375,14 +368,7 @@ async fn failing_and_rejecting_gateways(server: &TestServer) -> Result<()> {
     .await?;
     let (anna, ben) = (anna.raw(), ben.raw());
     register(&anna, "k-anna", &gateway).await?;
-    let created = ben
-        .post("/_matrix/client/v3/createRoom", direct_chat("anna.schmidt"))
-        .await?
-        .ok()?;
-    let room = created["room_id"].as_str().context("room_id")?.to_owned();
-    anna.post(&format!("/_matrix/client/v3/join/{room}"), json!({}))
-        .await?
-        .ok()?;
+    let room = quiet_hours::chat(&ben, &anna).await?;
 
     // The gateway fails: tried at once, again after at least 0.2 s, 0.4 s and 0.8 s (each pause
     // twice the one before), then given up: the next pause would pass the three seconds.
