@@ -319,3 +319,30 @@ fn strings(value: &Value) -> Vec<String> {
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, errcode: &str) -> ServiceError {
+        ServiceError::Matrix {
+            request: "POST /_schulhof/admin/v1/rooms/!r:s/join".into(),
+            status,
+            errcode: errcode.into(),
+            error: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_missing_endpoint_is_told_apart_from_a_refusal() {
+        assert!(unrecognized(&answer(404, "M_UNRECOGNIZED")));
+        assert!(unrecognized(&answer(405, "M_UNRECOGNIZED")));
+        assert!(unrecognized(&answer(404, "")), "a plain 404 page");
+        assert!(
+            !unrecognized(&answer(404, "M_NOT_FOUND")),
+            "an unknown room"
+        );
+        assert!(!unrecognized(&answer(403, "M_FORBIDDEN")));
+        assert!(!unrecognized(&answer(400, "M_UNRECOGNIZED")));
+    }
+}
