@@ -4,10 +4,13 @@
 //! a run that stops anywhere is completed by the next plan.
 //!
 //! A plan runs phase by phase in its order; within a phase, the changes of different rooms
-//! run side by side (a few at a time) and those of one room in order. A change that fails is
+//! run side by side (a few at a time) and those of one room in order. Joins into one room go
+//! to the homeserver together (Schulhof's admin join of many people, one commit per call),
+//! or one by one where it does not have that call (Synapse). A change that fails is
 //! reported and the rest goes on: the next reconcile plans it again.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use futures_util::StreamExt;
@@ -16,7 +19,7 @@ use serde_json::{json, Value};
 use crate::alias::alias_localpart;
 use crate::config::BOT_POWER_LEVEL;
 use crate::desired::{DesiredRoom, RoomKey};
-use crate::homeserver::Homeserver;
+use crate::homeserver::{Homeserver, MAX_JOINS_AT_ONCE};
 use crate::plan::Change;
 use crate::read::{ARCHIVE_EVENT, MANAGED_FIELD};
 use crate::render::{describe, section, Language};
@@ -49,6 +52,9 @@ pub struct Applier<'a> {
     writer_level: i64,
     /// Room ID per key; created rooms are added.
     ids: Mutex<BTreeMap<RoomKey, String>>,
+    /// Whether joins into one room go together (until the homeserver turns out not to have
+    /// Schulhof's admin join of many people).
+    joins_together: AtomicBool,
 }
 
 impl<'a> Applier<'a> {
@@ -68,6 +74,7 @@ impl<'a> Applier<'a> {
             bot,
             writer_level,
             ids: Mutex::new(ids),
+            joins_together: AtomicBool::new(true),
         }
     }
 
@@ -109,14 +116,69 @@ impl<'a> Applier<'a> {
         applied
     }
 
-    /// Applies the changes of one room one after the other.
+    /// Applies the changes of one room one after the other; joins that follow each other
+    /// go together ([`Applier::join_together`]).
     async fn apply_in_order<'c>(
         &self,
         changes: Vec<&'c Change>,
     ) -> Vec<(&'c Change, Result<(), ServiceError>)> {
-        let mut results = Vec::new();
-        for change in changes {
-            results.push((change, self.apply_one(change).await));
+        let mut results = Vec::with_capacity(changes.len());
+        let mut rest = changes.as_slice();
+        while let Some(first) = rest.first() {
+            let joins = rest
+                .iter()
+                .take(MAX_JOINS_AT_ONCE)
+                .take_while(|c| matches!(c, Change::Join { .. }))
+                .count();
+            if joins > 1 {
+                results.extend(self.join_together(&rest[..joins]).await);
+                rest = &rest[joins..];
+            } else {
+                results.push((*first, self.apply_one(first).await));
+                rest = &rest[1..];
+            }
+        }
+        results
+    }
+
+    /// Applies joins into one room (at most [`MAX_JOINS_AT_ONCE`]) with one call of
+    /// Schulhof's admin join of many people; if the homeserver does not have it (Synapse),
+    /// with its admin join one by one, from then on for every room.
+    async fn join_together<'c>(
+        &self,
+        joins: &[&'c Change],
+    ) -> Vec<(&'c Change, Result<(), ServiceError>)> {
+        if self.joins_together.load(Ordering::Relaxed) {
+            let users: Vec<String> = joins
+                .iter()
+                .filter_map(|change| match change {
+                    Change::Join { user, .. } => Some(self.user_id(user)),
+                    _ => None,
+                })
+                .collect();
+            let answer = match self.id(joins[0].room()) {
+                Ok(room_id) => self.homeserver.admin_join_many(&room_id, &users).await,
+                Err(error) => Err(error),
+            };
+            match answer {
+                Ok(Some(outcomes)) => return joins.iter().copied().zip(outcomes).collect(),
+                Ok(None) => {
+                    tracing::info!(
+                        "the homeserver has no admin join of many people; joining one by one"
+                    );
+                    self.joins_together.store(false, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    return joins
+                        .iter()
+                        .map(|change| (*change, Err(error.clone())))
+                        .collect();
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(joins.len());
+        for change in joins {
+            results.push((*change, self.apply_one(change).await));
         }
         results
     }

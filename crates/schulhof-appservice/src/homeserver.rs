@@ -1,6 +1,7 @@
 //! The homeserver as the appservice calls it: the Client-Server API with its `as_token`
-//! (acting as the bot), Synapse's admin join, and Schulhof's directory read. Nothing here
-//! knows about schools: it sends JSON and returns JSON or the Matrix error.
+//! (acting as the bot), Synapse's admin join, Schulhof's admin join of many people and its
+//! directory read. Nothing here knows about schools: it sends JSON and returns JSON or the
+//! Matrix error.
 
 use std::time::Duration;
 
@@ -8,6 +9,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::service_error::ServiceError;
+
+/// The most people [`Homeserver::admin_join_many`] asks for at once (Schulhof's limit).
+pub const MAX_JOINS_AT_ONCE: usize = 100;
 
 /// How long one request may take (the directory's long poll adds its own wait).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -186,6 +190,56 @@ impl Homeserver {
         .map(drop)
     }
 
+    /// Makes each of `user_ids` join `room_id` in one call (Schulhof's
+    /// `POST /_schulhof/admin/v1/rooms/{roomId}/join`, at most [`MAX_JOINS_AT_ONCE`] people);
+    /// returns each person's outcome in the order given, or `None` if the homeserver does not
+    /// have the call (Synapse: use [`Homeserver::admin_join`] one by one).
+    pub async fn admin_join_many(
+        &self,
+        room_id: &str,
+        user_ids: &[String],
+    ) -> Result<Option<Vec<Result<(), ServiceError>>>, ServiceError> {
+        let body = json!({ "user_ids": user_ids });
+        let segments = ["_schulhof", "admin", "v1", "rooms", room_id, "join"];
+        let answer = match self
+            .call(Method::POST, &segments, &[], Some(&body), REQUEST_TIMEOUT)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(error) if unrecognized(&error) => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let listed = |field: &str, user: &str| {
+            answer[field]
+                .as_array()
+                .is_some_and(|users| users.iter().any(|u| u.as_str() == Some(user)))
+        };
+        let request = format!("POST /{}", segments.join("/"));
+        let outcomes = user_ids
+            .iter()
+            .map(|user| {
+                let refused = &answer["refused"][user.as_str()];
+                if refused.is_object() {
+                    let text = |field: &str| refused[field].as_str().unwrap_or_default().to_owned();
+                    return Err(ServiceError::Refused {
+                        request: request.clone(),
+                        user: user.clone(),
+                        errcode: text("errcode"),
+                        error: text("error"),
+                    });
+                }
+                if listed("joined", user) || listed("already_joined", user) {
+                    return Ok(());
+                }
+                Err(ServiceError::Http {
+                    request: request.clone(),
+                    message: format!("{user} is missing in the answer"),
+                })
+            })
+            .collect();
+        Ok(Some(outcomes))
+    }
+
     /// Removes `user_id` from `room_id` (a kick, or a withdrawn invitation) with `reason`.
     pub async fn kick(
         &self,
@@ -246,6 +300,16 @@ impl Homeserver {
     }
 }
 
+/// Whether `error` says the homeserver does not have the called endpoint: 404 or 405 with
+/// `M_UNRECOGNIZED` (the spec's answer) or without a Matrix error (a plain 404 page).
+fn unrecognized(error: &ServiceError) -> bool {
+    matches!(
+        error,
+        ServiceError::Matrix { status: 404 | 405, errcode, .. }
+            if errcode == "M_UNRECOGNIZED" || errcode.is_empty()
+    )
+}
+
 /// The strings of a JSON array (others skipped).
 fn strings(value: &Value) -> Vec<String> {
     value
@@ -254,4 +318,31 @@ fn strings(value: &Value) -> Vec<String> {
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, errcode: &str) -> ServiceError {
+        ServiceError::Matrix {
+            request: "POST /_schulhof/admin/v1/rooms/!r:s/join".into(),
+            status,
+            errcode: errcode.into(),
+            error: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_missing_endpoint_is_told_apart_from_a_refusal() {
+        assert!(unrecognized(&answer(404, "M_UNRECOGNIZED")));
+        assert!(unrecognized(&answer(405, "M_UNRECOGNIZED")));
+        assert!(unrecognized(&answer(404, "")), "a plain 404 page");
+        assert!(
+            !unrecognized(&answer(404, "M_NOT_FOUND")),
+            "an unknown room"
+        );
+        assert!(!unrecognized(&answer(403, "M_FORBIDDEN")));
+        assert!(!unrecognized(&answer(400, "M_UNRECOGNIZED")));
+    }
 }

@@ -4,7 +4,7 @@
 use crate::error::ConfigError;
 
 /// An error of the running appservice (reading its files, talking to the homeserver).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ServiceError {
     /// The registration file cannot be read or is invalid.
     #[error("appservice registration {file}: {message}")]
@@ -45,6 +45,18 @@ pub enum ServiceError {
         /// The error text.
         error: String,
     },
+    /// The homeserver refused one person of a call about many (the call itself succeeded).
+    #[error("{request}: {user}: {errcode}: {error}")]
+    Refused {
+        /// Method and path.
+        request: String,
+        /// Whom the refusal is about.
+        user: String,
+        /// The Matrix errcode.
+        errcode: String,
+        /// The error text.
+        error: String,
+    },
     /// The registration and `config/appservice.toml` disagree, or the homeserver does not
     /// know the appservice as expected.
     #[error("{0}")]
@@ -55,7 +67,9 @@ impl ServiceError {
     /// The Matrix errcode, if the homeserver answered with one.
     pub fn errcode(&self) -> Option<&str> {
         match self {
-            ServiceError::Matrix { errcode, .. } => Some(errcode),
+            ServiceError::Matrix { errcode, .. } | ServiceError::Refused { errcode, .. } => {
+                Some(errcode)
+            }
             _ => None,
         }
     }

@@ -1,7 +1,9 @@
 //! In-memory room state equals the committed state under concurrency: many members join,
 //! write and leave one room at once while other tasks read the room's state with cold caches;
 //! afterwards every member's cached membership and the member counts equal what the database
-//! holds. Runs on SQLite and PostgreSQL.
+//! holds. The same with joins going together in one commit (`Rooms::send_each`, the admin
+//! join of many people) beside single joins and messages, one of them refused. Runs on SQLite
+//! and PostgreSQL.
 
 mod support;
 
@@ -137,6 +139,73 @@ async fn concurrent_members_keep_the_cache_exact(backend: Backend) {
         assert_cache_matches_database(&state, &room, &users).await;
         state.db.close().await;
     }
+}
+
+/// The join event of `user` with `EventTemplate::state`.
+fn join_of(user: &OwnedUserId) -> (OwnedUserId, EventTemplate) {
+    let content = json!({ "membership": "join" });
+    let template = EventTemplate::state("m.room.member", user.as_str(), content);
+    (user.clone(), template)
+}
+
+async fn joins_together_keep_the_cache_exact(backend: Backend) {
+    let t = TestState::new(backend, "joins_together").await;
+    let creator = accounts::create_user(&t.state, "lehrkraft", "Sonne-Mond-42!", None, false)
+        .await
+        .unwrap();
+    let mut users = vec![creator.clone()];
+    for i in 0..MEMBERS {
+        let user =
+            accounts::create_user(&t.state, &format!("kind{i}"), "Sonne-Mond-42!", None, false)
+                .await
+                .unwrap();
+        users.push(user);
+    }
+    let creating = AppState::new(t.state.config.clone()).await.unwrap();
+    let room = public_room(&creating, &creator).await;
+    // Banned: their join is refused by the room's authorization rules.
+    let banned = users[1].clone();
+    membership::set_membership(&creating, &creator, &room, &banned, "ban", None)
+        .await
+        .expect("ban");
+    creating.db.close().await;
+    drop(creating);
+    // Cold caches: the snapshot is loaded while the commits below run.
+    let state = AppState::new(t.state.config.clone()).await.unwrap();
+    let (together, alone) = users[1..].split_at(MEMBERS / 2);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, user) in alone.iter().enumerate() {
+        tasks.spawn(member_life(state.clone(), room.clone(), user.clone(), i));
+    }
+    let groups: Vec<_> = together.iter().map(|user| vec![join_of(user)]).collect();
+    let results = Rooms::send_each(&state, &room, groups)
+        .await
+        .expect("no server fault");
+    while let Some(result) = tasks.join_next().await {
+        result.expect("task");
+    }
+    assert_eq!(results.len(), together.len());
+    for (user, result) in together.iter().zip(&results) {
+        match result {
+            Err(error) if *user == banned => assert_eq!(error.errcode(), "M_FORBIDDEN"),
+            Err(error) => panic!("{user} refused: {error}"),
+            Ok(()) => assert_ne!(*user, banned, "the banned person joined"),
+        }
+    }
+    let snapshot = state.rooms.existing(&state.db, &room).await.unwrap();
+    assert!(snapshot.is_joined(&together[1]), "the others joined");
+    assert_cache_matches_database(&state, &room, &users).await;
+    state.db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn joins_together_keep_the_cache_exact_sqlite() {
+    joins_together_keep_the_cache_exact(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn joins_together_keep_the_cache_exact_postgres() {
+    joins_together_keep_the_cache_exact(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -2,6 +2,7 @@
 //! typed request into service calls and the result into a response.
 
 mod account_data;
+mod admin_join;
 mod appservice;
 mod backup;
 mod delayed;
@@ -21,7 +22,6 @@ mod push;
 mod report;
 mod room;
 pub(crate) mod session;
-mod synapse_admin;
 mod sync;
 mod tag;
 pub(crate) mod test_clock;
@@ -57,6 +57,7 @@ pub type JsonResult = crate::Result<Json>;
 pub fn routes(routes: Routes) -> Routes {
     let mut routes = routes;
     routes = account_data::routes(routes);
+    routes = admin_join::routes(routes);
     routes = appservice::routes(routes);
     routes = backup::routes(routes);
     routes = delayed::routes(routes);
@@ -77,7 +78,6 @@ pub fn routes(routes: Routes) -> Routes {
     routes = room::routes(routes);
     routes = session::routes(routes);
     routes = sync::routes(routes);
-    routes = synapse_admin::routes(routes);
     routes = tag::routes(routes);
     routes = user_directory::routes(routes);
     routes

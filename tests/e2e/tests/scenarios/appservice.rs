@@ -2,7 +2,8 @@
 //! identity assertion; transactions in order, queued while the appservice is down and
 //! delivered when it returns (also across a server restart); the ping with its errcodes;
 //! registration and login of namespace users; exclusive namespaces; user and alias queries;
-//! and the admin join for school admins and the school's appservice.
+//! and the admin join for school admins and the school's appservice, of one person and of
+//! many in one call.
 
 use std::time::Duration;
 
@@ -17,7 +18,8 @@ backend_tests!(
     appservice_identity,
     appservice_transactions,
     appservice_accounts_and_namespaces,
-    appservice_admin_join
+    appservice_admin_join,
+    appservice_admin_join_many
 );
 
 const AS_ID: &str = "schulhof-gruppen";
@@ -643,5 +645,199 @@ async fn appservice_admin_join(server: &TestServer) -> Result<()> {
         .post(&join_path, json!({ "user_id": mia }))
         .await?
         .expect_error(&[401], &["M_MISSING_TOKEN"])?;
+    Ok(())
+}
+
+/// The user IDs an answer of the admin join of many people lists under `field`, sorted.
+fn listed(answer: &Value, field: &str) -> Vec<String> {
+    let mut users: Vec<String> = answer[field]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.as_str().map(str::to_owned))
+        .collect();
+    users.sort();
+    users
+}
+
+/// The errcode an answer of the admin join of many people gives for a refused `user`.
+fn refusal<'a>(answer: &'a Value, user: &str) -> &'a str {
+    answer["refused"][user]["errcode"].as_str().unwrap_or("")
+}
+
+async fn appservice_admin_join_many(server: &TestServer) -> Result<()> {
+    server.import("schule.csv", SCHOOL, &[]).await?;
+    register_appservice(server, None, "de.schulhof.admin_join: namespace").await?;
+    let admin = login(server, "sabine.leitner").await?;
+    let teacher = login(server, "anna.schmidt").await?;
+    let student = login(server, "ben.mueller").await?;
+    let (anna, ben, mia) = (
+        user_id_of("anna.schmidt"),
+        user_id_of("ben.mueller"),
+        user_id_of("mia.weber"),
+    );
+    let nobody = user_id_of("niemand");
+
+    // The admin's room; Mia is banned from it.
+    let room = admin
+        .post(
+            "/_matrix/client/v3/createRoom",
+            json!({ "name": "Klasse 8a" }),
+        )
+        .await?
+        .ok()?;
+    let room = room["room_id"].as_str().context("room_id")?.to_owned();
+    admin
+        .post(
+            &format!("/_matrix/client/v3/rooms/{room}/ban"),
+            json!({ "user_id": mia }),
+        )
+        .await?
+        .ok()?;
+    let path = format!("/_schulhof/admin/v1/rooms/{room}/join");
+
+    // Everyone allowed joins in one call; a refused person is reported with the reason and
+    // does not stop the others.
+    let answer = admin
+        .post(&path, json!({ "user_ids": [ben, mia, anna, nobody, ben] }))
+        .await?
+        .ok()?;
+    ensure!(answer["room_id"] == room.as_str(), "{answer}");
+    ensure!(
+        listed(&answer, "joined") == [anna.clone(), ben.clone()],
+        "{answer}"
+    );
+    ensure!(listed(&answer, "already_joined").is_empty(), "{answer}");
+    ensure!(
+        refusal(&answer, &mia) == "M_FORBIDDEN" && refusal(&answer, &nobody) == "M_NOT_FOUND",
+        "{answer}"
+    );
+    ensure!(
+        answer["refused"][&nobody]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("gibt es nicht")),
+        "a German reason: {answer}"
+    );
+    let members = joined_members(&admin, &room).await?;
+    ensure!(
+        members.contains(&anna) && members.contains(&ben) && !members.contains(&mia),
+        "{members:?}"
+    );
+
+    // Again: nothing to do, nothing sent.
+    let before = admin
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=50"
+        ))
+        .await?
+        .ok()?;
+    let answer = admin
+        .post(&path, json!({ "user_ids": [ben, anna] }))
+        .await?
+        .ok()?;
+    ensure!(
+        listed(&answer, "already_joined") == [anna.clone(), ben.clone()]
+            && listed(&answer, "joined").is_empty(),
+        "{answer}"
+    );
+    let after = admin
+        .get(&format!(
+            "/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=50"
+        ))
+        .await?
+        .ok()?;
+    let event_ids = |page: &Value| -> Vec<String> {
+        page["chunk"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    ensure!(
+        event_ids(&before) == event_ids(&after) && !event_ids(&before).is_empty(),
+        "an idempotent call sends no events"
+    );
+
+    // Teachers and students may not, for anyone.
+    for api in [&teacher, &student] {
+        api.post(&path, json!({ "user_ids": [mia] }))
+            .await?
+            .expect_error(&[403], &["M_FORBIDDEN"])?;
+    }
+
+    // An appservice with `namespace`: people of its namespace join, others are refused alone.
+    let as_api = appservice_api(server);
+    as_api
+        .post(
+            "/_matrix/client/v3/register",
+            json!({ "type": "m.login.application_service", "username": "gruppe_8a", "inhibit_login": true }),
+        )
+        .await?
+        .ok()?;
+    let group = user_id_of("gruppe_8a");
+    let as_room = as_api
+        .post(
+            "/_matrix/client/v3/createRoom",
+            json!({ "name": "Kollegium", "room_alias_name": "gruppe_kollegium" }),
+        )
+        .await?
+        .ok()?;
+    let as_room = as_room["room_id"].as_str().context("room_id")?.to_owned();
+    let answer = as_api
+        .post(
+            &format!("/_schulhof/admin/v1/rooms/%23gruppe_kollegium:{SERVER_NAME}/join"),
+            json!({ "user_ids": [group, anna] }),
+        )
+        .await?
+        .ok()?;
+    ensure!(
+        answer["room_id"] == as_room.as_str()
+            && listed(&answer, "joined") == [group.clone()]
+            && refusal(&answer, &anna) == "M_FORBIDDEN",
+        "{answer}"
+    );
+    ensure!(
+        joined_members(&as_api, &as_room).await?.contains(&group),
+        "the namespace user joined"
+    );
+
+    // Bad requests change nothing and say why.
+    let too_many: Vec<String> = (0..101).map(|i| user_id_of(&format!("kind{i}"))).collect();
+    admin
+        .post(&path, json!({ "user_ids": too_many }))
+        .await?
+        .expect_error(&[400], &["M_INVALID_PARAM"])?;
+    admin
+        .post(&path, json!({ "user_id": ben }))
+        .await?
+        .expect_error(&[400], &["M_MISSING_PARAM"])?;
+    admin
+        .post(&path, json!({ "user_ids": [ben, "kein-benutzer"] }))
+        .await?
+        .expect_error(&[400], &["M_INVALID_PARAM"])?;
+    admin
+        .post(
+            &format!("/_schulhof/admin/v1/rooms/!unbekannt:{SERVER_NAME}/join"),
+            json!({ "user_ids": [ben] }),
+        )
+        .await?
+        .expect_error(&[404], &["M_NOT_FOUND"])?;
+    server
+        .raw()
+        .post(&path, json!({ "user_ids": [ben] }))
+        .await?
+        .expect_error(&[401], &["M_MISSING_TOKEN"])?;
+
+    // An appservice without `de.schulhof.admin_join` is refused the whole call.
+    std::fs::write(
+        server.path("gruppen-appservice.yaml"),
+        registration(None, ""),
+    )?;
+    server.restart().await?;
+    appservice_api(server)
+        .post(&path, json!({ "user_ids": [group] }))
+        .await?
+        .expect_error(&[403], &["M_FORBIDDEN"])?;
     Ok(())
 }

@@ -47,7 +47,10 @@ pub fn interested_in_room(registration: &Registration, room: &RoomSnapshot) -> b
             return true;
         }
     }
-    room.joined().any(|u| registration.owns_user(u.as_str()))
+    // Its sender first, one look-up, settles the common case (the school's bot is joined to
+    // every room it manages) without matching every member against the namespaces.
+    room.is_joined(&registration.sender)
+        || room.joined().any(|u| registration.owns_user(u.as_str()))
 }
 
 /// Whether `registration` is interested in `pdu`, an event of `room` (the room's state

@@ -21,7 +21,7 @@ pub mod user_rooms;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use ruma::{OwnedEventId, OwnedRoomId, RoomAliasId, RoomId, RoomVersionId, UserId};
+use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, RoomVersionId, UserId};
 use schulhof_store::{Db, NewEvent, NewHold};
 
 pub use build::EventTemplate;
@@ -29,6 +29,7 @@ pub use snapshot::{Audience, Member, RoomSnapshot};
 
 use crate::service::rooms::pdu::Pdu;
 use crate::service::school::policy::{self, RoomOrigin};
+use crate::service::write::Locked;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -240,132 +241,257 @@ impl Rooms {
             pdus.push(pdu);
         }
 
-        let directory = state.directory.snapshot();
-        let (sent, told) = lock
-            .commit(state, async |c| {
-                let mut told = Vec::new();
-                if let Some(new) = &new_room {
-                    Db::insert_room(
-                        c.tx(),
-                        room_id.as_str(),
-                        new.version.as_str(),
-                        sender.as_str(),
-                        now,
-                    )
-                    .await?;
-                    Db::insert_room_origin(c.tx(), room_id.as_str(), &new.origin.to_row()).await?;
-                    if let Some(alias) = new.alias {
-                        // In the room's own commit: of two creations with one alias, exactly
-                        // one stores its room, the other nothing.
-                        Db::insert_alias(c.tx(), alias.as_str(), room_id.as_str(), sender.as_str())
-                            .await
-                            .map_err(|e| match e {
-                                schulhof_store::StoreError::Conflict => create::alias_taken(),
-                                other => other.into(),
-                            })?;
-                    }
-                }
-                let mut sent = Vec::with_capacity(pdus.len());
-                for (i, pdu) in pdus.iter().enumerate() {
-                    let pos = c.next_pos();
-                    let json =
-                        serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
-                    let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
-                    let relation = pdu.relation();
-                    let event = NewEvent {
-                        stream_pos: pos,
-                        event_id: pdu.event_id.as_str(),
-                        room_id: room_id.as_str(),
-                        sender: sender.as_str(),
-                        event_type: &pdu.kind.to_string(),
-                        state_key: pdu.state_key.as_deref(),
-                        membership: membership.as_deref(),
-                        origin_server_ts: now,
-                        json: &json,
-                        txn: if i == 0 { txn } else { None },
-                        relation: relation
-                            .as_ref()
-                            .map(|(id, kind)| (id.as_str(), kind.as_str())),
-                    };
-                    Db::insert_event(c.tx(), &event)
-                        .await
-                        .map_err(|e| match e {
-                            schulhof_store::StoreError::Conflict => Error::bad_json(
-                                "Diese Transaktions-ID wurde schon verwendet.",
-                                "This transaction ID was already used.",
-                            ),
-                            other => other.into(),
-                        })?;
-                    crate::service::delayed::supersede(state, c.tx(), pdu, now).await?;
-                    // Outbox seam: the event's rows for interested appservices.
-                    crate::service::appservice::outbox::record_event(
-                        state, c, &working, pdu, pos, now,
-                    )
-                    .await?;
-                    let holds = state
-                        .quiet_hours
-                        .holds(&directory, &working, sender, pdu, now);
-                    let held: Vec<&UserId> = holds.iter().map(|h| h.recipient).collect();
-                    let notified = crate::service::push::rules::record_notifications(
-                        state, c, &working, pdu, pos, &held,
-                    )
-                    .await?;
-                    for (hold, notified) in holds.iter().zip(notified) {
-                        let row = NewHold {
-                            recipient: hold.recipient.as_str(),
-                            event_pos: pos,
-                            room_id: room_id.as_str(),
-                            sender: sender.as_str(),
-                            release_ts: hold.release_ts,
-                            notify: notified.is_some(),
-                            highlight: notified.as_ref().is_some_and(|n| n.highlight),
-                            shared_group: hold.shared_group,
-                            push_tweaks: notified.as_ref().map(|n| n.tweaks.as_str()),
-                        };
-                        Db::insert_hold(c.tx(), &row).await?;
-                        c.effects().held(
-                            hold.recipient.as_str(),
-                            room_id.as_str(),
-                            hold.release_ts,
-                        );
-                        told.push((hold.recipient.to_owned(), hold.release_ts));
-                    }
-                    if let Some(target) = pdu.redacted_event() {
-                        let redacted =
-                            build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu)
-                                .await?;
-                        if let Some(target_pos) = redacted {
-                            for recipient in Db::withdraw_holds(c.tx(), target_pos, pos).await? {
-                                c.effects().holds_changed(&recipient);
-                            }
-                        }
-                    }
-                    if pdu.kind == ruma::events::TimelineEventType::RoomMember {
-                        // A user who just left or was kicked, banned or invited must hear of it too.
-                        if let Some(target) = pdu.state_key.as_deref() {
-                            c.effects().wake([target]).membership_changed(target);
-                        }
-                    }
-                    sent.push(Sent {
-                        event_id: pdu.event_id.clone(),
-                        stream_pos: pos,
-                    });
-                }
-                let working = Arc::new(working);
-                c.effects()
-                    .wake_members(working.clone(), Audience::JoinedAndInvited)
-                    .room_activity(room_id.as_str(), RoomActivity::Event)
-                    .replace_snapshot(working);
-                Ok((sent, told))
-            })
-            .await?;
+        let prepared = Prepared { working, pdus, now };
+        let (sent, told) =
+            commit_events(state, lock, room_id, new_room.as_ref(), prepared, txn).await?;
         // Boxed: a notice is itself sent through this function.
         Box::pin(crate::service::notices::tell_held(state, sender, told)).await;
         Ok(sent)
+    }
+
+    /// Builds, checks and stores `groups` of events into the existing room `room_id` in one
+    /// transaction, each group on its own: a group's events are sent in order by their
+    /// senders, each checked as in [`Rooms::send`] (the policy, then the room's authorization
+    /// rules, on the room's state after the events before it); the first refusal ends its group
+    /// (its earlier events stay, as separate sends would have left them) and the other groups
+    /// go on. Returns each group's outcome in order; a policy denial is counted, audited and
+    /// told like any other. A fault of the server (database) fails the whole call and stores
+    /// nothing. The caller checks that the people membership events are about exist.
+    pub async fn send_each(
+        state: &AppState,
+        room_id: &RoomId,
+        groups: Vec<EventGroup>,
+    ) -> Result<Vec<Result<()>>> {
+        let lock = state.writer.lock().await;
+        let mut prepared = Prepared {
+            working: state
+                .rooms
+                .existing(&state.db, room_id)
+                .await?
+                .as_ref()
+                .clone(),
+            pdus: Vec::new(),
+            now: state.clock.now_ms(),
+        };
+        let ctx = policy::Context::now(state);
+        let mut outcomes = Vec::with_capacity(groups.len());
+        for group in groups {
+            outcomes.push(prepared.group(state, &ctx, group)?);
+        }
+        if prepared.pdus.is_empty() {
+            drop(lock);
+        } else {
+            // Member events and state events are never held: there is nobody to tell.
+            commit_events(state, lock, room_id, None, prepared, None).await?;
+        }
+        let mut results = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            results.push(match outcome {
+                GroupOutcome::Sent => Ok(()),
+                GroupOutcome::Refused(error) => Err(error),
+                // Boxed: the notice of a refusal is itself sent through `send_batch`.
+                GroupOutcome::Denied(sender, denied) => {
+                    Err(Box::pin(denied.refuse(state, &sender)).await)
+                }
+            });
+        }
+        Ok(results)
     }
 
     /// Parses a stored event.
     pub fn parse(json: &str) -> Result<Pdu> {
         Pdu::from_json(json).map_err(|e| Error::Internal(format!("stored event unreadable: {e}")))
     }
+}
+
+/// One group of [`Rooms::send_each`]: events sent in order, each by its sender.
+pub type EventGroup = Vec<(OwnedUserId, EventTemplate)>;
+
+/// How one group of [`Rooms::send_each`] ended.
+enum GroupOutcome {
+    /// All its events are built and authorised.
+    Sent,
+    /// The policy refused an event of this sender (told after the writer lock is released).
+    Denied(OwnedUserId, policy::Denied),
+    /// The room's authorization rules or the event's checks refused an event.
+    Refused(Error),
+}
+
+/// Events built and authorised in order under the writer lock, ready to be stored.
+struct Prepared {
+    /// The room's state after the events.
+    working: RoomSnapshot,
+    /// The events, in order.
+    pdus: Vec<Pdu>,
+    /// Their `origin_server_ts`.
+    now: i64,
+}
+
+impl Prepared {
+    /// Builds and authorises one group's events on the working state and adds them; stops at
+    /// the first refusal (see [`Rooms::send_each`]). Only a server fault is an error.
+    fn group(
+        &mut self,
+        state: &AppState,
+        ctx: &policy::Context,
+        group: EventGroup,
+    ) -> Result<GroupOutcome> {
+        for (sender, template) in group {
+            if let Err(denied) = policy::check_event(ctx, &self.working, &sender, &template) {
+                return Ok(GroupOutcome::Denied(sender, denied));
+            }
+            let built = build::build_and_authorize(
+                &self.working,
+                &sender,
+                template,
+                self.now,
+                state.config.encryption.allow,
+            );
+            match built {
+                Ok(pdu) => {
+                    self.working.apply(&pdu);
+                    self.pdus.push(pdu);
+                }
+                Err(error) if error.status().is_server_error() => return Err(error),
+                Err(error) => return Ok(GroupOutcome::Refused(error)),
+            }
+        }
+        Ok(GroupOutcome::Sent)
+    }
+}
+
+/// Stores `prepared` in one transaction under `lock`, with everything the events cause
+/// (appservice outbox, quiet-hours holds, push notifications, redactions); `new_room` if they
+/// create the room (its creator is the sender of the first event). After the commit the
+/// effects replace the room's snapshot and wake its members. Returns the stored events and the
+/// quiet-hours holds to tell the sender about.
+async fn commit_events(
+    state: &AppState,
+    lock: Locked<'_>,
+    room_id: &RoomId,
+    new_room: Option<&RoomCreation<'_>>,
+    prepared: Prepared,
+    txn: Option<(&str, &str)>,
+) -> Result<(Vec<Sent>, Vec<(OwnedUserId, i64)>)> {
+    let Prepared {
+        mut working,
+        pdus,
+        now,
+    } = prepared;
+    let creator = pdus
+        .first()
+        .map(|p| p.sender.clone())
+        .ok_or_else(|| Error::Internal("commit without events".into()))?;
+    let directory = state.directory.snapshot();
+    lock.commit(state, async |c| {
+        let mut told = Vec::new();
+        if let Some(new) = new_room {
+            Db::insert_room(
+                c.tx(),
+                room_id.as_str(),
+                new.version.as_str(),
+                creator.as_str(),
+                now,
+            )
+            .await?;
+            Db::insert_room_origin(c.tx(), room_id.as_str(), &new.origin.to_row()).await?;
+            if let Some(alias) = new.alias {
+                // In the room's own commit: of two creations with one alias, exactly
+                // one stores its room, the other nothing.
+                Db::insert_alias(c.tx(), alias.as_str(), room_id.as_str(), creator.as_str())
+                    .await
+                    .map_err(|e| match e {
+                        schulhof_store::StoreError::Conflict => create::alias_taken(),
+                        other => other.into(),
+                    })?;
+            }
+        }
+        let mut sent = Vec::with_capacity(pdus.len());
+        for (i, pdu) in pdus.iter().enumerate() {
+            let sender: &UserId = &pdu.sender;
+            let pos = c.next_pos();
+            let json = serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
+            let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
+            let relation = pdu.relation();
+            let event = NewEvent {
+                stream_pos: pos,
+                event_id: pdu.event_id.as_str(),
+                room_id: room_id.as_str(),
+                sender: sender.as_str(),
+                event_type: &pdu.kind.to_string(),
+                state_key: pdu.state_key.as_deref(),
+                membership: membership.as_deref(),
+                origin_server_ts: now,
+                json: &json,
+                txn: if i == 0 { txn } else { None },
+                relation: relation
+                    .as_ref()
+                    .map(|(id, kind)| (id.as_str(), kind.as_str())),
+            };
+            Db::insert_event(c.tx(), &event)
+                .await
+                .map_err(|e| match e {
+                    schulhof_store::StoreError::Conflict => Error::bad_json(
+                        "Diese Transaktions-ID wurde schon verwendet.",
+                        "This transaction ID was already used.",
+                    ),
+                    other => other.into(),
+                })?;
+            crate::service::delayed::supersede(state, c.tx(), pdu, now).await?;
+            // Outbox seam: the event's rows for interested appservices.
+            crate::service::appservice::outbox::record_event(state, c, &working, pdu, pos, now)
+                .await?;
+            let holds = state
+                .quiet_hours
+                .holds(&directory, &working, sender, pdu, now);
+            let held: Vec<&UserId> = holds.iter().map(|h| h.recipient).collect();
+            let notified = crate::service::push::rules::record_notifications(
+                state, c, &working, pdu, pos, &held,
+            )
+            .await?;
+            for (hold, notified) in holds.iter().zip(notified) {
+                let row = NewHold {
+                    recipient: hold.recipient.as_str(),
+                    event_pos: pos,
+                    room_id: room_id.as_str(),
+                    sender: sender.as_str(),
+                    release_ts: hold.release_ts,
+                    notify: notified.is_some(),
+                    highlight: notified.as_ref().is_some_and(|n| n.highlight),
+                    shared_group: hold.shared_group,
+                    push_tweaks: notified.as_ref().map(|n| n.tweaks.as_str()),
+                };
+                Db::insert_hold(c.tx(), &row).await?;
+                c.effects()
+                    .held(hold.recipient.as_str(), room_id.as_str(), hold.release_ts);
+                told.push((hold.recipient.to_owned(), hold.release_ts));
+            }
+            if let Some(target) = pdu.redacted_event() {
+                let redacted =
+                    build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu).await?;
+                if let Some(target_pos) = redacted {
+                    for recipient in Db::withdraw_holds(c.tx(), target_pos, pos).await? {
+                        c.effects().holds_changed(&recipient);
+                    }
+                }
+            }
+            if pdu.kind == ruma::events::TimelineEventType::RoomMember {
+                // A user who just left or was kicked, banned or invited must hear of it too.
+                if let Some(target) = pdu.state_key.as_deref() {
+                    c.effects().wake([target]).membership_changed(target);
+                }
+            }
+            sent.push(Sent {
+                event_id: pdu.event_id.clone(),
+                stream_pos: pos,
+            });
+        }
+        let working = Arc::new(working);
+        c.effects()
+            .wake_members(working.clone(), Audience::JoinedAndInvited)
+            .room_activity(room_id.as_str(), RoomActivity::Event)
+            .replace_snapshot(working);
+        Ok((sent, told))
+    })
+    .await
 }
