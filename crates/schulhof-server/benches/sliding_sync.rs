@@ -209,9 +209,7 @@ async fn responses(backend: Backend) {
             })
         );
         let request = room_list_request(size, None, 0);
-        let queries = query_log()
-            .count(sliding::sync(state, &me, &request))
-            .await;
+        let queries = query_log().count(sliding::sync(state, &me, &request)).await;
         println!(
             "{}",
             json!({
@@ -249,9 +247,7 @@ async fn responses(backend: Backend) {
     let (room, other) = &rooms[0];
     say(state, room, other, "Gezählt").await;
     let request = room_list_request(ROOMS as u32, Some(pos), 0);
-    let queries = query_log()
-        .count(sliding::sync(state, &me, &request))
-        .await;
+    let queries = query_log().count(sliding::sync(state, &me, &request)).await;
     println!(
         "{}",
         json!({
