@@ -8,6 +8,8 @@
 //!   Goal: ≤ 30 ms.
 //! - `sliding_incremental`: the response from the previous position after one new message in
 //!   one of the 200 rooms; median and p99 of 200. Goal: ≤ 2 ms.
+//! - `sliding_queries`: the database statements of one more (untimed) response of each kind,
+//!   counted from sqlx's statement log: how many, their summed time, and per statement kind.
 //! - `sliding_idle_cpu`: CPU time of the whole process during three idle seconds while 1,000
 //!   connections (1,000 users, one room each) wait in a long-poll. Goal: 0.
 //!
@@ -19,7 +21,9 @@ mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{account, cpu_ticks, direct_chat, ms, say, session, us};
@@ -29,6 +33,10 @@ use schulhof_server::service::sync::sliding;
 use schulhof_server::state::AppState;
 use serde_json::json;
 use support::{Backend, TestState};
+use tracing::field::{Field, Visit};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 /// Rooms of the user whose responses are timed.
 const ROOMS: usize = 200;
@@ -66,6 +74,97 @@ fn room_list_request(size: u32, pos: Option<String>, timeout_ms: u64) -> v5::Req
     request.pos = pos;
     request.timeout = Some(Duration::from_millis(timeout_ms));
     request
+}
+
+/// The statements sqlx reports while switched on: per statement summary, how many and their
+/// summed time in seconds. Switched off, sqlx's log costs nothing (the callsite is disabled).
+#[derive(Default)]
+struct QueryLog {
+    on: AtomicBool,
+    seen: Mutex<BTreeMap<String, (usize, f64)>>,
+}
+
+/// The fields of one sqlx statement event.
+#[derive(Default)]
+struct Statement {
+    summary: String,
+    secs: f64,
+}
+
+impl Visit for Statement {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "summary" {
+            self.summary = value.to_owned();
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.secs = value;
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.summary = format!("{value:?}");
+        }
+    }
+}
+
+impl QueryLog {
+    /// Counts the statements `work` makes: `(count, milliseconds, per summary)`.
+    async fn count<T, E: std::fmt::Debug>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> serde_json::Value {
+        self.seen.lock().expect("log").clear();
+        self.on.store(true, Ordering::SeqCst);
+        work.await.expect("counted response");
+        self.on.store(false, Ordering::SeqCst);
+        let seen = std::mem::take(&mut *self.seen.lock().expect("log"));
+        let total: usize = seen.values().map(|(n, _)| n).sum();
+        let secs: f64 = seen.values().map(|(_, s)| s).sum();
+        let kinds: BTreeMap<String, serde_json::Value> = seen
+            .into_iter()
+            .map(|(k, (n, s))| (k, json!({ "count": n, "ms": (s * 1e4).round() / 10.0 })))
+            .collect();
+        json!({ "statements": total, "ms": (secs * 1e4).round() / 10.0, "by_kind": kinds })
+    }
+}
+
+impl<S: Subscriber> Layer<S> for &'static QueryLog {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if metadata.target() == "sqlx::query" {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        metadata.target() == "sqlx::query" && self.on.load(Ordering::SeqCst)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let mut statement = Statement::default();
+        event.record(&mut statement);
+        let summary: String = statement.summary.chars().take(60).collect();
+        let mut seen = self.seen.lock().expect("log");
+        let entry = seen.entry(summary).or_default();
+        entry.0 += 1;
+        entry.1 += statement.secs;
+    }
+}
+
+/// The process's statement log, installed once.
+fn query_log() -> &'static QueryLog {
+    static LOG: std::sync::OnceLock<&'static QueryLog> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log: &'static QueryLog = Box::leak(Box::default());
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(log))
+            .expect("one subscriber");
+        log
+    })
 }
 
 fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
@@ -109,6 +208,15 @@ async fn responses(backend: Backend) {
                 "rooms": ROOMS, "list_size": size, "median_ms": ms(median), "p99_ms": ms(p99),
             })
         );
+        let request = room_list_request(size, None, 0);
+        let queries = query_log().count(sliding::sync(state, &me, &request)).await;
+        println!(
+            "{}",
+            json!({
+                "figure": "sliding_queries", "backend": format!("{backend:?}"),
+                "response": format!("first, list of {size}"), "queries": queries,
+            })
+        );
     }
 
     let first = sliding::sync(state, &me, &room_list_request(ROOMS as u32, None, 0))
@@ -134,6 +242,17 @@ async fn responses(backend: Backend) {
         json!({
             "figure": "sliding_incremental", "backend": format!("{backend:?}"), "rooms": ROOMS,
             "responses": INCREMENTAL, "median_us": us(median), "p99_us": us(p99),
+        })
+    );
+    let (room, other) = &rooms[0];
+    say(state, room, other, "Gezählt").await;
+    let request = room_list_request(ROOMS as u32, Some(pos), 0);
+    let queries = query_log().count(sliding::sync(state, &me, &request)).await;
+    println!(
+        "{}",
+        json!({
+            "figure": "sliding_queries", "backend": format!("{backend:?}"),
+            "response": "incremental", "queries": queries,
         })
     );
     state.jobs.shutdown(Duration::from_secs(2)).await;

@@ -6,7 +6,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
-use crate::{execute, execute_tx, fetch, scalar, Db, Result, StoreError, Tx};
+use crate::{execute, execute_tx, fetch, scalar, with_db, Db, Result, StoreError, Tx};
 
 /// An event as stored.
 #[derive(Debug, Clone)]
@@ -92,6 +92,18 @@ const EVENT_COLUMNS: &str =
 /// client text; a negative one reads nothing.
 fn sql_limit(limit: i64) -> i64 {
     limit.max(0)
+}
+
+/// Rooms per statement in the reads of many rooms at once: a few statement texts (one per
+/// group size) that both engines keep prepared, far below their limits on parameters.
+pub(crate) const ROOMS_PER_STATEMENT: usize = 25;
+
+/// `$first, $first+1, …` for `count` parameters (an `IN` list).
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reads the columns of `EVENT_COLUMNS` in order.
@@ -306,6 +318,44 @@ impl Db {
         Ok(fetch!(self, fetch_all, sql, [room_id, after, until])?)
     }
 
+    /// [`room_events_backward`](Self::room_events_backward) of many rooms at once: of each of
+    /// `rooms`, the newest `limit` events with `after < stream_pos <= until`, newest first.
+    pub async fn rooms_events_backward(
+        &self,
+        rooms: &[&str],
+        after: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>> {
+        let mut events = Vec::new();
+        for group in rooms.chunks(ROOMS_PER_STATEMENT) {
+            // One indexed read per room, each with its own limit, in one statement.
+            let sql = (0..group.len())
+                .map(|i| {
+                    format!(
+                        "SELECT * FROM (SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ${}
+                             AND stream_pos > $1 AND stream_pos <= $2
+                             ORDER BY stream_pos DESC LIMIT {}) room{i}",
+                        i + 3,
+                        sql_limit(limit)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let rows: Vec<EventRow> = with_db!(self, |c| {
+                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(after)
+                    .bind(until);
+                for room in group {
+                    query = query.bind(*room);
+                }
+                query.fetch_all(c).await
+            })?;
+            events.extend(rows);
+        }
+        Ok(events)
+    }
+
     /// Events of a room with `from <= stream_pos < until`, oldest first, at most `limit`.
     pub async fn room_events_forward(
         &self,
@@ -332,6 +382,31 @@ impl Db {
                  ORDER BY stream_pos"
         ));
         Ok(fetch!(self, fetch_all, sql, [room_id, pos])?)
+    }
+
+    /// [`state_at`](Self::state_at) of many rooms at once: the state of each of `rooms` right
+    /// after `pos`.
+    pub async fn rooms_state_at(&self, rooms: &[&str], pos: i64) -> Result<Vec<EventRow>> {
+        let mut state = Vec::new();
+        for group in rooms.chunks(ROOMS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
+                     SELECT MAX(stream_pos) FROM events
+                     WHERE room_id IN ({}) AND state_key IS NOT NULL AND stream_pos <= $1
+                     GROUP BY room_id, event_type, state_key)
+                 ORDER BY stream_pos",
+                placeholders(2, group.len())
+            );
+            let rows: Vec<EventRow> = with_db!(self, |c| {
+                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(pos);
+                for room in group {
+                    query = query.bind(*room);
+                }
+                query.fetch_all(c).await
+            })?;
+            state.extend(rows);
+        }
+        Ok(state)
     }
 
     /// State events of a room with `after < stream_pos <= until`, oldest first.
@@ -375,6 +450,27 @@ impl Db {
     pub async fn room_positions(&self) -> Result<Vec<(String, i64)>> {
         let sql = "SELECT room_id, MAX(stream_pos) FROM events GROUP BY room_id";
         Ok(fetch!(self, fetch_all, sql, [])?)
+    }
+
+    /// The newest event of one of `types` in every room that has one, as
+    /// `(room_id, stream_pos, sender, state_key)` (a full scan, once at start).
+    pub async fn newest_events_of_types(
+        &self,
+        types: &[&str],
+    ) -> Result<Vec<(String, i64, String, Option<String>)>> {
+        let sql = format!(
+            "SELECT room_id, stream_pos, sender, state_key FROM events WHERE stream_pos IN (
+                 SELECT MAX(stream_pos) FROM events WHERE event_type IN ({})
+                 GROUP BY room_id)",
+            placeholders(1, types.len())
+        );
+        Ok(with_db!(self, |c| {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()));
+            for kind in types {
+                query = query.bind(*kind);
+            }
+            query.fetch_all(c).await
+        })?)
     }
 
     /// The current membership of a user in every room they have one in.

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
+use crate::events::{placeholders, ROOMS_PER_STATEMENT};
 
-use crate::{execute_tx, fetch, scalar, scalar_tx, with_tx, Db, Result, Tx};
+use crate::{execute_tx, fetch, scalar, scalar_tx, with_db, with_tx, Db, Result, Tx};
 
 /// Exceptions recorded by one statement (three parameters each, well below both engines'
 /// limits on parameters).
@@ -201,6 +202,46 @@ impl Db {
         Ok(fetch!(self, fetch_all, sql, [room_id, after, until])?)
     }
 
+    /// [`receipts_since`](Self::receipts_since) of many rooms at once, each receipt with its
+    /// room.
+    pub async fn rooms_receipts_since(
+        &self,
+        rooms: &[&str],
+        after: i64,
+        until: i64,
+    ) -> Result<Vec<(String, ReceiptRow)>> {
+        let mut receipts = Vec::new();
+        for group in rooms.chunks(ROOMS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT room_id, user_id, receipt_type, thread_id, event_id, ts FROM receipts
+                 WHERE room_id IN ({}) AND stream_pos > $1 AND stream_pos <= $2",
+                placeholders(3, group.len())
+            );
+            let rows: Vec<(String, String, String, String, String, i64)> = with_db!(self, |c| {
+                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(after)
+                    .bind(until);
+                for room in group {
+                    query = query.bind(*room);
+                }
+                query.fetch_all(c).await
+            })?;
+            receipts.extend(rows.into_iter().map(
+                |(room_id, user_id, receipt_type, thread_id, event_id, ts)| {
+                    let receipt = ReceiptRow {
+                        user_id,
+                        receipt_type,
+                        thread_id,
+                        event_id,
+                        ts,
+                    };
+                    (room_id, receipt)
+                },
+            ));
+        }
+        Ok(receipts)
+    }
+
     /// Stream position of the newest receipt of a room (0 if none).
     pub async fn room_receipt_positions(&self) -> Result<Vec<(String, i64)>> {
         let sql = "SELECT room_id, MAX(stream_pos) FROM receipts GROUP BY room_id";
@@ -296,6 +337,35 @@ impl Db {
     pub async fn unread_notification_rooms(&self, user_id: &str) -> Result<Vec<(String, i64)>> {
         let sql = AssertSqlSafe(format!(
             "SELECT room_id, COUNT(*) FROM ({}) unread GROUP BY room_id ORDER BY room_id",
+            *UNREAD_EVERYWHERE
+        ));
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
+    }
+
+    /// `(room_id, notification_count, highlight_count)` of every room where `user_id` has
+    /// unread notifications, in one query ([`notification_counts`](Self::notification_counts)
+    /// of many rooms at once).
+    pub async fn notification_counts_by_room(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT room_id, COUNT(*), CAST(COALESCE(SUM(highlight), 0) AS BIGINT)
+             FROM ({}) unread GROUP BY room_id",
+            *UNREAD_EVERYWHERE
+        ));
+        Ok(fetch!(self, fetch_all, sql, [user_id])?)
+    }
+
+    /// The unread notifying events of a user in every room as `(room_id, sender,
+    /// highlight)`, in one query ([`unread_notifications`](Self::unread_notifications) of many
+    /// rooms at once).
+    pub async fn unread_notifications_by_room(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, Option<String>, i64)>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT room_id, sender, highlight FROM ({}) unread",
             *UNREAD_EVERYWHERE
         ));
         Ok(fetch!(self, fetch_all, sql, [user_id])?)

@@ -1,5 +1,6 @@
 //! Conformance of the event store on SQLite and PostgreSQL: history pages, room state at a
-//! position, memberships, duplicate events, stream positions, aliases and the room directory.
+//! position, memberships, duplicate events, stream positions, aliases and the room directory;
+//! the reads of many rooms at once equal the reads room by room.
 
 #[macro_use]
 mod common;
@@ -15,6 +16,7 @@ on_both_engines!(
     the_highest_stream_position_covers_every_stream,
     aliases_and_the_room_directory,
     relations_are_found_by_the_event_they_relate_to_until_redacted,
+    reads_of_many_rooms_equal_reads_room_by_room,
 );
 
 fn positions(events: &[EventRow]) -> Vec<i64> {
@@ -403,4 +405,70 @@ async fn related(db: &Db, target: &str, limit: i64) -> Vec<String> {
         .into_iter()
         .map(|r| format!("{} {}", r.event.event_id, r.rel_type))
         .collect()
+}
+
+async fn reads_of_many_rooms_equal_reads_room_by_room(engine: Engine) {
+    let db = fresh_db(engine).await;
+    // 30 rooms (more than one statement's group), each with its creation, a name and a few
+    // messages; every third room only its creation.
+    let rooms: Vec<String> = (0..30).map(|i| format!("!raum{i}:schule.test")).collect();
+    let mut pos = 0;
+    let create = r#"{"creator":"@anna:schule.test"}"#;
+    for (i, room) in rooms.iter().enumerate() {
+        pos += 1;
+        store_event(&db, pos, room, ANNA, "m.room.create", Some(""), create).await;
+        if i % 3 == 0 {
+            continue;
+        }
+        pos += 1;
+        name(&db, pos, room, "Klasse").await;
+        for _ in 0..i % 5 {
+            pos += 1;
+            message(&db, pos, room, BEN).await;
+        }
+    }
+    let ids: Vec<&str> = rooms.iter().map(String::as_str).collect();
+    let until = pos - 3;
+
+    let together = db.rooms_events_backward(&ids, 0, until, 2).await.unwrap();
+    let mut by_room = Vec::new();
+    for room in &ids {
+        by_room.extend(db.room_events_backward(room, 0, until, 2).await.unwrap());
+    }
+    let key = |e: &EventRow| (e.room_id.clone(), std::cmp::Reverse(e.stream_pos));
+    let mut together_keys: Vec<_> = together.iter().map(key).collect();
+    together_keys.sort();
+    let mut by_room_keys: Vec<_> = by_room.iter().map(key).collect();
+    by_room_keys.sort();
+    assert_eq!(together_keys, by_room_keys);
+
+    let together = db.rooms_state_at(&ids, until).await.unwrap();
+    let mut by_room = Vec::new();
+    for room in &ids {
+        by_room.extend(db.state_at(room, until).await.unwrap());
+    }
+    let mut together = positions(&together);
+    let mut by_room = positions(&by_room);
+    together.sort();
+    by_room.sort();
+    assert_eq!(together, by_room);
+    assert!(together.len() > rooms.len(), "creations and names");
+
+    let newest = db
+        .newest_events_of_types(&["m.room.create", "m.room.message"])
+        .await
+        .unwrap();
+    assert_eq!(newest.len(), rooms.len());
+    for (room, pos, sender, state_key) in newest {
+        let events = db
+            .room_events_backward(&room, 0, i64::MAX, 100)
+            .await
+            .unwrap();
+        let last = events
+            .iter()
+            .find(|e| e.event_type != "m.room.name")
+            .unwrap();
+        assert_eq!((pos, sender), (last.stream_pos, last.sender.clone()));
+        assert_eq!(state_key.is_some(), last.event_type == "m.room.create");
+    }
 }

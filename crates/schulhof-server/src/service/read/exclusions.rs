@@ -88,9 +88,13 @@ impl Exclusions {
     /// Whether this event, at the position it has for this user, is hidden. State events stay
     /// visible (the room's state must stay whole for the client; they are never held).
     pub fn hides(&self, event: &EventRow) -> bool {
-        event.state_key.is_none()
-            && (self.hides_sender(&event.sender)
-                || self.holds.displaced.contains(&event.stream_pos))
+        self.hides_at(event.stream_pos, &event.sender, event.state_key.is_some())
+    }
+
+    /// [`hides`](Self::hides) for the event at `pos` (the position it has for this user) sent
+    /// by `sender`, a state event if `state`.
+    pub fn hides_at(&self, pos: i64, sender: &str, state: bool) -> bool {
+        !state && (self.hides_sender(sender) || self.holds.displaced.contains(&pos))
     }
 
     /// Where this user sees the event sent at `event_pos`, if it was released to them from

@@ -14,8 +14,10 @@
 pub mod exclusions;
 pub mod filter;
 pub mod history;
+pub mod prefetch;
 pub mod relations;
 pub mod threads;
+pub mod unread;
 pub mod visibility;
 
 use std::collections::BTreeSet;
@@ -26,11 +28,13 @@ use ruma::{RoomId, UserId};
 use schulhof_store::{EventRow, RelatingEvent};
 use tokio::sync::OnceCell;
 
+use crate::service::rooms::bumps::BUMP_TYPES;
 use crate::service::school::policy::Context;
 use crate::state::AppState;
 use crate::{Error, Result};
 use exclusions::Exclusions;
 use filter::{event_matches, lazy_load_members};
+use prefetch::Prefetched;
 use visibility::Visibility;
 
 /// Rows fetched per database round trip once a page needs more than its first chunk (the
@@ -41,6 +45,12 @@ const SCAN_LIMIT: usize = 2_000;
 /// Most related events one `/relations` request looks at (reactions of a whole school to one
 /// announcement stay below it).
 pub const RELATIONS_LIMIT: usize = 5_000;
+
+/// How many events a page of `limit` events reads first: one more than the limit, so a page
+/// of visible, matching events needs one query and knows whether more follow.
+pub fn first_chunk(limit: usize) -> i64 {
+    (limit as i64 + 1).min(CHUNK)
+}
 
 /// What one user may read of one room.
 pub struct RoomReader<'a> {
@@ -53,6 +63,8 @@ pub struct RoomReader<'a> {
     joined_since: Option<i64>,
     visibility: OnceCell<Visibility>,
     exclusions: Arc<Exclusions>,
+    /// What was read of this room together with others, if it was.
+    prefetched: Option<&'a Prefetched>,
 }
 
 /// Which way a page runs.
@@ -122,7 +134,14 @@ impl<'a> RoomReader<'a> {
             joined_since,
             visibility: OnceCell::new(),
             exclusions: state.exclusions.of(state, user_id).await?,
+            prefetched: None,
         })
+    }
+
+    /// This reader, taking what it reads from `prefetched` where that holds it.
+    pub fn with_prefetched(mut self, prefetched: Option<&'a Prefetched>) -> Self {
+        self.prefetched = prefetched;
+        self
     }
 
     /// Whose reader this is.
@@ -193,9 +212,7 @@ impl<'a> RoomReader<'a> {
             Direction::Backward => from.min(self.until),
             Direction::Forward => from,
         };
-        // One more than the limit: a page of visible, matching events then needs one query
-        // and knows whether more follow.
-        let mut size = (limit as i64 + 1).min(CHUNK);
+        let mut size = first_chunk(limit);
         loop {
             let chunk = self.chunk(direction, cursor, to, size).await?;
             let exhausted = (chunk.len() as i64) < size;
@@ -247,7 +264,13 @@ impl<'a> RoomReader<'a> {
         let (stored, range) = match direction {
             Direction::Backward => {
                 let lower = to.unwrap_or(0);
-                let rows = db.room_events_backward(room, lower, cursor, size).await?;
+                let prefetched = self
+                    .prefetched
+                    .and_then(|p| p.events(room, lower, cursor, size));
+                let rows = match prefetched {
+                    Some(rows) => rows,
+                    None => db.room_events_backward(room, lower, cursor, size).await?,
+                };
                 (rows, lower + 1..=cursor)
             }
             Direction::Forward => {
@@ -279,6 +302,35 @@ impl<'a> RoomReader<'a> {
         }
         rows.truncate(size as usize);
         Ok(rows)
+    }
+
+    /// Position of the newest event of a [`BUMP_TYPES`] type the user sees, if any. It is the
+    /// room's newest bump event ([`BumpIndex`](crate::service::rooms::bumps::BumpIndex)) when
+    /// the reader would return that event as it is: within the range, at or after the user's
+    /// join (no visibility check applies), not hidden by their exclusions, and no event
+    /// released to them from quiet hours after it. Otherwise the history is read, newest first.
+    pub async fn newest_bump(&self) -> Result<Option<i64>> {
+        let room = self.room_id.as_str();
+        if let Some(bump) = self.state.rooms.bumps().newest(room) {
+            let seen_as_is = bump.pos <= self.until
+                && self.joined_since.is_some_and(|p| bump.pos >= p)
+                && !self.exclusions.hides_at(bump.pos, &bump.sender, bump.state)
+                && (bump.pos >= self.until
+                    || self
+                        .exclusions
+                        .released_in(room, bump.pos + 1..=self.until)
+                        .next()
+                        .is_none());
+            if seen_as_is {
+                return Ok(Some(bump.pos));
+            }
+        }
+        let mut filter = RoomEventFilter::default();
+        filter.types = Some(BUMP_TYPES.iter().map(|t| (*t).to_owned()).collect());
+        let page = self
+            .page(Direction::Backward, self.until, None, 1, &filter)
+            .await?;
+        Ok(page.events.first().map(|event| event.stream_pos))
     }
 
     /// One event, if it exists in this room and the user may see it, at the position they
@@ -350,11 +402,11 @@ impl<'a> RoomReader<'a> {
 
     /// The room's whole state right after position `pos` (capped at what the user may read).
     pub async fn state_rows_at(&self, pos: i64) -> Result<Vec<EventRow>> {
-        Ok(self
-            .state
-            .db
-            .state_at(self.room_id.as_str(), pos.min(self.until))
-            .await?)
+        let (room, pos) = (self.room_id.as_str(), pos.min(self.until));
+        if let Some(rows) = self.prefetched.and_then(|p| p.state_at(room, pos)) {
+            return Ok(rows);
+        }
+        Ok(self.state.db.state_at(room, pos).await?)
     }
 
     /// Applies the client's state filter (and lazy loading of members) to state events.
@@ -392,13 +444,6 @@ impl<'a> RoomReader<'a> {
             return Ok((notifications as u64, highlights as u64));
         }
         let unread = self.state.db.unread_notifications(user, room).await?;
-        let mut counts = (0, 0);
-        for (sender, highlight) in unread {
-            if !sender.is_some_and(|s| self.exclusions.hides_sender(&s)) {
-                counts.0 += 1;
-                counts.1 += u64::from(highlight != 0);
-            }
-        }
-        Ok(counts)
+        Ok(unread::count_shown(&self.exclusions, unread))
     }
 }

@@ -6,6 +6,7 @@
 //! snapshot replaced.
 
 mod build;
+pub mod bumps;
 pub mod create;
 pub mod membership;
 pub mod pdu;
@@ -25,6 +26,7 @@ use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, RoomVers
 use schulhof_store::{Db, NewEvent, NewHold};
 
 pub use build::EventTemplate;
+use bumps::{is_bump_type, BumpEvent, BumpIndex};
 pub use snapshot::{Audience, Member, RoomSnapshot};
 
 use crate::service::rooms::pdu::Pdu;
@@ -59,6 +61,8 @@ pub struct Rooms {
     events: RwLock<HashMap<String, i64>>,
     /// Room ID → newest stream position of a receipt in it.
     receipts: RwLock<HashMap<String, i64>>,
+    /// Room ID → its newest bump event.
+    bumps: BumpIndex,
 }
 
 /// A stored event with its stream position, as returned by [`Rooms::send`].
@@ -77,7 +81,13 @@ impl Rooms {
             snapshots: RwLock::default(),
             events: RwLock::new(db.room_positions().await?.into_iter().collect()),
             receipts: RwLock::new(db.room_receipt_positions().await?.into_iter().collect()),
+            bumps: BumpIndex::load(db).await?,
         })
+    }
+
+    /// The newest bump event of each room.
+    pub fn bumps(&self) -> &BumpIndex {
+        &self.bumps
     }
 
     fn index(&self, kind: RoomActivity) -> &RwLock<HashMap<String, i64>> {
@@ -474,6 +484,14 @@ async fn commit_events(
                         c.effects().holds_changed(&recipient);
                     }
                 }
+            }
+            if is_bump_type(&pdu.kind.to_string()) {
+                let bump = BumpEvent {
+                    pos,
+                    sender: sender.to_string(),
+                    state: pdu.state_key.is_some(),
+                };
+                c.effects().bump(room_id.as_str(), bump);
             }
             if pdu.kind == ruma::events::TimelineEventType::RoomMember {
                 // A user who just left or was kicked, banned or invited must hear of it too.

@@ -17,6 +17,7 @@ use crate::service::e2ee::key_counts::KeyCountCache;
 use crate::service::e2ee::keys;
 use crate::service::read::exclusions::Exclusions;
 use crate::service::read::history::senders;
+use crate::service::read::prefetch::Prefetched;
 use crate::service::read::{Direction, RoomReader};
 use crate::service::rooms::typing::TypingUpdate;
 use crate::service::rooms::user_rooms::UserRooms;
@@ -75,6 +76,7 @@ pub async fn compute(
             membership: m,
             room_id: &room_id,
             exclusions: &exclusions,
+            prefetched: None,
         };
         match m.membership.as_str() {
             "join" => {
@@ -198,6 +200,14 @@ impl StateSelection for RoomEventFilter {
     }
 }
 
+/// The timeline length a filter asks for.
+pub fn timeline_limit(filter: &RoomEventFilter) -> usize {
+    filter
+        .limit
+        .map_or(DEFAULT_TIMELINE_LIMIT, |l| u64::from(l) as usize)
+        .clamp(1, 500)
+}
+
 /// How one room is synced: the range, what the client has, how much timeline and which state.
 pub struct RoomSpec<'a> {
     /// Where the client's copy of the room ends.
@@ -228,6 +238,9 @@ pub struct RoomSync<'a> {
     pub room_id: &'a RoomId,
     /// The user's exclusions (events released to them from quiet hours count as activity).
     pub exclusions: &'a Exclusions,
+    /// What was read of this room together with others (events, state, receipts, unread
+    /// counts), if it was; the rest is read room by room.
+    pub prefetched: Option<&'a Prefetched>,
 }
 
 impl RoomSync<'_> {
@@ -239,23 +252,21 @@ impl RoomSync<'_> {
     async fn reader(&self, until: i64) -> Result<RoomReader<'_>> {
         let joined_since =
             (self.membership.membership == "join").then_some(self.membership.stream_pos);
-        RoomReader::new(
+        let reader = RoomReader::new(
             self.state,
             &self.session.user_id,
             self.room_id,
             until,
             joined_since,
         )
-        .await
+        .await?;
+        Ok(reader.with_prefetched(self.prefetched))
     }
 
     /// The newest visible, filtered events in `(since, until]`, oldest first.
     async fn timeline(&self, reader: &RoomReader<'_>) -> Result<Timeline> {
         let filter = self.timeline_filter();
-        let limit = filter
-            .limit
-            .map_or(DEFAULT_TIMELINE_LIMIT, |l| u64::from(l) as usize)
-            .clamp(1, 500);
+        let limit = timeline_limit(filter);
         let page = reader
             .page(
                 Direction::Backward,
@@ -398,7 +409,10 @@ impl RoomSync<'_> {
             typing,
             receipts,
             account_data,
-            unread: reader.notification_counts().await?,
+            unread: match self.prefetched {
+                Some(prefetched) => prefetched.unread().of(room),
+                None => reader.notification_counts().await?,
+            },
             summary: summary(&snapshot, &self.session.user_id),
         }))
     }
@@ -411,11 +425,12 @@ impl RoomSync<'_> {
         {
             return Ok(None);
         }
-        let rows = self
-            .state
-            .db
-            .receipts_since(room, self.spec.since.pos, self.spec.until.pos)
-            .await?;
+        let (since, until) = (self.spec.since.pos, self.spec.until.pos);
+        let prefetched = self.prefetched.and_then(|p| p.receipts(room, since, until));
+        let rows = match prefetched {
+            Some(rows) => rows.to_vec(),
+            None => self.state.db.receipts_since(room, since, until).await?,
+        };
         let mut content: Map<String, Value> = Map::new();
         for r in rows {
             if r.receipt_type == "m.read.private" && r.user_id != self.session.user_id.as_str() {

@@ -1,6 +1,6 @@
 //! What a committed write changes outside the database: cached room state, the activity
-//! index `/sync` uses to skip reads, cached push rules, and whom to wake (users, and the
-//! sender jobs of outboxes the write added to).
+//! index `/sync` uses to skip reads, the index of each room's newest bump event, cached push
+//! rules, and whom to wake (users, and the sender jobs of outboxes the write added to).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ruma::OwnedUserId;
 use tokio::sync::Notify;
 
+use crate::service::rooms::bumps::BumpEvent;
 use crate::service::rooms::{Audience, RoomActivity, RoomSnapshot};
 use crate::service::write::activity::UserStream;
 use crate::state::AppState;
@@ -20,6 +21,8 @@ pub struct Effects {
     device_lists: bool,
     memberships: Vec<String>,
     rooms: Vec<(String, RoomActivity)>,
+    /// Bump events committed, by room.
+    bumps: Vec<(String, BumpEvent)>,
     snapshot: Option<Arc<RoomSnapshot>>,
     /// Rooms whose members (of an audience) are woken, read from the snapshot without
     /// copying a member list.
@@ -70,6 +73,12 @@ impl Effects {
     /// Records activity of `kind` in a room.
     pub fn room_activity(&mut self, room_id: &str, kind: RoomActivity) -> &mut Self {
         self.rooms.push((room_id.to_owned(), kind));
+        self
+    }
+
+    /// Records a room's new bump event (its newest, once committed).
+    pub fn bump(&mut self, room_id: &str, event: BumpEvent) -> &mut Self {
+        self.bumps.push((room_id.to_owned(), event));
         self
     }
 
@@ -126,6 +135,9 @@ impl Effects {
         }
         for (room_id, kind) in &self.rooms {
             state.rooms.mark_activity(room_id, *kind, pos);
+        }
+        for (room_id, event) in self.bumps.drain(..) {
+            state.rooms.bumps().record(&room_id, event);
         }
         for (stream, user_id) in &self.user_streams {
             state.activity.record(*stream, user_id, pos);

@@ -22,7 +22,7 @@ use ruma::{OwnedRoomId, RoomId};
 use schulhof_store::MembershipRow;
 use serde_json::json;
 
-use super::engine::{account_data, stripped_state, RoomSpec, RoomSync};
+use super::engine::{account_data, stripped_state, timeline_limit, RoomSpec, RoomSync};
 use super::format::EventFormatter;
 use super::updates::JoinedRoomUpdate;
 use super::SinceToken;
@@ -30,6 +30,8 @@ use crate::ruma_wrapper::Session;
 use crate::service::e2ee::key_counts::KeyCountCache;
 use crate::service::e2ee::keys;
 use crate::service::read::exclusions::Exclusions;
+use crate::service::read::first_chunk;
+use crate::service::read::prefetch::Prefetched;
 use crate::service::rooms::user_rooms::UserRooms;
 use crate::service::user::account_data::account_data as stored_account_data;
 use crate::service::write::activity::UserStream;
@@ -37,6 +39,10 @@ use crate::state::AppState;
 use crate::{Error, Result};
 use connections::{ConnKey, ConnState, SentRoom};
 use selection::{direct_rooms, Selection, CONCURRENT_ROOMS};
+
+/// Rooms sent whole from which on one response reads their events, state, receipts and
+/// unread counts together ([`Prefetched`]) rather than room by room.
+const READ_AT_ONCE: usize = 2;
 
 /// Longest long-poll the server holds open.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
@@ -243,13 +249,36 @@ impl RoomsPass<'_> {
         (!sent.invite && sent.config == config).then_some(sent)
     }
 
-    /// The engine's update of every covered joined room, a few rooms at a time.
+    /// The engine's update of every covered joined room, a few rooms at a time. When several
+    /// rooms are sent whole, what the reader reads of them is read together first.
     async fn joined_updates(&self) -> Result<HashMap<OwnedRoomId, Option<JoinedRoomUpdate>>> {
-        let rooms = self
+        let joined: Vec<_> = self
             .selection
             .covered
             .iter()
             .filter(|(id, _)| self.selection.candidates[*id].membership.membership == "join")
+            .collect();
+        let whole: Vec<_> = joined
+            .iter()
+            .filter(|(id, details)| self.has(id, details.fingerprint()).is_none())
+            .collect();
+        let prefetched = if whole.len() >= READ_AT_ONCE {
+            let size = whole
+                .iter()
+                .map(|(_, details)| first_chunk(timeline_limit(&details.timeline)))
+                .max()
+                .unwrap_or(1);
+            let rooms: Vec<&str> = whole.iter().map(|(id, _)| id.as_str()).collect();
+            let range = (SinceToken::default().pos, self.until.pos);
+            let user_id = &self.session.user_id;
+            let read = Prefetched::load(self.state, user_id, self.exclusions, &rooms, range, size);
+            Some(read.await?)
+        } else {
+            None
+        };
+        let prefetched = prefetched.as_ref();
+        let rooms = joined
+            .into_iter()
             .map(|(room_id, details)| async move {
                 let has = self.has(room_id, details.fingerprint());
                 let sync = RoomSync {
@@ -266,6 +295,7 @@ impl RoomsPass<'_> {
                     membership: self.selection.candidates[room_id].membership,
                     room_id,
                     exclusions: self.exclusions,
+                    prefetched,
                 };
                 Ok::<_, Error>((room_id.clone(), sync.joined_room(Vec::new()).await?))
             })
@@ -324,6 +354,7 @@ impl RoomsPass<'_> {
                 membership: m,
                 room_id: &room_id,
                 exclusions: self.exclusions,
+                prefetched: None,
             };
             let update = sync.left_room().await?;
             response

@@ -18,23 +18,12 @@ use schulhof_store::{EventRow, MembershipRow};
 use super::connections::ConnState;
 use crate::ruma_wrapper::Session;
 use crate::service::read::exclusions::Exclusions;
-use crate::service::read::{Direction, RoomReader};
+use crate::service::read::RoomReader;
 use crate::service::rooms::{RoomActivity, RoomSnapshot};
 use crate::service::sync::engine::StateSelection;
 use crate::service::sync::SinceToken;
 use crate::state::AppState;
 use crate::{Error, Result};
-
-/// Event types that move a room up the list (message-like events a person would notice).
-pub const BUMP_TYPES: [&str; 7] = [
-    "m.room.create",
-    "m.room.message",
-    "m.room.encrypted",
-    "m.sticker",
-    "m.call.invite",
-    "m.poll.start",
-    "m.beacon_info",
-];
 
 /// Rooms read from the database at the same time (their queries wait on I/O: PostgreSQL
 /// round trips, SQLite pages), within the connection pool's size.
@@ -291,9 +280,9 @@ impl<'a> Selection<'a> {
     }
 }
 
-/// Position of the newest event of [`BUMP_TYPES`] the user sees in a joined room (through
-/// the one reader, so an event held for their quiet hours does not count before its
-/// release); the stamp of the previous response while nothing happened in the room.
+/// Position of the newest bump event the user sees in a joined room (through the one reader,
+/// [`RoomReader::newest_bump`], so an event held for their quiet hours does not count before
+/// its release); the stamp of the previous response while nothing happened in the room.
 async fn bump_stamp(
     state: &AppState,
     session: &Session,
@@ -327,15 +316,7 @@ async fn bump_stamp(
         Some(m.stream_pos),
     )
     .await?;
-    let mut filter = RoomEventFilter::default();
-    filter.types = Some(BUMP_TYPES.iter().map(|t| (*t).to_owned()).collect());
-    let page = reader
-        .page(Direction::Backward, until.pos, None, 1, &filter)
-        .await?;
-    Ok(page
-        .events
-        .first()
-        .map_or(m.stream_pos, |event| event.stream_pos))
+    Ok(reader.newest_bump().await?.unwrap_or(m.stream_pos))
 }
 
 /// The rooms of the user's `m.direct` account data.
