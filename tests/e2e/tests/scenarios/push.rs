@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use schulhof_e2e::{
-    backend_tests, password_of, two_users, GatewayAnswer, GatewayCall, PushGateway,
-    RawApi, TestServer, TestUser,
+    backend_tests, password_of, two_users, GatewayAnswer, GatewayCall, PushGateway, RawApi,
+    TestServer, TestUser,
 };
 use serde_json::{json, Value};
 
