@@ -62,6 +62,7 @@ migrations![
     "0006_push",
     "0007_appservice",
     "0008_room_notifications",
+    "0009_notification_sender",
 ];
 
 /// Advisory lock key held by a PostgreSQL migration transaction ("SCHMIGRA" in ASCII; the
@@ -219,6 +220,7 @@ mod tests {
         a_database_from_before_migrations_is_adopted_and_then_migrated,
         a_failed_migration_leaves_nothing_behind,
         edited_and_unknown_migrations_are_refused,
+        the_sender_of_a_room_outcome_becomes_an_exception,
     );
 
     /// A migration the tests add after the built-in ones.
@@ -280,6 +282,44 @@ mod tests {
         let sql = "SELECT pronouns FROM users WHERE user_id = $1";
         let pronouns: Option<String> = scalar!(&db, fetch_one, sql, ["@anna:schule.test"]).unwrap();
         assert_eq!(pronouns.as_deref(), Some("sie"));
+        db.close().await;
+    }
+
+    /// 0009 on a database whose `room_notifications` rows still name their sender: each
+    /// sender gets an exception that does not notify (unless one is there), the column goes.
+    async fn the_sender_of_a_room_outcome_becomes_an_exception(engine: Engine) {
+        let database = TempDatabase::new(engine).await;
+        let db = Db::open(&database.url).await.unwrap();
+        // The schema up to 0008, with rows written then.
+        let upto_0008 = db
+            .migrations()
+            .iter()
+            .position(|m| m.name == "0008_room_notifications");
+        db.migrate_with(&db.migrations()[..=upto_0008.unwrap()])
+            .await
+            .unwrap();
+        let sql = "INSERT INTO room_notifications (room_id, stream_pos, highlight, sender)
+                   VALUES ($1, $2, 0, $3)";
+        execute!(&db, sql, ["!a:s.test", 5_i64, "@ben:s.test"]).unwrap();
+        execute!(&db, sql, ["!a:s.test", 6_i64, "@anna:s.test"]).unwrap();
+        // Anna was mentioned in Ben's message: her exception stays as it is.
+        let sql = "INSERT INTO push_actions (user_id, room_id, stream_pos, highlight, notify)
+                   VALUES ($1, $2, $3, 1, 1)";
+        execute!(&db, sql, ["@anna:s.test", "!a:s.test", 5_i64]).unwrap();
+
+        db.migrate().await.unwrap();
+        let sql = "SELECT user_id, stream_pos, highlight, notify FROM push_actions
+                   ORDER BY stream_pos, user_id";
+        let rows: Vec<(String, i64, i64, i64)> = crate::fetch!(&db, fetch_all, sql, []).unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("@anna:s.test".to_owned(), 5, 1, 1),
+                ("@ben:s.test".to_owned(), 5, 0, 0),
+                ("@anna:s.test".to_owned(), 6, 0, 0),
+            ]
+        );
+        assert!(execute!(&db, "SELECT sender FROM room_notifications", []).is_err());
         db.close().await;
     }
 
@@ -456,8 +496,13 @@ mod tests {
         ),
         (
             "0008_room_notifications",
-            "cae474b9e6ca9da2940de48f76b19068fba11964979f1d5a187750eb64c690f5",
-            "765e7694cae2fe81a97a8c12d0540ce15f4761fabda475b47994212f28ce417b",
+            "fad9e3f5c77d6d0cafe58db8c7fb2db807810055f688d18be547bc0a399cbb16",
+            "abe42f897edeb0912f02222cce9057ca12d80be73d26b1ea9700320728b637d0",
+        ),
+        (
+            "0009_notification_sender",
+            "0ed2b70927785eaff205c5baea24609363d68628f4eaa7826296457d5a5b030d",
+            "0ed2b70927785eaff205c5baea24609363d68628f4eaa7826296457d5a5b030d",
         ),
     ];
 

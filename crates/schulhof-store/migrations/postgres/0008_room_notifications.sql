@@ -1,15 +1,16 @@
 -- Notification counts without a row per member and message. A message in a room of 1,500
 -- wrote 1,500 `push_actions` rows, one into every member's part of the index, and cost tens of
 -- milliseconds. Now the outcome most members get is written once per event
--- (`room_notifications`: it notifies every member joined at the time, with `highlight`), and
--- `push_actions` holds only the members whose outcome differs from it: `notify = 0` for a
--- member the room's outcome does not notify (the sender, a muted room, a message held by
+-- (`room_notifications`: it notifies every member joined at the time but the sender, with
+-- `highlight`), and `push_actions` holds only the members whose outcome differs from it:
+-- `notify = 0` for a member the room's outcome does not notify (a muted room, a message held by
 -- quiet hours), `notify = 1` for a member notified although the room's outcome is not, or
 -- notified otherwise (a mention), and for a held event notified at its release. Existing rows
 -- are notifications (`notify = 1`).
 CREATE TABLE room_notifications (
     room_id TEXT NOT NULL,
     stream_pos BIGINT NOT NULL,
+    sender TEXT NOT NULL,
     highlight BIGINT NOT NULL,
     PRIMARY KEY (room_id, stream_pos)
 );
