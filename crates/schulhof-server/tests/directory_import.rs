@@ -2,6 +2,7 @@
 //! a changed file, all-or-nothing on errors, and the admin actions (lock, reset, delete,
 //! retention) with their effect on logins and sessions.
 
+#[macro_use]
 mod support;
 
 use std::collections::BTreeSet;
@@ -16,23 +17,6 @@ use schulhof_server::service::{
 use schulhof_server::state::AppState;
 use schulhof_server::Error;
 use support::{Backend, TestState};
-
-/// Runs `test` once on SQLite and once on PostgreSQL.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
 
 on_both!(
     withdrawn_consent_ends_sessions,

@@ -3,6 +3,7 @@
 //! nothing, students have none, and an admin's change from another process (the CLI) reaches
 //! the serving process through the directory version.
 
+#[macro_use]
 mod support;
 
 use ruma::{OwnedUserId, UserId};
@@ -16,23 +17,6 @@ use schulhof_server::service::user::account_data::{account_data as get, set_acco
 use schulhof_server::state::AppState;
 use serde_json::{json, Value};
 use support::{Backend, TestState};
-
-/// Runs `test` once on SQLite and once on PostgreSQL.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
 
 on_both!(
     a_teacher_moves_the_window_through_account_data,

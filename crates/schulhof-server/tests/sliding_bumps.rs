@@ -5,6 +5,7 @@
 //! before they joined that the room's visibility hides, or a message held for their quiet
 //! hours; and rooms read together for a room list are sent exactly as each room read alone.
 
+#[macro_use]
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,23 +26,6 @@ use schulhof_server::state::AppState;
 use schulhof_store::UserRow;
 use serde_json::json;
 use support::{Backend, TestState};
-
-/// Runs `test` once on SQLite and once on PostgreSQL.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
 
 on_both!(
     the_index_equals_the_committed_events_under_concurrent_sends,

@@ -332,16 +332,6 @@ impl Db {
         Ok(fetch!(self, fetch_all, sql, [user_id, room_id])?)
     }
 
-    /// `(room_id, notification_count)` of every room where `user_id` has unread
-    /// notifications, in one query (the badge count of a push notification).
-    pub async fn unread_notification_rooms(&self, user_id: &str) -> Result<Vec<(String, i64)>> {
-        let sql = AssertSqlSafe(format!(
-            "SELECT room_id, COUNT(*) FROM ({}) unread GROUP BY room_id ORDER BY room_id",
-            *UNREAD_EVERYWHERE
-        ));
-        Ok(fetch!(self, fetch_all, sql, [user_id])?)
-    }
-
     /// `(room_id, notification_count, highlight_count)` of every room where `user_id` has
     /// unread notifications, in one query ([`notification_counts`](Self::notification_counts)
     /// of many rooms at once).

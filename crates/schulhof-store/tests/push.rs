@@ -287,8 +287,8 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
     assert_eq!(list(i64::MAX, true, 10).await, [(2, 2, true)]);
     assert_eq!(db.notification_counts(ANNA, ROOM).await.unwrap(), (3, 1));
     assert_eq!(
-        db.unread_notification_rooms(ANNA).await.unwrap(),
-        [(ROOM.to_owned(), 3)]
+        db.notification_counts_by_room(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 3, 1)]
     );
     assert_eq!(db.read_up_to(ANNA, ROOM).await.unwrap(), 0);
     let mut tx = db.begin().await.unwrap();
@@ -303,8 +303,8 @@ async fn notifications_are_listed_newest_first(engine: Engine) {
         "only the released one is after her receipt"
     );
     assert_eq!(
-        db.unread_notification_rooms(ANNA).await.unwrap(),
-        [(ROOM.to_owned(), 1)]
+        db.notification_counts_by_room(ANNA).await.unwrap(),
+        [(ROOM.to_owned(), 1, 0)]
     );
     assert!(db
         .notifications(BEN, i64::MAX, false, 10)
@@ -376,11 +376,11 @@ async fn a_rooms_outcome_counts_for_the_members_joined_at_the_event(engine: Engi
     assert_eq!(counts(BEN).await, (2, 1));
     assert_eq!(counts(CARLA).await, (2, 0));
     assert_eq!(counts(DORA).await, (1, 1));
-    // The badge's one query counts the same, room by room.
-    for (user, count) in [(BEN, 2), (CARLA, 2), (DORA, 1)] {
+    // The one query of all rooms counts the same, room by room.
+    for (user, notifications, highlights) in [(BEN, 2, 1), (CARLA, 2, 0), (DORA, 1, 1)] {
         assert_eq!(
-            db.unread_notification_rooms(user).await.unwrap(),
-            [(ROOM.to_owned(), count)],
+            db.notification_counts_by_room(user).await.unwrap(),
+            [(ROOM.to_owned(), notifications, highlights)],
             "{user}"
         );
     }

@@ -1,4 +1,4 @@
-//! Support for the directory tests and the import benchmark: a complete server state on a
+//! Support for the server's integration tests and the import benchmark: a complete server state on a
 //! fresh SQLite file or a fresh PostgreSQL database (created with `psql` on
 //! `$SCHULHOF_TEST_PG`, default `postgres://postgres@127.0.0.1:5432`, dropped afterwards).
 
@@ -11,6 +11,25 @@ use std::sync::Arc;
 
 use schulhof_server::config::Config;
 use schulhof_server::state::AppState;
+
+/// Runs each named `async fn(Backend)` of the including file once on SQLite and once on
+/// PostgreSQL (`#[macro_use] mod support;`).
+#[allow(unused_macros)] // the benchmarks share this module
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
 
 /// Default PostgreSQL base URL.
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432";

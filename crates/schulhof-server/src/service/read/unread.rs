@@ -49,6 +49,14 @@ impl UnreadCounts {
     pub fn of(&self, room_id: &str) -> (u64, u64) {
         self.by_room.get(room_id).copied().unwrap_or_default()
     }
+
+    /// The notification counts of all rooms together (a push notification's badge).
+    pub fn notifications(&self) -> u64 {
+        self.by_room
+            .values()
+            .map(|(notifications, _)| notifications)
+            .sum()
+    }
 }
 
 /// `(notification_count, highlight_count)` of unread `(sender, highlight)` rows, without those
