@@ -89,19 +89,24 @@ async fn assert_cache_matches_database(state: &AppState, room: &RoomId, users: &
     assert_eq!(snapshot.member_counts(), (joined, invited));
 }
 
-async fn concurrent_members_keep_the_cache_exact(backend: Backend) {
-    let t = TestState::new(backend, "room_state").await;
-    let creator = accounts::create_user(&t.state, "lehrkraft", "Sonne-Mond-42!", None, false)
-        .await
-        .unwrap();
-    let mut users = vec![creator.clone()];
-    for i in 0..MEMBERS {
-        let user =
-            accounts::create_user(&t.state, &format!("kind{i}"), "Sonne-Mond-42!", None, false)
-                .await
-                .unwrap();
+/// A teacher (first) and [`MEMBERS`] children, each with an account.
+async fn teacher_and_children(state: &AppState) -> Vec<OwnedUserId> {
+    let mut users = Vec::with_capacity(MEMBERS + 1);
+    for localpart in
+        std::iter::once("lehrkraft".to_owned()).chain((0..MEMBERS).map(|i| format!("kind{i}")))
+    {
+        let user = accounts::create_user(state, &localpart, "Sonne-Mond-42!", None, false)
+            .await
+            .unwrap();
         users.push(user);
     }
+    users
+}
+
+async fn concurrent_members_keep_the_cache_exact(backend: Backend) {
+    let t = TestState::new(backend, "room_state").await;
+    let users = teacher_and_children(&t.state).await;
+    let creator = users[0].clone();
     for round in 0..ROUNDS {
         // One server state creates the room and goes away; the next starts with a cold room
         // cache, so the readers below load snapshots from the database while writers commit.
@@ -150,17 +155,8 @@ fn join_of(user: &OwnedUserId) -> (OwnedUserId, EventTemplate) {
 
 async fn joins_together_keep_the_cache_exact(backend: Backend) {
     let t = TestState::new(backend, "joins_together").await;
-    let creator = accounts::create_user(&t.state, "lehrkraft", "Sonne-Mond-42!", None, false)
-        .await
-        .unwrap();
-    let mut users = vec![creator.clone()];
-    for i in 0..MEMBERS {
-        let user =
-            accounts::create_user(&t.state, &format!("kind{i}"), "Sonne-Mond-42!", None, false)
-                .await
-                .unwrap();
-        users.push(user);
-    }
+    let users = teacher_and_children(&t.state).await;
+    let creator = users[0].clone();
     let creating = AppState::new(t.state.config.clone()).await.unwrap();
     let room = public_room(&creating, &creator).await;
     // Banned: their join is refused by the room's authorization rules.
