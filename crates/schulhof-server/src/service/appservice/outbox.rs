@@ -14,7 +14,7 @@ use schulhof_store::{Db, NewOutboxRow, OUTBOX_EPHEMERAL, OUTBOX_EVENT};
 use serde_json::{json, Value};
 
 use super::Registration;
-use crate::service::rooms::pdu::{client_event, Pdu};
+use crate::service::rooms::pdu::{client_event_text, Pdu};
 use crate::service::rooms::RoomSnapshot;
 use crate::service::write::Commit;
 use crate::state::AppState;
@@ -87,7 +87,7 @@ pub async fn record_event(
         return Ok(());
     }
     let pdu_json = serde_json::to_string(pdu).map_err(|e| crate::Error::Internal(e.to_string()))?;
-    let event = client_event(&pdu_json, true, None, (None, None), now).to_string();
+    let event = client_event_text(&pdu_json, true, None, (None, None), now);
     write(state, commit, &receivers, pos, OUTBOX_EVENT, &event).await
 }
 

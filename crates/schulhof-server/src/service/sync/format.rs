@@ -5,7 +5,7 @@ use schulhof_store::EventRow;
 use serde_json::value::RawValue;
 
 use crate::ruma_wrapper::Session;
-use crate::service::rooms::pdu::client_event;
+use crate::service::rooms::pdu::client_event_text;
 use crate::state::AppState;
 use crate::{Error, Result};
 
@@ -26,14 +26,14 @@ impl<'a> EventFormatter<'a> {
 
     /// One event.
     pub fn event(&self, row: &EventRow) -> Result<Box<RawValue>> {
-        let event = client_event(
+        let event = client_event_text(
             &row.json,
             false,
             Some((&self.session.user_id, self.session.device_id.as_str())),
             (row.txn_device.as_deref(), row.txn_id.as_deref()),
             self.now,
         );
-        serde_json::value::to_raw_value(&event).map_err(|e| Error::Internal(e.to_string()))
+        RawValue::from_string(event).map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Each event, in order.

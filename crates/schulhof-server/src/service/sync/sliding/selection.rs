@@ -65,17 +65,26 @@ impl Candidate<'_> {
 }
 
 /// What one covered room is sent with: the largest timeline limit and the union of the
-/// required state of every list and subscription that covers it.
-#[derive(Default)]
+/// required state of every list and subscription that covers it. Built once per list and
+/// shared by the rooms in its range (a response over 200 rooms builds one, not 200).
+#[derive(Clone, Default)]
 pub struct RoomDetails {
     /// Timeline filter carrying the limit.
     pub timeline: RoomEventFilter,
     /// The state to send.
     pub required: RequiredState,
+    /// A hash of the two: a room sent with other details is sent anew.
+    fingerprint: u64,
 }
 
 impl RoomDetails {
-    fn add(&mut self, timeline_limit: UInt, required_state: &[(StateEventType, String)]) {
+    /// The details of one list or subscription.
+    fn new(timeline_limit: UInt, required_state: &[(StateEventType, String)]) -> Self {
+        RoomDetails::default().with(timeline_limit, required_state)
+    }
+
+    /// These details widened by another list's or subscription's.
+    fn with(mut self, timeline_limit: UInt, required_state: &[(StateEventType, String)]) -> Self {
         let limit = u32::try_from(timeline_limit)
             .unwrap_or(MAX_TIMELINE_LIMIT)
             .min(MAX_TIMELINE_LIMIT);
@@ -85,20 +94,22 @@ impl RoomDetails {
         for (kind, key) in required_state {
             self.required.add(kind.to_string(), key.clone());
         }
+        let mut h = DefaultHasher::new();
+        self.timeline.limit.map(u64::from).hash(&mut h);
+        self.required.entries.hash(&mut h);
+        self.fingerprint = h.finish();
+        self
     }
 
     /// A fingerprint: a room sent with other details is sent anew.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        self.timeline.limit.map(u64::from).hash(&mut h);
-        self.required.entries.hash(&mut h);
-        h.finish()
+        self.fingerprint
     }
 }
 
 /// `required_state`: `(type, state_key)` pairs, where `*` stands for any type or key, the
 /// key `$ME` for the user and `$LAZY` (members) for the senders of the timeline sent.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct RequiredState {
     entries: BTreeSet<(String, String)>,
 }
@@ -147,7 +158,7 @@ pub struct Selection<'a> {
     /// Subscribed rooms the user is in.
     pub subscribed: HashSet<OwnedRoomId>,
     /// Every covered room with what it is sent with.
-    pub covered: BTreeMap<OwnedRoomId, RoomDetails>,
+    pub covered: BTreeMap<OwnedRoomId, Arc<RoomDetails>>,
 }
 
 impl<'a> Selection<'a> {
@@ -210,20 +221,20 @@ impl<'a> Selection<'a> {
             selection
                 .list_counts
                 .insert(name.clone(), rooms.len() as u64);
+            let details = &list.room_details;
+            let shared = Arc::new(RoomDetails::new(
+                details.timeline_limit,
+                &details.required_state,
+            ));
             let mut window = HashSet::new();
             for (start, end) in &list.ranges {
                 let start = usize::try_from(u64::from(*start)).unwrap_or(usize::MAX);
                 let end = usize::try_from(u64::from(*end)).unwrap_or(usize::MAX);
                 for (room_id, _) in rooms.iter().take(end.saturating_add(1)).skip(start) {
                     window.insert((*room_id).clone());
-                    selection
-                        .covered
-                        .entry((*room_id).clone())
-                        .or_default()
-                        .add(
-                            list.room_details.timeline_limit,
-                            &list.room_details.required_state,
-                        );
+                    Self::cover(&mut selection.covered, room_id, &shared, || {
+                        (details.timeline_limit, &details.required_state)
+                    });
                 }
             }
             selection.windows.insert(name.clone(), window);
@@ -234,13 +245,32 @@ impl<'a> Selection<'a> {
                 continue;
             }
             selection.subscribed.insert(room_id.clone());
-            selection
-                .covered
-                .entry(room_id.clone())
-                .or_default()
-                .add(sub.timeline_limit, &sub.required_state);
+            let own = Arc::new(RoomDetails::new(sub.timeline_limit, &sub.required_state));
+            let spec = || (sub.timeline_limit, sub.required_state.as_slice());
+            Self::cover(&mut selection.covered, room_id, &own, spec);
         }
         Ok(selection)
+    }
+
+    /// Covers `room_id` with `details`, or, if another list or subscription covers it
+    /// already, with the union of both (`spec`: the timeline limit and required state of
+    /// `details`).
+    fn cover<'s>(
+        covered: &mut BTreeMap<OwnedRoomId, Arc<RoomDetails>>,
+        room_id: &OwnedRoomId,
+        details: &Arc<RoomDetails>,
+        spec: impl FnOnce() -> (UInt, &'s [(StateEventType, String)]),
+    ) {
+        match covered.get_mut(room_id) {
+            None => {
+                covered.insert(room_id.clone(), details.clone());
+            }
+            Some(existing) if !Arc::ptr_eq(existing, details) => {
+                let (limit, required) = spec();
+                *existing = Arc::new((**existing).clone().with(limit, required));
+            }
+            Some(_) => {}
+        }
     }
 
     /// The bump stamps of every candidate, to keep for the next request.
