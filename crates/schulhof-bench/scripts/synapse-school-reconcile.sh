@@ -217,14 +217,19 @@ engine, progress, expected, load = sys.argv[1:]
 samples = [tuple(map(int, line.split())) for line in open(progress)]
 planned = json.load(open(expected))["memberships"]
 secs, _, joined = samples[-1]
-# The join rate of the last 5 minutes (rooms are created first, with their invitations).
+# The rate of the joins since the last room was created (rooms come first, with their
+# invitations), and of the last 5 minutes.
+rooms_done = next((s for s in samples if s[1] == samples[-1][1]), samples[0])
 then = next((s for s in samples if s[0] >= secs - 300), samples[0])
-recent = (joined - then[2]) / max(secs - then[0], 1)
+rate = lambda a: round((joined - a[2]) / max(secs - a[0], 1), 1)
+joins = rate(rooms_done)
 print(json.dumps({"server": f"Synapse ({engine})", "first_reconcile": "STOPPED, not finished",
-                  "after_s": secs, "joined_memberships": joined, "planned_memberships": planned,
-                  "joins_per_s_last_5_min": round(recent, 1),
-                  "extrapolated_first_reconcile_s (elapsed + remaining joins at that rate)":
-                      round(secs + (planned - joined) / recent) if recent else None,
+                  "after_s": secs, "rooms": samples[-1][1], "rooms_created_by_s": rooms_done[0],
+                  "joined_memberships": joined, "planned_memberships": planned,
+                  "joins_per_s_since_rooms_created": joins,
+                  "joins_per_s_last_5_min": rate(then),
+                  "EXTRAPOLATED_first_reconcile_s (elapsed + remaining joins at the rate since the rooms were created)":
+                      round(secs + (planned - joined) / joins) if joins else None,
                   "load_average": load}, ensure_ascii=False))
 PY
       return 0
