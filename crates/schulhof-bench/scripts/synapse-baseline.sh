@@ -2,7 +2,7 @@
 # Synapse baseline for schulhof-bench (see docs/performance.md).
 #
 # Installs Synapse into a venv, generates a SQLite config listening on
-# http://127.0.0.1:8448 with rate limits effectively off, registers the bench
+# http://127.0.0.1:8448 with rate limits effectively off (synapse-unlimited.yaml), registers the bench
 # accounts, starts Synapse, runs schulhof-bench against it with --pid and
 # writes the JSON result. Idempotent: an existing venv, config, database and
 # users file are reused. Synapse is stopped again at the end.
@@ -56,7 +56,6 @@ if [ ! -f "$DATA/homeserver.yaml" ]; then
         --data-directory "$DATA" \
         --generate-config --report-stats=no)
 fi
-limit='{per_second: 1000000, burst_count: 1000000}'
 cat >"$DATA/bench.yaml" <<EOF
 # Overrides for the schulhof-bench baseline; later -c files win per key.
 listeners:
@@ -76,39 +75,6 @@ report_stats: false
 bcrypt_rounds: 4
 federation_domain_whitelist: []
 suppress_key_server_warning: true
-rc_message: $limit
-rc_registration: $limit
-rc_registration_token_validity: $limit
-rc_login:
-  address: $limit
-  account: $limit
-  failed_attempts: $limit
-rc_admin_redaction: $limit
-rc_joins:
-  local: $limit
-  remote: $limit
-rc_joins_per_room: $limit
-rc_key_requests: $limit
-rc_3pid_validation: $limit
-rc_invites:
-  per_room: $limit
-  per_user: $limit
-  per_issuer: $limit
-rc_third_party_invite: $limit
-rc_media_create: $limit
-rc_presence:
-  per_user: $limit
-rc_delayed_event_mgmt: $limit
-rc_room_creation: $limit
-rc_reports: $limit
-rc_user_directory: $limit
-rc_profile: $limit
-rc_federation:
-  window_size: 1000
-  sleep_limit: 1000000
-  sleep_delay: 0
-  reject_limit: 1000000
-  concurrent: 1000000
 EOF
 
 # 3. Start Synapse (stopped again on exit).
@@ -118,7 +84,8 @@ if curl -sf "$HS/_matrix/client/versions" >/dev/null 2>&1; then
 fi
 log "starting Synapse"
 (cd "$DATA" && exec "$VENV/bin/python" -m synapse.app.homeserver \
-    -c "$DATA/homeserver.yaml" -c "$DATA/bench.yaml") >"$DATA/synapse.out" 2>&1 &
+    -c "$DATA/homeserver.yaml" -c "$DATA/bench.yaml" \
+    -c "$REPO/crates/schulhof-bench/scripts/synapse-unlimited.yaml") >"$DATA/synapse.out" 2>&1 &
 SYNAPSE_PID=$!
 trap 'kill "$SYNAPSE_PID" 2>/dev/null; wait "$SYNAPSE_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do

@@ -14,17 +14,10 @@ use schulhof_server::state::AppState;
 use schulhof_store::UserRow;
 use serde_json::json;
 
-/// Grades 5–12 with 8 classes of 19 students, 150 teachers: about 3,000 people in about 150
-/// groups.
+/// The school of about 3,000 people in about 150 groups
+/// ([`SyntheticSchool::large`](schulhof_directory::SyntheticSchool::large) with seed 42).
 pub fn synthetic_school() -> schulhof_directory::SyntheticSchool {
-    schulhof_directory::SyntheticSchool {
-        first_grade: 5,
-        grades: 8,
-        classes_per_grade: 8,
-        students_per_class: 19,
-        teachers: 150,
-        ..schulhof_directory::SyntheticSchool::new(42)
-    }
+    schulhof_directory::SyntheticSchool::large(42)
 }
 
 /// Imports [`synthetic_school`] into `state`.
