@@ -5,7 +5,9 @@
 //! * `localparts.txt`: the localpart of every person, one a line (the accounts to create);
 //! * `expected.json`: every room and space the appservice should make, by alias localpart, with
 //!   its name, whether it is a space, and its members with their power levels (the bot
-//!   included), to check the homeserver's rooms against after the reconcile.
+//!   included), to check the homeserver's rooms against after the reconcile; the export is
+//!   read as `--directory-csv` reads it (students without consent and parents none of whose
+//!   children has it are in no room).
 //!
 //! ```text
 //! cargo run --release -p schulhof-appservice --example synthetic_school -- \
@@ -15,8 +17,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use schulhof_appservice::{alias_localpart, desired, read_config, Registration};
-use schulhof_directory::{parse_csv, plan_import, Directory, SyntheticSchool};
+use schulhof_appservice::{alias_localpart, desired, read_config, CsvExport, Registration};
+use schulhof_directory::SyntheticSchool;
 use serde_json::json;
 
 /// The seed of the benchmarks' school.
@@ -40,10 +42,16 @@ fn run(args: &[String]) -> Result<String, String> {
     };
 
     let csv = SyntheticSchool::large(seed).csv();
-    let file = parse_csv(csv.as_bytes()).map_err(|e| format!("{e:?}"))?;
-    let directory = plan_import(&Directory::default(), &file, 0)
-        .map_err(|e| format!("{e:?}"))?
-        .result;
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let write = |name: &str, text: &[u8]| {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write("school.csv", csv.as_bytes())?;
+    let directory = CsvExport::open(out.join("school.csv"), &config.directory_csv)
+        .and_then(|export| export.read())
+        .map_err(|e| e.to_string())?
+        .directory;
     let want = desired(&directory, &config);
     let rooms: Vec<_> = want
         .rooms
@@ -72,12 +80,6 @@ fn run(args: &[String]) -> Result<String, String> {
         "rooms": rooms,
     });
 
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let write = |name: &str, text: &[u8]| {
-        let path = out.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    write("school.csv", csv.as_bytes())?;
     write("localparts.txt", localparts.as_bytes())?;
     write("expected.json", expected.to_string().as_bytes())?;
     Ok(format!(

@@ -1,6 +1,9 @@
 //! `config/appservice.toml`: names and topics, the space layout, announcement rooms, power
-//! levels and encryption. Tables left out take their defaults (the shipped file spells them
-//! out); a room or space table that is written needs at least `name` (and rooms `space`).
+//! levels and encryption, and the rights the school's CSV export is read with. Tables left out
+//! take their defaults (the shipped file spells them out); a room or space table that is
+//! written needs at least `name` (and rooms `space`).
+
+use std::path::PathBuf;
 
 use schulhof_directory::{Group, GroupKind, Role};
 use serde::Deserialize;
@@ -34,6 +37,25 @@ pub struct Config {
     pub rooms: Rooms,
     /// Power levels per role.
     pub power_levels: PowerLevels,
+    /// How the school's CSV export (`--directory-csv`) is read.
+    pub directory_csv: DirectoryCsv,
+}
+
+/// `[directory_csv]`: the rights the school's CSV export is read with, so that the CSV
+/// source leaves out exactly the people Schulhof's directory read leaves out (restricted for
+/// want of consent, see `schulhof_policy::unavailability`). Not used with Schulhof's
+/// directory read, where the server decides.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DirectoryCsv {
+    /// The school's rights file (Schulhof's `config/rights.toml` format; relative paths from
+    /// the working directory); `None`: the default rights. Read at start; a named file that
+    /// cannot be read or is invalid stops the start.
+    pub rights_file: Option<PathBuf>,
+    /// Parents are restricted as well while students need consent and none of their children
+    /// has it (as Schulhof's `[directory] restrict_parents_of_students_without_consent`;
+    /// default: true).
+    pub restrict_parents_of_students_without_consent: bool,
 }
 
 /// Name and topic of a space.
@@ -374,6 +396,16 @@ impl Default for Config {
             spaces: Spaces::default(),
             rooms: Rooms::default(),
             power_levels: PowerLevels::default(),
+            directory_csv: DirectoryCsv::default(),
+        }
+    }
+}
+
+impl Default for DirectoryCsv {
+    fn default() -> DirectoryCsv {
+        DirectoryCsv {
+            rights_file: None,
+            restrict_parents_of_students_without_consent: true,
         }
     }
 }
@@ -475,6 +507,25 @@ mod tests {
         assert_eq!(config.rooms.parents.space, SpaceSlot::Year);
         assert!(config.rooms.parents.announcement && !config.rooms.parents.class_teachers);
         assert_eq!(config.rooms.class, Rooms::default().class);
+    }
+
+    #[test]
+    fn directory_csv_names_a_rights_file_and_the_parents_switch() {
+        let text = "[directory_csv]\nrights_file = \"/etc/schulhof/rights.toml\"\nrestrict_parents_of_students_without_consent = false\n";
+        let config = Config::from_toml(FILE, text).expect("valid");
+        assert_eq!(
+            config.directory_csv,
+            DirectoryCsv {
+                rights_file: Some(PathBuf::from("/etc/schulhof/rights.toml")),
+                restrict_parents_of_students_without_consent: false,
+            }
+        );
+        let error =
+            Config::from_toml(FILE, "[directory_csv]\nrechte = \"x\"\n").expect_err("unknown");
+        assert_eq!(
+            (error.line, error.field.as_str()),
+            (2, "directory_csv.rechte")
+        );
     }
 
     /// Each invalid file: its text, the line and field named, and words of the German and

@@ -37,8 +37,8 @@ pub use alias::{alias_localpart, namespace_prefix};
 pub use apply::{Applied, Applier};
 pub use bot::{help_de, help_en, welcome};
 pub use config::{
-    Config, PowerLevels, RoomKind, RoomSettings, Rooms, SpaceSettings, SpaceSlot, Spaces,
-    BOT_POWER_LEVEL, DEFAULT_APPSERVICE_TOML, DEFAULT_SCHEDULE,
+    Config, DirectoryCsv, PowerLevels, RoomKind, RoomSettings, Rooms, SpaceSettings, SpaceSlot,
+    Spaces, BOT_POWER_LEVEL, DEFAULT_APPSERVICE_TOML, DEFAULT_SCHEDULE,
 };
 pub use current::{CurrentRoom, CurrentSchool, Membership};
 pub use desired::{class_part, desired, year_of, DesiredRoom, DesiredSchool, RoomKey};
@@ -52,5 +52,5 @@ pub use registration::Registration;
 pub use render::{describe, render, Language};
 pub use service::{read_config, Appservice, Reconciled};
 pub use service_error::ServiceError;
-pub use source::{DirectorySource, DirectoryVersion};
+pub use source::{CsvExport, DirectorySource, DirectoryVersion};
 pub use template::{Placeholder, Template, Values};

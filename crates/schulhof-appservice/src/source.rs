@@ -1,15 +1,18 @@
 //! Where the appservice gets the school directory, and how it learns of changes:
 //! from Schulhof (`GET /_schulhof/appservice/v1/directory`, a long poll on the revision), or
 //! from the school's CSV export (for homeservers without Schulhof's directory, e.g. Synapse;
-//! the file is read again when it changes).
+//! the file is read again when it changes). Either way, people Schulhof would not let in
+//! (locked, deactivated, restricted for want of consent) are inactive.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use schulhof_directory::{parse_csv, plan_import, Directory, DirectoryExport};
+use schulhof_directory::{parse_csv, plan_import, Directory, DirectoryExport, DirectoryIndex};
+use schulhof_policy::{unavailability, Rights};
 use tokio::sync::watch;
 
+use crate::config::DirectoryCsv;
 use crate::homeserver::Homeserver;
 use crate::service_error::ServiceError;
 
@@ -28,7 +31,16 @@ pub enum DirectorySource {
     /// Schulhof's directory read (the registration must be the school's appservice).
     Schulhof,
     /// The school's CSV export (as `schulhof import` reads it).
-    Csv(PathBuf),
+    Csv(CsvExport),
+}
+
+/// The school's CSV export and the rights it is read with.
+#[derive(Debug, Clone)]
+pub struct CsvExport {
+    /// The file.
+    path: PathBuf,
+    /// The rights deciding who is restricted for want of consent.
+    rights: Arc<Rights>,
 }
 
 /// One version of the directory.
@@ -50,7 +62,7 @@ impl DirectorySource {
                     ServiceError::Setup("the directory read answered without people".into())
                 })
             }
-            DirectorySource::Csv(path) => read_csv(path),
+            DirectorySource::Csv(csv) => csv.read(),
         }
     }
 
@@ -70,11 +82,11 @@ impl DirectorySource {
                     .directory(Some(revision), LONG_POLL)
                     .await
                     .and_then(export),
-                DirectorySource::Csv(path) => {
+                DirectorySource::Csv(csv) => {
                     tokio::time::sleep(FILE_POLL).await;
-                    match modified_ms(path) {
+                    match modified_ms(&csv.path) {
                         Ok(ms) if ms == revision => Ok(None),
-                        _ => read_csv(path).map(Some),
+                        _ => csv.read().map(Some),
                     }
                 }
             };
@@ -112,29 +124,58 @@ fn export(answer: serde_json::Value) -> Result<Option<DirectoryVersion>, Service
     }))
 }
 
-/// The directory of the CSV export at `path`, as a first import would make it.
-fn read_csv(path: &Path) -> Result<DirectoryVersion, ServiceError> {
-    let file = path.display().to_string();
-    let error = |message: String| ServiceError::Csv {
-        file: file.clone(),
-        message,
-    };
-    let revision = modified_ms(path).map_err(|e| error(e.to_string()))?;
-    let bytes = std::fs::read(path).map_err(|e| error(e.to_string()))?;
-    let join = |errors: Vec<schulhof_directory::ImportError>| {
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    let parsed = parse_csv(&bytes).map_err(|errors| error(join(errors)))?;
-    let plan =
-        plan_import(&Directory::default(), &parsed, 0).map_err(|errors| error(join(errors)))?;
-    Ok(DirectoryVersion {
-        revision,
-        directory: Arc::new(plan.result),
-    })
+impl CsvExport {
+    /// The export at `path`, read with the rights `settings` name (the default rights if it
+    /// names no file). A named rights file that cannot be read or is invalid is an error
+    /// (naming line and field).
+    pub fn open(path: PathBuf, settings: &DirectoryCsv) -> Result<CsvExport, ServiceError> {
+        let mut rights = match &settings.rights_file {
+            None => Rights::default(),
+            Some(file) => {
+                let name = file.display();
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| ServiceError::Setup(format!("rights file {name}: {e}")))?;
+                Rights::from_toml(&text)
+                    .map_err(|e| ServiceError::Setup(format!("rights file {name}: {e}")))?
+            }
+        };
+        rights.parents_need_a_consenting_child =
+            settings.restrict_parents_of_students_without_consent;
+        Ok(CsvExport {
+            path,
+            rights: Arc::new(rights),
+        })
+    }
+
+    /// The directory in the file now, as a first import would make it and as Schulhof's
+    /// directory read would answer it: everyone [`unavailability`] refuses under the rights
+    /// is inactive (so in no room).
+    pub fn read(&self) -> Result<DirectoryVersion, ServiceError> {
+        let file = self.path.display().to_string();
+        let error = |message: String| ServiceError::Csv {
+            file: file.clone(),
+            message,
+        };
+        let revision = modified_ms(&self.path).map_err(|e| error(e.to_string()))?;
+        let bytes = std::fs::read(&self.path).map_err(|e| error(e.to_string()))?;
+        let join = |errors: Vec<schulhof_directory::ImportError>| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let parsed = parse_csv(&bytes).map_err(|errors| error(join(errors)))?;
+        let plan =
+            plan_import(&Directory::default(), &parsed, 0).map_err(|errors| error(join(errors)))?;
+        let index = DirectoryIndex::new(plan.result);
+        let usable = |person: &_| unavailability(person, &index, &self.rights).is_none();
+        let export = DirectoryExport::of(&index, revision, usable);
+        Ok(DirectoryVersion {
+            revision,
+            directory: Arc::new(export.into_directory()),
+        })
+    }
 }
 
 /// The file's modification time in ms since the epoch.

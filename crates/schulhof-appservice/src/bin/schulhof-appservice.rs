@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use schulhof_appservice::{Appservice, DirectorySource, Language};
+use schulhof_appservice::{
+    read_config, Appservice, CsvExport, DirectorySource, Language, Registration,
+};
 
 /// The school appservice: keeps the school's rooms and spaces in step with the directory.
 #[derive(Parser)]
@@ -26,7 +28,8 @@ struct Cli {
     #[arg(long, default_value = "config/appservice.toml")]
     config: PathBuf,
     /// Read the directory from the school's CSV export instead of Schulhof's directory read
-    /// (for homeservers other than Schulhof).
+    /// (for homeservers other than Schulhof), with the rights `[directory_csv]` of the
+    /// configuration names.
     #[arg(long)]
     directory_csv: Option<PathBuf>,
     #[command(subcommand)]
@@ -46,10 +49,15 @@ enum Command {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let source = cli
-        .directory_csv
-        .map_or(DirectorySource::Schulhof, DirectorySource::Csv);
-    let appservice = Appservice::open(&cli.homeserver, &cli.registration, &cli.config, source)
+    let registration = Registration::load(&cli.registration).map_err(|e| e.to_string())?;
+    let config = read_config(&cli.config).map_err(|e| e.to_string())?;
+    let source = match cli.directory_csv {
+        Some(path) => DirectorySource::Csv(
+            CsvExport::open(path, &config.directory_csv).map_err(|e| e.to_string())?,
+        ),
+        None => DirectorySource::Schulhof,
+    };
+    let appservice = Appservice::connect(&cli.homeserver, registration, config, source)
         .await
         .map_err(|e| e.to_string())?;
     match cli.command {
