@@ -211,7 +211,7 @@ pub async fn record_notifications(
             .collect()
     };
     // Members not evaluated: on the default rules, not notified of this member event.
-    let unevaluated = others - recipients.len();
+    let unevaluated = others.saturating_sub(recipients.len());
     // Recipients notified now, by the tweaks of their matching rule.
     let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
     let personal = PersonalMatch::of(&event);
