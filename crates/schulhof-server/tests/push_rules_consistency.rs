@@ -93,7 +93,9 @@ async fn change_rules(state: Arc<AppState>, user: OwnedUserId, plan: Plan) -> Op
         let pos = set_account_data(&state, &user, None, PUSH_RULES_TYPE, &content)
             .await
             .expect("rules stored");
-        first.get_or_insert(pos);
+        if plan == Plan::Notify {
+            first.get_or_insert(pos);
+        }
     }
     first
 }
