@@ -110,6 +110,7 @@ impl AppState {
         let quiet_hours =
             crate::service::quiet_hours::QuietHoursService::load(&config.quiet_hours, &db).await?;
         let media_freeze_ts = db.media_freeze(clock.now_ms()).await?;
+        let push_rules = PushRules::load(&db).await?;
         Ok(Arc::new(AppState {
             server_name,
             db,
@@ -124,7 +125,7 @@ impl AppState {
             sliding: Default::default(),
             user_rooms: Default::default(),
             key_counts: Default::default(),
-            push_rules: PushRules::default(),
+            push_rules,
             exclusions: Default::default(),
             secret_key,
             tokens: TokenCache::default(),

@@ -110,6 +110,27 @@ impl Db {
         Ok(fetch!(self, fetch_optional, sql, [user_id])?)
     }
 
+    /// The rows of those of `user_ids` that have an account, in no particular order (one
+    /// query for up to 64 of them).
+    pub async fn users(&self, user_ids: &[&str]) -> Result<Vec<UserRow>> {
+        let mut rows = Vec::with_capacity(user_ids.len());
+        for chunk in crate::batch::chunks(user_ids) {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE user_id IN ({})",
+                crate::batch::values(chunk.len(), 1, 1)
+            );
+            let found: Vec<UserRow> = crate::with_db!(self, |c| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+                for user_id in chunk {
+                    query = query.bind(*user_id);
+                }
+                query.fetch_all(c).await
+            })?;
+            rows.extend(found);
+        }
+        Ok(rows)
+    }
+
     /// All users that are not deactivated (for the user directory).
     pub async fn active_users(&self) -> Result<Vec<UserRow>> {
         let sql = sqlx::AssertSqlSafe(format!(

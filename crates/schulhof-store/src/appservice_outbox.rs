@@ -10,7 +10,7 @@
 //! nothing is lost or reordered across restarts.
 
 use crate::db::AnyRow;
-use crate::{execute, execute_tx, fetch_tx, scalar, scalar_tx, Db, Result, Tx};
+use crate::{batch, execute, execute_tx, fetch_tx, scalar, scalar_tx, with_tx, Db, Result, Tx};
 
 /// An event of the rooms an appservice is interested in (`events` of a transaction).
 pub const OUTBOX_EVENT: &str = "event";
@@ -63,14 +63,22 @@ pub struct OutboxTxn {
 impl Db {
     /// Writes outbox rows inside the transaction of the write they come from.
     pub async fn insert_appservice_outbox(tx: &mut Tx, rows: &[NewOutboxRow<'_>]) -> Result<()> {
-        let sql = "INSERT INTO appservice_outbox (appservice_id, stream_pos, kind, json)
-                   VALUES ($1, $2, $3, $4)";
-        for row in rows {
-            execute_tx!(
-                tx,
-                sql,
-                [row.appservice_id, row.stream_pos, row.kind, row.json]
-            )?;
+        for chunk in batch::chunks(rows) {
+            let sql = format!(
+                "INSERT INTO appservice_outbox (appservice_id, stream_pos, kind, json) VALUES {}",
+                batch::values(chunk.len(), 4, 1)
+            );
+            with_tx!(&mut *tx, |c| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for row in chunk {
+                    query = query
+                        .bind(row.appservice_id)
+                        .bind(row.stream_pos)
+                        .bind(row.kind)
+                        .bind(row.json);
+                }
+                query.execute(c).await.map(|_| ())
+            })?;
         }
         Ok(())
     }

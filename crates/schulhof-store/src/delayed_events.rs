@@ -10,7 +10,18 @@
 use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
-use crate::{execute, execute_tx, fetch, scalar, Db, Result, StoreError, Tx};
+use crate::{batch, execute, fetch, scalar, with_tx, Db, Result, StoreError, Tx};
+
+/// A state event as it supersedes delayed events ([`Db::fail_superseded_delayed`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StateChange<'a> {
+    /// Its type.
+    pub event_type: &'a str,
+    /// Its state key.
+    pub state_key: &'a str,
+    /// Its sender, whose own delayed events stay.
+    pub sender: &'a str,
+}
 
 /// Waiting for its send time.
 pub const DELAYED_SCHEDULED: &str = "scheduled";
@@ -314,27 +325,49 @@ impl Db {
         Ok(execute!(self, sql, [delay_id, now])? == 1)
     }
 
-    /// Inside the transaction of a state event `sender` sets in `room_id`: fails the
-    /// scheduled delayed events of other users for the same `(event_type, state_key)` with
-    /// `error` (MSC4140: they must not overwrite what someone else set meanwhile). Returns
-    /// how many.
+    /// Inside the transaction of state events set in `room_id`: for each of `changes`, fails
+    /// the scheduled delayed events of users other than its sender for the same
+    /// `(event_type, state_key)` with `error` (MSC4140: they must not overwrite what someone
+    /// else set meanwhile), one statement for up to 64 changes. Returns how many.
     pub async fn fail_superseded_delayed(
         tx: &mut Tx,
         room_id: &str,
-        event_type: &str,
-        state_key: &str,
-        sender: &str,
+        changes: &[StateChange<'_>],
         error: &str,
         now: i64,
     ) -> Result<u64> {
-        let sql = "UPDATE delayed_events SET status = 'failed', error = $5, finalised_ts = $6
-                   WHERE room_id = $1 AND event_type = $2 AND state_key = $3
-                   AND user_id <> $4 AND status = 'scheduled'";
-        Ok(execute_tx!(
-            tx,
-            sql,
-            [room_id, event_type, state_key, sender, error, now]
-        )?)
+        let mut failed = 0;
+        for chunk in batch::chunks(changes) {
+            let keys = (0..chunk.len())
+                .map(|i| {
+                    let first = 4 + 3 * i;
+                    format!(
+                        "(event_type = ${first} AND state_key = ${} AND user_id <> ${})",
+                        first + 1,
+                        first + 2
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!(
+                "UPDATE delayed_events SET status = 'failed', error = $2, finalised_ts = $3
+                 WHERE room_id = $1 AND status = 'scheduled' AND ({keys})"
+            );
+            failed += with_tx!(&mut *tx, |c| {
+                let mut query = sqlx::query(AssertSqlSafe(sql.as_str()))
+                    .bind(room_id)
+                    .bind(error)
+                    .bind(now);
+                for change in chunk {
+                    query = query
+                        .bind(change.event_type)
+                        .bind(change.state_key)
+                        .bind(change.sender);
+                }
+                query.execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(failed)
     }
 
     /// Deletes delayed events finalised before `before` (ms); returns how many.

@@ -6,7 +6,9 @@
 use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
-use crate::{execute, execute_tx, fetch, scalar, with_db, Db, Result, StoreError, Tx};
+use crate::{
+    batch, execute, execute_tx, fetch, scalar, with_db, with_tx, Db, Result, StoreError, Tx,
+};
 
 /// An event as stored.
 #[derive(Debug, Clone)]
@@ -169,57 +171,111 @@ impl Db {
     }
 
     /// Stores an event, updates the room's current state for state events and remembers the
-    /// transaction ID, all inside the caller's transaction.
+    /// transaction ID, all inside the caller's transaction ([`Db::insert_events`] of one).
     pub async fn insert_event(tx: &mut Tx, ev: &NewEvent<'_>) -> Result<()> {
-        let sql = "INSERT INTO events (stream_pos, event_id, room_id, sender, event_type, state_key, origin_server_ts, json, txn_device, txn_id)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        execute_tx!(
-            tx,
-            sql,
-            [
-                ev.stream_pos,
-                ev.event_id,
-                ev.room_id,
-                ev.sender,
-                ev.event_type,
-                ev.state_key,
-                ev.origin_server_ts,
-                ev.json,
-                ev.txn.map(|t| t.0),
-                ev.txn.map(|t| t.1),
-            ]
-        )
-        .map_err(StoreError::from_write)?;
-        if let Some(state_key) = ev.state_key {
-            // `joined_pos` keeps where a member's current run of `join` began.
-            let sql = "INSERT INTO current_state
-                         (room_id, event_type, state_key, event_id, stream_pos, membership, joined_pos)
-                       VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'join' THEN $5 END)
-                       ON CONFLICT (room_id, event_type, state_key)
-                       DO UPDATE SET event_id = $4, stream_pos = $5, membership = $6,
-                         joined_pos = CASE
-                           WHEN $6 = 'join' AND current_state.membership = 'join'
-                             THEN current_state.joined_pos
-                           WHEN $6 = 'join' THEN $5
-                         END";
-            execute_tx!(
-                tx,
-                sql,
-                [
-                    ev.room_id,
-                    ev.event_type,
-                    state_key,
-                    ev.event_id,
-                    ev.stream_pos,
-                    ev.membership
-                ]
-            )?;
+        Self::insert_events(tx, std::slice::from_ref(ev)).await
+    }
+
+    /// Stores `events` in order as [`Db::insert_event`] stores each of them, with one
+    /// statement per table for up to 64 events (more in chunks of 64, 32, ...): the event rows,
+    /// the current state (a state key changed twice in one call takes one statement per
+    /// change, in order) and the relations. A unique violation (a transaction ID used before)
+    /// is a [`StoreError::Conflict`] and stores nothing of the call.
+    pub async fn insert_events<'e>(tx: &mut Tx, events: &[NewEvent<'e>]) -> Result<()> {
+        for chunk in batch::chunks(events) {
+            let sql = format!(
+                "INSERT INTO events (stream_pos, event_id, room_id, sender, event_type, state_key,
+                   origin_server_ts, json, txn_device, txn_id) VALUES {}",
+                batch::values(chunk.len(), 10, 1)
+            );
+            with_tx!(&mut *tx, |c| {
+                let mut query = sqlx::query(AssertSqlSafe(sql.as_str()));
+                for ev in chunk {
+                    query = query
+                        .bind(ev.stream_pos)
+                        .bind(ev.event_id)
+                        .bind(ev.room_id)
+                        .bind(ev.sender)
+                        .bind(ev.event_type)
+                        .bind(ev.state_key)
+                        .bind(ev.origin_server_ts)
+                        .bind(ev.json)
+                        .bind(ev.txn.map(|t| t.0))
+                        .bind(ev.txn.map(|t| t.1));
+                }
+                query.execute(c).await.map(|_| ())
+            })
+            .map_err(StoreError::from_write)?;
         }
-        if let Some((relates_to, rel_type)) = ev.relation {
-            let sql = "INSERT INTO event_relations (event_pos, room_id, relates_to, rel_type)
-                       VALUES ($1, $2, $3, $4)";
-            execute_tx!(tx, sql, [ev.stream_pos, ev.room_id, relates_to, rel_type])?;
+        let state: Vec<(&NewEvent<'e>, &'e str)> = events
+            .iter()
+            .filter_map(|ev| ev.state_key.map(|key| (ev, key)))
+            .collect();
+        let key = |row: &(&NewEvent<'e>, &'e str)| -> (&'e str, &'e str, &'e str) {
+            (row.0.room_id, row.0.event_type, row.1)
+        };
+        for run in batch::distinct_runs(&state, key) {
+            for chunk in batch::chunks(run) {
+                Self::upsert_current_state(tx, chunk).await?;
+            }
         }
+        let relations: Vec<(i64, &str, (&str, &str))> = events
+            .iter()
+            .filter_map(|ev| ev.relation.map(|r| (ev.stream_pos, ev.room_id, r)))
+            .collect();
+        for chunk in batch::chunks(&relations) {
+            let sql = format!(
+                "INSERT INTO event_relations (event_pos, room_id, relates_to, rel_type) VALUES {}",
+                batch::values(chunk.len(), 4, 1)
+            );
+            with_tx!(&mut *tx, |c| {
+                let mut query = sqlx::query(AssertSqlSafe(sql.as_str()));
+                for (pos, room_id, (relates_to, rel_type)) in chunk {
+                    query = query
+                        .bind(*pos)
+                        .bind(*room_id)
+                        .bind(*relates_to)
+                        .bind(*rel_type);
+                }
+                query.execute(c).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Makes the state events `rows` (no `(room, type, state_key)` twice) the current state
+    /// of their rooms in one statement. `joined_pos` keeps where a member's current run of
+    /// `join` began.
+    async fn upsert_current_state(tx: &mut Tx, rows: &[(&NewEvent<'_>, &str)]) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO current_state
+               (room_id, event_type, state_key, event_id, stream_pos, membership, joined_pos)
+             VALUES {}
+             ON CONFLICT (room_id, event_type, state_key)
+             DO UPDATE SET event_id = excluded.event_id, stream_pos = excluded.stream_pos,
+               membership = excluded.membership,
+               joined_pos = CASE
+                 WHEN excluded.membership = 'join' AND current_state.membership = 'join'
+                   THEN current_state.joined_pos
+                 ELSE excluded.joined_pos
+               END",
+            batch::values(rows.len(), 7, 1)
+        );
+        with_tx!(&mut *tx, |c| {
+            let mut query = sqlx::query(AssertSqlSafe(sql.as_str()));
+            for (ev, state_key) in rows {
+                let joined_pos = (ev.membership == Some("join")).then_some(ev.stream_pos);
+                query = query
+                    .bind(ev.room_id)
+                    .bind(ev.event_type)
+                    .bind(*state_key)
+                    .bind(ev.event_id)
+                    .bind(ev.stream_pos)
+                    .bind(ev.membership)
+                    .bind(joined_pos);
+            }
+            query.execute(c).await.map(|_| ())
+        })?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod appservice_outbox;
+mod batch;
 mod db;
 mod delayed_events;
 mod directory;
@@ -35,8 +36,8 @@ pub use appservice_outbox::{
 };
 pub use db::{Db, Tx};
 pub use delayed_events::{
-    DelayedQuery, DelayedRow, NewDelayed, DELAYED_CANCELLED, DELAYED_FAILED, DELAYED_SCHEDULED,
-    DELAYED_SENDING, DELAYED_SENT,
+    DelayedQuery, DelayedRow, NewDelayed, StateChange, DELAYED_CANCELLED, DELAYED_FAILED,
+    DELAYED_SCHEDULED, DELAYED_SENDING, DELAYED_SENT,
 };
 pub use directory::{AuditRow, DirectoryListener, DIRECTORY_CHANNEL};
 pub use e2ee::{DeviceKeysRow, KeySignatureRow, NewToDevice, OneTimeKeyRow, ToDeviceRow};

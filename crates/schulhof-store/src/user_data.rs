@@ -142,6 +142,12 @@ impl Db {
         Ok(content)
     }
 
+    /// The users who have global account data of type `data_type` (e.g. stored push rules).
+    pub async fn users_with_account_data(&self, data_type: &str) -> Result<Vec<String>> {
+        let sql = "SELECT user_id FROM account_data WHERE room_id = '' AND data_type = $1";
+        Ok(scalar!(self, fetch_all, sql, [data_type])?)
+    }
+
     /// Account data of a user changed in `(after, until]` (all of it when `after` is 0).
     pub async fn account_data_since(
         &self,

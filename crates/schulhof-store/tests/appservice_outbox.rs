@@ -12,6 +12,7 @@ on_both_engines!(
     transactions_are_numbered_in_order_and_repeated_until_delivered,
     rows_of_a_rolled_back_write_are_not_there,
     appservices_have_their_own_outboxes_and_numbers,
+    every_row_of_a_large_write_is_there,
 );
 
 /// Writes one event row for each position in one transaction, as the commit path does.
@@ -108,4 +109,15 @@ async fn appservices_have_their_own_outboxes_and_numbers(engine: Engine) {
     db.appservice_txn_delivered("bruecke", 1).await.unwrap();
     assert_eq!(db.appservice_outbox_len("gruppen").await.unwrap(), 2);
     assert_eq!(db.appservice_outbox_len("bruecke").await.unwrap(), 0);
+}
+
+async fn every_row_of_a_large_write_is_there(engine: Engine) {
+    let db = fresh_db(engine).await;
+    // More rows than one statement carries (a commit of 100 joins).
+    let positions: Vec<i64> = (1..=100).collect();
+    write(&db, "gruppen", &positions).await;
+    assert_eq!(db.appservice_outbox_len("gruppen").await.unwrap(), 100);
+    let (txn_id, rows) = next(&db, "gruppen", 500).await.unwrap();
+    assert_eq!(txn_id, 1);
+    assert_eq!(rows, positions);
 }

@@ -7,7 +7,7 @@ mod common;
 
 use common::{fresh_db, Engine, ANNA, BEN, OTHER_ROOM, ROOM};
 use schulhof_store::{
-    Db, DelayedQuery, NewDelayed, StoreError, Tx, DELAYED_CANCELLED, DELAYED_FAILED,
+    Db, DelayedQuery, NewDelayed, StateChange, StoreError, Tx, DELAYED_CANCELLED, DELAYED_FAILED,
     DELAYED_SCHEDULED, DELAYED_SENDING, DELAYED_SENT,
 };
 
@@ -16,6 +16,7 @@ on_both_engines!(
     actions_only_change_scheduled_events,
     the_owner_lists_pages_with_filters,
     other_users_state_fails_waiting_state_and_old_outcomes_are_pruned,
+    state_changes_together_fail_what_each_change_fails,
 );
 
 /// A delayed message of `user` in `room`, scheduled at `now` for `delay_ms` later.
@@ -216,7 +217,12 @@ async fn other_users_state_fails_waiting_state_and_old_outcomes_are_pruned(engin
         .unwrap();
 
     let mut tx: Tx = db.begin().await.unwrap();
-    let failed = Db::fail_superseded_delayed(&mut tx, ROOM, "m.room.topic", "", ANNA, "{}", 500)
+    let topic_by_anna = StateChange {
+        event_type: "m.room.topic",
+        state_key: "",
+        sender: ANNA,
+    };
+    let failed = Db::fail_superseded_delayed(&mut tx, ROOM, &[topic_by_anna], "{}", 500)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -232,4 +238,61 @@ async fn other_users_state_fails_waiting_state_and_old_outcomes_are_pruned(engin
     assert_eq!(db.prune_finalised_delayed(501).await.unwrap(), 1);
     assert!(db.delayed_event("ben-topic").await.unwrap().is_none());
     assert!(db.delayed_event("anna-topic").await.unwrap().is_some());
+}
+
+async fn state_changes_together_fail_what_each_change_fails(engine: Engine) {
+    let db = fresh_db(engine).await;
+    let state = |delay_id, user, event_type, room| NewDelayed {
+        event_type,
+        state_key: Some(""),
+        ..message(delay_id, user, room, 0, 1_000)
+    };
+    for (delay_id, user, event_type, room) in [
+        ("anna-topic", ANNA, "m.room.topic", ROOM),
+        ("ben-topic", BEN, "m.room.topic", ROOM),
+        ("ben-name", BEN, "m.room.name", ROOM),
+        ("ben-avatar", BEN, "m.room.avatar", ROOM),
+        ("ben-other-name", BEN, "m.room.name", OTHER_ROOM),
+    ] {
+        db.insert_delayed(&state(delay_id, user, event_type, room))
+            .await
+            .unwrap();
+    }
+    // More changes than one statement carries; the ones that matter come late.
+    let keys: Vec<String> = (0..70).map(|i| format!("@kind{i}:schule.test")).collect();
+    let mut changes: Vec<StateChange> = keys
+        .iter()
+        .map(|key| StateChange {
+            event_type: "m.room.member",
+            state_key: key,
+            sender: key,
+        })
+        .collect();
+    let change = |event_type, sender| StateChange {
+        event_type,
+        state_key: "",
+        sender,
+    };
+    changes.extend([
+        change("m.room.topic", ANNA),
+        change("m.room.name", ANNA),
+        // Ben's own avatar stays; his topic change fails Anna's waiting topic.
+        change("m.room.avatar", BEN),
+        change("m.room.topic", BEN),
+    ]);
+    let mut tx: Tx = db.begin().await.unwrap();
+    let failed = Db::fail_superseded_delayed(&mut tx, ROOM, &changes, "{}", 500)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(failed, 3);
+    for (delay_id, expected) in [
+        ("anna-topic", DELAYED_FAILED),
+        ("ben-topic", DELAYED_FAILED),
+        ("ben-name", DELAYED_FAILED),
+        ("ben-avatar", DELAYED_SCHEDULED),
+        ("ben-other-name", DELAYED_SCHEDULED),
+    ] {
+        assert_eq!(status(&db, delay_id).await, expected, "{delay_id}");
+    }
 }

@@ -1,6 +1,7 @@
 //! Conformance of the event store on SQLite and PostgreSQL: history pages, room state at a
 //! position, memberships, duplicate events, stream positions, aliases and the room directory;
-//! the reads of many rooms at once equal the reads room by room.
+//! the reads of many rooms at once equal the reads room by room; events stored together (one
+//! statement per table) equal the same events stored one by one.
 
 #[macro_use]
 mod common;
@@ -17,6 +18,8 @@ on_both_engines!(
     aliases_and_the_room_directory,
     relations_are_found_by_the_event_they_relate_to_until_redacted,
     reads_of_many_rooms_equal_reads_room_by_room,
+    events_stored_together_equal_events_stored_one_by_one,
+    a_refused_event_stores_nothing_of_its_batch,
 );
 
 fn positions(events: &[EventRow]) -> Vec<i64> {
@@ -471,4 +474,197 @@ async fn reads_of_many_rooms_equal_reads_room_by_room(engine: Engine) {
         assert_eq!((pos, sender), (last.stream_pos, last.sender.clone()));
         assert_eq!(state_key.is_some(), last.event_type == "m.room.create");
     }
+}
+
+/// An event of a batch: `(pos, room, sender, type, state_key, membership, relation target)`.
+type Spec = (
+    i64,
+    &'static str,
+    String,
+    &'static str,
+    Option<String>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// A commit's worth of events (more than one statement carries): members joining, an invite
+/// and a join of the same person, someone leaving and joining again, a display name change of
+/// a member who joined before the batch, the room name set twice, a thread answer and a join
+/// in another room.
+fn batch_specs() -> Vec<Spec> {
+    let member = |pos, user: String, membership| {
+        let key = Some(user.clone());
+        (
+            pos,
+            ROOM,
+            user,
+            "m.room.member",
+            key,
+            Some(membership),
+            None,
+        )
+    };
+    let mut specs: Vec<Spec> = (0..70)
+        .map(|i| member(10 + i, format!("@kind{i}:schule.test"), "join"))
+        .collect();
+    specs.extend([
+        (
+            80,
+            ROOM,
+            ANNA.into(),
+            "m.room.member",
+            Some(BEN.into()),
+            Some("invite"),
+            None,
+        ),
+        member(81, BEN.into(), "join"),
+        (
+            82,
+            ROOM,
+            ANNA.into(),
+            "m.room.name",
+            Some(String::new()),
+            None,
+            None,
+        ),
+        (
+            83,
+            ROOM,
+            BEN.into(),
+            "m.room.message",
+            None,
+            None,
+            Some("$ev10"),
+        ),
+        member(84, "@kind3:schule.test".into(), "leave"),
+        member(85, "@kind3:schule.test".into(), "join"),
+        member(86, ANNA.into(), "join"),
+        (
+            87,
+            ROOM,
+            ANNA.into(),
+            "m.room.name",
+            Some(String::new()),
+            None,
+            None,
+        ),
+        (
+            88,
+            OTHER_ROOM,
+            ANNA.into(),
+            "m.room.member",
+            Some(ANNA.into()),
+            Some("join"),
+            None,
+        ),
+    ]);
+    specs
+}
+
+/// The event rows of `specs` (the event JSON is its position).
+fn new_events<'a>(specs: &'a [Spec], json: &'a [String]) -> Vec<NewEvent<'a>> {
+    specs
+        .iter()
+        .zip(json)
+        .map(
+            |((pos, room, sender, kind, key, membership, target), json)| NewEvent {
+                stream_pos: *pos,
+                event_id: &json[1..json.len() - 1],
+                room_id: room,
+                sender,
+                event_type: kind,
+                state_key: key.as_deref(),
+                membership: *membership,
+                origin_server_ts: *pos * 1000,
+                json,
+                txn: None,
+                relation: target.map(|t| (t, "m.thread")),
+            },
+        )
+        .collect()
+}
+
+/// Every stored row of the tables an event writes, in a fixed order.
+async fn event_tables(db: &Db) -> Vec<String> {
+    let queries = [
+        "SELECT stream_pos || ' ' || event_id || ' ' || room_id || ' ' || sender || ' '
+           || event_type || ' ' || COALESCE(state_key, '-') || ' ' || json
+         FROM events ORDER BY stream_pos",
+        "SELECT room_id || ' ' || event_type || ' ' || state_key || ' ' || event_id || ' '
+           || stream_pos || ' ' || COALESCE(membership, '-') || ' '
+           || COALESCE(CAST(joined_pos AS TEXT), '-')
+         FROM current_state ORDER BY room_id, event_type, state_key",
+        "SELECT event_pos || ' ' || room_id || ' ' || relates_to || ' ' || rel_type
+         FROM event_relations ORDER BY event_pos",
+    ];
+    let mut rows = Vec::new();
+    for sql in queries {
+        let table: Vec<String> =
+            schulhof_store::with_db!(db, |c| sqlx::query_scalar(sql).fetch_all(c).await).unwrap();
+        rows.extend(table);
+    }
+    rows
+}
+
+async fn events_stored_together_equal_events_stored_one_by_one(engine: Engine) {
+    let specs = batch_specs();
+    let json: Vec<String> = specs.iter().map(|s| format!("\"$ev{}\"", s.0)).collect();
+    let events = new_events(&specs, &json);
+    let mut tables = Vec::new();
+    for together in [true, false] {
+        let db = fresh_db(engine).await;
+        // ANNA joined before the batch: her display name change keeps her join position.
+        member(&db, 1, ROOM, ANNA, "join").await;
+        let mut tx = db.begin().await.unwrap();
+        if together {
+            Db::insert_events(&mut tx, &events).await.unwrap();
+        } else {
+            for event in &events {
+                Db::insert_event(&mut tx, event).await.unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+        tables.push(event_tables(&db).await);
+    }
+    assert_eq!(tables[0], tables[1]);
+    let stored = &tables[0];
+    for expected in [
+        // Joined before the batch and still joined: the run began at 1.
+        format!("{ROOM} m.room.member {ANNA} $ev86 86 join 1"),
+        // Invited, then joined in the same batch.
+        format!("{ROOM} m.room.member {BEN} $ev81 81 join 81"),
+        // Left and joined again: the new run begins at the new join.
+        format!("{ROOM} m.room.member @kind3:schule.test $ev85 85 join 85"),
+        format!("{ROOM} m.room.member @kind69:schule.test $ev79 79 join 79"),
+        format!("{ROOM} m.room.name  $ev87 87 - -"),
+        format!("{OTHER_ROOM} m.room.member {ANNA} $ev88 88 join 88"),
+        format!("83 {ROOM} $ev10 m.thread"),
+    ] {
+        assert!(stored.contains(&expected), "{expected} not in {stored:#?}");
+    }
+    assert_eq!(stored.len(), 1 + specs.len() + 74 + 1);
+}
+
+async fn a_refused_event_stores_nothing_of_its_batch(engine: Engine) {
+    let db = fresh_db(engine).await;
+    insert(&db, &sent(1, "$first", "txn1")).await.unwrap();
+    let batch: Vec<NewEvent> = vec![
+        sent(2, "$second", "txn2"),
+        NewEvent {
+            event_type: "m.room.topic",
+            state_key: Some(""),
+            ..sent(3, "$third", "txn3")
+        },
+        // A retried transaction.
+        sent(4, "$fourth", "txn1"),
+    ];
+    let mut tx = db.begin().await.unwrap();
+    let refused = Db::insert_events(&mut tx, &batch).await;
+    assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+    drop(tx);
+    assert_eq!(
+        positions(&db.room_events_forward(ROOM, 0, 10, 10).await.unwrap()),
+        vec![1]
+    );
+    assert!(db.current_state(ROOM).await.unwrap().is_empty());
 }

@@ -15,6 +15,8 @@ on_both_engines!(
     filters_and_presence,
     notices_are_claimed_once_per_period_and_rooms_remembered,
     the_media_freeze_is_set_once,
+    accounts_of_many_people_are_read_at_once,
+    the_users_with_stored_push_rules_are_listed,
 );
 
 fn account(user_id: &str) -> UserRow {
@@ -326,4 +328,53 @@ async fn the_media_freeze_is_set_once(engine: Engine) {
         Some(2_000)
     );
     assert_eq!(db.media_uploaded_ts("gibtsnicht").await.unwrap(), None);
+}
+
+async fn accounts_of_many_people_are_read_at_once(engine: Engine) {
+    let db = fresh_db(engine).await;
+    // More people than one statement asks for; every tenth has no account.
+    let ids: Vec<String> = (0..100).map(|i| format!("@kind{i}:schule.test")).collect();
+    for id in ids.iter().filter(|id| !id.ends_with("0:schule.test")) {
+        db.create_user(&account(id), 1).await.unwrap();
+    }
+    let asked: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut found: Vec<String> = db
+        .users(&asked)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            assert_eq!(row.displayname.as_deref(), Some("Anna Schmidt"));
+            row.user_id
+        })
+        .collect();
+    found.sort();
+    let mut expected: Vec<String> = ids
+        .iter()
+        .filter(|id| !id.ends_with("0:schule.test"))
+        .cloned()
+        .collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(db.users(&[]).await.unwrap().is_empty());
+}
+
+async fn the_users_with_stored_push_rules_are_listed(engine: Engine) {
+    let db = fresh_db(engine).await;
+    let mut tx = db.begin().await.unwrap();
+    Db::put_account_data(&mut tx, ANNA, "", "m.push_rules", "{}", 1)
+        .await
+        .unwrap();
+    // Per room, or of another type: not push rules.
+    Db::put_account_data(&mut tx, BEN, ROOM, "m.push_rules", "{}", 2)
+        .await
+        .unwrap();
+    Db::put_account_data(&mut tx, BEN, "", "m.direct", "{}", 3)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        db.users_with_account_data("m.push_rules").await.unwrap(),
+        vec![ANNA.to_owned()]
+    );
 }

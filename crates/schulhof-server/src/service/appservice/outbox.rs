@@ -64,31 +64,45 @@ pub fn interested_in_event(registration: &Registration, room: &RoomSnapshot, pdu
         || interested_in_room(registration, room)
 }
 
-/// Writes the outbox rows of `pdu`, stored at `pos`, for every appservice interested in it,
-/// and has their senders woken after the commit.
-pub async fn record_event(
+/// Writes the outbox rows of `events` (each with its stream position), events of `room` (the
+/// room's state including them), for every appservice interested in each (one statement for
+/// all of them), and has their senders woken after the commit.
+pub async fn record_events(
     state: &AppState,
     commit: &mut Commit<'_, '_>,
     room: &RoomSnapshot,
-    pdu: &Pdu,
-    pos: i64,
+    events: &[(&Pdu, i64)],
     now: i64,
 ) -> Result<()> {
     if !state.appservices.any_receiving() {
         return Ok(());
     }
-    let receivers: Vec<&Registration> = state
+    let receiving: Vec<&Registration> = state
         .appservices
         .all()
         .iter()
-        .filter(|r| r.url.is_some() && interested_in_event(r, room, pdu))
+        .filter(|r| r.url.is_some())
         .collect();
-    if receivers.is_empty() {
-        return Ok(());
+    let mut outgoing: Vec<(Vec<&Registration>, i64, String)> = Vec::new();
+    for &(pdu, pos) in events {
+        let receivers: Vec<&Registration> = receiving
+            .iter()
+            .copied()
+            .filter(|r| interested_in_event(r, room, pdu))
+            .collect();
+        if receivers.is_empty() {
+            continue;
+        }
+        let pdu_json =
+            serde_json::to_string(pdu).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let event = client_event_text(&pdu_json, true, None, (None, None), now);
+        outgoing.push((receivers, pos, event));
     }
-    let pdu_json = serde_json::to_string(pdu).map_err(|e| crate::Error::Internal(e.to_string()))?;
-    let event = client_event_text(&pdu_json, true, None, (None, None), now);
-    write(state, commit, &receivers, pos, OUTBOX_EVENT, &event).await
+    let rows: Vec<NewOutboxRow> = outgoing
+        .iter()
+        .flat_map(|(receivers, pos, json)| rows(receivers, *pos, OUTBOX_EVENT, json))
+        .collect();
+    write(state, commit, &rows).await
 }
 
 /// A public read receipt, as the outbox needs it.
@@ -136,31 +150,41 @@ pub async fn record_receipt(
         "content": { receipt.event_id: { receipt.receipt_type: { receipt.user_id: read } } },
     })
     .to_string();
-    write(state, commit, &receivers, pos, OUTBOX_EPHEMERAL, &event).await
+    let rows: Vec<NewOutboxRow> = rows(&receivers, pos, OUTBOX_EPHEMERAL, &event).collect();
+    write(state, commit, &rows).await
 }
 
-/// Writes one row of `kind` for each of `receivers` and marks their senders to be woken.
+/// One outbox row of `kind` for each of `receivers`.
+fn rows<'a>(
+    receivers: &'a [&'a Registration],
+    pos: i64,
+    kind: &'a str,
+    json: &'a str,
+) -> impl Iterator<Item = NewOutboxRow<'a>> + 'a {
+    receivers.iter().map(move |r| NewOutboxRow {
+        appservice_id: &r.id,
+        stream_pos: pos,
+        kind,
+        json,
+    })
+}
+
+/// Writes `rows` and marks the senders of their appservices to be woken.
 async fn write(
     state: &AppState,
     commit: &mut Commit<'_, '_>,
-    receivers: &[&Registration],
-    pos: i64,
-    kind: &str,
-    json: &str,
+    rows: &[NewOutboxRow<'_>],
 ) -> Result<()> {
-    let rows: Vec<NewOutboxRow> = receivers
-        .iter()
-        .map(|r| NewOutboxRow {
-            appservice_id: &r.id,
-            stream_pos: pos,
-            kind,
-            json,
-        })
-        .collect();
-    Db::insert_appservice_outbox(commit.tx(), &rows).await?;
-    for waker in receivers
-        .iter()
-        .filter_map(|r| state.appservices.waker(&r.id))
+    if rows.is_empty() {
+        return Ok(());
+    }
+    Db::insert_appservice_outbox(commit.tx(), rows).await?;
+    let mut woken: Vec<&str> = rows.iter().map(|r| r.appservice_id).collect();
+    woken.sort_unstable();
+    woken.dedup();
+    for waker in woken
+        .into_iter()
+        .filter_map(|id| state.appservices.waker(id))
     {
         commit.effects().wake_sender(waker);
     }

@@ -17,7 +17,7 @@ pub mod manage;
 pub mod sender;
 
 use ruma::{RoomId, UserId};
-use schulhof_store::{NewDelayed, StoreError, Tx};
+use schulhof_store::{NewDelayed, StateChange, StoreError, Tx};
 use serde_json::{json, Value};
 
 use crate::error::Text;
@@ -191,14 +191,35 @@ pub async fn schedule(state: &AppState, session: &Session, what: Scheduled<'_>) 
     Ok(delay_id)
 }
 
-/// Inside the transaction of a state event: fails the scheduled delayed events of other
-/// users for the same state (MSC4140: a delayed state event must not overwrite what someone
-/// else set meanwhile). Called by the commit path for every event; message events are
-/// ignored.
-pub async fn supersede(state: &AppState, tx: &mut Tx, pdu: &Pdu, now: i64) -> Result<()> {
-    let Some(state_key) = pdu.state_key.as_deref() else {
+/// Inside the transaction of state events: fails the scheduled delayed events of other users
+/// for the same state (MSC4140: a delayed state event must not overwrite what someone else set
+/// meanwhile). Called by the commit path with all events of one commit in `room_id` (one
+/// statement for them); message events are ignored.
+pub async fn supersede(
+    state: &AppState,
+    tx: &mut Tx,
+    room_id: &RoomId,
+    pdus: &[Pdu],
+    now: i64,
+) -> Result<()> {
+    let keys: Vec<(String, &str, &str)> = pdus
+        .iter()
+        .filter_map(|pdu| {
+            let state_key = pdu.state_key.as_deref()?;
+            Some((pdu.kind.to_string(), state_key, pdu.sender.as_str()))
+        })
+        .collect();
+    if keys.is_empty() {
         return Ok(());
-    };
+    }
+    let changes: Vec<StateChange> = keys
+        .iter()
+        .map(|(event_type, state_key, sender)| StateChange {
+            event_type,
+            state_key,
+            sender,
+        })
+        .collect();
     let error = error_json(
         state,
         "M_UNKNOWN",
@@ -208,16 +229,8 @@ pub async fn supersede(state: &AppState, tx: &mut Tx, pdu: &Pdu, now: i64) -> Re
         ),
         Some("M_CANCELLED_BY_STATE_UPDATE"),
     );
-    schulhof_store::Db::fail_superseded_delayed(
-        tx,
-        pdu.room_id.as_str(),
-        &pdu.kind.to_string(),
-        state_key,
-        pdu.sender.as_str(),
-        &error,
-        now,
-    )
-    .await?;
+    schulhof_store::Db::fail_superseded_delayed(tx, room_id.as_str(), &changes, &error, now)
+        .await?;
     Ok(())
 }
 

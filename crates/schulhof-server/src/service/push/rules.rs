@@ -1,17 +1,18 @@
 //! Push rules: each user's ruleset (server defaults until changed) and their evaluation for
 //! notification counts when an event is stored.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
 use ruma::push::{Action, FlattenedJson, PushConditionRoomCtx, Ruleset};
 use ruma::serde::Raw;
-use ruma::{UInt, UserId};
+use ruma::{OwnedUserId, UInt, UserId};
 use schulhof_store::{Db, NewNotifications};
 use serde_json::Value;
 
 use crate::service::push::outbox;
 use crate::service::rooms::pdu::Pdu;
-use crate::service::rooms::RoomSnapshot;
+use crate::service::rooms::{Member, RoomSnapshot};
 use crate::service::user::account_data::account_data;
 use crate::service::user::user_cache::UserCache;
 use crate::service::write::Commit;
@@ -21,10 +22,15 @@ use crate::{Error, Result};
 /// The account data type under which a user's push rules are stored.
 pub const PUSH_RULES_TYPE: &str = "m.push_rules";
 
-/// Cache of users' push rulesets.
-#[derive(Default)]
+/// Cache of users' push rulesets, and who has stored push rules at all.
 pub struct PushRules {
     cache: UserCache<UserRules>,
+    /// Every user whose push rules are stored: read from the database at start and extended
+    /// by each commit that stores a user's rules (applied under the writer lock before the
+    /// next write, see [`PushRules::changed`]), so a user not in it is on the server's default
+    /// rules. Erasing a person's data (outside the writer) leaves them in it; they are then
+    /// evaluated one by one like anyone with stored rules, which reads the defaults.
+    stored: RwLock<HashSet<OwnedUserId>>,
 }
 
 /// One user's push rules.
@@ -37,6 +43,20 @@ pub struct UserRules {
 }
 
 impl PushRules {
+    /// The cache, empty, with the users who have stored push rules read from `db`.
+    pub async fn load(db: &Db) -> Result<Self> {
+        let stored = db
+            .users_with_account_data(PUSH_RULES_TYPE)
+            .await?
+            .into_iter()
+            .filter_map(|user| OwnedUserId::try_from(user).ok())
+            .collect();
+        Ok(Self {
+            cache: UserCache::default(),
+            stored: RwLock::new(stored),
+        })
+    }
+
     /// A user's ruleset: stored rules, or the server defaults.
     pub async fn ruleset(&self, state: &AppState, user_id: &UserId) -> Result<Arc<UserRules>> {
         self.cache
@@ -63,9 +83,37 @@ impl PushRules {
         state.push_rules.ruleset(state, user_id).await
     }
 
-    /// Forgets a cached ruleset after it changed.
-    pub fn invalidate(&self, user_id: &UserId) {
+    /// Records that `user_id` stored push rules (after the commit, under the writer lock):
+    /// they count as having stored rules from now on, and their cached ruleset is forgotten.
+    pub fn changed(&self, user_id: &UserId) {
+        self.stored
+            .write()
+            .expect("stored push rules")
+            .insert(user_id.to_owned());
         self.cache.invalidate(user_id.as_str());
+    }
+
+    /// The joined members of `room` other than `sender` who have stored push rules, without a
+    /// look-up per member of a large room: the smaller of the two sets is walked.
+    fn stored_members<'r>(
+        &self,
+        room: &'r RoomSnapshot,
+        sender: &UserId,
+    ) -> Vec<(&'r UserId, &'r Member)> {
+        let stored = self.stored.read().expect("stored push rules");
+        let (joined, _) = room.member_counts();
+        let mut members: Vec<(&UserId, &Member)> = if (stored.len() as u64) < joined {
+            stored
+                .iter()
+                .filter_map(|u| room.joined_member(u))
+                .collect()
+        } else {
+            room.joined_members()
+                .filter(|(u, _)| stored.contains(*u))
+                .collect()
+        };
+        members.retain(|(u, _)| *u != sender);
+        members
     }
 }
 
@@ -128,6 +176,12 @@ impl Notified {
 /// for all of them). The event is flattened once; each member's rules are then matched against
 /// it. Members in `held` (quiet hours) get no notification now: for each of them the result
 /// says how the event notifies them, to be recorded and pushed when it is released.
+///
+/// The server's default rules never notify a joined member of a member event (the only
+/// override before `.m.rule.member_event`, which has no actions, that notifies is
+/// `.m.rule.invite_for_me`, whose target is not joined), so for a member event only the members
+/// with stored rules are evaluated; the others are counted as not notified without a look-up
+/// each.
 pub async fn record_notifications(
     state: &AppState,
     c: &mut Commit<'_, '_>,
@@ -147,18 +201,27 @@ pub async fn record_notifications(
     let (joined, _) = room.member_counts();
     let member_count = UInt::try_from(joined).unwrap_or_default();
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
+    let sender_joined = room.is_joined(&pdu.sender);
+    let others = joined.saturating_sub(u64::from(sender_joined)) as usize;
+    let recipients: Vec<(&UserId, &Member)> = if member_event {
+        state.push_rules.stored_members(room, &pdu.sender)
+    } else {
+        room.joined_members()
+            .filter(|(u, _)| *u != pdu.sender)
+            .collect()
+    };
+    // Members not evaluated: on the default rules, not notified of this member event.
+    let unevaluated = others.saturating_sub(recipients.len());
     // Recipients notified now, by the tweaks of their matching rule.
     let mut pushes: Vec<(String, Vec<&str>)> = Vec::new();
     let personal = PersonalMatch::of(&event);
     // The outcome of the members on the default rules whom the event does not single out.
     let mut shared: Option<Option<Notified>> = None;
     // Every evaluated member's outcome now: `Some(highlight)` if notified.
-    let mut outcomes: Vec<(&str, Option<bool>)> = Vec::with_capacity(joined as usize);
-    for (user, member) in room.joined_members().filter(|(u, _)| *u != pdu.sender) {
+    let mut outcomes: Vec<(&str, Option<bool>)> = Vec::with_capacity(recipients.len());
+    for &(user, member) in &recipients {
         let rules = state.push_rules.ruleset(state, user).await?;
-        // The default rules never notify a joined member of a member event: the only override
-        // before `.m.rule.member_event` that notifies is `.m.rule.invite_for_me`, whose target
-        // is not joined.
+        // Stored rules that were erased since are the defaults again (see above).
         if member_event && rules.server_default {
             outcomes.push((user.as_str(), None));
             continue;
@@ -205,12 +268,22 @@ pub async fn record_notifications(
         }
     }
     // The most common outcome is stored once for the room, the others member by member.
-    let room_outcome = most_common(&outcomes);
+    let room_outcome = most_common(&outcomes, unevaluated);
     let mut exceptions: Vec<(&str, Option<bool>)> = outcomes
         .into_iter()
         .filter(|(_, outcome)| *outcome != room_outcome)
         .collect();
     if room_outcome.is_some() {
+        if unevaluated > 0 {
+            // Most members with stored rules are notified of a member event: the others are
+            // the exceptions.
+            let evaluated: HashSet<&UserId> = recipients.iter().map(|(u, _)| *u).collect();
+            exceptions.extend(
+                room.joined()
+                    .filter(|u| *u != pdu.sender && !evaluated.contains(u))
+                    .map(|u| (u.as_str(), None)),
+            );
+        }
         // The sender is not notified of their own event.
         exceptions.push((pdu.sender.as_str(), None));
     }
@@ -266,9 +339,13 @@ impl<'e> PersonalMatch<'e> {
     }
 }
 
-/// The outcome most members got (not notifying where outcomes tie).
-fn most_common(outcomes: &[(&str, Option<bool>)]) -> Option<bool> {
-    let count = |wanted: Option<bool>| outcomes.iter().filter(|(_, o)| *o == wanted).count();
+/// The outcome most members got (not notifying where outcomes tie), with `unevaluated` more
+/// members not notified.
+fn most_common(outcomes: &[(&str, Option<bool>)], unevaluated: usize) -> Option<bool> {
+    let count = |wanted: Option<bool>| {
+        let listed = outcomes.iter().filter(|(_, o)| *o == wanted).count();
+        listed + if wanted.is_none() { unevaluated } else { 0 }
+    };
     [None, Some(false), Some(true)]
         .into_iter()
         .rev()

@@ -3,6 +3,7 @@
 use ruma::api::client::room::create_room::v3::{Request, RoomPreset};
 use ruma::api::client::room::Visibility;
 use ruma::{OwnedRoomId, RoomAliasId, RoomId, RoomVersionId, UserId};
+use schulhof_store::UserRow;
 use serde_json::{json, Map, Value};
 
 use super::build::check_power_levels;
@@ -83,16 +84,22 @@ fn merge_power_levels(base: &mut Value, override_: &Value) {
 
 /// A member event's content for a user joining with their profile.
 pub async fn member_content(state: &AppState, user_id: &UserId, membership: &str) -> Result<Value> {
+    let user = state.db.user(user_id.as_str()).await?;
+    Ok(profile_content(user.as_ref(), membership))
+}
+
+/// A member event's content with the profile of `user` (their account, if they have one).
+pub fn profile_content(user: Option<&UserRow>, membership: &str) -> Value {
     let mut content = json!({ "membership": membership });
-    if let Some(user) = state.db.user(user_id.as_str()).await? {
-        if let Some(name) = user.displayname {
+    if let Some(user) = user {
+        if let Some(name) = &user.displayname {
             content["displayname"] = json!(name);
         }
-        if let Some(url) = user.avatar_url {
+        if let Some(url) = &user.avatar_url {
             content["avatar_url"] = json!(url);
         }
     }
-    Ok(content)
+    content
 }
 
 /// Creates a room as `creator` from a `createRoom` request (`raw` is the request's JSON body);

@@ -370,6 +370,33 @@ impl Prepared {
     }
 }
 
+/// What the store keeps of one event besides the event itself, worked out once.
+struct StoredParts {
+    /// Its stream position.
+    pos: i64,
+    /// Its JSON.
+    json: String,
+    /// Its type.
+    kind: String,
+    /// For member events: the membership.
+    membership: Option<String>,
+    /// `(event ID, rel_type)` of its relation, if any.
+    relation: Option<(String, String)>,
+}
+
+impl StoredParts {
+    /// The parts of `pdu`, stored at `pos`.
+    fn of(pdu: &Pdu, pos: i64) -> Result<Self> {
+        Ok(Self {
+            pos,
+            json: serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?,
+            kind: pdu.kind.to_string(),
+            membership: snapshot::membership_of(pdu).map(|m| m.to_string()),
+            relation: pdu.relation(),
+        })
+    }
+}
+
 /// Stores `prepared` in one transaction under `lock`, with everything the events cause
 /// (appservice outbox, quiet-hours holds, push notifications, redactions); `new_room` if they
 /// create the room (its creator is the sender of the first event). After the commit the
@@ -416,41 +443,50 @@ async fn commit_events(
                     })?;
             }
         }
-        let mut sent = Vec::with_capacity(pdus.len());
-        for (i, pdu) in pdus.iter().enumerate() {
-            let sender: &UserId = &pdu.sender;
-            let pos = c.next_pos();
-            let json = serde_json::to_string(pdu).map_err(|e| Error::Internal(e.to_string()))?;
-            let membership = snapshot::membership_of(pdu).map(|m| m.to_string());
-            let relation = pdu.relation();
-            let event = NewEvent {
-                stream_pos: pos,
+        // The events' rows, one statement per table for all of them.
+        let stored: Vec<StoredParts> = pdus
+            .iter()
+            .map(|pdu| StoredParts::of(pdu, c.next_pos()))
+            .collect::<Result<_>>()?;
+        let events: Vec<NewEvent> = pdus
+            .iter()
+            .zip(&stored)
+            .enumerate()
+            .map(|(i, (pdu, parts))| NewEvent {
+                stream_pos: parts.pos,
                 event_id: pdu.event_id.as_str(),
                 room_id: room_id.as_str(),
-                sender: sender.as_str(),
-                event_type: &pdu.kind.to_string(),
+                sender: pdu.sender.as_str(),
+                event_type: &parts.kind,
                 state_key: pdu.state_key.as_deref(),
-                membership: membership.as_deref(),
+                membership: parts.membership.as_deref(),
                 origin_server_ts: now,
-                json: &json,
+                json: &parts.json,
                 txn: if i == 0 { txn } else { None },
-                relation: relation
+                relation: parts
+                    .relation
                     .as_ref()
                     .map(|(id, kind)| (id.as_str(), kind.as_str())),
-            };
-            Db::insert_event(c.tx(), &event)
-                .await
-                .map_err(|e| match e {
-                    schulhof_store::StoreError::Conflict => Error::bad_json(
-                        "Diese Transaktions-ID wurde schon verwendet.",
-                        "This transaction ID was already used.",
-                    ),
-                    other => other.into(),
-                })?;
-            crate::service::delayed::supersede(state, c.tx(), pdu, now).await?;
-            // Outbox seam: the event's rows for interested appservices.
-            crate::service::appservice::outbox::record_event(state, c, &working, pdu, pos, now)
-                .await?;
+            })
+            .collect();
+        Db::insert_events(c.tx(), &events)
+            .await
+            .map_err(|e| match e {
+                schulhof_store::StoreError::Conflict => Error::bad_json(
+                    "Diese Transaktions-ID wurde schon verwendet.",
+                    "This transaction ID was already used.",
+                ),
+                other => other.into(),
+            })?;
+        crate::service::delayed::supersede(state, c.tx(), room_id, &pdus, now).await?;
+        // Outbox seam: the events' rows for interested appservices.
+        let positioned: Vec<(&Pdu, i64)> = pdus.iter().zip(stored.iter().map(|p| p.pos)).collect();
+        crate::service::appservice::outbox::record_events(state, c, &working, &positioned, now)
+            .await?;
+        let mut sent = Vec::with_capacity(pdus.len());
+        for (pdu, parts) in pdus.iter().zip(&stored) {
+            let sender: &UserId = &pdu.sender;
+            let pos = parts.pos;
             let holds = state
                 .quiet_hours
                 .holds(&directory, &working, sender, pdu, now);
@@ -485,7 +521,7 @@ async fn commit_events(
                     }
                 }
             }
-            if is_bump_type(&pdu.kind.to_string()) {
+            if is_bump_type(&parts.kind) {
                 let bump = BumpEvent {
                     pos,
                     sender: sender.to_string(),

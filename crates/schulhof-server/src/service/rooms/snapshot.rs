@@ -252,6 +252,15 @@ impl RoomSnapshot {
             .map(|(user, m)| (user.as_ref(), m))
     }
 
+    /// One joined member with their display name, if `user_id` is joined (the key borrowed
+    /// from the member list).
+    pub fn joined_member(&self, user_id: &UserId) -> Option<(&UserId, &Member)> {
+        self.members
+            .get_key_value(user_id)
+            .filter(|(_, m)| m.membership == MembershipState::Join)
+            .map(|(user, m)| (user.as_ref(), m))
+    }
+
     /// Localparts of the joined and invited members (the policy's view of a room; all users
     /// are local). One allocation, none per member.
     pub fn member_localparts(&self) -> Vec<&str> {

@@ -20,16 +20,17 @@
 //! (no account, outside the namespace, an event refused: an invitation that was allowed
 //! stays when the join after it is refused, as with two separate calls); the others join.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ruma::events::room::member::MembershipState;
 use ruma::{OwnedRoomId, OwnedUserId, RoomOrAliasId, UserId};
 use schulhof_policy::Action;
+use schulhof_store::UserRow;
 
 use super::policy;
 use crate::ruma_wrapper::Session;
 use crate::service::appservice::AdminJoin;
-use crate::service::rooms::create::member_content;
+use crate::service::rooms::create::profile_content;
 use crate::service::rooms::{membership, EventGroup, EventTemplate, RoomSnapshot, Rooms};
 use crate::state::AppState;
 use crate::{Error, Result};
@@ -91,18 +92,32 @@ pub async fn admin_join_many(
     }
     let room_id = membership::resolve_room(state, room).await?;
     let snapshot = state.rooms.existing(&state.db, &room_id).await?;
+    // Everyone's account in one query; only people without one are looked up one by one
+    // (an appservice may create them when asked).
+    let ids: Vec<&str> = targets.iter().map(|t| t.as_str()).collect();
+    let mut accounts: HashMap<String, UserRow> = state
+        .db
+        .users(&ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.user_id.clone(), row))
+        .collect();
     let mut groups = Vec::new();
     let mut sent = Vec::new();
     for (i, target) in targets.iter().enumerate() {
         if outcomes[i].is_some() {
             continue;
         }
-        match membership::require_account(state, target.as_str()).await {
+        let account = match accounts.remove(target.as_str()) {
+            Some(row) => Ok(row),
+            None => account_of(state, target).await,
+        };
+        match account {
             Err(error) if error.status().is_server_error() => return Err(error),
             Err(error) => outcomes[i] = Some(JoinOutcome::Refused(error)),
-            Ok(()) if snapshot.is_joined(target) => outcomes[i] = Some(JoinOutcome::AlreadyJoined),
-            Ok(()) => {
-                groups.push(join_events(state, &caller.user_id, &snapshot, target).await?);
+            Ok(_) if snapshot.is_joined(target) => outcomes[i] = Some(JoinOutcome::AlreadyJoined),
+            Ok(account) => {
+                groups.push(join_events(&caller.user_id, &snapshot, target, &account));
                 sent.push(i);
             }
         }
@@ -125,26 +140,38 @@ pub async fn admin_join_many(
     Ok((room_id, outcomes))
 }
 
+/// The account of `target`, who has none in the database yet: an appservice may create it
+/// when asked ([`membership::require_account`]); 404 if none does.
+async fn account_of(state: &AppState, target: &UserId) -> Result<UserRow> {
+    membership::require_account(state, target.as_str()).await?;
+    state
+        .db
+        .user(target.as_str())
+        .await?
+        .ok_or_else(|| Error::Internal(format!("account of {target} gone")))
+}
+
 /// The events that make `target` join `room`: an invitation by `inviter` unless they are
-/// invited already or the room is public, then their join.
-async fn join_events(
-    state: &AppState,
+/// invited already or the room is public, then their join (with the profile of `account`,
+/// theirs).
+fn join_events(
     inviter: &UserId,
     room: &RoomSnapshot,
     target: &UserId,
-) -> Result<EventGroup> {
+    account: &UserRow,
+) -> EventGroup {
     let mut events = Vec::with_capacity(2);
     let invited = room.membership(target) == Some(MembershipState::Invite);
     let public = room.state_str("m.room.join_rules", "join_rule").as_deref() == Some("public");
     if !invited && !public {
-        let content = member_content(state, target, "invite").await?;
+        let content = profile_content(Some(account), "invite");
         let invite = EventTemplate::state("m.room.member", target.as_str(), content);
         events.push((inviter.to_owned(), invite));
     }
-    let content = member_content(state, target, "join").await?;
+    let content = profile_content(Some(account), "join");
     let join = EventTemplate::state("m.room.member", target.as_str(), content);
     events.push((target.to_owned(), join));
-    Ok(events)
+    events
 }
 
 /// Whether `caller` may use the admin join for `target` (see the module documentation): the

@@ -88,7 +88,7 @@ impl Effects {
         self
     }
 
-    /// Drops the cached push rules of `user_id`.
+    /// Records that `user_id` stored push rules (see `PushRules::changed`).
     pub fn push_rules_changed(&mut self, user_id: OwnedUserId) -> &mut Self {
         self.push_rules_changed.push(user_id);
         self
@@ -152,7 +152,7 @@ impl Effects {
             state.activity.record_membership(pos);
         }
         for user_id in &self.push_rules_changed {
-            state.push_rules.invalidate(user_id);
+            state.push_rules.changed(user_id);
         }
         for user_id in &self.exclusions_changed {
             state.exclusions.invalidate(user_id);
