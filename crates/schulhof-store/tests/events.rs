@@ -504,6 +504,10 @@ fn batch_specs() -> Vec<Spec> {
             None,
         )
     };
+    let room_name = |pos| {
+        let key = Some(String::new());
+        (pos, ROOM, ANNA.into(), "m.room.name", key, None, None)
+    };
     let mut specs: Vec<Spec> = (0..70)
         .map(|i| member(10 + i, format!("@kind{i}:schule.test"), "join"))
         .collect();
@@ -518,15 +522,7 @@ fn batch_specs() -> Vec<Spec> {
             None,
         ),
         member(81, BEN.into(), "join"),
-        (
-            82,
-            ROOM,
-            ANNA.into(),
-            "m.room.name",
-            Some(String::new()),
-            None,
-            None,
-        ),
+        room_name(82),
         (
             83,
             ROOM,
@@ -539,15 +535,7 @@ fn batch_specs() -> Vec<Spec> {
         member(84, "@kind3:schule.test".into(), "leave"),
         member(85, "@kind3:schule.test".into(), "join"),
         member(86, ANNA.into(), "join"),
-        (
-            87,
-            ROOM,
-            ANNA.into(),
-            "m.room.name",
-            Some(String::new()),
-            None,
-            None,
-        ),
+        room_name(87),
         (
             88,
             OTHER_ROOM,
