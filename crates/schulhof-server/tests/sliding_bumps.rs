@@ -367,7 +367,16 @@ async fn rooms_read_together_are_sent_as_read_alone(backend: Backend) {
         .unwrap();
     say(state, &topic_room, &ben, "Zweite").await;
     let quiet = room_with(state, &anna, &[]).await;
-    let rooms = [read, joined, ignored_room, topic_room, quiet];
+    // A larger room: ten more members, Carl wrote before Ben; only Ben's message is sent.
+    let mut others = Vec::new();
+    for i in 0..10 {
+        others.push(account(state, &format!("kind{i}")).await);
+    }
+    others.extend([ben.clone(), carl.clone()]);
+    let large = room_with(state, &anna, &others).await;
+    say(state, &large, &carl, "Von Carl").await;
+    say(state, &large, &ben, "Zuletzt Ben").await;
+    let rooms = [read, joined, ignored_room, topic_room, quiet, large.clone()];
 
     let mut list = details();
     list["ranges"] = json!([[0, 9]]);
@@ -400,6 +409,20 @@ async fn rooms_read_together_are_sent_as_read_alone(backend: Backend) {
     }
     let receipts = &all.extensions.receipts.rooms;
     assert!(receipts.contains_key(&rooms[0]), "the read receipt is sent");
+    // Of the large room's 13 members, Anna gets her own and the sender's member event.
+    let members: Vec<String> = all.rooms[&large]
+        .required_state
+        .iter()
+        .filter_map(|e| {
+            let e: serde_json::Value = serde_json::from_str(e.json().get()).unwrap();
+            (e["type"] == "m.room.member").then(|| e["state_key"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let mut expected = vec![anna.to_string(), ben.to_string()];
+    expected.sort();
+    let mut members = members;
+    members.sort();
+    assert_eq!(members, expected);
 }
 
 /// `value` without the events' ages (they grow between two responses).

@@ -7,7 +7,8 @@ use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
 use crate::{
-    batch, execute, execute_tx, fetch, scalar, with_db, with_tx, Db, Result, StoreError, Tx,
+    batch, execute, execute_tx, fetch, scalar, with_db, with_tx, Db, Result, StatePart, StoreError,
+    Tx,
 };
 
 /// An event as stored.
@@ -106,6 +107,14 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `part`'s condition as ` AND …` to append to a `WHERE` clause (empty for all state), with
+/// the values of its placeholders numbered from `first`.
+fn part_condition(part: &StatePart, first: usize) -> (String, Vec<&str>) {
+    part.sql_condition(first)
+        .map(|(sql, values)| (format!(" AND {sql}"), values))
+        .unwrap_or_default()
 }
 
 /// Reads the columns of `EVENT_COLUMNS` in order.
@@ -428,35 +437,52 @@ impl Db {
         Ok(fetch!(self, fetch_all, sql, [room_id, from, until])?)
     }
 
-    /// The state of a room as it was right after the event at `pos` (inclusive).
-    pub async fn state_at(&self, room_id: &str, pos: i64) -> Result<Vec<EventRow>> {
-        let sql = AssertSqlSafe(format!(
+    /// The `part` of a room's state as it was right after the event at `pos` (inclusive).
+    pub async fn state_at(
+        &self,
+        room_id: &str,
+        pos: i64,
+        part: &StatePart,
+    ) -> Result<Vec<EventRow>> {
+        let (condition, values) = part_condition(part, 3);
+        let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
                     SELECT MAX(stream_pos) FROM events
-                    WHERE room_id = $1 AND state_key IS NOT NULL AND stream_pos <= $2
+                    WHERE room_id = $1 AND state_key IS NOT NULL AND stream_pos <= $2{condition}
                     GROUP BY event_type, state_key)
                  ORDER BY stream_pos"
-        ));
-        Ok(fetch!(self, fetch_all, sql, [room_id, pos])?)
+        );
+        Ok(with_db!(self, |c| {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                .bind(room_id)
+                .bind(pos);
+            for value in &values {
+                query = query.bind(*value);
+            }
+            query.fetch_all(c).await
+        })?)
     }
 
-    /// [`state_at`](Self::state_at) of many rooms at once: the state of each of `rooms` right
-    /// after `pos`.
-    pub async fn rooms_state_at(&self, rooms: &[&str], pos: i64) -> Result<Vec<EventRow>> {
+    /// The `part` of the current state of each of `rooms` (a room's rows may be newer than
+    /// any position the caller holds: compare their `stream_pos`).
+    pub async fn rooms_current_state(
+        &self,
+        rooms: &[&str],
+        part: &StatePart,
+    ) -> Result<Vec<EventRow>> {
         let mut state = Vec::new();
         for group in rooms.chunks(ROOMS_PER_STATEMENT) {
+            let (condition, values) = part_condition(part, group.len() + 1);
             let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
-                     SELECT MAX(stream_pos) FROM events
-                     WHERE room_id IN ({}) AND state_key IS NOT NULL AND stream_pos <= $1
-                     GROUP BY room_id, event_type, state_key)
+                "SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN (
+                     SELECT event_id FROM current_state WHERE room_id IN ({}){condition})
                  ORDER BY stream_pos",
-                placeholders(2, group.len())
+                placeholders(1, group.len())
             );
             let rows: Vec<EventRow> = with_db!(self, |c| {
-                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(pos);
-                for room in group {
-                    query = query.bind(*room);
+                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()));
+                for value in group.iter().chain(&values) {
+                    query = query.bind(*value);
                 }
                 query.fetch_all(c).await
             })?;

@@ -28,6 +28,7 @@ mod push;
 mod quiet_hours;
 mod serve_lease;
 mod start_codes;
+mod state_part;
 mod user_data;
 
 pub use accounts::{DeviceRow, TokenRow, UserRow};
@@ -53,6 +54,7 @@ pub use quiet_hours::{
     HOLD_WITHDRAWN,
 };
 pub use serve_lease::ServeLease;
+pub use state_part::StatePart;
 pub use user_data::{AccountDataRow, NewNotifications, ReceiptRow};
 
 /// Result type of every store call.

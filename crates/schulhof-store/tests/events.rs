@@ -7,7 +7,7 @@
 mod common;
 
 use common::{fresh_db, member, store_event, Engine, ANNA, BEN, OTHER_ROOM, ROOM};
-use schulhof_store::{Db, EventRow, NewEvent, StoreError};
+use schulhof_store::{Db, EventRow, NewEvent, StatePart, StoreError};
 
 on_both_engines!(
     history_pages_neither_skip_nor_repeat_events,
@@ -111,17 +111,21 @@ async fn state_at_a_position_is_the_state_right_after_that_event(engine: Engine)
     member(&db, 8, ROOM, BEN, "join").await;
     message(&db, 9, ROOM, BEN).await;
 
-    assert!(db.state_at(ROOM, 0).await.unwrap().is_empty());
+    assert!(db
+        .state_at(ROOM, 0, &StatePart::ALL)
+        .await
+        .unwrap()
+        .is_empty());
     // What a client joining at the first message would have seen: the old name.
     assert_eq!(
-        positions(&db.state_at(ROOM, 4).await.unwrap()),
+        positions(&db.state_at(ROOM, 4, &StatePart::ALL).await.unwrap()),
         vec![1, 2, 3]
     );
     assert_eq!(
-        positions(&db.state_at(ROOM, 6).await.unwrap()),
+        positions(&db.state_at(ROOM, 6, &StatePart::ALL).await.unwrap()),
         vec![1, 2, 5, 6]
     );
-    let now = db.state_at(ROOM, 9).await.unwrap();
+    let now = db.state_at(ROOM, 9, &StatePart::ALL).await.unwrap();
     assert_eq!(positions(&now), vec![1, 2, 5, 8]);
     assert_eq!(
         positions(&db.current_state(ROOM).await.unwrap()),
@@ -131,6 +135,17 @@ async fn state_at_a_position_is_the_state_right_after_that_event(engine: Engine)
         positions(&db.current_state(OTHER_ROOM).await.unwrap()),
         vec![7]
     );
+
+    // A part of the state: the name, and Ben's membership (invited at 6, joined at 8).
+    let mut name_and_ben = StatePart::nothing();
+    name_and_ben.add_type("m.room.name");
+    name_and_ben.add_member(BEN);
+    let part_at = |pos| db.state_at(ROOM, pos, &name_and_ben);
+    assert_eq!(positions(&part_at(4).await.unwrap()), vec![3]);
+    assert_eq!(positions(&part_at(7).await.unwrap()), vec![5, 6]);
+    assert_eq!(positions(&part_at(9).await.unwrap()), vec![5, 8]);
+    let nothing = db.state_at(ROOM, 9, &StatePart::nothing()).await.unwrap();
+    assert!(nothing.is_empty());
 
     // What changed between two syncs, and the history of one kind of state.
     assert_eq!(
@@ -425,6 +440,8 @@ async fn reads_of_many_rooms_equal_reads_room_by_room(engine: Engine) {
         }
         pos += 1;
         name(&db, pos, room, "Klasse").await;
+        pos += 1;
+        member(&db, pos, room, if i % 2 == 0 { ANNA } else { BEN }, "join").await;
         for _ in 0..i % 5 {
             pos += 1;
             message(&db, pos, room, BEN).await;
@@ -445,16 +462,33 @@ async fn reads_of_many_rooms_equal_reads_room_by_room(engine: Engine) {
     by_room_keys.sort();
     assert_eq!(together_keys, by_room_keys);
 
-    let together = db.rooms_state_at(&ids, until).await.unwrap();
-    let mut by_room = Vec::new();
-    for room in &ids {
-        by_room.extend(db.state_at(room, until).await.unwrap());
+    // The current state of all rooms together equals each room's newest state; a part of it
+    // equals the same part read room by room, at any position.
+    let mut names = StatePart::nothing();
+    names.add_type("m.room.name");
+    let mut lazy = StatePart::nothing();
+    lazy.add_every_other_type();
+    lazy.add_member(BEN);
+    for part in [StatePart::ALL, names, lazy] {
+        let together = db.rooms_current_state(&ids, &part).await.unwrap();
+        let mut by_room = Vec::new();
+        for room in &ids {
+            let rows = db.state_at(room, i64::MAX, &part).await.unwrap();
+            let whole = db.state_at(room, i64::MAX, &StatePart::ALL).await.unwrap();
+            let filtered: Vec<_> = whole
+                .into_iter()
+                .filter(|e| part.contains(&e.event_type, e.state_key.as_deref().unwrap()))
+                .collect();
+            assert_eq!(positions(&rows), positions(&filtered), "{part:?} of {room}");
+            by_room.extend(rows);
+        }
+        let mut together = positions(&together);
+        let mut by_room = positions(&by_room);
+        together.sort();
+        by_room.sort();
+        assert_eq!(together, by_room, "{part:?}");
     }
-    let mut together = positions(&together);
-    let mut by_room = positions(&by_room);
-    together.sort();
-    by_room.sort();
-    assert_eq!(together, by_room);
+    let together = positions(&db.rooms_current_state(&ids, &StatePart::ALL).await.unwrap());
     assert!(together.len() > rooms.len(), "creations and names");
 
     let newest = db
@@ -469,7 +503,7 @@ async fn reads_of_many_rooms_equal_reads_room_by_room(engine: Engine) {
             .unwrap();
         let last = events
             .iter()
-            .find(|e| e.event_type != "m.room.name")
+            .find(|e| e.event_type == "m.room.create" || e.event_type == "m.room.message")
             .unwrap();
         assert_eq!((pos, sender), (last.stream_pos, last.sender.clone()));
         assert_eq!(state_key.is_some(), last.event_type == "m.room.create");

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use ruma::api::client::filter::RoomEventFilter;
 use ruma::{RoomId, UserId};
-use schulhof_store::{EventRow, RelatingEvent};
+use schulhof_store::{EventRow, RelatingEvent, StatePart};
 use tokio::sync::OnceCell;
 
 use crate::service::rooms::bumps::BUMP_TYPES;
@@ -33,7 +33,7 @@ use crate::service::school::policy::Context;
 use crate::state::AppState;
 use crate::{Error, Result};
 use exclusions::Exclusions;
-use filter::{event_matches, lazy_load_members};
+use filter::{event_matches, lazy_load_members, state_part};
 use prefetch::Prefetched;
 use visibility::Visibility;
 
@@ -396,17 +396,19 @@ impl<'a> RoomReader<'a> {
         filter: &RoomEventFilter,
         senders: &BTreeSet<&str>,
     ) -> Result<Vec<EventRow>> {
-        let rows = self.state_rows_at(pos).await?;
+        let part = state_part(filter, self.user_id.as_str(), senders);
+        let rows = self.state_rows_at(pos, &part).await?;
         Ok(self.filter_state(rows, filter, senders))
     }
 
-    /// The room's whole state right after position `pos` (capped at what the user may read).
-    pub async fn state_rows_at(&self, pos: i64) -> Result<Vec<EventRow>> {
+    /// The room's state right after position `pos` (capped at what the user may read): at
+    /// least its `part`.
+    pub async fn state_rows_at(&self, pos: i64, part: &StatePart) -> Result<Vec<EventRow>> {
         let (room, pos) = (self.room_id.as_str(), pos.min(self.until));
-        if let Some(rows) = self.prefetched.and_then(|p| p.state_at(room, pos)) {
+        if let Some(rows) = self.prefetched.and_then(|p| p.state_at(room, pos, part)) {
             return Ok(rows);
         }
-        Ok(self.state.db.state_at(room, pos).await?)
+        Ok(self.state.db.state_at(room, pos, part).await?)
     }
 
     /// Applies the client's state filter (and lazy loading of members) to state events.

@@ -3,13 +3,20 @@
 //! and the user's unread counts, in a few statements for all rooms instead of four per room.
 //! The reader still decides what the user sees: it takes from here only what it would have
 //! read from the database itself (the same range and at most the same number of events;
-//! state only where no state event lies between the position asked for and the end of the
-//! range), and visibility, exclusions, released events and filters apply as before.
+//! state only where it holds the part of the state asked for and no state event of it is
+//! newer than the position asked for), and visibility, exclusions, released events and
+//! filters apply as before.
+//!
+//! Of the state only the part the rooms are sent with is read: the kinds of state the client
+//! asked for and the member events of the user and of the events' senders (a school-wide
+//! room's 1,500 member events are not read for a room list). It is read from the current
+//! state, which holds each kind's newest event: where none of its rows is newer than the
+//! position asked for, it is the state at that position.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use ruma::UserId;
-use schulhof_store::{EventRow, ReceiptRow};
+use schulhof_store::{EventRow, ReceiptRow, StatePart};
 
 use super::exclusions::Exclusions;
 use super::unread::UnreadCounts;
@@ -25,7 +32,9 @@ pub struct Prefetched {
     limit: i64,
     /// Room → its newest events in the range, newest first.
     events: HashMap<String, Vec<EventRow>>,
-    /// Room → its state right after `until`.
+    /// The part of the state read.
+    part: StatePart,
+    /// Room → that part of its current state.
     state: HashMap<String, Vec<EventRow>>,
     /// Room → its receipts changed in the range.
     receipts: HashMap<String, Vec<ReceiptRow>>,
@@ -33,8 +42,9 @@ pub struct Prefetched {
 }
 
 impl Prefetched {
-    /// Reads the newest `limit` events, the state and the receipts of `rooms` in
-    /// `(after, until]`, and the unread counts of all of `user_id`'s rooms.
+    /// Reads the newest `limit` events and the receipts of `rooms` in `(after, until]`, the
+    /// part of their current state `state_part` names for those events' senders, and the
+    /// unread counts of all of `user_id`'s rooms.
     pub async fn load(
         state: &AppState,
         user_id: &UserId,
@@ -42,6 +52,7 @@ impl Prefetched {
         rooms: &[&str],
         (after, until): (i64, i64),
         limit: i64,
+        state_part: &(dyn Fn(&BTreeSet<&str>) -> StatePart + Sync),
     ) -> Result<Prefetched> {
         let db = &state.db;
         let empty = || -> HashMap<String, Vec<EventRow>> {
@@ -57,8 +68,14 @@ impl Prefetched {
         for rows in events.values_mut() {
             rows.sort_by_key(|row| std::cmp::Reverse(row.stream_pos));
         }
+        let senders: BTreeSet<&str> = events
+            .values()
+            .flatten()
+            .map(|e| e.sender.as_str())
+            .collect();
+        let part = state_part(&senders);
         let mut room_state = empty();
-        for row in db.rooms_state_at(rooms, until).await? {
+        for row in db.rooms_current_state(rooms, &part).await? {
             room_state.entry(row.room_id.clone()).or_default().push(row);
         }
         let mut receipts: HashMap<String, Vec<ReceiptRow>> = rooms
@@ -73,6 +90,7 @@ impl Prefetched {
             until,
             limit,
             events,
+            part,
             state: room_state,
             receipts,
             unread: UnreadCounts::load(state, user_id, exclusions).await?,
@@ -94,12 +112,13 @@ impl Prefetched {
         Some(rows.iter().take(size.max(0) as usize).cloned().collect())
     }
 
-    /// The state of `room` right after `pos`, if read here: the state at the range's end
-    /// when none of its events is newer than `pos` (then no state event lies in
-    /// `(pos, until]`, as the newest of each would be part of it).
-    pub(super) fn state_at(&self, room: &str, pos: i64) -> Option<Vec<EventRow>> {
+    /// At least the `part` of the state of `room` right after `pos`, if read here: when the
+    /// part read covers it and none of its events is newer than `pos` (then no state event
+    /// of the part lies after `pos`, as the newest of each would be among them).
+    pub(super) fn state_at(&self, room: &str, pos: i64, part: &StatePart) -> Option<Vec<EventRow>> {
         let rows = self.state.get(room)?;
-        (pos <= self.until && rows.iter().all(|row| row.stream_pos <= pos)).then(|| rows.clone())
+        (self.part.covers(part) && rows.iter().all(|row| row.stream_pos <= pos))
+            .then(|| rows.clone())
     }
 
     /// The receipts of `room` changed in `(after, until]`, if read here.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ruma::api::client::filter::RoomEventFilter;
 use ruma::{RoomId, UserId};
-use schulhof_store::{EventRow, MembershipRow};
+use schulhof_store::{EventRow, MembershipRow, StatePart};
 use serde_json::{json, Map, Value};
 
 use super::updates::{
@@ -16,6 +16,7 @@ use crate::ruma_wrapper::Session;
 use crate::service::e2ee::key_counts::KeyCountCache;
 use crate::service::e2ee::keys;
 use crate::service::read::exclusions::Exclusions;
+use crate::service::read::filter::state_part;
 use crate::service::read::history::senders;
 use crate::service::read::prefetch::Prefetched;
 use crate::service::read::{Direction, RoomReader};
@@ -187,6 +188,10 @@ pub trait StateSelection: Sync {
         rows: Vec<EventRow>,
         senders: &BTreeSet<&str>,
     ) -> Vec<EventRow>;
+
+    /// The part of a room's state [`select`](Self::select) can keep, for the user `me`:
+    /// reading only this part loses nothing.
+    fn part(&self, me: &str, senders: &BTreeSet<&str>) -> StatePart;
 }
 
 impl StateSelection for RoomEventFilter {
@@ -197,6 +202,10 @@ impl StateSelection for RoomEventFilter {
         senders: &BTreeSet<&str>,
     ) -> Vec<EventRow> {
         reader.filter_state(rows, self, senders)
+    }
+
+    fn part(&self, me: &str, senders: &BTreeSet<&str>) -> StatePart {
+        state_part(self, me, senders)
     }
 }
 
@@ -300,7 +309,11 @@ impl RoomSync<'_> {
     ) -> Result<Vec<EventRow>> {
         let senders = senders(&timeline.events);
         if full {
-            let rows = reader.state_rows_at(timeline.prev_batch).await?;
+            let part = self
+                .spec
+                .state
+                .part(self.session.user_id.as_str(), &senders);
+            let rows = reader.state_rows_at(timeline.prev_batch, &part).await?;
             return Ok(self.spec.state.select(reader, rows, &senders));
         }
         if !timeline.limited {

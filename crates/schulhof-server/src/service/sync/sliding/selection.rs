@@ -13,7 +13,7 @@ use ruma::api::client::filter::RoomEventFilter;
 use ruma::api::client::sync::sync_events::v5;
 use ruma::events::StateEventType;
 use ruma::{OwnedRoomId, RoomId, UInt};
-use schulhof_store::{EventRow, MembershipRow};
+use schulhof_store::{EventRow, MembershipRow, StatePart};
 
 use super::connections::ConnState;
 use crate::ruma_wrapper::Session;
@@ -28,6 +28,9 @@ use crate::{Error, Result};
 /// Rooms read from the database at the same time (their queries wait on I/O: PostgreSQL
 /// round trips, SQLite pages), within the connection pool's size.
 pub const CONCURRENT_ROOMS: usize = 4;
+
+/// The member event type, whose state keys are user IDs.
+const MEMBER: &str = "m.room.member";
 
 /// Longest timeline one room is sent with.
 const MAX_TIMELINE_LIMIT: u32 = 100;
@@ -144,6 +147,29 @@ impl StateSelection for RequiredState {
         rows.into_iter()
             .filter(|row| self.wants(row, me, senders))
             .collect()
+    }
+
+    fn part(&self, me: &str, senders: &BTreeSet<&str>) -> StatePart {
+        let mut part = StatePart::nothing();
+        for (kind, key) in &self.entries {
+            match kind.as_str() {
+                "*" => part.add_every_other_type(),
+                MEMBER => {}
+                // `$LAZY` names member events only.
+                _ if key == "$LAZY" => continue,
+                other => {
+                    part.add_type(other);
+                    continue;
+                }
+            }
+            match key.as_str() {
+                "*" => part.add_type(MEMBER),
+                "$ME" => part.add_member(me),
+                "$LAZY" => senders.iter().for_each(|sender| part.add_member(sender)),
+                user => part.add_member(user),
+            }
+        }
+        part
     }
 }
 
@@ -392,6 +418,53 @@ mod tests {
         let mut all = RequiredState::default();
         all.add("*".into(), "*".into());
         assert!(all.wants(&member("@carl:x"), "@anna:x", &senders));
+    }
+
+    fn state(kind: &str, key: &str) -> EventRow {
+        EventRow {
+            event_type: kind.into(),
+            ..member(key)
+        }
+    }
+
+    #[test]
+    fn the_state_part_holds_every_event_required() {
+        let rows = [
+            state("m.room.name", ""),
+            state("m.room.topic", ""),
+            state("org.schule.custom", "@anna:x"),
+            member("@anna:x"),
+            member("@ben:x"),
+            member("@carl:x"),
+        ];
+        let senders = BTreeSet::from(["@ben:x"]);
+        // (required state, how many of the rows the part holds)
+        let cases: [(&[(&str, &str)], usize); 9] = [
+            (&[], 0),
+            (&[("m.room.name", "")], 1),
+            (&[("m.room.member", "$ME")], 1),
+            (&[("m.room.member", "$LAZY")], 1),
+            (&[("m.room.member", "@carl:x")], 1),
+            (&[("m.room.member", "*")], 3),
+            (&[("m.room.topic", "$LAZY")], 0),
+            (&[("*", "$ME")], 4),
+            (&[("*", "*")], 6),
+        ];
+        for (entries, held) in cases {
+            let mut required = RequiredState::default();
+            for (kind, key) in entries {
+                required.add((*kind).into(), (*key).into());
+            }
+            let part = required.part("@anna:x", &senders);
+            let contains =
+                |e: &&EventRow| part.contains(&e.event_type, e.state_key.as_deref().unwrap());
+            assert_eq!(rows.iter().filter(contains).count(), held, "{entries:?}");
+            for row in &rows {
+                if required.wants(row, "@anna:x", &senders) {
+                    assert!(contains(&row), "{entries:?} wants {row:?}");
+                }
+            }
+        }
     }
 
     #[test]
