@@ -3,6 +3,9 @@
 //! One server means one linear chain of events per room, so the state of a room at a stream
 //! position is simply the newest state event of each `(type, state_key)` up to that position.
 
+use std::future::Future;
+
+use futures_util::{stream, StreamExt, TryStreamExt};
 use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
@@ -99,7 +102,29 @@ fn sql_limit(limit: i64) -> i64 {
 
 /// Rooms per statement in the reads of many rooms at once: a few statement texts (one per
 /// group size) that both engines keep prepared, far below their limits on parameters.
-pub(crate) const ROOMS_PER_STATEMENT: usize = 25;
+const ROOMS_PER_STATEMENT: usize = 25;
+
+/// Statements of a read of many rooms running at once, each on its own pooled connection
+/// (SQLite hands rows over one by one and PostgreSQL answers over the network, so two overlap
+/// well), leaving the rest of the pool to other requests.
+const GROUPS_AT_ONCE: usize = 2;
+
+/// Runs `read` on the groups of at most [`ROOMS_PER_STATEMENT`] of `rooms`, a few at a time,
+/// and joins their rows in the order of the groups.
+pub(crate) async fn per_room_group<'r, T, F, Fut>(rooms: &'r [&'r str], read: F) -> Result<Vec<T>>
+where
+    F: FnMut(&'r [&'r str]) -> Fut,
+    Fut: Future<Output = Result<Vec<T>>>,
+{
+    // Collected first: a lazy iterator's closure held across the awaits would keep the
+    // caller's future from being `Send` (the compiler cannot prove it for every lifetime).
+    let reads: Vec<Fut> = rooms.chunks(ROOMS_PER_STATEMENT).map(read).collect();
+    let groups: Vec<Vec<T>> = stream::iter(reads)
+        .buffered(GROUPS_AT_ONCE)
+        .try_collect()
+        .await?;
+    Ok(groups.into_iter().flatten().collect())
+}
 
 /// `$first, $first+1, …` for `count` parameters (an `IN` list).
 pub(crate) fn placeholders(first: usize, count: usize) -> String {
@@ -392,8 +417,7 @@ impl Db {
         until: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>> {
-        let mut events = Vec::new();
-        for group in rooms.chunks(ROOMS_PER_STATEMENT) {
+        per_room_group(rooms, |group| async move {
             // One indexed read per room, each with its own limit, in one statement.
             let sql = (0..group.len())
                 .map(|i| {
@@ -407,7 +431,7 @@ impl Db {
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL ");
-            let rows: Vec<EventRow> = with_db!(self, |c| {
+            Ok(with_db!(self, |c| {
                 let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
                     .bind(after)
                     .bind(until);
@@ -415,10 +439,9 @@ impl Db {
                     query = query.bind(*room);
                 }
                 query.fetch_all(c).await
-            })?;
-            events.extend(rows);
-        }
-        Ok(events)
+            })?)
+        })
+        .await
     }
 
     /// Events of a room with `from <= stream_pos < until`, oldest first, at most `limit`.
@@ -470,25 +493,23 @@ impl Db {
         rooms: &[&str],
         part: &StatePart,
     ) -> Result<Vec<EventRow>> {
-        let mut state = Vec::new();
-        for group in rooms.chunks(ROOMS_PER_STATEMENT) {
+        per_room_group(rooms, |group| async move {
             let (condition, values) = part_condition(part, group.len() + 1);
             let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN (
-                     SELECT event_id FROM current_state WHERE room_id IN ({}){condition})
+                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
+                     SELECT stream_pos FROM current_state WHERE room_id IN ({}){condition})
                  ORDER BY stream_pos",
                 placeholders(1, group.len())
             );
-            let rows: Vec<EventRow> = with_db!(self, |c| {
+            Ok(with_db!(self, |c| {
                 let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()));
                 for value in group.iter().chain(&values) {
                     query = query.bind(*value);
                 }
                 query.fetch_all(c).await
-            })?;
-            state.extend(rows);
-        }
-        Ok(state)
+            })?)
+        })
+        .await
     }
 
     /// State events of a room with `after < stream_pos <= until`, oldest first.

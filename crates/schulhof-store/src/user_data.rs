@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
-use crate::events::{placeholders, ROOMS_PER_STATEMENT};
+use crate::events::{per_room_group, placeholders};
 
 use crate::{execute_tx, fetch, scalar, scalar_tx, with_db, with_tx, Db, Result, Tx};
 
@@ -216,36 +216,37 @@ impl Db {
         after: i64,
         until: i64,
     ) -> Result<Vec<(String, ReceiptRow)>> {
-        let mut receipts = Vec::new();
-        for group in rooms.chunks(ROOMS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT room_id, user_id, receipt_type, thread_id, event_id, ts FROM receipts
-                 WHERE room_id IN ({}) AND stream_pos > $1 AND stream_pos <= $2",
-                placeholders(3, group.len())
-            );
-            let rows: Vec<(String, String, String, String, String, i64)> = with_db!(self, |c| {
-                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                    .bind(after)
-                    .bind(until);
-                for room in group {
-                    query = query.bind(*room);
-                }
-                query.fetch_all(c).await
-            })?;
-            receipts.extend(rows.into_iter().map(
-                |(room_id, user_id, receipt_type, thread_id, event_id, ts)| {
-                    let receipt = ReceiptRow {
-                        user_id,
-                        receipt_type,
-                        thread_id,
-                        event_id,
-                        ts,
-                    };
-                    (room_id, receipt)
-                },
-            ));
-        }
-        Ok(receipts)
+        let rows: Vec<(String, String, String, String, String, i64)> =
+            per_room_group(rooms, |group| async move {
+                let sql = format!(
+                    "SELECT room_id, user_id, receipt_type, thread_id, event_id, ts FROM receipts
+                     WHERE room_id IN ({}) AND stream_pos > $1 AND stream_pos <= $2",
+                    placeholders(3, group.len())
+                );
+                Ok(with_db!(self, |c| {
+                    let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                        .bind(after)
+                        .bind(until);
+                    for room in group {
+                        query = query.bind(*room);
+                    }
+                    query.fetch_all(c).await
+                })?)
+            })
+            .await?;
+        let receipts = rows.into_iter().map(
+            |(room_id, user_id, receipt_type, thread_id, event_id, ts)| {
+                let receipt = ReceiptRow {
+                    user_id,
+                    receipt_type,
+                    thread_id,
+                    event_id,
+                    ts,
+                };
+                (room_id, receipt)
+            },
+        );
+        Ok(receipts.collect())
     }
 
     /// Stream position of the newest receipt of a room (0 if none).

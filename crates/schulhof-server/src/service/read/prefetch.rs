@@ -15,13 +15,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use futures_util::future::try_join;
 use ruma::UserId;
 use schulhof_store::{EventRow, ReceiptRow, StatePart};
 
 use super::exclusions::Exclusions;
 use super::unread::UnreadCounts;
 use crate::state::AppState;
-use crate::Result;
+use crate::{Error, Result};
 
 /// What was read of a set of rooms in the range `(after, until]`.
 #[derive(Debug)]
@@ -55,36 +56,46 @@ impl Prefetched {
         state_part: &(dyn Fn(&BTreeSet<&str>) -> StatePart + Sync),
     ) -> Result<Prefetched> {
         let db = &state.db;
-        let empty = || -> HashMap<String, Vec<EventRow>> {
+        let by_room = || -> HashMap<String, Vec<EventRow>> {
             rooms
                 .iter()
                 .map(|r| ((*r).to_owned(), Vec::new()))
                 .collect()
         };
-        let mut events = empty();
-        for row in db.rooms_events_backward(rooms, after, until, limit).await? {
-            events.entry(row.room_id.clone()).or_default().push(row);
-        }
-        for rows in events.values_mut() {
-            rows.sort_by_key(|row| std::cmp::Reverse(row.stream_pos));
-        }
-        let senders: BTreeSet<&str> = events
-            .values()
-            .flatten()
-            .map(|e| e.sender.as_str())
-            .collect();
-        let part = state_part(&senders);
-        let mut room_state = empty();
-        for row in db.rooms_current_state(rooms, &part).await? {
-            room_state.entry(row.room_id.clone()).or_default().push(row);
-        }
-        let mut receipts: HashMap<String, Vec<ReceiptRow>> = rooms
-            .iter()
-            .map(|r| ((*r).to_owned(), Vec::new()))
-            .collect();
-        for (room, receipt) in db.rooms_receipts_since(rooms, after, until).await? {
-            receipts.entry(room).or_default().push(receipt);
-        }
+        // The state needs the events' senders; receipts and counts are read meanwhile.
+        let events_and_state = async {
+            let mut events = by_room();
+            for row in db.rooms_events_backward(rooms, after, until, limit).await? {
+                events.entry(row.room_id.clone()).or_default().push(row);
+            }
+            for rows in events.values_mut() {
+                rows.sort_by_key(|row| std::cmp::Reverse(row.stream_pos));
+            }
+            let senders: BTreeSet<&str> = events
+                .values()
+                .flatten()
+                .map(|e| e.sender.as_str())
+                .collect();
+            let part = state_part(&senders);
+            let mut room_state = by_room();
+            for row in db.rooms_current_state(rooms, &part).await? {
+                room_state.entry(row.room_id.clone()).or_default().push(row);
+            }
+            Ok::<_, Error>((events, part, room_state))
+        };
+        let receipts_and_counts = async {
+            let mut receipts: HashMap<String, Vec<ReceiptRow>> = rooms
+                .iter()
+                .map(|r| ((*r).to_owned(), Vec::new()))
+                .collect();
+            for (room, receipt) in db.rooms_receipts_since(rooms, after, until).await? {
+                receipts.entry(room).or_default().push(receipt);
+            }
+            let unread = UnreadCounts::load(state, user_id, exclusions).await?;
+            Ok((receipts, unread))
+        };
+        let ((events, part, room_state), (receipts, unread)) =
+            try_join(events_and_state, receipts_and_counts).await?;
         Ok(Prefetched {
             after,
             until,
@@ -93,7 +104,7 @@ impl Prefetched {
             part,
             state: room_state,
             receipts,
-            unread: UnreadCounts::load(state, user_id, exclusions).await?,
+            unread,
         })
     }
 
