@@ -56,15 +56,9 @@ impl Prefetched {
         state_part: &(dyn Fn(&BTreeSet<&str>) -> StatePart + Sync),
     ) -> Result<Prefetched> {
         let db = &state.db;
-        let by_room = || -> HashMap<String, Vec<EventRow>> {
-            rooms
-                .iter()
-                .map(|r| ((*r).to_owned(), Vec::new()))
-                .collect()
-        };
         // The state needs the events' senders; receipts and counts are read meanwhile.
         let events_and_state = async {
-            let mut events = by_room();
+            let mut events = by_room(rooms);
             for row in db.rooms_events_backward(rooms, after, until, limit).await? {
                 events.entry(row.room_id.clone()).or_default().push(row);
             }
@@ -77,17 +71,14 @@ impl Prefetched {
                 .map(|e| e.sender.as_str())
                 .collect();
             let part = state_part(&senders);
-            let mut room_state = by_room();
+            let mut room_state = by_room(rooms);
             for row in db.rooms_current_state(rooms, &part).await? {
                 room_state.entry(row.room_id.clone()).or_default().push(row);
             }
             Ok::<_, Error>((events, part, room_state))
         };
         let receipts_and_counts = async {
-            let mut receipts: HashMap<String, Vec<ReceiptRow>> = rooms
-                .iter()
-                .map(|r| ((*r).to_owned(), Vec::new()))
-                .collect();
+            let mut receipts = by_room(rooms);
             for (room, receipt) in db.rooms_receipts_since(rooms, after, until).await? {
                 receipts.entry(room).or_default().push(receipt);
             }
@@ -144,4 +135,12 @@ impl Prefetched {
     pub fn unread(&self) -> &UnreadCounts {
         &self.unread
     }
+}
+
+/// An empty list for each of `rooms`.
+fn by_room<T>(rooms: &[&str]) -> HashMap<String, Vec<T>> {
+    rooms
+        .iter()
+        .map(|room| ((*room).to_owned(), Vec::new()))
+        .collect()
 }
