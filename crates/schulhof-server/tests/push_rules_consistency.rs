@@ -1,11 +1,12 @@
-//! Who is notified of member events equals each member's own push rules, while many members
-//! change their push rules and member events are sent at the same time (single joins and
-//! display name changes beside joins together, `Rooms::send_each`): the commit path evaluates
-//! only the members it knows to have stored rules, so that knowledge must never lag behind
-//! the database. Afterwards every member's notification count equals the count worked out from
-//! the stored events and the position at which the member's notifying rules were stored; the
-//! same after a restart (the knowledge read back from the database). Runs on SQLite and
-//! PostgreSQL.
+//! Who is notified of member events and messages equals each member's own push rules, while
+//! many members change their push rules and member events and messages are sent at the same
+//! time (single joins and display name changes beside joins together, `Rooms::send_each`):
+//! the commit path evaluates member events only for the members it knows to have stored
+//! rules, and takes everyone else in a message to be on the server's default rules without
+//! reading them, so that knowledge must never lag behind the database. Afterwards every
+//! member's notification count equals the count worked out from the stored events and the
+//! position at which the member's rules were stored; the same after a restart (the knowledge
+//! read back from the database). Runs on SQLite and PostgreSQL.
 
 #[macro_use]
 mod support;
@@ -28,13 +29,15 @@ use support::{Backend, TestState};
 const MEMBERS: usize = 36;
 /// People who join while the rules change (in groups, through `Rooms::send_each`).
 const LATECOMERS: usize = 6;
+/// Messages the teacher sends while the rules change.
+const MESSAGES: usize = 24;
 
-on_both!(member_event_notifications_follow_the_rules_stored_at_the_time);
+on_both!(notifications_follow_the_rules_stored_at_the_time);
 
 /// What a member does with their push rules during the test.
 #[derive(Clone, Copy, PartialEq)]
 enum Plan {
-    /// Stores rules that notify of every member event, three times.
+    /// Stores rules that notify of every member event and mute messages, three times.
     Notify,
     /// Stores the server's default rules (stored, but never notified of a member event).
     Defaults,
@@ -51,7 +54,7 @@ fn plan(i: usize) -> Plan {
 }
 
 /// The push rules account data of `user`: the defaults, with a rule that notifies of member
-/// events first if `notify`.
+/// events and one that mutes messages first if `notify`.
 fn rules(user: &UserId, notify: bool) -> Value {
     let mut global = serde_json::to_value(Ruleset::server_default(user)).unwrap();
     if notify {
@@ -63,6 +66,14 @@ fn rules(user: &UserId, notify: bool) -> Value {
             "actions": ["notify"],
         });
         global["override"].as_array_mut().unwrap().insert(0, rule);
+        let mute = json!({
+            "rule_id": "nachrichten_stumm",
+            "default": false,
+            "enabled": true,
+            "conditions": [{ "kind": "event_match", "key": "type", "pattern": "m.room.message" }],
+            "actions": [],
+        });
+        global["override"].as_array_mut().unwrap().insert(0, mute);
     }
     json!({ "global": global })
 }
@@ -109,8 +120,9 @@ async fn rename(state: &AppState, room: &OwnedRoomId, user: &OwnedUserId, name: 
         .expect("rename");
 }
 
-/// Checks every member's notification count against the stored member events: a member is
-/// notified of another's member event stored after the member's notifying rules.
+/// Checks every member's notification count against the stored events: a member is notified
+/// of another's member event stored after the member's rules, and of another's message stored
+/// after the member joined and before those rules.
 async fn assert_counts(
     state: &AppState,
     room: &OwnedRoomId,
@@ -126,23 +138,37 @@ async fn assert_counts(
         .filter(|e| e.event_type == "m.room.member")
         .collect();
     for (user, notifying_since) in members {
-        let expected = notifying_since.map_or(0, |since| {
+        let of_member_events = notifying_since.map_or(0, |since| {
             member_events
                 .iter()
                 .filter(|e| e.stream_pos > since && e.sender != user.as_str())
-                .count() as i64
+                .count()
         });
+        let joined = member_events
+            .iter()
+            .find(|e| e.state_key.as_deref() == Some(user.as_str()))
+            .expect("joined")
+            .stream_pos;
+        let of_messages = events
+            .iter()
+            .filter(|e| e.event_type == "m.room.message" && e.sender != user.as_str())
+            .filter(|e| e.stream_pos > joined && notifying_since.is_none_or(|s| e.stream_pos < s))
+            .count();
+        let expected = (of_member_events + of_messages) as i64;
         let (count, highlights) = state
             .db
             .notification_counts(user.as_str(), room.as_str())
             .await
             .unwrap();
-        assert_eq!(count, expected, "{user}: notifications of member events");
+        assert_eq!(
+            count, expected,
+            "{user}: notifications of member events and messages"
+        );
         assert_eq!(highlights, 0, "{user}");
     }
 }
 
-async fn member_event_notifications_follow_the_rules_stored_at_the_time(backend: Backend) {
+async fn notifications_follow_the_rules_stored_at_the_time(backend: Backend) {
     let t = TestState::new(backend, "push_rules_members").await;
     let state = t.state.clone();
     let teacher = users(&state, "lehrkraft", 1).await.remove(0);
@@ -170,6 +196,19 @@ async fn member_event_notifications_follow_the_rules_stored_at_the_time(backend:
         senders.spawn(async move {
             for (i, user) in members.iter().enumerate().skip(writer).step_by(3) {
                 rename(&state, &room, user, &format!("Kind {i}")).await;
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    {
+        let (state, room, teacher) = (state.clone(), room.clone(), teacher.clone());
+        senders.spawn(async move {
+            for i in 0..MESSAGES {
+                let body = json!({ "msgtype": "m.text", "body": format!("Nachricht {i}") });
+                let message = EventTemplate::message("m.room.message", body);
+                Rooms::send(&state, &room, &teacher, message, None)
+                    .await
+                    .expect("message");
                 tokio::task::yield_now().await;
             }
         });

@@ -441,6 +441,7 @@ async fn fan_out(
     );
     let mut deliveries = Vec::with_capacity(n * messages);
     let mut all_watchers = Vec::with_capacity(messages);
+    let mut send_ms = Vec::with_capacity(messages);
     let (mut lost, mut in_flight_min) = (0, usize::MAX);
     let mut cpu_before = None;
     for seq in 0..messages {
@@ -452,6 +453,7 @@ async fn fan_out(
         in_flight_min = in_flight_min.min(in_flight.load(Ordering::Relaxed));
         let start = Instant::now();
         sender.send_text(room, &format!("{PREFIX}{seq}")).await?;
+        send_ms.push(ms(start, Instant::now()));
         // Inactive watchers count as seen: nothing is awaited from them.
         let mut seen: Vec<bool> = active.iter().map(|a| !a).collect();
         let mut count = 0;
@@ -475,6 +477,9 @@ async fn fan_out(
             all_watchers.push(ms(start, last));
         }
     }
+    // Per message in order: a slow one stands out (a warm-up, a checkpoint).
+    eprintln!("large-room: until the last watcher, per message (ms): {all_watchers:?}");
+    eprintln!("large-room: send request, per message (ms): {send_ms:?}");
     // The watchers' next long-polls belong to the cost of a message.
     wait_for_polls(&in_flight, n).await;
     let cpu = cpu_between(cpu_before, server_cpu(pid)?);

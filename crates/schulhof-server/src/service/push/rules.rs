@@ -42,6 +42,16 @@ pub struct UserRules {
     pub server_default: bool,
 }
 
+impl UserRules {
+    /// The server's default rules for `user_id`.
+    fn server_default(user_id: &UserId) -> Self {
+        UserRules {
+            ruleset: Ruleset::server_default(user_id),
+            server_default: true,
+        }
+    }
+}
+
 impl PushRules {
     /// The cache, empty, with the users who have stored push rules read from `db`.
     pub async fn load(db: &Db) -> Result<Self> {
@@ -69,10 +79,7 @@ impl PushRules {
                         ruleset,
                         server_default: false,
                     },
-                    None => UserRules {
-                        ruleset: Ruleset::server_default(user_id),
-                        server_default: true,
-                    },
+                    None => UserRules::server_default(user_id),
                 })
             })
             .await
@@ -203,8 +210,10 @@ pub async fn record_notifications(
     let member_event = pdu.kind == ruma::events::TimelineEventType::RoomMember;
     let sender_joined = room.is_joined(&pdu.sender);
     let others = joined.saturating_sub(u64::from(sender_joined)) as usize;
+    let stored = state.push_rules.stored_members(room, &pdu.sender);
+    let with_stored_rules: HashSet<&UserId> = stored.iter().map(|(u, _)| *u).collect();
     let recipients: Vec<(&UserId, &Member)> = if member_event {
-        state.push_rules.stored_members(room, &pdu.sender)
+        stored
     } else {
         room.joined_members()
             .filter(|(u, _)| *u != pdu.sender)
@@ -220,34 +229,44 @@ pub async fn record_notifications(
     // Every evaluated member's outcome now: `Some(highlight)` if notified.
     let mut outcomes: Vec<(&str, Option<bool>)> = Vec::with_capacity(recipients.len());
     for &(user, member) in &recipients {
-        let rules = state.push_rules.ruleset(state, user).await?;
-        // Stored rules that were erased since are the defaults again (see above).
-        if member_event && rules.server_default {
-            outcomes.push((user.as_str(), None));
-            continue;
-        }
         let display_name = member
             .displayname
             .as_deref()
             .unwrap_or_else(|| user.localpart());
+        let singled_out = personal.may_single_out(user, display_name);
+        let has_stored_rules = with_stored_rules.contains(user);
         // Members on the default rules whom the event does not single out all get the same
-        // outcome: it is evaluated once, for the first of them.
-        let evaluate = async || {
-            let ctx = PushConditionRoomCtx::new(
-                room.room_id.clone(),
-                member_count,
-                user.to_owned(),
-                display_name.to_owned(),
-            );
-            Notified::from_actions(actions_for(&rules.ruleset, &event, &ctx).await)
-        };
-        let notified = if rules.server_default && !personal.may_single_out(user, display_name) {
-            match &shared {
-                Some(outcome) => outcome.clone(),
-                None => shared.insert(evaluate().await).clone(),
+        // outcome: it is evaluated once, for the first of them, and their rules are neither
+        // read nor built (a message into a 1,500-member room costs one evaluation).
+        let known = (!has_stored_rules && !singled_out)
+            .then(|| shared.clone())
+            .flatten();
+        let notified = match known {
+            Some(outcome) => outcome,
+            None => {
+                let rules = if has_stored_rules {
+                    state.push_rules.ruleset(state, user).await?
+                } else {
+                    Arc::new(UserRules::server_default(user))
+                };
+                // Stored rules that were erased since are the defaults again (see above).
+                if member_event && rules.server_default {
+                    outcomes.push((user.as_str(), None));
+                    continue;
+                }
+                let ctx = PushConditionRoomCtx::new(
+                    room.room_id.clone(),
+                    member_count,
+                    user.to_owned(),
+                    display_name.to_owned(),
+                );
+                let notified =
+                    Notified::from_actions(actions_for(&rules.ruleset, &event, &ctx).await);
+                if rules.server_default && !singled_out {
+                    shared = Some(notified.clone());
+                }
+                notified
             }
-        } else {
-            evaluate().await
         };
         let Some(notified) = notified else {
             outcomes.push((user.as_str(), None));
