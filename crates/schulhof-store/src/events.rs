@@ -6,6 +6,8 @@
 use std::future::Future;
 
 use futures_util::{stream, StreamExt, TryStreamExt};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 use sqlx::AssertSqlSafe;
 
 use crate::db::AnyRow;
@@ -431,17 +433,29 @@ impl Db {
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL ");
-            Ok(with_db!(self, |c| {
-                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                    .bind(after)
-                    .bind(until);
-                for room in group {
-                    query = query.bind(*room);
-                }
-                query.fetch_all(c).await
-            })?)
+            self.fetch_rooms_in_range(&sql, (after, until), group).await
         })
         .await
+    }
+
+    /// Runs `sql` with `after` and `until` as `$1` and `$2` and `rooms` as the parameters
+    /// after them, and decodes its rows.
+    pub(crate) async fn fetch_rooms_in_range<T>(
+        &self,
+        sql: &str,
+        (after, until): (i64, i64),
+        rooms: &[&str],
+    ) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        Ok(with_db!(self, |c| {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(after).bind(until);
+            for room in rooms {
+                query = query.bind(*room);
+            }
+            query.fetch_all(c).await
+        })?)
     }
 
     /// Events of a room with `from <= stream_pos < until`, oldest first, at most `limit`.

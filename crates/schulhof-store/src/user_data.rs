@@ -7,7 +7,7 @@ use sqlx::AssertSqlSafe;
 use crate::db::AnyRow;
 use crate::events::{per_room_group, placeholders};
 
-use crate::{execute_tx, fetch, scalar, scalar_tx, with_db, with_tx, Db, Result, Tx};
+use crate::{execute_tx, fetch, scalar, scalar_tx, with_tx, Db, Result, Tx};
 
 /// Exceptions recorded by one statement (three parameters each, well below both engines'
 /// limits on parameters).
@@ -223,15 +223,7 @@ impl Db {
                      WHERE room_id IN ({}) AND stream_pos > $1 AND stream_pos <= $2",
                     placeholders(3, group.len())
                 );
-                Ok(with_db!(self, |c| {
-                    let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(after)
-                        .bind(until);
-                    for room in group {
-                        query = query.bind(*room);
-                    }
-                    query.fetch_all(c).await
-                })?)
+                self.fetch_rooms_in_range(&sql, (after, until), group).await
             })
             .await?;
         let receipts = rows.into_iter().map(
