@@ -433,26 +433,30 @@ impl Db {
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL ");
-            self.fetch_rooms_in_range(&sql, (after, until), group).await
+            self.fetch_bound(&sql, &[after, until], group.iter().copied())
+                .await
         })
         .await
     }
 
-    /// Runs `sql` with `after` and `until` as `$1` and `$2` and `rooms` as the parameters
-    /// after them, and decodes its rows.
-    pub(crate) async fn fetch_rooms_in_range<T>(
+    /// Runs `sql` with `numbers` as its first parameters and `texts` as the ones after them,
+    /// and decodes its rows (for statements whose `IN` lists vary in length).
+    pub(crate) async fn fetch_bound<'t, T>(
         &self,
         sql: &str,
-        (after, until): (i64, i64),
-        rooms: &[&str],
+        numbers: &[i64],
+        texts: impl IntoIterator<Item = &'t str>,
     ) -> Result<Vec<T>>
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
         Ok(with_db!(self, |c| {
-            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(after).bind(until);
-            for room in rooms {
-                query = query.bind(*room);
+            let mut query = sqlx::query_as(AssertSqlSafe(sql));
+            for number in numbers {
+                query = query.bind(*number);
+            }
+            for text in texts {
+                query = query.bind(text);
             }
             query.fetch_all(c).await
         })?)
@@ -485,19 +489,12 @@ impl Db {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
                     SELECT MAX(stream_pos) FROM events
-                    WHERE room_id = $1 AND state_key IS NOT NULL AND stream_pos <= $2{condition}
+                    WHERE room_id = $2 AND state_key IS NOT NULL AND stream_pos <= $1{condition}
                     GROUP BY event_type, state_key)
                  ORDER BY stream_pos"
         );
-        Ok(with_db!(self, |c| {
-            let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                .bind(room_id)
-                .bind(pos);
-            for value in &values {
-                query = query.bind(*value);
-            }
-            query.fetch_all(c).await
-        })?)
+        let texts = std::iter::once(room_id).chain(values.iter().copied());
+        self.fetch_bound(&sql, &[pos], texts).await
     }
 
     /// The `part` of the current state of each of `rooms` (a room's rows may be newer than
@@ -515,13 +512,8 @@ impl Db {
                  ORDER BY stream_pos",
                 placeholders(1, group.len())
             );
-            Ok(with_db!(self, |c| {
-                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()));
-                for value in group.iter().chain(&values) {
-                    query = query.bind(*value);
-                }
-                query.fetch_all(c).await
-            })?)
+            let texts = group.iter().chain(&values).copied();
+            self.fetch_bound(&sql, &[], texts).await
         })
         .await
     }

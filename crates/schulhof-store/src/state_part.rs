@@ -6,9 +6,6 @@ use std::collections::BTreeSet;
 
 use crate::events::placeholders;
 
-/// The member event type, whose state keys are user IDs.
-const MEMBER: &str = "m.room.member";
-
 /// More member keys than this are read as all member events (one statement's placeholders
 /// stay well below both engines' limits).
 const MAX_MEMBER_KEYS: usize = 500;
@@ -23,6 +20,10 @@ pub struct StatePart {
 }
 
 impl StatePart {
+    /// The member event type, whose state keys are user IDs (the one type whose events are
+    /// chosen by key).
+    pub const MEMBER_TYPE: &'static str = "m.room.member";
+
     /// Every state event.
     pub const ALL: StatePart = StatePart {
         types: None,
@@ -40,7 +41,7 @@ impl StatePart {
 
     /// Adds every event of `event_type` (for the member type: every member event).
     pub fn add_type(&mut self, event_type: &str) {
-        if event_type == MEMBER {
+        if event_type == Self::MEMBER_TYPE {
             self.members = None;
         } else if let Some(types) = &mut self.types {
             types.insert(event_type.to_owned());
@@ -74,7 +75,7 @@ impl StatePart {
 
     /// Whether the state event `(event_type, state_key)` belongs to this part.
     pub fn contains(&self, event_type: &str, state_key: &str) -> bool {
-        let (set, key) = if event_type == MEMBER {
+        let (set, key) = if event_type == Self::MEMBER_TYPE {
             (&self.members, state_key)
         } else {
             (&self.types, event_type)
@@ -105,7 +106,7 @@ impl StatePart {
         let mut values = Vec::new();
         let mut clauses = Vec::new();
         match &self.types {
-            None => clauses.push(format!("event_type <> '{MEMBER}'")),
+            None => clauses.push(format!("event_type <> '{}'", Self::MEMBER_TYPE)),
             Some(types) if !types.is_empty() => {
                 clauses.push(format!(
                     "event_type IN ({})",
@@ -116,10 +117,11 @@ impl StatePart {
             Some(_) => {}
         }
         match members {
-            None => clauses.push(format!("event_type = '{MEMBER}'")),
+            None => clauses.push(format!("event_type = '{}'", Self::MEMBER_TYPE)),
             Some(members) if !members.is_empty() => {
                 clauses.push(format!(
-                    "(event_type = '{MEMBER}' AND state_key IN ({}))",
+                    "(event_type = '{}' AND state_key IN ({}))",
+                    Self::MEMBER_TYPE,
                     placeholders(first + values.len(), members.len())
                 ));
                 values.extend(members.iter().map(String::as_str));

@@ -223,7 +223,8 @@ impl Db {
                      WHERE room_id IN ({}) AND stream_pos > $1 AND stream_pos <= $2",
                     placeholders(3, group.len())
                 );
-                self.fetch_rooms_in_range(&sql, (after, until), group).await
+                self.fetch_bound(&sql, &[after, until], group.iter().copied())
+                    .await
             })
             .await?;
         let receipts = rows.into_iter().map(

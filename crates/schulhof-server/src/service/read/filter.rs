@@ -5,9 +5,6 @@ use std::collections::BTreeSet;
 use ruma::api::client::filter::{LazyLoadOptions, RoomEventFilter, UrlFilter};
 use schulhof_store::{EventRow, StatePart};
 
-/// The member event type.
-const MEMBER: &str = "m.room.member";
-
 /// Whether an event type matches a filter pattern (`*` is a wildcard).
 fn type_matches(pattern: &str, kind: &str) -> bool {
     match pattern.split_once('*') {
@@ -80,16 +77,16 @@ pub fn state_part(filter: &RoomEventFilter, me: &str, senders: &BTreeSet<&str>) 
     match &filter.types {
         Some(types) if !types.iter().any(|t| t.contains('*')) => types
             .iter()
-            .filter(|t| *t != MEMBER && passes(t))
+            .filter(|t| *t != StatePart::MEMBER_TYPE && passes(t))
             .for_each(|t| part.add_type(t)),
         _ => part.add_every_other_type(),
     }
-    if passes(MEMBER) {
+    if passes(StatePart::MEMBER_TYPE) {
         if lazy_load_members(filter) {
             part.add_member(me);
             senders.iter().for_each(|sender| part.add_member(sender));
         } else {
-            part.add_type(MEMBER);
+            part.add_type(StatePart::MEMBER_TYPE);
         }
     }
     part
@@ -178,8 +175,10 @@ mod tests {
             let lazy = lazy_load_members(&filter);
             for e in rows.iter().filter(|e| event_matches(&filter, e)) {
                 let key = e.state_key.as_deref().unwrap();
-                let lazily_left_out =
-                    lazy && e.event_type == MEMBER && key != "@me:x" && !senders.contains(key);
+                let lazily_left_out = lazy
+                    && e.event_type == StatePart::MEMBER_TYPE
+                    && key != "@me:x"
+                    && !senders.contains(key);
                 assert!(
                     lazily_left_out || contains(e),
                     "{filter:?} keeps {key} {}",

@@ -29,9 +29,6 @@ use crate::{Error, Result};
 /// round trips, SQLite pages), within the connection pool's size.
 pub const CONCURRENT_ROOMS: usize = 4;
 
-/// The member event type, whose state keys are user IDs.
-const MEMBER: &str = "m.room.member";
-
 /// Longest timeline one room is sent with.
 const MAX_TIMELINE_LIMIT: u32 = 100;
 
@@ -152,21 +149,27 @@ impl StateSelection for RequiredState {
     fn part(&self, me: &str, senders: &BTreeSet<&str>) -> StatePart {
         let mut part = StatePart::nothing();
         for (kind, key) in &self.entries {
-            match kind.as_str() {
-                "*" => part.add_every_other_type(),
-                MEMBER => {}
-                // `$LAZY` names member events only.
-                _ if key == "$LAZY" => continue,
-                other => {
-                    part.add_type(other);
-                    continue;
+            let names_members = match kind.as_str() {
+                "*" => {
+                    part.add_every_other_type();
+                    true
                 }
-            }
-            match key.as_str() {
-                "*" => part.add_type(MEMBER),
-                "$ME" => part.add_member(me),
-                "$LAZY" => senders.iter().for_each(|sender| part.add_member(sender)),
-                user => part.add_member(user),
+                StatePart::MEMBER_TYPE => true,
+                // `$LAZY` names member events only.
+                other => {
+                    if key != "$LAZY" {
+                        part.add_type(other);
+                    }
+                    false
+                }
+            };
+            if names_members {
+                match key.as_str() {
+                    "*" => part.add_type(StatePart::MEMBER_TYPE),
+                    "$ME" => part.add_member(me),
+                    "$LAZY" => senders.iter().for_each(|sender| part.add_member(sender)),
+                    user => part.add_member(user),
+                }
             }
         }
         part
