@@ -1,9 +1,10 @@
 //! In-memory room state equals the committed state under concurrency: many members join,
 //! write and leave one room at once while other tasks read the room's state with cold caches;
 //! afterwards every member's cached membership and the member counts equal what the database
-//! holds. The same with joins going together in one commit (`Rooms::send_each`, the admin
-//! join of many people) beside single joins and messages, one of them refused. Runs on SQLite
-//! and PostgreSQL.
+//! holds, and so does the stored form of the state the snapshot serves readers (with state
+//! events set and redacted meanwhile). The same with joins going together in one commit
+//! (`Rooms::send_each`, the admin join of many people) beside single joins and messages, one
+//! of them refused. Runs on SQLite and PostgreSQL.
 
 mod support;
 
@@ -16,6 +17,7 @@ use schulhof_server::service::rooms::user_rooms::UserRooms;
 use schulhof_server::service::rooms::{EventTemplate, Rooms};
 use schulhof_server::service::{identity::accounts, rooms::create, rooms::membership};
 use schulhof_server::state::AppState;
+use schulhof_store::StatePart;
 use serde_json::json;
 use support::{Backend, TestState};
 
@@ -52,9 +54,53 @@ async fn member_life(state: Arc<AppState>, room: ruma::OwnedRoomId, user: OwnedU
     }
 }
 
-/// Compares the cached snapshot with the database for every member.
+/// Sets the room's topic a few times and redacts each topic event again.
+async fn topics_set_and_redacted(
+    state: Arc<AppState>,
+    room: ruma::OwnedRoomId,
+    teacher: OwnedUserId,
+) {
+    for i in 0..5 {
+        let topic =
+            EventTemplate::state("m.room.topic", "", json!({ "topic": format!("Thema {i}") }));
+        let sent = Rooms::send(&state, &room, &teacher, topic, None)
+            .await
+            .expect("topic");
+        let redaction = EventTemplate {
+            kind: "m.room.redaction".into(),
+            content: json!({}),
+            state_key: None,
+            redacts: Some(sent.event_id),
+        };
+        Rooms::send(&state, &room, &teacher, redaction, None)
+            .await
+            .expect("redaction");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Compares the cached snapshot with the database for every member, and the stored state
+/// it serves with the database's.
 async fn assert_cache_matches_database(state: &AppState, room: &RoomId, users: &[OwnedUserId]) {
     let snapshot = state.rooms.existing(&state.db, room).await.unwrap();
+    let served = snapshot
+        .stored_state_at(i64::MAX, &StatePart::ALL)
+        .expect("every piece of state kept in its stored form");
+    let stored = state
+        .db
+        .state_at(room.as_str(), i64::MAX, &StatePart::ALL)
+        .await
+        .unwrap();
+    let rows = |rows: &[schulhof_store::EventRow]| -> Vec<(i64, String, String)> {
+        rows.iter()
+            .map(|r| (r.stream_pos, r.event_id.clone(), r.json.clone()))
+            .collect()
+    };
+    assert_eq!(
+        rows(&served),
+        rows(&stored),
+        "served state differs from the database"
+    );
     let (mut joined, mut invited) = (0, 0);
     for user in users {
         let stored = state
@@ -130,6 +176,11 @@ async fn concurrent_members_keep_the_cache_exact(backend: Backend) {
                 }
             });
         }
+        tasks.spawn(topics_set_and_redacted(
+            state.clone(),
+            room.clone(),
+            creator.clone(),
+        ));
         for (i, user) in users.iter().skip(1).enumerate() {
             tasks.spawn(member_life(
                 state.clone(),

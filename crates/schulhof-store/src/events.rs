@@ -66,6 +66,23 @@ pub struct NewEvent<'a> {
     pub relation: Option<(&'a str, &'a str)>,
 }
 
+impl NewEvent<'_> {
+    /// The row this event is once stored.
+    pub fn to_row(&self) -> EventRow {
+        EventRow {
+            stream_pos: self.stream_pos,
+            event_id: self.event_id.to_owned(),
+            room_id: self.room_id.to_owned(),
+            sender: self.sender.to_owned(),
+            event_type: self.event_type.to_owned(),
+            state_key: self.state_key.map(str::to_owned),
+            json: self.json.to_owned(),
+            txn_device: self.txn.map(|(device, _)| device.to_owned()),
+            txn_id: self.txn.map(|(_, id)| id.to_owned()),
+        }
+    }
+}
+
 /// A user's membership in a room.
 #[derive(Debug, Clone)]
 pub struct MembershipRow {
@@ -495,27 +512,6 @@ impl Db {
         );
         let texts = std::iter::once(room_id).chain(values.iter().copied());
         self.fetch_bound(&sql, &[pos], texts).await
-    }
-
-    /// The `part` of the current state of each of `rooms` (a room's rows may be newer than
-    /// any position the caller holds: compare their `stream_pos`).
-    pub async fn rooms_current_state(
-        &self,
-        rooms: &[&str],
-        part: &StatePart,
-    ) -> Result<Vec<EventRow>> {
-        per_room_group(rooms, |group| async move {
-            let (condition, values) = part_condition(part, group.len() + 1);
-            let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE stream_pos IN (
-                     SELECT stream_pos FROM current_state WHERE room_id IN ({}){condition})
-                 ORDER BY stream_pos",
-                placeholders(1, group.len())
-            );
-            let texts = group.iter().chain(&values).copied();
-            self.fetch_bound(&sql, &[], texts).await
-        })
-        .await
     }
 
     /// State events of a room with `after < stream_pos <= until`, oldest first.

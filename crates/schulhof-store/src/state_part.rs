@@ -60,19 +60,6 @@ impl StatePart {
         }
     }
 
-    /// Adds everything `other` holds.
-    pub fn add(&mut self, other: &StatePart) {
-        fn widen(mine: &mut Option<BTreeSet<String>>, theirs: &Option<BTreeSet<String>>) {
-            match (mine.as_mut(), theirs) {
-                (Some(mine), Some(theirs)) => mine.extend(theirs.iter().cloned()),
-                (Some(_), None) => *mine = None,
-                (None, _) => {}
-            }
-        }
-        widen(&mut self.types, &other.types);
-        widen(&mut self.members, &other.members);
-    }
-
     /// Whether the state event `(event_type, state_key)` belongs to this part.
     pub fn contains(&self, event_type: &str, state_key: &str) -> bool {
         let (set, key) = if event_type == Self::MEMBER_TYPE {
@@ -81,18 +68,6 @@ impl StatePart {
             (&self.types, event_type)
         };
         set.as_ref().is_none_or(|set| set.contains(key))
-    }
-
-    /// Whether every event of `other` belongs to this part.
-    pub fn covers(&self, other: &StatePart) -> bool {
-        fn superset(mine: &Option<BTreeSet<String>>, theirs: &Option<BTreeSet<String>>) -> bool {
-            match (mine, theirs) {
-                (None, _) => true,
-                (Some(_), None) => false,
-                (Some(mine), Some(theirs)) => theirs.is_subset(mine),
-            }
-        }
-        superset(&self.types, &other.types) && superset(&self.members, &other.members)
     }
 
     /// The SQL condition on `event_type` and `state_key` selecting this part, with its
@@ -153,39 +128,6 @@ mod tests {
     }
 
     #[test]
-    fn a_part_covers_what_it_holds_and_nothing_more() {
-        let name_and_anna = part(&["m.room.name"], &["@anna:s"]);
-        let cases = [
-            (StatePart::ALL, StatePart::ALL, true),
-            (StatePart::ALL, name_and_anna.clone(), true),
-            (name_and_anna.clone(), StatePart::ALL, false),
-            (name_and_anna.clone(), StatePart::nothing(), true),
-            (name_and_anna.clone(), part(&["m.room.name"], &[]), true),
-            (name_and_anna.clone(), part(&[], &["@anna:s"]), true),
-            (name_and_anna.clone(), part(&[], &["@ben:s"]), false),
-            (name_and_anna.clone(), part(&["m.room.topic"], &[]), false),
-            (name_and_anna.clone(), part(&["m.room.member"], &[]), false),
-            (part(&["m.room.member"], &[]), part(&[], &["@ben:s"]), true),
-            (
-                part(&["m.room.member"], &[]),
-                part(&["m.room.name"], &[]),
-                false,
-            ),
-            (every_other_type_and(&[]), name_and_anna.clone(), false),
-            (
-                every_other_type_and(&["@anna:s"]),
-                name_and_anna.clone(),
-                true,
-            ),
-            (name_and_anna.clone(), every_other_type_and(&[]), false),
-            (StatePart::nothing(), part(&[], &["@anna:s"]), false),
-        ];
-        for (have, need, covers) in cases {
-            assert_eq!(have.covers(&need), covers, "{have:?} covers {need:?}");
-        }
-    }
-
-    #[test]
     fn a_part_contains_its_types_and_members() {
         let lazy = every_other_type_and(&["@anna:s"]);
         assert!(lazy.contains("m.room.name", ""));
@@ -194,23 +136,6 @@ mod tests {
         let members = part(&["m.room.member"], &[]);
         assert!(members.contains("m.room.member", "@ben:s"));
         assert!(!members.contains("m.room.create", ""));
-    }
-
-    #[test]
-    fn adding_widens_and_all_absorbs() {
-        let mut a = part(&["m.room.name"], &["@anna:s"]);
-        a.add(&part(&["m.room.topic"], &["@ben:s"]));
-        assert_eq!(
-            a,
-            part(&["m.room.name", "m.room.topic"], &["@anna:s", "@ben:s"])
-        );
-        a.add(&every_other_type_and(&[]));
-        assert_eq!(a, every_other_type_and(&["@anna:s", "@ben:s"]));
-        a.add(&StatePart::ALL);
-        assert_eq!(a, StatePart::ALL);
-        a.add_type("m.room.name");
-        a.add_member("@carl:s");
-        assert_eq!(a, StatePart::ALL);
     }
 
     #[test]

@@ -462,16 +462,13 @@ async fn reads_of_many_rooms_equal_reads_room_by_room(engine: Engine) {
     by_room_keys.sort();
     assert_eq!(together_keys, by_room_keys);
 
-    // The current state of all rooms together equals each room's newest state; a part of it
-    // equals the same part read room by room, at any position.
+    // A part of each room's state equals the whole state filtered by the part.
     let mut names = StatePart::nothing();
     names.add_type("m.room.name");
     let mut lazy = StatePart::nothing();
     lazy.add_every_other_type();
     lazy.add_member(BEN);
     for part in [StatePart::ALL, names, lazy] {
-        let together = db.rooms_current_state(&ids, &part).await.unwrap();
-        let mut by_room = Vec::new();
         for room in &ids {
             let rows = db.state_at(room, i64::MAX, &part).await.unwrap();
             let whole = db.state_at(room, i64::MAX, &StatePart::ALL).await.unwrap();
@@ -480,16 +477,8 @@ async fn reads_of_many_rooms_equal_reads_room_by_room(engine: Engine) {
                 .filter(|e| part.contains(&e.event_type, e.state_key.as_deref().unwrap()))
                 .collect();
             assert_eq!(positions(&rows), positions(&filtered), "{part:?} of {room}");
-            by_room.extend(rows);
         }
-        let mut together = positions(&together);
-        let mut by_room = positions(&by_room);
-        together.sort();
-        by_room.sort();
-        assert_eq!(together, by_room, "{part:?}");
     }
-    let together = positions(&db.rooms_current_state(&ids, &StatePart::ALL).await.unwrap());
-    assert!(together.len() > rooms.len(), "creations and names");
 
     let newest = db
         .newest_events_of_types(&["m.room.create", "m.room.message"])

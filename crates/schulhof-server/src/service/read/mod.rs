@@ -402,13 +402,23 @@ impl<'a> RoomReader<'a> {
     }
 
     /// The room's state right after position `pos` (capped at what the user may read): at
-    /// least its `part`.
+    /// least its `part`. Taken from the room's snapshot where its current state is the state
+    /// at `pos` (no state event of the part since), read from the store otherwise.
     pub async fn state_rows_at(&self, pos: i64, part: &StatePart) -> Result<Vec<EventRow>> {
-        let (room, pos) = (self.room_id.as_str(), pos.min(self.until));
-        if let Some(rows) = self.prefetched.and_then(|p| p.state_at(room, pos, part)) {
+        let pos = pos.min(self.until);
+        let room = self
+            .state
+            .rooms
+            .existing(&self.state.db, self.room_id)
+            .await?;
+        if let Some(rows) = room.stored_state_at(pos, part) {
             return Ok(rows);
         }
-        Ok(self.state.db.state_at(room, pos, part).await?)
+        Ok(self
+            .state
+            .db
+            .state_at(self.room_id.as_str(), pos, part)
+            .await?)
     }
 
     /// Applies the client's state filter (and lazy loading of members) to state events.

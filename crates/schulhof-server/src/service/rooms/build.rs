@@ -5,7 +5,7 @@ use ruma::canonical_json::{redact, to_canonical_value, CanonicalJsonValue, Redac
 use ruma::events::{StateEventType, TimelineEventType};
 use ruma::state_res::{auth_types_for_event, check_state_dependent_auth_rules};
 use ruma::{EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, UInt, UserId};
-use schulhof_store::{Db, Tx};
+use schulhof_store::{Db, EventRow, Tx};
 use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{Map, Value};
 
@@ -205,19 +205,12 @@ pub fn build_and_authorize(
     })?;
     let auth_events = auth_types
         .iter()
-        .filter_map(|(t, k)| {
-            room.state
-                .get(&(t.clone(), k.clone()))
-                .map(|p| p.event_id.clone())
-        })
+        .filter_map(|(t, k)| room.get_typed(t, k).map(|p| p.event_id.clone()))
         .collect();
 
     let mut unsigned = Map::new();
     if let Some(key) = &template.state_key {
-        if let Some(prev) = room
-            .state
-            .get(&(StateEventType::from(template.kind.as_str()), key.clone()))
-        {
+        if let Some(prev) = room.get(template.kind.as_str(), key) {
             unsigned.insert("prev_content".into(), prev.content_value());
             unsigned.insert("prev_sender".into(), Value::String(prev.sender.to_string()));
             unsigned.insert(
@@ -253,11 +246,7 @@ pub fn build_and_authorize(
         check_state_dependent_auth_rules(
             &room.rules.authorization,
             &pdu,
-            |t: &StateEventType, k: &str| {
-                room.state
-                    .get(&(t.clone(), k.to_owned()))
-                    .map(|p| p.as_ref())
-            },
+            |t: &StateEventType, k: &str| room.get_typed(t, k).map(|p| p.as_ref()),
         )
         .map_err(|reason| {
             tracing::debug!(%reason, "event refused by the authorization rules");
@@ -331,16 +320,18 @@ pub async fn apply_redaction(
     );
     let json = serde_json::to_string(&redacted).map_err(internal)?;
     Db::replace_event_json(tx, &row.event_id, &json).await?;
-    if let Some(key) = &row.state_key {
+    let pos = row.stream_pos;
+    if let Some(key) = row.state_key.clone() {
         let current = room
-            .get(&row.event_type, key)
+            .get(&row.event_type, &key)
             .is_some_and(|p| p.event_id.as_str() == row.event_id);
         if current {
             let pdu = super::Rooms::parse(&json)?;
-            room.set_state(&row.event_type, key.clone(), pdu);
+            room.set_state(&row.event_type, key, pdu);
+            room.record_stored(EventRow { json, ..row });
         }
     }
-    Ok(Some(row.stream_pos))
+    Ok(Some(pos))
 }
 
 #[cfg(test)]

@@ -478,6 +478,10 @@ async fn commit_events(
                 ),
                 other => other.into(),
             })?;
+        // The snapshot keeps its state as stored, for readers to take without a read.
+        for event in events.iter().filter(|e| e.state_key.is_some()) {
+            working.record_stored(event.to_row());
+        }
         crate::service::delayed::supersede(state, c.tx(), room_id, &pdus, now).await?;
         // Outbox seam: the events' rows for interested appservices.
         let positioned: Vec<(&Pdu, i64)> = pdus.iter().zip(stored.iter().map(|p| p.pos)).collect();

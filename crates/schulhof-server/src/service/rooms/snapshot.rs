@@ -10,7 +10,7 @@ use ruma::events::room::power_levels::{
 use ruma::events::{StateEventType, TimelineEventType};
 use ruma::room_version_rules::RoomVersionRules;
 use ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomVersionId, UserId};
-use schulhof_store::Db;
+use schulhof_store::{Db, EventRow, StatePart};
 use serde_json::Value;
 
 use crate::service::rooms::pdu::Pdu;
@@ -29,7 +29,7 @@ pub struct RoomSnapshot {
     pub rules: RoomVersionRules,
     /// Current state by `(type, state_key)`; shared between snapshots until a state event
     /// changes it (copy on write), so message events do not copy the state.
-    pub state: Arc<HashMap<(StateEventType, String), Arc<Pdu>>>,
+    state: Arc<HashMap<(StateEventType, String), StateEntry>>,
     /// The newest event.
     pub last_event: Option<OwnedEventId>,
     /// Depth of the newest event.
@@ -46,6 +46,17 @@ pub struct RoomSnapshot {
     /// Whether the create event carries `de.schulhof.managed` (read once, when the create
     /// event is applied; see `school::managed`).
     marked_managed: bool,
+}
+
+/// One piece of a room's current state.
+#[derive(Debug, Clone)]
+struct StateEntry {
+    /// The event.
+    pdu: Arc<Pdu>,
+    /// The event as the store holds it, at its stream position, once it is committed; `None`
+    /// in a working snapshot until then, and for an event stored with a transaction ID (a
+    /// logout clears those in the store).
+    stored: Option<Arc<EventRow>>,
 }
 
 /// What the room's member list keeps of one member event.
@@ -133,6 +144,7 @@ impl RoomSnapshot {
         for row in db.current_state(room_id.as_str()).await? {
             let pdu = super::Rooms::parse(&row.json)?;
             snapshot.insert_state(pdu);
+            snapshot.record_stored(row);
         }
         if let Some(last) = db.last_room_event(room_id.as_str()).await? {
             let pdu = super::Rooms::parse(&last.json)?;
@@ -159,7 +171,62 @@ impl RoomSnapshot {
                 self.count(&old.membership, -1);
             }
         }
-        Arc::make_mut(&mut self.state).insert((kind.into(), state_key), Arc::new(pdu));
+        let entry = StateEntry {
+            pdu: Arc::new(pdu),
+            stored: None,
+        };
+        Arc::make_mut(&mut self.state).insert((kind.into(), state_key), entry);
+    }
+
+    /// Keeps `row`, the stored form of a state event, with the piece of state it is (nothing
+    /// if that piece is now another event, or if the row has a transaction ID).
+    pub fn record_stored(&mut self, row: EventRow) {
+        let Some(key) = row.state_key.clone() else {
+            return;
+        };
+        let current = self
+            .state
+            .get(&(row.event_type.as_str().into(), key.clone()))
+            .is_some_and(|entry| entry.pdu.event_id.as_str() == row.event_id);
+        if !current || row.txn_id.is_some() {
+            return;
+        }
+        let key = (row.event_type.as_str().into(), key);
+        if let Some(entry) = Arc::make_mut(&mut self.state).get_mut(&key) {
+            entry.stored = Some(Arc::new(row));
+        }
+    }
+
+    /// The stored rows of the current state's `part`, if they are the state right after
+    /// `pos`: every one of them is kept here and none is newer than `pos` (then no state
+    /// event of the part lies after `pos`, as the newest of each would be among them).
+    pub fn stored_state_at(&self, pos: i64, part: &StatePart) -> Option<Vec<EventRow>> {
+        let mut rows = Vec::new();
+        for ((kind, key), entry) in self.state.iter() {
+            // Member events, most of a large room's state, without a type string each.
+            let in_part = if *kind == StateEventType::RoomMember {
+                part.contains(StatePart::MEMBER_TYPE, key)
+            } else {
+                part.contains(&kind.to_string(), key)
+            };
+            if !in_part {
+                continue;
+            }
+            let row = entry
+                .stored
+                .as_deref()
+                .filter(|row| row.stream_pos <= pos)?;
+            rows.push(row.clone());
+        }
+        rows.sort_by_key(|row| row.stream_pos);
+        Some(rows)
+    }
+
+    /// Every piece of current state: its type and event.
+    pub fn state_events(&self) -> impl Iterator<Item = (&StateEventType, &Arc<Pdu>)> + '_ {
+        self.state
+            .iter()
+            .map(|((kind, _), entry)| (kind, &entry.pdu))
     }
 
     fn count(&mut self, membership: &MembershipState, delta: i64) {
@@ -195,7 +262,14 @@ impl RoomSnapshot {
 
     /// One piece of state.
     pub fn get(&self, kind: &str, state_key: &str) -> Option<&Arc<Pdu>> {
-        self.state.get(&(kind.into(), state_key.to_owned()))
+        self.get_typed(&kind.into(), state_key)
+    }
+
+    /// One piece of state, by its typed event type.
+    pub fn get_typed(&self, kind: &StateEventType, state_key: &str) -> Option<&Arc<Pdu>> {
+        self.state
+            .get(&(kind.clone(), state_key.to_owned()))
+            .map(|entry| &entry.pdu)
     }
 
     /// Content of one piece of state.

@@ -600,7 +600,7 @@ fn leaves_call(content: &Value) -> bool {
 
 /// Whether someone other than `sender` is in a call in `room`.
 fn others_in_call(room: &RoomSnapshot, sender: &UserId) -> bool {
-    room.state.iter().any(|((kind, _), pdu)| {
+    room.state_events().any(|(kind, pdu)| {
         CALL_MEMBER_TYPES.contains(&kind.to_string().as_str())
             && pdu.sender != sender
             && !leaves_call(&pdu.content_value())

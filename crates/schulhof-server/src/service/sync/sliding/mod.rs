@@ -12,19 +12,17 @@ pub mod connections;
 mod render;
 pub mod selection;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt, TryStreamExt};
 use ruma::api::client::sync::sync_events::v5;
 use ruma::{OwnedRoomId, RoomId};
-use schulhof_store::{MembershipRow, StatePart};
+use schulhof_store::MembershipRow;
 use serde_json::json;
 
-use super::engine::{
-    account_data, stripped_state, timeline_limit, RoomSpec, RoomSync, StateSelection,
-};
+use super::engine::{account_data, stripped_state, timeline_limit, RoomSpec, RoomSync};
 use super::format::EventFormatter;
 use super::updates::JoinedRoomUpdate;
 use super::SinceToken;
@@ -40,7 +38,7 @@ use crate::service::write::activity::UserStream;
 use crate::state::AppState;
 use crate::{Error, Result};
 use connections::{ConnKey, ConnState, SentRoom};
-use selection::{direct_rooms, RequiredState, Selection, CONCURRENT_ROOMS};
+use selection::{direct_rooms, Selection, CONCURRENT_ROOMS};
 
 /// Rooms sent whole from which on one response reads their events, state, receipts and
 /// unread counts together ([`Prefetched`]) rather than room by room.
@@ -273,29 +271,7 @@ impl RoomsPass<'_> {
             let rooms: Vec<&str> = whole.iter().map(|(id, _)| id.as_str()).collect();
             let range = (SinceToken::default().pos, self.until.pos);
             let user_id = &self.session.user_id;
-            // Rooms of one list share their details: each distinct one once.
-            let mut required: Vec<&RequiredState> = Vec::new();
-            for (_, details) in &whole {
-                if !required.iter().any(|r| std::ptr::eq(*r, &details.required)) {
-                    required.push(&details.required);
-                }
-            }
-            let state_part = |senders: &BTreeSet<&str>| {
-                let mut part = StatePart::nothing();
-                for required in &required {
-                    part.add(&required.part(user_id.as_str(), senders));
-                }
-                part
-            };
-            let read = Prefetched::load(
-                self.state,
-                user_id,
-                self.exclusions,
-                &rooms,
-                range,
-                size,
-                &state_part,
-            );
+            let read = Prefetched::load(self.state, user_id, self.exclusions, &rooms, range, size);
             Some(read.await?)
         } else {
             None
