@@ -4,7 +4,9 @@
 //! holds, and so does the stored form of the state the snapshot serves readers (with state
 //! events set and redacted meanwhile). The same with joins going together in one commit
 //! (`Rooms::send_each`, the admin join of many people) beside single joins and messages, one
-//! of them refused. Runs on SQLite and PostgreSQL.
+//! of them refused. And the newest events a large room keeps in memory equal the stored ones
+//! while members write, redact and join at once and after a device is deleted. Runs on
+//! SQLite and PostgreSQL.
 
 mod support;
 
@@ -14,8 +16,9 @@ use ruma::api::client::room::create_room;
 use ruma::api::client::room::Visibility;
 use ruma::{OwnedUserId, RoomId};
 use schulhof_server::service::rooms::user_rooms::UserRooms;
-use schulhof_server::service::rooms::{EventTemplate, Rooms};
-use schulhof_server::service::{identity::accounts, rooms::create, rooms::membership};
+use schulhof_server::service::rooms::{recent, EventTemplate, Rooms};
+use schulhof_server::service::{identity::accounts, identity::devices};
+use schulhof_server::service::{rooms::create, rooms::membership};
 use schulhof_server::state::AppState;
 use schulhof_store::StatePart;
 use serde_json::json;
@@ -243,6 +246,134 @@ async fn joins_together_keep_the_cache_exact(backend: Backend) {
     assert!(snapshot.is_joined(&together[1]), "the others joined");
     assert_cache_matches_database(&state, &room, &users).await;
     state.db.close().await;
+}
+
+/// Writes `count` messages from `device` (with transaction IDs), redacting every third.
+async fn write_and_redact(
+    state: Arc<AppState>,
+    room: ruma::OwnedRoomId,
+    user: OwnedUserId,
+    count: usize,
+) {
+    for i in 0..count {
+        let message = EventTemplate::message(
+            "m.room.message",
+            json!({ "msgtype": "m.text", "body": format!("Nachricht {i}") }),
+        );
+        let txn = format!("t{i}");
+        let sent = Rooms::send(&state, &room, &user, message, Some(("TELEFON", &txn)))
+            .await
+            .expect("message");
+        if i % 3 == 0 {
+            let redaction = EventTemplate {
+                kind: "m.room.redaction".into(),
+                content: json!({}),
+                state_key: None,
+                redacts: Some(sent.event_id),
+            };
+            Rooms::send(&state, &room, &user, redaction, None)
+                .await
+                .expect("redaction");
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Every range the kept newest events of `room` serve equals the store's; returns how many
+/// ranges they served.
+async fn assert_kept_events_match_database(state: &AppState, room: &RoomId) -> usize {
+    let end = state.writer.current();
+    let mut served = 0;
+    let rows = |rows: &[schulhof_store::EventRow]| -> Vec<_> {
+        rows.iter()
+            .map(|r| {
+                (
+                    r.stream_pos,
+                    r.event_id.clone(),
+                    r.json.clone(),
+                    r.txn_device.clone(),
+                    r.txn_id.clone(),
+                )
+            })
+            .collect()
+    };
+    for after in end - 40..=end {
+        for size in [1, 3, 11, 16, 20] {
+            let Some(kept) = state
+                .rooms
+                .recent()
+                .backward(room.as_str(), after, end, size)
+            else {
+                continue;
+            };
+            let stored = state
+                .db
+                .room_events_backward(room.as_str(), after, end, size)
+                .await
+                .unwrap();
+            assert_eq!(rows(&kept), rows(&stored), "({after}, {end}] × {size}");
+            served += 1;
+        }
+    }
+    served
+}
+
+async fn large_room_keeps_its_newest_events_exact(backend: Backend) {
+    let t = TestState::new(backend, "recent_events").await;
+    let users = teacher_and_children(&t.state).await;
+    let state = t.state.clone();
+    let teacher = users[0].clone();
+    let room = public_room(&state, &teacher).await;
+    // Enough members (without accounts: joins sent together name whom they like) for the
+    // room to keep its newest events.
+    let server = teacher.server_name().to_owned();
+    let member = move |i: u64| OwnedUserId::try_from(format!("@mitglied{i}:{server}")).unwrap();
+    let groups: Vec<_> = (0..recent::MIN_MEMBERS)
+        .map(|i| vec![join_of(&member(i))])
+        .collect();
+    Rooms::send_each(&state, &room, groups).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for writer in &users[1..4] {
+        membership::join(&state, writer, &room, None)
+            .await
+            .expect("join");
+        tasks.spawn(write_and_redact(
+            state.clone(),
+            room.clone(),
+            writer.clone(),
+            15,
+        ));
+    }
+    let (joining, room_id) = (state.clone(), room.clone());
+    tasks.spawn(async move {
+        for i in 0..10 {
+            let groups = vec![vec![join_of(&member(recent::MIN_MEMBERS + i))]];
+            Rooms::send_each(&joining, &room_id, groups).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+    });
+    while let Some(result) = tasks.join_next().await {
+        result.expect("task");
+    }
+    assert!(
+        assert_kept_events_match_database(&state, &room).await > 0,
+        "the large room keeps its newest events"
+    );
+    // The device that sent the messages goes: its transaction IDs go in both.
+    devices::delete_devices(&state, &users[3], &["TELEFON".to_owned()])
+        .await
+        .unwrap();
+    assert_kept_events_match_database(&state, &room).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_room_keeps_its_newest_events_exact_sqlite() {
+    large_room_keeps_its_newest_events_exact(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_room_keeps_its_newest_events_exact_postgres() {
+    large_room_keeps_its_newest_events_exact(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -48,6 +48,10 @@ pub async fn delete_devices(
     for device_id in device_ids {
         state.tokens.forget(user_id.as_str(), Some(device_id));
         state.key_counts.invalidate(user_id.as_str(), device_id);
+        state
+            .rooms
+            .recent()
+            .forget_transactions(user_id.as_str(), device_id);
     }
     crate::service::e2ee::keys::device_list_changed(state, user_id).await
 }

@@ -267,7 +267,13 @@ impl<'a> RoomReader<'a> {
                 let prefetched = self
                     .prefetched
                     .and_then(|p| p.events(room, lower, cursor, size));
-                let rows = match prefetched {
+                let kept = || {
+                    self.state
+                        .rooms
+                        .recent()
+                        .backward(room, lower, cursor, size)
+                };
+                let rows = match prefetched.or_else(kept) {
                     Some(rows) => rows,
                     None => db.room_events_backward(room, lower, cursor, size).await?,
                 };

@@ -275,14 +275,14 @@ fn event_id(pdu: &Pdu, room: &RoomSnapshot) -> Result<OwnedEventId> {
 
 /// Redacts `target` in storage (and in the snapshot if it is current state) because of
 /// `redaction`. Only the sender of the target or someone with the `redact` power may redact.
-/// Returns the stream position of the redacted event (`None` if it is not in this room).
+/// Returns the redacted event as now stored (`None` if it is not in this room).
 pub async fn apply_redaction(
     db: &Db,
     tx: &mut Tx,
     room: &mut RoomSnapshot,
     target: &EventId,
     redaction: &Pdu,
-) -> Result<Option<i64>> {
+) -> Result<Option<EventRow>> {
     let Some(row) = db.event(target.as_str()).await? else {
         return Ok(None);
     };
@@ -320,18 +320,18 @@ pub async fn apply_redaction(
     );
     let json = serde_json::to_string(&redacted).map_err(internal)?;
     Db::replace_event_json(tx, &row.event_id, &json).await?;
-    let pos = row.stream_pos;
-    if let Some(key) = row.state_key.clone() {
+    let redacted = EventRow { json, ..row };
+    if let Some(key) = redacted.state_key.clone() {
         let current = room
-            .get(&row.event_type, &key)
-            .is_some_and(|p| p.event_id.as_str() == row.event_id);
+            .get(&redacted.event_type, &key)
+            .is_some_and(|p| p.event_id.as_str() == redacted.event_id);
         if current {
-            let pdu = super::Rooms::parse(&json)?;
-            room.set_state(&row.event_type, key, pdu);
-            room.record_stored(EventRow { json, ..row });
+            let pdu = super::Rooms::parse(&redacted.json)?;
+            room.set_state(&redacted.event_type, key, pdu);
+            room.record_stored(redacted.clone());
         }
     }
-    Ok(Some(pos))
+    Ok(Some(redacted))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod membership;
 pub mod pdu;
 pub mod preflight;
 pub mod receipts;
+pub mod recent;
 pub mod report;
 pub mod room_directory;
 mod snapshot;
@@ -27,6 +28,7 @@ use schulhof_store::{Db, NewEvent, NewHold};
 
 pub use build::EventTemplate;
 use bumps::{is_bump_type, BumpEvent, BumpIndex};
+use recent::RecentEvents;
 pub use snapshot::{Audience, Member, RoomSnapshot};
 
 use crate::service::rooms::pdu::Pdu;
@@ -63,6 +65,8 @@ pub struct Rooms {
     receipts: RwLock<HashMap<String, i64>>,
     /// Room ID → its newest bump event.
     bumps: BumpIndex,
+    /// The newest events of large rooms.
+    recent: RecentEvents,
 }
 
 /// A stored event with its stream position, as returned by [`Rooms::send`].
@@ -82,12 +86,18 @@ impl Rooms {
             events: RwLock::new(db.room_positions().await?.into_iter().collect()),
             receipts: RwLock::new(db.room_receipt_positions().await?.into_iter().collect()),
             bumps: BumpIndex::load(db).await?,
+            recent: RecentEvents::default(),
         })
     }
 
     /// The newest bump event of each room.
     pub fn bumps(&self) -> &BumpIndex {
         &self.bumps
+    }
+
+    /// The newest events of large rooms.
+    pub fn recent(&self) -> &RecentEvents {
+        &self.recent
     }
 
     fn index(&self, kind: RoomActivity) -> &RwLock<HashMap<String, i64>> {
@@ -478,10 +488,14 @@ async fn commit_events(
                 ),
                 other => other.into(),
             })?;
-        // The snapshot keeps its state as stored, for readers to take without a read.
-        for event in events.iter().filter(|e| e.state_key.is_some()) {
-            working.record_stored(event.to_row());
+        // The snapshot keeps its state as stored, for readers to take without a read, and a
+        // large room its newest events.
+        let rows: Vec<_> = events.iter().map(NewEvent::to_row).collect();
+        for row in rows.iter().filter(|row| row.state_key.is_some()) {
+            working.record_stored(row.clone());
         }
+        let large = working.member_counts().0 >= recent::MIN_MEMBERS;
+        c.effects().recent_events(room_id.as_str(), rows, large);
         crate::service::delayed::supersede(state, c.tx(), room_id, &pdus, now).await?;
         // Outbox seam: the events' rows for interested appservices.
         let positioned: Vec<(&Pdu, i64)> = pdus.iter().zip(stored.iter().map(|p| p.pos)).collect();
@@ -519,10 +533,11 @@ async fn commit_events(
             if let Some(target) = pdu.redacted_event() {
                 let redacted =
                     build::apply_redaction(&state.db, c.tx(), &mut working, &target, pdu).await?;
-                if let Some(target_pos) = redacted {
-                    for recipient in Db::withdraw_holds(c.tx(), target_pos, pos).await? {
+                if let Some(redacted) = redacted {
+                    for recipient in Db::withdraw_holds(c.tx(), redacted.stream_pos, pos).await? {
                         c.effects().holds_changed(&recipient);
                     }
+                    c.effects().redacted(redacted);
                 }
             }
             if is_bump_type(&parts.kind) {

@@ -1,11 +1,12 @@
 //! What a committed write changes outside the database: cached room state, the activity
-//! index `/sync` uses to skip reads, the index of each room's newest bump event, cached push
-//! rules, and whom to wake (users, and the sender jobs of outboxes the write added to).
+//! index `/sync` uses to skip reads, the index of each room's newest bump event, the newest
+//! events of large rooms, cached push rules, and whom to wake (users, and the sender jobs of outboxes the write added to).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ruma::OwnedUserId;
+use schulhof_store::EventRow;
 use tokio::sync::Notify;
 
 use crate::service::rooms::bumps::BumpEvent;
@@ -36,6 +37,11 @@ pub struct Effects {
     released_until: Option<i64>,
     /// Outbox senders to wake: the write queued rows for them.
     senders: Vec<Arc<Notify>>,
+    /// Committed events by room, in order, and whether the room is large (see
+    /// `rooms::recent`).
+    recent: Vec<(String, Vec<EventRow>, bool)>,
+    /// Events redacted, as now stored.
+    redacted: Vec<EventRow>,
 }
 
 impl Effects {
@@ -79,6 +85,18 @@ impl Effects {
     /// Records a room's new bump event (its newest, once committed).
     pub fn bump(&mut self, room_id: &str, event: BumpEvent) -> &mut Self {
         self.bumps.push((room_id.to_owned(), event));
+        self
+    }
+
+    /// Records a room's committed events (in order) for the newest events of large rooms.
+    pub fn recent_events(&mut self, room_id: &str, rows: Vec<EventRow>, large: bool) -> &mut Self {
+        self.recent.push((room_id.to_owned(), rows, large));
+        self
+    }
+
+    /// Records that an event was redacted (`row` as now stored).
+    pub fn redacted(&mut self, row: EventRow) -> &mut Self {
+        self.redacted.push(row);
         self
     }
 
@@ -138,6 +156,15 @@ impl Effects {
         }
         for (room_id, event) in self.bumps.drain(..) {
             state.rooms.bumps().record(&room_id, event);
+        }
+        for (room_id, rows, large) in self.recent.drain(..) {
+            state.rooms.recent().record(&room_id, rows, large);
+        }
+        for row in self.redacted.drain(..) {
+            state
+                .rooms
+                .recent()
+                .redacted(&row.room_id, &row.event_id, &row.json);
         }
         for (stream, user_id) in &self.user_streams {
             state.activity.record(*stream, user_id, pos);
