@@ -57,6 +57,19 @@ async fn member_life(state: Arc<AppState>, room: ruma::OwnedRoomId, user: OwnedU
     }
 }
 
+/// `user` redacts `event_id`.
+async fn redact(state: &AppState, room: &RoomId, user: &OwnedUserId, event_id: ruma::OwnedEventId) {
+    let redaction = EventTemplate {
+        kind: "m.room.redaction".into(),
+        content: json!({}),
+        state_key: None,
+        redacts: Some(event_id),
+    };
+    Rooms::send(state, room, user, redaction, None)
+        .await
+        .expect("redaction");
+}
+
 /// Sets the room's topic a few times and redacts each topic event again.
 async fn topics_set_and_redacted(
     state: Arc<AppState>,
@@ -69,15 +82,7 @@ async fn topics_set_and_redacted(
         let sent = Rooms::send(&state, &room, &teacher, topic, None)
             .await
             .expect("topic");
-        let redaction = EventTemplate {
-            kind: "m.room.redaction".into(),
-            content: json!({}),
-            state_key: None,
-            redacts: Some(sent.event_id),
-        };
-        Rooms::send(&state, &room, &teacher, redaction, None)
-            .await
-            .expect("redaction");
+        redact(&state, &room, &teacher, sent.event_id).await;
         tokio::task::yield_now().await;
     }
 }
@@ -265,15 +270,7 @@ async fn write_and_redact(
             .await
             .expect("message");
         if i % 3 == 0 {
-            let redaction = EventTemplate {
-                kind: "m.room.redaction".into(),
-                content: json!({}),
-                state_key: None,
-                redacts: Some(sent.event_id),
-            };
-            Rooms::send(&state, &room, &user, redaction, None)
-                .await
-                .expect("redaction");
+            redact(&state, &room, &user, sent.event_id).await;
         }
         tokio::task::yield_now().await;
     }
