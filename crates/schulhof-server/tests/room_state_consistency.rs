@@ -360,7 +360,10 @@ async fn large_room_keeps_its_newest_events_exact(backend: Backend) {
     devices::delete_devices(&state, &users[3], &["TELEFON".to_owned()])
         .await
         .unwrap();
-    assert_kept_events_match_database(&state, &room).await;
+    assert!(
+        assert_kept_events_match_database(&state, &room).await > 0,
+        "the large room still serves its newest events"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

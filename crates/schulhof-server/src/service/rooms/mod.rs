@@ -489,13 +489,17 @@ async fn commit_events(
                 other => other.into(),
             })?;
         // The snapshot keeps its state as stored, for readers to take without a read, and a
-        // large room its newest events.
-        let rows: Vec<_> = events.iter().map(NewEvent::to_row).collect();
-        for row in rows.iter().filter(|row| row.state_key.is_some()) {
-            working.record_stored(row.clone());
+        // large room its newest events (a small room's rows are not copied at all).
+        for event in events.iter().filter(|e| e.state_key.is_some()) {
+            working.record_stored(event.to_row());
         }
         let large = working.member_counts().0 >= recent::MIN_MEMBERS;
-        c.effects().recent_events(room_id.as_str(), rows, large);
+        let kept = if large {
+            events.iter().map(NewEvent::to_row).collect()
+        } else {
+            Vec::new()
+        };
+        c.effects().recent_events(room_id.as_str(), kept, large);
         crate::service::delayed::supersede(state, c.tx(), room_id, &pdus, now).await?;
         // Outbox seam: the events' rows for interested appservices.
         let positioned: Vec<(&Pdu, i64)> = pdus.iter().zip(stored.iter().map(|p| p.pos)).collect();

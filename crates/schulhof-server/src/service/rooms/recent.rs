@@ -38,11 +38,22 @@ impl RecentEvents {
     /// the room has [`MIN_MEMBERS`] joined members after them (a room that has not is not
     /// kept).
     pub fn record(&self, room_id: &str, rows: Vec<EventRow>, large: bool) {
-        let mut rooms = self.rooms.write().expect("recent events lock");
         if !large {
-            rooms.remove(room_id);
+            // Most rooms are small and never kept: no write lock for them.
+            if self
+                .rooms
+                .read()
+                .expect("recent events lock")
+                .contains_key(room_id)
+            {
+                self.rooms
+                    .write()
+                    .expect("recent events lock")
+                    .remove(room_id);
+            }
             return;
         }
+        let mut rooms = self.rooms.write().expect("recent events lock");
         let Some(first) = rows.first() else {
             return;
         };

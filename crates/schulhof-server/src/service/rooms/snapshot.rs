@@ -181,17 +181,17 @@ impl RoomSnapshot {
     /// Keeps `row`, the stored form of a state event, with the piece of state it is (nothing
     /// if that piece is now another event, or if the row has a transaction ID).
     pub fn record_stored(&mut self, row: EventRow) {
-        let Some(key) = row.state_key.clone() else {
+        let Some(state_key) = row.state_key.clone() else {
             return;
         };
+        let key = (row.event_type.as_str().into(), state_key);
         let current = self
             .state
-            .get(&(row.event_type.as_str().into(), key.clone()))
+            .get(&key)
             .is_some_and(|entry| entry.pdu.event_id.as_str() == row.event_id);
         if !current || row.txn_id.is_some() {
             return;
         }
-        let key = (row.event_type.as_str().into(), key);
         if let Some(entry) = Arc::make_mut(&mut self.state).get_mut(&key) {
             entry.stored = Some(Arc::new(row));
         }

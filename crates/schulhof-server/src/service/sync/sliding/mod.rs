@@ -40,8 +40,8 @@ use crate::{Error, Result};
 use connections::{ConnKey, ConnState, SentRoom};
 use selection::{direct_rooms, Selection, CONCURRENT_ROOMS};
 
-/// Rooms sent whole from which on one response reads their events, state, receipts and
-/// unread counts together ([`Prefetched`]) rather than room by room.
+/// Rooms sent whole from which on one response reads their events, receipts and unread
+/// counts together ([`Prefetched`]) rather than room by room.
 const READ_AT_ONCE: usize = 2;
 
 /// Longest long-poll the server holds open.
