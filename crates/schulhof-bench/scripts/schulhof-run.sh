@@ -60,7 +60,8 @@ tail -n +2 "$DATA/users.txt" | xargs -n 2 -P 4 bash -c 'add_user "$@"' _
 
 RUST_LOG=warn "$SCHULHOF_BIN" --config "$DATA/schulhof.toml" serve > "$DATA/server.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
+# Wait for the server to exit, so that a run started next cannot reach it on the same port.
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
     curl -sf "$HS/_matrix/client/versions" >/dev/null && break
     sleep 0.1
