@@ -13,11 +13,15 @@ const ORDER_FILE: &str = "hot-functions.txt";
 
 fn main() {
     println!("cargo:rerun-if-changed={ORDER_FILE}");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let target = env::var("TARGET").unwrap_or_default();
     let optimised = env::var("OPT_LEVEL").is_ok_and(|level| level != "0");
     // rustc links x86_64 Linux binaries with its own LLD, which reads an ordering file; names
-    // in it that the binary does not have are skipped without a warning.
-    if target == "x86_64-unknown-linux-gnu" && optimised {
+    // in it that the binary does not have are skipped without a warning. A linker chosen by
+    // the builder (which may not know the option) is left alone.
+    let own_linker = env::var_os("RUSTC_LINKER").is_some()
+        || env::var("CARGO_ENCODED_RUSTFLAGS").is_ok_and(|flags| flags.contains("link"));
+    if target == "x86_64-unknown-linux-gnu" && optimised && !own_linker {
         let dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
         let order = Path::new(&dir).join(ORDER_FILE);
         println!(
