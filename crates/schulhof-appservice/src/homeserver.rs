@@ -16,6 +16,10 @@ pub const MAX_JOINS_AT_ONCE: usize = 100;
 /// How long one request may take (the directory's long poll adds its own wait).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How much longer `createRoom` may take for each person it invites: Synapse writes about one
+/// membership a second in a large room, so a class of 150 would not fit the usual timeout.
+const CREATE_ROOM_TIME_PER_INVITE: Duration = Duration::from_secs(2);
+
 /// A homeserver reached with an appservice's token.
 #[derive(Debug, Clone)]
 pub struct Homeserver {
@@ -96,12 +100,23 @@ impl Homeserver {
         path: &[&str],
         body: Option<&Value>,
     ) -> Result<Value, ServiceError> {
+        self.client_within(method, path, body, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// [`Homeserver::call`] on `/_matrix/client/v3/…` with `timeout`.
+    async fn client_within(
+        &self,
+        method: Method,
+        path: &[&str],
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<Value, ServiceError> {
         let segments: Vec<&str> = ["_matrix", "client", "v3"]
             .into_iter()
             .chain(path.iter().copied())
             .collect();
-        self.call(method, &segments, &[], body, REQUEST_TIMEOUT)
-            .await
+        self.call(method, &segments, &[], body, timeout).await
     }
 
     /// Who the token acts as (`/account/whoami`): the bot's user ID.
@@ -154,8 +169,9 @@ impl Homeserver {
 
     /// Creates a room; returns its ID.
     pub async fn create_room(&self, body: &Value) -> Result<String, ServiceError> {
+        let timeout = create_room_timeout(body);
         let answer = self
-            .client(Method::POST, &["createRoom"], Some(body))
+            .client_within(Method::POST, &["createRoom"], Some(body), timeout)
             .await?;
         answer["room_id"]
             .as_str()
@@ -310,6 +326,13 @@ fn unrecognized(error: &ServiceError) -> bool {
     )
 }
 
+/// How long a `createRoom` with `body` may take: the usual timeout, plus time for each
+/// person it invites.
+fn create_room_timeout(body: &Value) -> Duration {
+    let invites = body["invite"].as_array().map_or(0, Vec::len);
+    REQUEST_TIMEOUT + CREATE_ROOM_TIME_PER_INVITE * u32::try_from(invites).unwrap_or(u32::MAX)
+}
+
 /// The strings of a JSON array (others skipped).
 fn strings(value: &Value) -> Vec<String> {
     value
@@ -344,5 +367,24 @@ mod tests {
         );
         assert!(!unrecognized(&answer(403, "M_FORBIDDEN")));
         assert!(!unrecognized(&answer(400, "M_UNRECOGNIZED")));
+    }
+
+    #[test]
+    fn creating_a_room_for_a_large_group_may_take_longer() {
+        let invites = |n: usize| json!({ "invite": vec!["@p:s"; n] });
+        let table = [
+            (json!({ "name": "Klasse 8.1" }), 60),
+            (invites(0), 60),
+            (invites(1), 62),
+            (invites(150), 360),
+            (json!({ "invite": "not a list" }), 60),
+        ];
+        for (body, seconds) in table {
+            assert_eq!(
+                create_room_timeout(&body),
+                Duration::from_secs(seconds),
+                "{body}"
+            );
+        }
     }
 }

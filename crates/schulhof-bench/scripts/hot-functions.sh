@@ -20,21 +20,8 @@ HS=http://127.0.0.1:8459
 BIN=$CARGO_TARGET_DIR/release/schulhof
 
 cargo build --release -p schulhof
-rm -rf "$DATA"
-mkdir -p "$DATA"
-cat > "$DATA/schulhof.toml" <<TOML
-server_name = "hot.test"
-listen = "127.0.0.1:8459"
-database_url = "sqlite://$DATA/schulhof.db"
-media_path = "$DATA/media"
-public_baseurl = "$HS/"
-
-[rate_limits]
-enabled = false
-
-[accounts]
-secret_key_file = "$DATA/schulhof.key"
-TOML
+. crates/schulhof-bench/scripts/server-setup.sh
+new_data_dir "$DATA" hot.test 8459
 for user in hot1 hot2 hot3; do
     "$BIN" --config "$DATA/schulhof.toml" user add "$user" --password "hot-password-$user" >/dev/null
 done
@@ -43,11 +30,8 @@ RUST_LOG=warn valgrind --tool=callgrind --demangle=no --dump-instr=no \
     --callgrind-out-file="$DATA/callgrind.out" \
     "$BIN" --config "$DATA/schulhof.toml" serve > "$DATA/server.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-    curl -sf "$HS/_matrix/client/versions" >/dev/null && break
-    sleep 0.5
-done
+stop_server_on_exit $PID
+wait_for_server "$HS" 1500
 
 login() {
     curl -sf -X POST "$HS/_matrix/client/v3/login" -d "{\"type\":\"m.login.password\",
@@ -83,7 +67,7 @@ entry = re.compile(r'^(ob|cob|fn|cfn)=\((\d+)\)(?: (.*))?$')
 
 def functions(path):
     """Functions of the schulhof binary that ran, as their linker symbols."""
-    objects, names, found, seen, current = {}, {}, [], set(), None
+    objects, names, found, current = {}, {}, set(), None
     for line in open(path):
         m = entry.match(line.rstrip('\n'))
         if not m:
@@ -96,14 +80,14 @@ def functions(path):
             current = objects.get(ident, '')
         elif kind == 'fn' and current.endswith('/schulhof'):
             symbol = names[ident]
-            if not symbol.startswith('0x') and symbol not in seen:
-                seen.add(symbol)
-                found.append(symbol)
+            if not symbol.startswith('0x'):
+                found.add(symbol)
     return found
 
-start = functions(glob.glob(f'{data}/callgrind.out.*')[0])
+# Each part sorted, so that a new run differs from the file only where the code did.
+start = sorted(functions(glob.glob(f'{data}/callgrind.out.*')[0]))
 known = set(start)
-session = [f for f in functions(f'{data}/callgrind.out') if f not in known]
+session = sorted(f for f in functions(f'{data}/callgrind.out') if f not in known)
 with open(out, 'w') as f:
     f.write('\n'.join(start + session) + '\n')
 print(f'{out}: {len(start)} functions at start and login, {len(session)} more in a session')

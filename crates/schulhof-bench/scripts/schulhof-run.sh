@@ -34,21 +34,8 @@ SCHULHOF_BIN=${SCHULHOF_BIN:-$CARGO_TARGET_DIR/release/schulhof}
 BENCH_BIN=${BENCH_BIN:-$CARGO_TARGET_DIR/release/schulhof-bench}
 echo "server: $SCHULHOF_BIN, bench: $BENCH_BIN" >&2
 
-rm -rf "$DATA"
-mkdir -p "$DATA"
-cat > "$DATA/schulhof.toml" <<TOML
-server_name = "bench.test"
-listen = "127.0.0.1:8458"
-database_url = "sqlite://$DATA/schulhof.db"
-media_path = "$DATA/media"
-public_baseurl = "$HS/"
-
-[rate_limits]
-enabled = false
-
-[accounts]
-secret_key_file = "$DATA/schulhof.key"
-TOML
+. crates/schulhof-bench/scripts/server-setup.sh
+new_data_dir "$DATA" bench.test 8458
 
 # The first account creates the database; the others are added four at a time.
 seq -w 1 "$USERS" | sed 's/.*/bench& bench-password/' > "$DATA/users.txt"
@@ -60,12 +47,8 @@ tail -n +2 "$DATA/users.txt" | xargs -n 2 -P 4 bash -c 'add_user "$@"' _
 
 RUST_LOG=warn "$SCHULHOF_BIN" --config "$DATA/schulhof.toml" serve > "$DATA/server.log" 2>&1 &
 PID=$!
-# Wait for the server to exit, so that a run started next cannot reach it on the same port.
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do
-    curl -sf "$HS/_matrix/client/versions" >/dev/null && break
-    sleep 0.1
-done
+stop_server_on_exit $PID
+wait_for_server "$HS" 50
 
 "$BENCH_BIN" --hs "$HS" --users "$DATA/users.txt" --pid "$PID" "$@" > "$OUT"
 echo "result: $OUT"
