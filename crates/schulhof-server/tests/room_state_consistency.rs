@@ -8,6 +8,7 @@
 //! while members write, redact and join at once and after a device is deleted. Runs on
 //! SQLite and PostgreSQL.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -366,32 +367,10 @@ async fn large_room_keeps_its_newest_events_exact(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn large_room_keeps_its_newest_events_exact_sqlite() {
-    large_room_keeps_its_newest_events_exact(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn large_room_keeps_its_newest_events_exact_postgres() {
-    large_room_keeps_its_newest_events_exact(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn joins_together_keep_the_cache_exact_sqlite() {
-    joins_together_keep_the_cache_exact(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn joins_together_keep_the_cache_exact_postgres() {
-    joins_together_keep_the_cache_exact(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_members_keep_the_cache_exact_sqlite() {
-    concurrent_members_keep_the_cache_exact(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_members_keep_the_cache_exact_postgres() {
-    concurrent_members_keep_the_cache_exact(Backend::Postgres).await;
-}
+// Four runtime threads: the members' tasks run truly side by side.
+on_both!(
+    worker_threads = 4;
+    large_room_keeps_its_newest_events_exact,
+    joins_together_keep_the_cache_exact,
+    concurrent_members_keep_the_cache_exact,
+);

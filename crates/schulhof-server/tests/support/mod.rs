@@ -13,17 +13,21 @@ use schulhof_server::config::Config;
 use schulhof_server::state::AppState;
 
 /// Runs each named `async fn(Backend)` of the including file once on SQLite and once on
-/// PostgreSQL (`#[macro_use] mod support;`).
+/// PostgreSQL (`#[macro_use] mod support;`), on two runtime threads, or on as many as
+/// `worker_threads = N;` before the names says.
 #[allow(unused_macros)] // the benchmarks share this module
 macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
+    ($($name:ident),* $(,)?) => {
+        on_both!(worker_threads = 2; $($name),*);
+    };
+    (worker_threads = $threads:tt; $($name:ident),* $(,)?) => {$(
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
             async fn sqlite() {
                 super::$name(super::Backend::Sqlite).await;
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
             async fn postgres() {
                 super::$name(super::Backend::Postgres).await;
             }
