@@ -1,7 +1,7 @@
 //! Connection handling and the macros that run one query text on either engine.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
@@ -156,10 +156,29 @@ impl AnyRow for PgRow {
     }
 }
 
+/// How long [`Db::connect`] tries again while SQLite reports a lock held by another process.
+const OPEN_RETRY: Duration = Duration::from_secs(10);
+
 impl Db {
     /// Opens the database named by `url` (`sqlite://PATH` or `postgres://...`), creating the
     /// SQLite file when missing, and applies the migrations it lacks (see `migrate.rs`).
+    ///
+    /// Processes that open a new SQLite file at once can be refused a lock that SQLite's busy
+    /// timeout does not wait for (one switches the file to WAL while another reads it): opening
+    /// and migrating are tried again for up to [`OPEN_RETRY`] then.
     pub async fn connect(url: &str) -> Result<Db> {
+        let started = Instant::now();
+        loop {
+            match Db::open_and_migrate(url).await {
+                Err(e) if e.is_sqlite_busy() && started.elapsed() < OPEN_RETRY => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                opened => return opened,
+            }
+        }
+    }
+
+    async fn open_and_migrate(url: &str) -> Result<Db> {
         let db = Db::open(url).await?;
         db.migrate().await?;
         Ok(db)
