@@ -81,12 +81,12 @@ impl StoreError {
     /// Whether SQLite refused because another connection held a lock that its own wait does not
     /// cover (`SQLITE_BUSY` and its extended codes: "database is locked").
     pub(crate) fn is_sqlite_busy(&self) -> bool {
+        const SQLITE_BUSY: i32 = 5;
         let source = match self {
             StoreError::Sqlx(source)
             | StoreError::Migration(MigrationError::Failed { source, .. }) => source,
             _ => return false,
         };
-        const SQLITE_BUSY: i32 = 5;
         matches!(source, sqlx::Error::Database(db)
             if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
                 && db.code().and_then(|code| code.parse::<i32>().ok())

@@ -53,10 +53,10 @@ impl RecentEvents {
             }
             return;
         }
-        let mut rooms = self.rooms.write().expect("recent events lock");
         let Some(first) = rows.first() else {
             return;
         };
+        let mut rooms = self.rooms.write().expect("recent events lock");
         // Kept from this commit on: no event of the room lies between its first and the
         // position before it.
         let after = first.stream_pos - 1;

@@ -1,6 +1,7 @@
 //! What a committed write changes outside the database: cached room state, the activity
 //! index `/sync` uses to skip reads, the index of each room's newest bump event, the newest
-//! events of large rooms, cached push rules, and whom to wake (users, and the sender jobs of outboxes the write added to).
+//! events of large rooms, cached push rules, and whom to wake (users, and the sender jobs of
+//! outboxes the write added to).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
